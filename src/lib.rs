@@ -1,0 +1,8 @@
+//! terraform-provider-flink: a Terraform provider (plugin protocol 6) that runs Apache Flink
+//! applications on Kubernetes with the operational features of Ververica Platform.
+//!
+//! # Layout
+//! The modules follow the data flow, and arrows only point down:
+//! `protocol` (gRPC, handshake) -> `schema` and `value` (types, values with unknowns, diagnostics)
+//! -> `resources` (one file per Terraform type) -> `flink` and `tls` (pure rendering)
+//! -> `kubernetes` (the only API client) -> `jobmanager` (Flink's REST API).

@@ -1,0 +1,3 @@
+//! kube-test-server: a Kubernetes API test server (placeholder until its issue lands).
+
+fn main() {}
