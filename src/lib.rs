@@ -6,3 +6,11 @@
 //! `protocol` (gRPC, handshake) -> `schema` and `value` (types, values with unknowns, diagnostics)
 //! -> `resources` (one file per Terraform type) -> `flink` and `tls` (pure rendering)
 //! -> `kubernetes` (the only API client) -> `jobmanager` (Flink's REST API).
+
+pub mod docs;
+pub mod logging;
+pub mod protocol;
+pub mod provider;
+pub mod resources;
+pub mod schema;
+pub mod value;

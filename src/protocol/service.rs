@@ -1,0 +1,464 @@
+//! The `tfplugin6.Provider` gRPC service: one thin method per RPC that decodes the request with the
+//! right schema, calls the provider's handler and encodes the answer. Anything the provider does
+//! not support is answered with a diagnostic, never with a transport error.
+
+use super::convert::{self, decode, encode};
+use super::proto::tfplugin6 as wire;
+use super::proto::tfplugin6::provider_server::Provider as WireProvider;
+use crate::provider::Provider;
+use crate::schema::Schema;
+use crate::value::Value;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+/// The gRPC face of a [`Provider`].
+#[derive(Clone)]
+pub struct ProviderService {
+    provider: Arc<Provider>,
+}
+
+impl ProviderService {
+    /// Serves `provider`.
+    pub fn new(provider: Arc<Provider>) -> Self {
+        ProviderService { provider }
+    }
+}
+
+type Rpc<T> = Result<Response<T>, Status>;
+
+fn ok<T>(message: T) -> Rpc<T> {
+    Ok(Response::new(message))
+}
+
+/// Decodes a request value, or the diagnostics saying why it could not be.
+fn value_of(
+    dv: Option<&wire::DynamicValue>,
+    schema: &Schema,
+    what: &str,
+) -> Result<Value, Vec<wire::Diagnostic>> {
+    decode(dv, &schema.value_type()).map_err(|e| {
+        convert::error(
+            &format!("Malformed {what}"),
+            format!("Terraform sent a value that does not fit the schema: {e}"),
+        )
+    })
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> Vec<wire::Diagnostic> {
+    convert::error(
+        &format!("Unknown {kind} {type_name}"),
+        format!("The flink provider has no {kind} called {type_name}."),
+    )
+}
+
+#[tonic::async_trait]
+impl WireProvider for ProviderService {
+    async fn get_metadata(
+        &self,
+        _request: Request<wire::get_metadata::Request>,
+    ) -> Rpc<wire::get_metadata::Response> {
+        ok(wire::get_metadata::Response {
+            server_capabilities: Some(capabilities()),
+            diagnostics: Vec::new(),
+            resources: self
+                .provider
+                .resource_schemas()
+                .map(|(name, _)| wire::get_metadata::ResourceMetadata { type_name: name.into() })
+                .collect(),
+            data_sources: self
+                .provider
+                .data_source_schemas()
+                .map(|(name, _)| wire::get_metadata::DataSourceMetadata { type_name: name.into() })
+                .collect(),
+            functions: Vec::new(),
+            ephemeral_resources: Vec::new(),
+        })
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _request: Request<wire::get_provider_schema::Request>,
+    ) -> Rpc<wire::get_provider_schema::Response> {
+        ok(wire::get_provider_schema::Response {
+            provider: Some(convert::schema(self.provider.provider_schema())),
+            resource_schemas: self
+                .provider
+                .resource_schemas()
+                .map(|(name, s)| (name.to_string(), convert::schema(s)))
+                .collect(),
+            data_source_schemas: self
+                .provider
+                .data_source_schemas()
+                .map(|(name, s)| (name.to_string(), convert::schema(s)))
+                .collect(),
+            server_capabilities: Some(capabilities()),
+            ..Default::default()
+        })
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<wire::validate_provider_config::Request>,
+    ) -> Rpc<wire::validate_provider_config::Response> {
+        let req = request.into_inner();
+        let schema = self.provider.provider_schema();
+        let diagnostics = match value_of(req.config.as_ref(), schema, "provider configuration") {
+            Ok(config) => convert::diagnostics(self.provider.validate_provider_config(&config)),
+            Err(diags) => diags,
+        };
+        ok(wire::validate_provider_config::Response { diagnostics })
+    }
+
+    async fn validate_resource_config(
+        &self,
+        request: Request<wire::validate_resource_config::Request>,
+    ) -> Rpc<wire::validate_resource_config::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("resource type", &req.type_name);
+            return ok(wire::validate_resource_config::Response { diagnostics });
+        };
+        let diagnostics = match value_of(req.config.as_ref(), schema, "configuration") {
+            Ok(config) => {
+                convert::diagnostics(self.provider.validate_resource(&req.type_name, &config))
+            }
+            Err(diags) => diags,
+        };
+        ok(wire::validate_resource_config::Response { diagnostics })
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<wire::validate_data_resource_config::Request>,
+    ) -> Rpc<wire::validate_data_resource_config::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.data_source_schema(&req.type_name) else {
+            let diagnostics = unknown_type("data source", &req.type_name);
+            return ok(wire::validate_data_resource_config::Response { diagnostics });
+        };
+        let diagnostics = match value_of(req.config.as_ref(), schema, "configuration") {
+            Ok(config) => {
+                convert::diagnostics(self.provider.validate_data_source(&req.type_name, &config))
+            }
+            Err(diags) => diags,
+        };
+        ok(wire::validate_data_resource_config::Response { diagnostics })
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        request: Request<wire::upgrade_resource_state::Request>,
+    ) -> Rpc<wire::upgrade_resource_state::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("resource type", &req.type_name);
+            return ok(wire::upgrade_resource_state::Response { diagnostics, ..Default::default() });
+        };
+        let json = req.raw_state.map(|r| r.json).unwrap_or_default();
+        if json.is_empty() {
+            let diagnostics = convert::error(
+                "Unsupported state format",
+                "The stored state is in the legacy flatmap format, which this provider never wrote.",
+            );
+            return ok(wire::upgrade_resource_state::Response { diagnostics, ..Default::default() });
+        }
+        let (state, diags) = self.provider.upgrade_state(&req.type_name, req.version, &json);
+        ok(wire::upgrade_resource_state::Response {
+            upgraded_state: Some(encode(&state, &schema.value_type())),
+            diagnostics: convert::diagnostics(diags),
+        })
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _request: Request<wire::get_resource_identity_schemas::Request>,
+    ) -> Rpc<wire::get_resource_identity_schemas::Response> {
+        // No resource declares an identity yet; an empty map tells Terraform so.
+        ok(wire::get_resource_identity_schemas::Response::default())
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<wire::upgrade_resource_identity::Request>,
+    ) -> Rpc<wire::upgrade_resource_identity::Response> {
+        let req = request.into_inner();
+        ok(wire::upgrade_resource_identity::Response {
+            upgraded_identity: None,
+            diagnostics: convert::error(
+                "Resource identity not supported",
+                format!("{} has no resource identity.", req.type_name),
+            ),
+        })
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<wire::configure_provider::Request>,
+    ) -> Rpc<wire::configure_provider::Response> {
+        let req = request.into_inner();
+        tracing::info!(terraform_version = %req.terraform_version, "configuring provider");
+        let schema = self.provider.provider_schema();
+        let diagnostics = match value_of(req.config.as_ref(), schema, "provider configuration") {
+            Ok(config) => convert::diagnostics(self.provider.configure(&config)),
+            Err(diags) => diags,
+        };
+        ok(wire::configure_provider::Response { diagnostics })
+    }
+
+    async fn read_resource(
+        &self,
+        request: Request<wire::read_resource::Request>,
+    ) -> Rpc<wire::read_resource::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("resource type", &req.type_name);
+            return ok(wire::read_resource::Response { diagnostics, ..Default::default() });
+        };
+        let ty = schema.value_type();
+        let current = match value_of(req.current_state.as_ref(), schema, "state") {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ok(wire::read_resource::Response {
+                    new_state: req.current_state,
+                    diagnostics,
+                    private: req.private,
+                    ..Default::default()
+                })
+            }
+        };
+        let (state, diags) = self.provider.read_resource(&req.type_name, &current).await;
+        ok(wire::read_resource::Response {
+            new_state: Some(encode(&state, &ty)),
+            diagnostics: convert::diagnostics(diags),
+            private: req.private,
+            ..Default::default()
+        })
+    }
+
+    async fn plan_resource_change(
+        &self,
+        request: Request<wire::plan_resource_change::Request>,
+    ) -> Rpc<wire::plan_resource_change::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("resource type", &req.type_name);
+            return ok(wire::plan_resource_change::Response { diagnostics, ..Default::default() });
+        };
+        let ty = schema.value_type();
+        let values = (|| {
+            Ok::<_, Vec<wire::Diagnostic>>((
+                value_of(req.prior_state.as_ref(), schema, "prior state")?,
+                value_of(req.proposed_new_state.as_ref(), schema, "proposed state")?,
+                value_of(req.config.as_ref(), schema, "configuration")?,
+            ))
+        })();
+        let (prior, proposed, config) = match values {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ok(wire::plan_resource_change::Response {
+                    diagnostics,
+                    ..Default::default()
+                })
+            }
+        };
+        let (plan, diags) = self
+            .provider
+            .plan_resource(&req.type_name, &prior, &proposed, &config)
+            .await;
+        ok(wire::plan_resource_change::Response {
+            planned_state: Some(encode(&plan.planned, &ty)),
+            requires_replace: plan.requires_replace.iter().map(convert::attribute_path).collect(),
+            planned_private: req.prior_private,
+            diagnostics: convert::diagnostics(diags),
+            ..Default::default()
+        })
+    }
+
+    async fn apply_resource_change(
+        &self,
+        request: Request<wire::apply_resource_change::Request>,
+    ) -> Rpc<wire::apply_resource_change::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("resource type", &req.type_name);
+            return ok(wire::apply_resource_change::Response { diagnostics, ..Default::default() });
+        };
+        let ty = schema.value_type();
+        let values = (|| {
+            Ok::<_, Vec<wire::Diagnostic>>((
+                value_of(req.prior_state.as_ref(), schema, "prior state")?,
+                value_of(req.planned_state.as_ref(), schema, "planned state")?,
+                value_of(req.config.as_ref(), schema, "configuration")?,
+            ))
+        })();
+        let (prior, planned, config) = match values {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ok(wire::apply_resource_change::Response {
+                    new_state: req.prior_state,
+                    diagnostics,
+                    ..Default::default()
+                })
+            }
+        };
+        let (state, diags) = self
+            .provider
+            .apply_resource(&req.type_name, &prior, &planned, &config)
+            .await;
+        ok(wire::apply_resource_change::Response {
+            new_state: Some(encode(&state, &ty)),
+            private: req.planned_private,
+            diagnostics: convert::diagnostics(diags),
+            ..Default::default()
+        })
+    }
+
+    async fn import_resource_state(
+        &self,
+        request: Request<wire::import_resource_state::Request>,
+    ) -> Rpc<wire::import_resource_state::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("resource type", &req.type_name);
+            return ok(wire::import_resource_state::Response { diagnostics, ..Default::default() });
+        };
+        let (state, diags) = self.provider.import_resource(&req.type_name, &req.id).await;
+        let imported_resources = if state.is_null() || diags.has_errors() {
+            Vec::new()
+        } else {
+            vec![wire::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: Some(encode(&state, &schema.value_type())),
+                ..Default::default()
+            }]
+        };
+        ok(wire::import_resource_state::Response {
+            imported_resources,
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
+        })
+    }
+
+    async fn move_resource_state(
+        &self,
+        request: Request<wire::move_resource_state::Request>,
+    ) -> Rpc<wire::move_resource_state::Response> {
+        let req = request.into_inner();
+        ok(wire::move_resource_state::Response {
+            diagnostics: convert::error(
+                "Moving state is not supported",
+                format!(
+                    "{} cannot be moved from {} ({}). Import the object instead: \
+                     terraform import {} <namespace>/<name>.",
+                    req.target_type_name,
+                    req.source_type_name,
+                    req.source_provider_address,
+                    req.target_type_name
+                ),
+            ),
+            ..Default::default()
+        })
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<wire::read_data_source::Request>,
+    ) -> Rpc<wire::read_data_source::Response> {
+        let req = request.into_inner();
+        let Some(schema) = self.provider.data_source_schema(&req.type_name) else {
+            let diagnostics = unknown_type("data source", &req.type_name);
+            return ok(wire::read_data_source::Response { diagnostics, ..Default::default() });
+        };
+        let config = match value_of(req.config.as_ref(), schema, "configuration") {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ok(wire::read_data_source::Response { diagnostics, ..Default::default() })
+            }
+        };
+        let (state, diags) = self.provider.read_data_source(&req.type_name, &config).await;
+        ok(wire::read_data_source::Response {
+            state: Some(encode(&state, &schema.value_type())),
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
+        })
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: Request<wire::validate_ephemeral_resource_config::Request>,
+    ) -> Rpc<wire::validate_ephemeral_resource_config::Response> {
+        let type_name = request.into_inner().type_name;
+        ok(wire::validate_ephemeral_resource_config::Response {
+            diagnostics: unknown_type("ephemeral resource", &type_name),
+        })
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        request: Request<wire::open_ephemeral_resource::Request>,
+    ) -> Rpc<wire::open_ephemeral_resource::Response> {
+        let type_name = request.into_inner().type_name;
+        ok(wire::open_ephemeral_resource::Response {
+            diagnostics: unknown_type("ephemeral resource", &type_name),
+            ..Default::default()
+        })
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        request: Request<wire::renew_ephemeral_resource::Request>,
+    ) -> Rpc<wire::renew_ephemeral_resource::Response> {
+        let type_name = request.into_inner().type_name;
+        ok(wire::renew_ephemeral_resource::Response {
+            diagnostics: unknown_type("ephemeral resource", &type_name),
+            ..Default::default()
+        })
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        request: Request<wire::close_ephemeral_resource::Request>,
+    ) -> Rpc<wire::close_ephemeral_resource::Response> {
+        let type_name = request.into_inner().type_name;
+        ok(wire::close_ephemeral_resource::Response {
+            diagnostics: unknown_type("ephemeral resource", &type_name),
+        })
+    }
+
+    async fn get_functions(
+        &self,
+        _request: Request<wire::get_functions::Request>,
+    ) -> Rpc<wire::get_functions::Response> {
+        ok(wire::get_functions::Response::default())
+    }
+
+    async fn call_function(
+        &self,
+        request: Request<wire::call_function::Request>,
+    ) -> Rpc<wire::call_function::Response> {
+        let name = request.into_inner().name;
+        ok(wire::call_function::Response {
+            result: None,
+            error: Some(wire::FunctionError {
+                text: format!("The flink provider has no function called {name}."),
+                function_argument: None,
+            }),
+        })
+    }
+
+    async fn stop_provider(
+        &self,
+        _request: Request<wire::stop_provider::Request>,
+    ) -> Rpc<wire::stop_provider::Response> {
+        tracing::debug!("stop requested by terraform");
+        ok(wire::stop_provider::Response::default())
+    }
+}
+
+fn capabilities() -> wire::ServerCapabilities {
+    wire::ServerCapabilities {
+        plan_destroy: true,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+    }
+}

@@ -1,0 +1,284 @@
+//! The provider as Terraform sees it, one handler per RPC, in terms of values and diagnostics:
+//! the registry of resource and data source types with their schemas, the provider
+//! configuration, and the generic steps around each resource's own logic (validation, the generic
+//! plan, create/update/delete dispatch, write-only values kept out of state).
+
+mod config;
+
+pub use config::{ClusterAccess, KubernetesConfig, ProviderData};
+
+use crate::resources::{self, Context, DataSource, Resource};
+use crate::schema::{plan, validate::validate_attributes, AttributePath, Diagnostics, Schema};
+use crate::value::{self, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+struct ResourceEntry {
+    resource: Box<dyn Resource>,
+    schema: Schema,
+}
+
+struct DataSourceEntry {
+    data_source: Box<dyn DataSource>,
+    schema: Schema,
+}
+
+/// The provider: every type it serves and its configuration once Terraform sent it.
+pub struct Provider {
+    schema: Schema,
+    resources: BTreeMap<&'static str, ResourceEntry>,
+    data_sources: BTreeMap<&'static str, DataSourceEntry>,
+    configured: RwLock<Option<Arc<ProviderData>>>,
+}
+
+impl Default for Provider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Provider {
+    /// The provider with all its types.
+    pub fn new() -> Self {
+        Provider {
+            schema: config::schema(),
+            resources: resources::all()
+                .into_iter()
+                .map(|resource| {
+                    let schema = resource.schema();
+                    (resource.type_name(), ResourceEntry { resource, schema })
+                })
+                .collect(),
+            data_sources: resources::all_data_sources()
+                .into_iter()
+                .map(|data_source| {
+                    let schema = data_source.schema();
+                    (data_source.type_name(), DataSourceEntry { data_source, schema })
+                })
+                .collect(),
+            configured: RwLock::new(None),
+        }
+    }
+
+    /// The provider configuration schema.
+    pub fn provider_schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Resource type names with their schemas.
+    pub fn resource_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.resources.iter().map(|(name, e)| (*name, &e.schema))
+    }
+
+    /// Data source type names with their schemas.
+    pub fn data_source_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.data_sources.iter().map(|(name, e)| (*name, &e.schema))
+    }
+
+    /// The schema of a resource type.
+    pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.resources.get(type_name).map(|e| &e.schema)
+    }
+
+    /// The schema of a data source type.
+    pub fn data_source_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.data_sources.get(type_name).map(|e| &e.schema)
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            provider: self.configured.read().ok().and_then(|c| c.clone()),
+        }
+    }
+
+    /// ValidateProviderConfig.
+    pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        validate_attributes(&self.schema.attributes, config, &AttributePath::default(), &mut diags);
+        config::validate(config, &mut diags);
+        diags
+    }
+
+    /// ConfigureProvider. An unknown configuration leaves the provider unconfigured without error,
+    /// so values that need the cluster plan as unknown.
+    pub fn configure(&self, config: &Value) -> Diagnostics {
+        let mut diags = self.validate_provider_config(config);
+        if diags.has_errors() {
+            return diags;
+        }
+        let env_kubeconfig = std::env::var("KUBE_CONFIG_PATH").ok().filter(|p| !p.is_empty());
+        let data = config::resolve(config, env_kubeconfig, &mut diags).map(Arc::new);
+        if let Ok(mut slot) = self.configured.write() {
+            *slot = data;
+        }
+        diags
+    }
+
+    fn entry(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&ResourceEntry> {
+        let entry = self.resources.get(type_name);
+        if entry.is_none() {
+            diags.error(
+                format!("Unknown resource type {type_name}"),
+                format!(
+                    "This provider serves {}.",
+                    self.resources.keys().copied().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+        entry
+    }
+
+    /// ValidateResourceConfig.
+    pub fn validate_resource(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        if let Some(e) = self.entry(type_name, &mut diags) {
+            validate_attributes(&e.schema.attributes, config, &AttributePath::default(), &mut diags);
+            e.resource.validate(config, &mut diags);
+        }
+        diags
+    }
+
+    /// UpgradeResourceState: stored JSON state read with the current schema.
+    pub fn upgrade_state(&self, type_name: &str, version: i64, json: &[u8]) -> (Value, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(e) = self.entry(type_name, &mut diags) else {
+            return (Value::Null, diags);
+        };
+        if version > e.schema.version {
+            diags.error(
+                "State from a newer provider",
+                format!(
+                    "This {type_name} was stored by a provider with schema version {version}; this \
+                     provider knows up to {}. Upgrade the provider.",
+                    e.schema.version
+                ),
+            );
+            return (Value::Null, diags);
+        }
+        match value::from_state_json(json, &e.schema.value_type()) {
+            Ok(v) => (v, diags),
+            Err(err) => {
+                diags.error("Unreadable stored state", err.to_string());
+                (Value::Null, diags)
+            }
+        }
+    }
+
+    /// ReadResource.
+    pub async fn read_resource(&self, type_name: &str, current: &Value) -> (Value, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(e) = self.entry(type_name, &mut diags) else {
+            return (current.clone(), diags);
+        };
+        let mut state = e.resource.read(&self.context(), current, &mut diags).await;
+        clear_write_only(&e.schema, &mut state);
+        (state, diags)
+    }
+
+    /// PlanResourceChange.
+    pub async fn plan_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+    ) -> (plan::Plan, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(e) = self.entry(type_name, &mut diags) else {
+            return (
+                plan::Plan { planned: proposed.clone(), requires_replace: Vec::new() },
+                diags,
+            );
+        };
+        let mut planned = plan::plan(&e.schema, prior, proposed, config);
+        if !proposed.is_null() {
+            e.resource
+                .modify_plan(&self.context(), prior, config, &mut planned, &mut diags)
+                .await;
+        }
+        (planned, diags)
+    }
+
+    /// ApplyResourceChange: create, update or delete. On failure the returned state still records
+    /// whatever was created, so nothing is left unrecorded.
+    pub async fn apply_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+    ) -> (Value, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(e) = self.entry(type_name, &mut diags) else {
+            return (prior.clone(), diags);
+        };
+        let ctx = self.context();
+        let mut state = if planned.is_null() {
+            e.resource.delete(&ctx, prior, &mut diags).await;
+            if diags.has_errors() {
+                prior.clone()
+            } else {
+                Value::Null
+            }
+        } else if prior.is_null() {
+            e.resource.create(&ctx, planned, config, &mut diags).await
+        } else {
+            e.resource.update(&ctx, prior, planned, config, &mut diags).await
+        };
+        clear_write_only(&e.schema, &mut state);
+        (state, diags)
+    }
+
+    /// ImportResourceState.
+    pub async fn import_resource(&self, type_name: &str, id: &str) -> (Value, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(e) = self.entry(type_name, &mut diags) else {
+            return (Value::Null, diags);
+        };
+        let mut state = e.resource.import(&self.context(), id, &mut diags).await;
+        clear_write_only(&e.schema, &mut state);
+        (state, diags)
+    }
+
+    fn data_entry(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&DataSourceEntry> {
+        let entry = self.data_sources.get(type_name);
+        if entry.is_none() {
+            diags.error(
+                format!("Unknown data source {type_name}"),
+                "This provider does not serve that data source; check the type name.",
+            );
+        }
+        entry
+    }
+
+    /// ValidateDataResourceConfig.
+    pub fn validate_data_source(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        if let Some(e) = self.data_entry(type_name, &mut diags) {
+            validate_attributes(&e.schema.attributes, config, &AttributePath::default(), &mut diags);
+            e.data_source.validate(config, &mut diags);
+        }
+        diags
+    }
+
+    /// ReadDataSource.
+    pub async fn read_data_source(&self, type_name: &str, config: &Value) -> (Value, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        match self.data_entry(type_name, &mut diags) {
+            Some(e) => {
+                let state = e.data_source.read(&self.context(), config, &mut diags).await;
+                (state, diags)
+            }
+            None => (Value::Null, diags),
+        }
+    }
+}
+
+/// Write-only attributes never reach state, whatever a resource returned.
+fn clear_write_only(schema: &Schema, state: &mut Value) {
+    for attribute in schema.attributes.iter().filter(|a| a.write_only) {
+        if let Some(slot) = state.get_mut(attribute.name) {
+            *slot = Value::Null;
+        }
+    }
+}

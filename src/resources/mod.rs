@@ -1,0 +1,96 @@
+//! Terraform resource and data source types. A [`Resource`] has a required core (schema, create,
+//! read, update, delete) and optional abilities with defaults (validate, modify plan, import);
+//! the protocol layer never shows through: resources see [`Value`]s and report [`Diagnostics`].
+
+mod high_availability;
+
+pub use high_availability::HighAvailability;
+
+use crate::provider::ProviderData;
+use crate::schema::{plan::Plan, Diagnostics, Schema};
+use crate::value::Value;
+use async_trait::async_trait;
+
+/// What a resource operation gets besides its values.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The provider's configuration; `None` while it is unknown (a cluster created in the same run).
+    pub provider: Option<std::sync::Arc<ProviderData>>,
+}
+
+/// A managed resource type.
+#[async_trait]
+pub trait Resource: Send + Sync {
+    /// The Terraform type name, e.g. `flink_high_availability`.
+    fn type_name(&self) -> &'static str;
+    /// The schema; its descriptions are the documentation.
+    fn schema(&self) -> Schema;
+
+    /// Checks across attributes that single-attribute validators cannot express.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Refines the generic plan (e.g. derived values known at plan time).
+    async fn modify_plan(
+        &self,
+        _ctx: &Context,
+        _prior: &Value,
+        _config: &Value,
+        _plan: &mut Plan,
+        _diags: &mut Diagnostics,
+    ) {
+    }
+
+    /// Creates the resource; returns the new state.
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Value;
+    /// Reads the current state; `Value::Null` when the resource is gone.
+    async fn read(&self, ctx: &Context, current: &Value, diags: &mut Diagnostics) -> Value;
+    /// Updates in place; returns the new state.
+    async fn update(
+        &self,
+        ctx: &Context,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Value;
+    /// Deletes the resource.
+    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics);
+
+    /// Imports by the user's id; the default says the type cannot be imported.
+    async fn import(&self, _ctx: &Context, _id: &str, diags: &mut Diagnostics) -> Value {
+        diags.error(
+            format!("{} cannot be imported", self.type_name()),
+            "This resource type does not support terraform import.",
+        );
+        Value::Null
+    }
+}
+
+/// A data source type.
+#[async_trait]
+pub trait DataSource: Send + Sync {
+    /// The Terraform type name.
+    fn type_name(&self) -> &'static str;
+    /// The schema.
+    fn schema(&self) -> Schema;
+    /// Checks across attributes.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Reads the data; returns the full state.
+    async fn read(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) -> Value;
+}
+
+/// Every resource type of the provider.
+pub fn all() -> Vec<Box<dyn Resource>> {
+    vec![Box::new(HighAvailability)]
+}
+
+/// Every data source type of the provider.
+pub fn all_data_sources() -> Vec<Box<dyn DataSource>> {
+    Vec::new()
+}
