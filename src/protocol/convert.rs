@@ -66,13 +66,19 @@ pub fn diagnostics(diags: Diagnostics) -> Vec<wire::Diagnostic> {
 }
 
 fn diagnostic(d: Diagnostic) -> wire::Diagnostic {
+    // Terraform highlights top-level attributes in the source, but for a path into a nested
+    // object or list it can only show the resource block, so the detail names the path itself.
+    let detail = match &d.path {
+        Some(path) if path.0.len() > 1 => format!("{path}: {}", d.detail),
+        _ => d.detail,
+    };
     wire::Diagnostic {
         severity: match d.severity {
             Severity::Error => wire::diagnostic::Severity::Error,
             Severity::Warning => wire::diagnostic::Severity::Warning,
         } as i32,
         summary: d.summary,
-        detail: d.detail,
+        detail,
         attribute: d.path.map(|p| attribute_path(&p)),
     }
 }

@@ -1,0 +1,157 @@
+//! A Terraform workspace in a temporary directory, wired to the provider binary under test through a
+//! CLI configuration with `dev_overrides` (no registry, no `terraform init`). If `terraform` is not
+//! installed the tests fail loudly: they never pass without having run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The provider binary cargo built for these tests.
+pub fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-flink"))
+}
+
+/// A temporary Terraform working directory.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    cli_config: PathBuf,
+}
+
+/// What one terraform command did.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// stdout and stderr together, without colour.
+    pub text: String,
+}
+
+impl Workspace {
+    /// A new workspace; panics with instructions when terraform is missing.
+    pub fn new() -> Self {
+        let version = Command::new("terraform").arg("version").output();
+        match version {
+            Ok(out) if out.status.success() => {}
+            _ => panic!(
+                "the acceptance tests need the terraform CLI (1.11 or newer) on PATH; \
+                 install it, or run .ci/run which checks for it"
+            ),
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let plugin_dir = provider_binary()
+            .parent()
+            .expect("binary directory")
+            .to_path_buf();
+        let cli_config = dir.path().join("terraform.tfrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"flinkops/flink\" = {:?}\n  }}\n  direct {{}}\n}}\n",
+                plugin_dir.display().to_string()
+            ),
+        )
+        .expect("write CLI configuration");
+        Workspace { dir, cli_config }
+    }
+
+    /// The working directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replaces the configuration (main.tf) with a `required_providers` header and `body`.
+    pub fn config(&self, body: &str) {
+        let text = format!(
+            "terraform {{\n  required_providers {{\n    flink = {{ source = \"flinkops/flink\" }}\n  }}\n}}\n\n{body}\n"
+        );
+        std::fs::write(self.path().join("main.tf"), text).expect("write main.tf");
+    }
+
+    /// Runs `terraform <args>` in the workspace.
+    pub fn terraform(&self, args: &[&str]) -> Run {
+        let output: Output = Command::new("terraform")
+            .args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_INPUT", "0")
+            .output()
+            .expect("run terraform");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            text: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        }
+    }
+
+    /// `terraform plan`; returns its output and whether it found changes. Panics on error.
+    pub fn plan(&self) -> (bool, String) {
+        let run = self.terraform(&["plan", "-no-color", "-detailed-exitcode"]);
+        match run.code {
+            0 => (false, run.text),
+            2 => (true, run.text),
+            _ => panic!("terraform plan failed:\n{}", run.text),
+        }
+    }
+
+    /// `terraform plan` that must fail; returns its output.
+    pub fn plan_error(&self) -> String {
+        let run = self.terraform(&["plan", "-no-color"]);
+        assert_ne!(run.code, 0, "plan was expected to fail:\n{}", run.text);
+        run.text
+    }
+
+    /// Asserts the next plan shows no changes.
+    pub fn assert_no_changes(&self) {
+        let (changes, text) = self.plan();
+        assert!(!changes, "expected an empty plan after apply, got:\n{text}");
+    }
+
+    /// `terraform apply`, then a plan that must be empty. Returns the apply output.
+    pub fn apply(&self) -> String {
+        let run = self.terraform(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(run.code, 0, "terraform apply failed:\n{}", run.text);
+        self.assert_no_changes();
+        run.text
+    }
+
+    /// `terraform import ADDRESS ID`, then a plan that must be empty.
+    #[allow(dead_code)]
+    pub fn import(&self, address: &str, id: &str) -> String {
+        let run = self.terraform(&["import", "-no-color", address, id]);
+        assert_eq!(run.code, 0, "terraform import failed:\n{}", run.text);
+        self.assert_no_changes();
+        run.text
+    }
+
+    /// `terraform destroy`; asserts the state is empty after.
+    pub fn destroy(&self) {
+        let run = self.terraform(&["destroy", "-auto-approve", "-no-color"]);
+        assert_eq!(run.code, 0, "terraform destroy failed:\n{}", run.text);
+        let state = self.terraform(&["state", "list"]);
+        assert!(
+            state.text.trim().is_empty(),
+            "state not empty after destroy:\n{}",
+            state.text
+        );
+    }
+
+    /// The state as `terraform show -json` prints it.
+    pub fn state(&self) -> serde_json::Value {
+        let run = self.terraform(&["show", "-json", "-no-color"]);
+        assert_eq!(run.code, 0, "terraform show failed:\n{}", run.text);
+        serde_json::from_str(&run.text).expect("show -json output")
+    }
+
+    /// The values of the resource at `address` in the state.
+    pub fn resource_values(&self, address: &str) -> serde_json::Value {
+        let state = self.state();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+            .map(|r| r["values"].clone())
+            .unwrap_or_else(|| panic!("{address} not in state: {state}"))
+    }
+}

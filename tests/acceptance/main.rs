@@ -1,0 +1,10 @@
+//! Acceptance tests: the real `terraform` CLI drives the real provider binary through plan, apply,
+//! import and destroy, and every apply is followed by a plan that must show no changes.
+//!
+//! Layout: `harness` (temporary workspaces, the CLI configuration with dev_overrides, assertions),
+//! then one module per resource type or cross-cutting promise.
+
+mod handshake;
+mod harness;
+mod high_availability;
+mod provider_config;

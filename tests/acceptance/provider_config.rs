@@ -1,0 +1,55 @@
+//! The provider configuration: a cluster that does not exist yet at plan time (unknown settings)
+//! must not fail the plan, and bad settings are errors on their attribute.
+
+use crate::harness::Workspace;
+
+#[test]
+fn unknown_provider_configuration_does_not_fail_the_plan() {
+    let ws = Workspace::new();
+    ws.config(
+        r#"
+resource "terraform_data" "cluster" {
+  input = "https://127.0.0.1:6443"
+}
+
+provider "flink" {
+  kubernetes = {
+    host  = terraform_data.cluster.output
+    token = "not-a-real-token"
+  }
+}
+
+resource "flink_high_availability" "k8s" {
+  name = "k8s-ha"
+  type = "kubernetes"
+}
+"#,
+    );
+    let (changes, plan) = ws.plan();
+    assert!(changes);
+    assert!(plan.contains("2 to add"), "{plan}");
+    ws.apply();
+    ws.destroy();
+}
+
+#[test]
+fn malformed_host_is_an_error_on_the_host() {
+    let ws = Workspace::new();
+    ws.config(
+        r#"
+provider "flink" {
+  kubernetes = {
+    host = "10.0.0.1:6443"
+  }
+}
+
+resource "flink_high_availability" "k8s" {
+  name = "k8s-ha"
+  type = "kubernetes"
+}
+"#,
+    );
+    let out = ws.plan_error();
+    assert!(out.contains("Invalid host"), "{out}");
+    assert!(out.contains("kubernetes.host:"), "{out}");
+}
