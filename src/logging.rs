@@ -88,7 +88,8 @@ impl Visit for FieldCollector {
         self.0.insert(field.name().into(), value.into());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().into(), format!("{value:?}").into());
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
     }
 }
 
@@ -112,8 +113,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(resource = "flink_deployment", "applied");
         });
-        let line: serde_json::Value =
-            serde_json::from_str(&lines.lock().unwrap()[0]).unwrap();
+        let line: serde_json::Value = serde_json::from_str(&lines.lock().unwrap()[0]).unwrap();
         assert_eq!(line["@level"], "info");
         assert_eq!(line["@message"], "applied");
         assert_eq!(line["@module"], "provider.flink");

@@ -22,7 +22,10 @@ fn main() -> ExitCode {
 
 fn serve(mode: protocol::ServeMode) -> ExitCode {
     logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -53,7 +56,10 @@ fn generate_docs(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(stale) => {
-            eprintln!("docs are stale, run `cargo run -- generate-docs`: {}", stale.join(", "));
+            eprintln!(
+                "docs are stale, run `cargo run -- generate-docs`: {}",
+                stale.join(", ")
+            );
             ExitCode::FAILURE
         }
         Err(e) => {

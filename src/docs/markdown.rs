@@ -19,15 +19,26 @@ pub fn provider_page(schema: &Schema, examples: &Path) -> String {
 
 /// A resource or data source page.
 pub fn type_page(name: &str, kind: &str, schema: &Schema, examples: &Path) -> String {
-    let folder = if kind == "Resource" { "resources" } else { "data-sources" };
-    let mut page = front_matter(&format!("{name} {kind} - terraform-provider-flink"), &schema.description);
+    let folder = if kind == "Resource" {
+        "resources"
+    } else {
+        "data-sources"
+    };
+    let mut page = front_matter(
+        &format!("{name} {kind} - terraform-provider-flink"),
+        &schema.description,
+    );
     let _ = writeln!(page, "# {name} ({kind})\n\n{}\n", schema.description);
     if let Some(example) = read(examples, &format!("{folder}/{name}/{}.tf", file_stem(kind))) {
         let _ = writeln!(page, "## Example Usage\n\n```terraform\n{}```\n", example);
     }
     page.push_str(&schema_section(schema));
     if let Some(import) = read(examples, &format!("{folder}/{name}/import.sh")) {
-        let _ = writeln!(page, "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}```", import);
+        let _ = writeln!(
+            page,
+            "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}```",
+            import
+        );
     }
     page
 }
@@ -58,7 +69,10 @@ fn schema_section(schema: &Schema) -> String {
     let mut nested = Vec::new();
     attribute_groups(&mut out, &schema.attributes, "", "###", &mut nested);
     while let Some((anchor, title, attrs)) = nested.pop() {
-        let _ = write!(out, "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n");
+        let _ = write!(
+            out,
+            "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n"
+        );
         attribute_groups(&mut out, &attrs, &format!("{title}."), "", &mut nested);
     }
     out
@@ -166,7 +180,9 @@ mod tests {
             vec![
                 Attribute::string("name").required(),
                 Attribute::string("key").optional().sensitive().write_only(),
-                Attribute::string("kind").optional().validate(Validator::OneOf(&["a", "b"])),
+                Attribute::string("kind")
+                    .optional()
+                    .validate(Validator::OneOf(&["a", "b"])),
                 Attribute::single_nested("zk", vec![Attribute::string_list("quorum").required()])
                     .optional(),
                 Attribute::string("id").computed(),

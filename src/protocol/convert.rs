@@ -140,8 +140,13 @@ mod tests {
         let s = Schema::new(
             "d",
             vec![
-                Attribute::string("secret").optional().sensitive().write_only(),
-                Attribute::string("kind").required().validate(Validator::OneOf(&["a", "b"])),
+                Attribute::string("secret")
+                    .optional()
+                    .sensitive()
+                    .write_only(),
+                Attribute::string("kind")
+                    .required()
+                    .validate(Validator::OneOf(&["a", "b"])),
                 Attribute::single_nested("inner", vec![Attribute::number("n").computed()])
                     .optional_computed(),
             ],
@@ -151,7 +156,10 @@ mod tests {
         assert!(attrs[0].sensitive && attrs[0].write_only && attrs[0].optional);
         assert!(attrs[1].required && attrs[1].description.contains("`a`, `b`"));
         assert!(attrs[2].optional && attrs[2].computed && attrs[2].r#type.is_empty());
-        assert_eq!(attrs[2].nested_type.as_ref().unwrap().attributes[0].name, "n");
+        assert_eq!(
+            attrs[2].nested_type.as_ref().unwrap().attributes[0].name,
+            "n"
+        );
     }
 
     #[test]

@@ -77,7 +77,9 @@ pub async fn serve(mode: ServeMode, provider: Arc<Provider>) -> Result<(), Serve
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let client_cert = std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|c| !c.is_empty());
+    let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
+        .ok()
+        .filter(|c| !c.is_empty());
     let (incoming, server_cert) = match (mode, client_cert) {
         (ServeMode::Terraform, Some(pem)) => {
             let identity = ServerIdentity::generate()?;

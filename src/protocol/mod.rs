@@ -5,6 +5,8 @@ mod autotls;
 mod convert;
 mod goplugin;
 mod handshake;
+#[cfg(test)]
+mod rpc_tests;
 mod service;
 
 pub use handshake::{serve, ServeError, ServeMode};

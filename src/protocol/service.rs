@@ -63,12 +63,16 @@ impl WireProvider for ProviderService {
             resources: self
                 .provider
                 .resource_schemas()
-                .map(|(name, _)| wire::get_metadata::ResourceMetadata { type_name: name.into() })
+                .map(|(name, _)| wire::get_metadata::ResourceMetadata {
+                    type_name: name.into(),
+                })
                 .collect(),
             data_sources: self
                 .provider
                 .data_source_schemas()
-                .map(|(name, _)| wire::get_metadata::DataSourceMetadata { type_name: name.into() })
+                .map(|(name, _)| wire::get_metadata::DataSourceMetadata {
+                    type_name: name.into(),
+                })
                 .collect(),
             functions: Vec::new(),
             ephemeral_resources: Vec::new(),
@@ -152,7 +156,10 @@ impl WireProvider for ProviderService {
         let req = request.into_inner();
         let Some(schema) = self.provider.resource_schema(&req.type_name) else {
             let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::upgrade_resource_state::Response { diagnostics, ..Default::default() });
+            return ok(wire::upgrade_resource_state::Response {
+                diagnostics,
+                ..Default::default()
+            });
         };
         let json = req.raw_state.map(|r| r.json).unwrap_or_default();
         if json.is_empty() {
@@ -160,9 +167,14 @@ impl WireProvider for ProviderService {
                 "Unsupported state format",
                 "The stored state is in the legacy flatmap format, which this provider never wrote.",
             );
-            return ok(wire::upgrade_resource_state::Response { diagnostics, ..Default::default() });
+            return ok(wire::upgrade_resource_state::Response {
+                diagnostics,
+                ..Default::default()
+            });
         }
-        let (state, diags) = self.provider.upgrade_state(&req.type_name, req.version, &json);
+        let (state, diags) = self
+            .provider
+            .upgrade_state(&req.type_name, req.version, &json);
         ok(wire::upgrade_resource_state::Response {
             upgraded_state: Some(encode(&state, &schema.value_type())),
             diagnostics: convert::diagnostics(diags),
@@ -212,7 +224,10 @@ impl WireProvider for ProviderService {
         let req = request.into_inner();
         let Some(schema) = self.provider.resource_schema(&req.type_name) else {
             let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::read_resource::Response { diagnostics, ..Default::default() });
+            return ok(wire::read_resource::Response {
+                diagnostics,
+                ..Default::default()
+            });
         };
         let ty = schema.value_type();
         let current = match value_of(req.current_state.as_ref(), schema, "state") {
@@ -242,7 +257,10 @@ impl WireProvider for ProviderService {
         let req = request.into_inner();
         let Some(schema) = self.provider.resource_schema(&req.type_name) else {
             let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::plan_resource_change::Response { diagnostics, ..Default::default() });
+            return ok(wire::plan_resource_change::Response {
+                diagnostics,
+                ..Default::default()
+            });
         };
         let ty = schema.value_type();
         let values = (|| {
@@ -267,7 +285,11 @@ impl WireProvider for ProviderService {
             .await;
         ok(wire::plan_resource_change::Response {
             planned_state: Some(encode(&plan.planned, &ty)),
-            requires_replace: plan.requires_replace.iter().map(convert::attribute_path).collect(),
+            requires_replace: plan
+                .requires_replace
+                .iter()
+                .map(convert::attribute_path)
+                .collect(),
             planned_private: req.prior_private,
             diagnostics: convert::diagnostics(diags),
             ..Default::default()
@@ -281,7 +303,10 @@ impl WireProvider for ProviderService {
         let req = request.into_inner();
         let Some(schema) = self.provider.resource_schema(&req.type_name) else {
             let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::apply_resource_change::Response { diagnostics, ..Default::default() });
+            return ok(wire::apply_resource_change::Response {
+                diagnostics,
+                ..Default::default()
+            });
         };
         let ty = schema.value_type();
         let values = (|| {
@@ -320,7 +345,10 @@ impl WireProvider for ProviderService {
         let req = request.into_inner();
         let Some(schema) = self.provider.resource_schema(&req.type_name) else {
             let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::import_resource_state::Response { diagnostics, ..Default::default() });
+            return ok(wire::import_resource_state::Response {
+                diagnostics,
+                ..Default::default()
+            });
         };
         let (state, diags) = self.provider.import_resource(&req.type_name, &req.id).await;
         let imported_resources = if state.is_null() || diags.has_errors() {
@@ -367,15 +395,24 @@ impl WireProvider for ProviderService {
         let req = request.into_inner();
         let Some(schema) = self.provider.data_source_schema(&req.type_name) else {
             let diagnostics = unknown_type("data source", &req.type_name);
-            return ok(wire::read_data_source::Response { diagnostics, ..Default::default() });
+            return ok(wire::read_data_source::Response {
+                diagnostics,
+                ..Default::default()
+            });
         };
         let config = match value_of(req.config.as_ref(), schema, "configuration") {
             Ok(v) => v,
             Err(diagnostics) => {
-                return ok(wire::read_data_source::Response { diagnostics, ..Default::default() })
+                return ok(wire::read_data_source::Response {
+                    diagnostics,
+                    ..Default::default()
+                })
             }
         };
-        let (state, diags) = self.provider.read_data_source(&req.type_name, &config).await;
+        let (state, diags) = self
+            .provider
+            .read_data_source(&req.type_name, &config)
+            .await;
         ok(wire::read_data_source::Response {
             state: Some(encode(&state, &schema.value_type())),
             diagnostics: convert::diagnostics(diags),

@@ -19,10 +19,12 @@ pub fn schema() -> Schema {
                     "Path to a kubeconfig file. Defaults to the `KUBE_CONFIG_PATH` environment \
                      variable, else the in-cluster service account.",
                 ),
-                Attribute::string("config_context")
-                    .description("Context of the kubeconfig to use. Defaults to its current context."),
-                Attribute::string("host")
-                    .description("API server URL, e.g. `https://10.0.0.1:6443`, instead of a kubeconfig."),
+                Attribute::string("config_context").description(
+                    "Context of the kubeconfig to use. Defaults to its current context.",
+                ),
+                Attribute::string("host").description(
+                    "API server URL, e.g. `https://10.0.0.1:6443`, instead of a kubeconfig.",
+                ),
                 Attribute::string("token")
                     .sensitive()
                     .description("Bearer token for `host`."),
@@ -201,9 +203,17 @@ mod tests {
     fn config(pairs: &[(&str, Value)]) -> Value {
         let ty = schema().value_type();
         let mut k8s = Value::object(
-            ["config_path", "config_context", "host", "token", "cluster_ca_certificate",
-             "client_certificate", "client_key", "insecure"]
-                .map(|k| (k, Value::Null)),
+            [
+                "config_path",
+                "config_context",
+                "host",
+                "token",
+                "cluster_ca_certificate",
+                "client_certificate",
+                "client_key",
+                "insecure",
+            ]
+            .map(|k| (k, Value::Null)),
         );
         for (k, v) in pairs {
             *k8s.get_mut(k).unwrap() = v.clone();
@@ -219,7 +229,10 @@ mod tests {
         let data = resolve(&config(&[]), Some("/k/config".into()), &mut diags).unwrap();
         assert_eq!(
             data.cluster,
-            ClusterAccess::Kubeconfig { path: "/k/config".into(), context: None }
+            ClusterAccess::Kubeconfig {
+                path: "/k/config".into(),
+                context: None
+            }
         );
     }
 
@@ -235,7 +248,10 @@ mod tests {
     #[test]
     fn client_certificate_needs_key() {
         let mut diags = Diagnostics::default();
-        validate(&config(&[("client_certificate", Value::string("PEM"))]), &mut diags);
+        validate(
+            &config(&[("client_certificate", Value::string("PEM"))]),
+            &mut diags,
+        );
         assert_eq!(
             diags.0[0].path.as_ref().unwrap().to_string(),
             "kubernetes.client_key"

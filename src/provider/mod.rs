@@ -40,20 +40,34 @@ impl Default for Provider {
 impl Provider {
     /// The provider with all its types.
     pub fn new() -> Self {
+        Self::with_types(resources::all(), resources::all_data_sources())
+    }
+
+    /// A provider serving the given types (tests use it to serve probe types).
+    pub fn with_types(
+        resource_types: Vec<Box<dyn Resource>>,
+        data_source_types: Vec<Box<dyn DataSource>>,
+    ) -> Self {
         Provider {
             schema: config::schema(),
-            resources: resources::all()
+            resources: resource_types
                 .into_iter()
                 .map(|resource| {
                     let schema = resource.schema();
                     (resource.type_name(), ResourceEntry { resource, schema })
                 })
                 .collect(),
-            data_sources: resources::all_data_sources()
+            data_sources: data_source_types
                 .into_iter()
                 .map(|data_source| {
                     let schema = data_source.schema();
-                    (data_source.type_name(), DataSourceEntry { data_source, schema })
+                    (
+                        data_source.type_name(),
+                        DataSourceEntry {
+                            data_source,
+                            schema,
+                        },
+                    )
                 })
                 .collect(),
             configured: RwLock::new(None),
@@ -94,7 +108,12 @@ impl Provider {
     /// ValidateProviderConfig.
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::default();
-        validate_attributes(&self.schema.attributes, config, &AttributePath::default(), &mut diags);
+        validate_attributes(
+            &self.schema.attributes,
+            config,
+            &AttributePath::default(),
+            &mut diags,
+        );
         config::validate(config, &mut diags);
         diags
     }
@@ -106,7 +125,9 @@ impl Provider {
         if diags.has_errors() {
             return diags;
         }
-        let env_kubeconfig = std::env::var("KUBE_CONFIG_PATH").ok().filter(|p| !p.is_empty());
+        let env_kubeconfig = std::env::var("KUBE_CONFIG_PATH")
+            .ok()
+            .filter(|p| !p.is_empty());
         let data = config::resolve(config, env_kubeconfig, &mut diags).map(Arc::new);
         if let Ok(mut slot) = self.configured.write() {
             *slot = data;
@@ -121,7 +142,11 @@ impl Provider {
                 format!("Unknown resource type {type_name}"),
                 format!(
                     "This provider serves {}.",
-                    self.resources.keys().copied().collect::<Vec<_>>().join(", ")
+                    self.resources
+                        .keys()
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -132,14 +157,24 @@ impl Provider {
     pub fn validate_resource(&self, type_name: &str, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::default();
         if let Some(e) = self.entry(type_name, &mut diags) {
-            validate_attributes(&e.schema.attributes, config, &AttributePath::default(), &mut diags);
+            validate_attributes(
+                &e.schema.attributes,
+                config,
+                &AttributePath::default(),
+                &mut diags,
+            );
             e.resource.validate(config, &mut diags);
         }
         diags
     }
 
     /// UpgradeResourceState: stored JSON state read with the current schema.
-    pub fn upgrade_state(&self, type_name: &str, version: i64, json: &[u8]) -> (Value, Diagnostics) {
+    pub fn upgrade_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        json: &[u8],
+    ) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::default();
         let Some(e) = self.entry(type_name, &mut diags) else {
             return (Value::Null, diags);
@@ -186,7 +221,10 @@ impl Provider {
         let mut diags = Diagnostics::default();
         let Some(e) = self.entry(type_name, &mut diags) else {
             return (
-                plan::Plan { planned: proposed.clone(), requires_replace: Vec::new() },
+                plan::Plan {
+                    planned: proposed.clone(),
+                    requires_replace: Vec::new(),
+                },
                 diags,
             );
         };
@@ -223,7 +261,9 @@ impl Provider {
         } else if prior.is_null() {
             e.resource.create(&ctx, planned, config, &mut diags).await
         } else {
-            e.resource.update(&ctx, prior, planned, config, &mut diags).await
+            e.resource
+                .update(&ctx, prior, planned, config, &mut diags)
+                .await
         };
         clear_write_only(&e.schema, &mut state);
         (state, diags)
@@ -255,7 +295,12 @@ impl Provider {
     pub fn validate_data_source(&self, type_name: &str, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::default();
         if let Some(e) = self.data_entry(type_name, &mut diags) {
-            validate_attributes(&e.schema.attributes, config, &AttributePath::default(), &mut diags);
+            validate_attributes(
+                &e.schema.attributes,
+                config,
+                &AttributePath::default(),
+                &mut diags,
+            );
             e.data_source.validate(config, &mut diags);
         }
         diags
@@ -266,7 +311,10 @@ impl Provider {
         let mut diags = Diagnostics::default();
         match self.data_entry(type_name, &mut diags) {
             Some(e) => {
-                let state = e.data_source.read(&self.context(), config, &mut diags).await;
+                let state = e
+                    .data_source
+                    .read(&self.context(), config, &mut diags)
+                    .await;
                 (state, diags)
             }
             None => (Value::Null, diags),

@@ -106,7 +106,9 @@ impl HighAvailability {
             name: name.clone(),
             namespace: namespace.clone(),
             storage_dir: model.storage_dir.known().cloned(),
-            zookeeper_quorum: zookeeper.and_then(|z| z.quorum.known()).map(|q| q.join(",")),
+            zookeeper_quorum: zookeeper
+                .and_then(|z| z.quorum.known())
+                .map(|q| q.join(",")),
             zookeeper_path_root: zookeeper.and_then(|z| z.path_root.known()).cloned(),
         })
     }
@@ -126,7 +128,10 @@ impl HighAvailability {
 
     fn write_model(&self, model: &Model, diags: &mut Diagnostics) -> Value {
         value::to_value(model, &self.schema().value_type()).unwrap_or_else(|e| {
-            diags.error("Internal error writing flink_high_availability state", e.to_string());
+            diags.error(
+                "Internal error writing flink_high_availability state",
+                e.to_string(),
+            );
             Value::Null
         })
     }
@@ -310,7 +315,12 @@ mod tests {
     fn diagnostics(config: &Value) -> Diagnostics {
         let ha = HighAvailability;
         let mut diags = Diagnostics::default();
-        validate_attributes(&ha.schema().attributes, config, &AttributePath::default(), &mut diags);
+        validate_attributes(
+            &ha.schema().attributes,
+            config,
+            &AttributePath::default(),
+            &mut diags,
+        );
         ha.validate(config, &mut diags);
         diags
     }
@@ -322,12 +332,22 @@ mod tests {
         let mut planned = plan::plan(&ha.schema(), &Value::Null, &cfg, &cfg);
         let ctx = Context { provider: None };
         let mut diags = Diagnostics::default();
-        ha.modify_plan(&ctx, &Value::Null, &cfg, &mut planned, &mut diags).await;
+        ha.modify_plan(&ctx, &Value::Null, &cfg, &mut planned, &mut diags)
+            .await;
         let spec = planned.planned.get("spec").unwrap();
-        assert_eq!(spec.get("zookeeper_quorum"), Some(&Value::string("zk-0:2181,zk-1:2181")));
-        assert_eq!(spec.get("zookeeper_path_root"), Some(&Value::string("/flink")));
+        assert_eq!(
+            spec.get("zookeeper_quorum"),
+            Some(&Value::string("zk-0:2181,zk-1:2181"))
+        );
+        assert_eq!(
+            spec.get("zookeeper_path_root"),
+            Some(&Value::string("/flink"))
+        );
         assert_eq!(spec.get("namespace"), Some(&Value::string("default")));
-        assert_eq!(planned.planned.get("id"), Some(&Value::string("default/shared")));
+        assert_eq!(
+            planned.planned.get("id"),
+            Some(&Value::string("default/shared"))
+        );
     }
 
     #[test]
@@ -341,9 +361,15 @@ mod tests {
         let diags = diagnostics(&config("etcd", Value::Null));
         assert_eq!(diags.0[0].path.as_ref().unwrap().to_string(), "type");
         let diags = diagnostics(&config("zookeeper", zk(&[])));
-        assert_eq!(diags.0[0].path.as_ref().unwrap().to_string(), "zookeeper.quorum");
+        assert_eq!(
+            diags.0[0].path.as_ref().unwrap().to_string(),
+            "zookeeper.quorum"
+        );
         let diags = diagnostics(&config("zookeeper", zk(&["zk:2181", "zk"])));
-        assert_eq!(diags.0[0].path.as_ref().unwrap().to_string(), "zookeeper.quorum[1]");
+        assert_eq!(
+            diags.0[0].path.as_ref().unwrap().to_string(),
+            "zookeeper.quorum[1]"
+        );
     }
 
     #[test]

@@ -102,11 +102,17 @@ impl Attribute {
     }
     /// A map of strings.
     pub fn string_map(name: &'static str) -> Self {
-        Self::new(name, AttributeKind::Plain(Type::Map(Box::new(Type::String))))
+        Self::new(
+            name,
+            AttributeKind::Plain(Type::Map(Box::new(Type::String))),
+        )
     }
     /// A list of strings.
     pub fn string_list(name: &'static str) -> Self {
-        Self::new(name, AttributeKind::Plain(Type::List(Box::new(Type::String))))
+        Self::new(
+            name,
+            AttributeKind::Plain(Type::List(Box::new(Type::String))),
+        )
     }
     /// An attribute of any plain type.
     pub fn typed(name: &'static str, ty: Type) -> Self {

@@ -27,7 +27,13 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
     let mut planned = proposed.clone();
     apply_defaults_and_write_only(&schema.attributes, &mut planned, config);
     let changed = !creating && configured_values_differ(&schema.attributes, &planned, prior);
-    mark_computed(&schema.attributes, &mut planned, prior, config, creating || changed);
+    mark_computed(
+        &schema.attributes,
+        &mut planned,
+        prior,
+        config,
+        creating || changed,
+    );
     let mut requires_replace = Vec::new();
     if !creating {
         collect_replacements(
@@ -98,8 +104,7 @@ fn mark_computed(
             continue;
         };
         if attribute.is_computed() && configured.is_null() && attribute.default().is_none() {
-            if attribute.has_modifier(&PlanModifier::UseStateForUnknown) && !prior_value.is_null()
-            {
+            if attribute.has_modifier(&PlanModifier::UseStateForUnknown) && !prior_value.is_null() {
                 *slot = prior_value;
             } else if may_change {
                 *slot = Value::Unknown;
@@ -170,7 +175,10 @@ mod tests {
 
     #[test]
     fn create_marks_computed_unknown_and_applies_defaults() {
-        let config = obj(&[("name", Value::string("a")), ("password", Value::string("s"))]);
+        let config = obj(&[
+            ("name", Value::string("a")),
+            ("password", Value::string("s")),
+        ]);
         let plan = plan(&schema(), &Value::Null, &config, &config);
         assert_eq!(plan.planned.get("id"), Some(&Value::Unknown));
         assert_eq!(plan.planned.get("derived"), Some(&Value::Unknown));

@@ -83,19 +83,17 @@ impl Validator {
                 "Empty value".into(),
                 "Set a non-empty value, or remove the attribute to use the default.".into(),
             )),
-            (Validator::HostPort, Value::String(s)) => check_host_port(s).map_err(|detail| {
-                fail(format!("Malformed host:port {s:?}"), detail)
-            }),
+            (Validator::HostPort, Value::String(s)) => check_host_port(s)
+                .map_err(|detail| fail(format!("Malformed host:port {s:?}"), detail)),
             (Validator::NotEmpty, Value::List(items) | Value::Set(items)) if items.is_empty() => {
                 Err(fail(
                     "Empty list".into(),
                     "Give at least one element.".into(),
                 ))
             }
-            (Validator::NotEmpty, Value::Map(items)) if items.is_empty() => Err(fail(
-                "Empty map".into(),
-                "Give at least one entry.".into(),
-            )),
+            (Validator::NotEmpty, Value::Map(items)) if items.is_empty() => {
+                Err(fail("Empty map".into(), "Give at least one entry.".into()))
+            }
             (Validator::Each(inner), Value::List(items) | Value::Set(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     if item.is_wholly_known() && !item.is_null() {
@@ -139,9 +137,9 @@ pub fn is_dns1123_label(s: &str) -> bool {
 }
 
 fn check_host_port(text: &str) -> Result<(), String> {
-    let (host, port) = text
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{text:?} has no port: write it as host:port, e.g. zk-0.zk:2181."))?;
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| {
+        format!("{text:?} has no port: write it as host:port, e.g. zk-0.zk:2181.")
+    })?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty()
         || !host
@@ -201,7 +199,7 @@ mod tests {
         assert!(ok(&v, Value::string("flink-ha-1")));
         assert!(!ok(&v, Value::string("Flink")));
         assert!(!ok(&v, Value::string("-a")));
-        assert!(!ok(&v, Value::string(&"a".repeat(64))));
+        assert!(!ok(&v, Value::string("a".repeat(64))));
     }
 
     #[test]

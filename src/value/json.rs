@@ -41,8 +41,12 @@ fn decode(raw: &RawValue, ty: &Type, path: &str) -> Result<Value, JsonError> {
     }
     let parse_err = |e: serde_json::Error| shape(path, e);
     match ty {
-        Type::Bool => serde_json::from_str(text).map(Value::Bool).map_err(parse_err),
-        Type::String => serde_json::from_str(text).map(Value::String).map_err(parse_err),
+        Type::Bool => serde_json::from_str(text)
+            .map(Value::Bool)
+            .map_err(parse_err),
+        Type::String => serde_json::from_str(text)
+            .map(Value::String)
+            .map_err(parse_err),
         Type::Number => {
             // Numbers keep their literal text; cty also accepts numbers written as strings.
             let literal = if text.starts_with('"') {
@@ -145,7 +149,10 @@ mod tests {
                 Number::parse("123456789012345678901234567890").unwrap()
             ))
         );
-        assert_eq!(value.get("set"), Some(&Value::Set(vec![Value::string("p")])));
+        assert_eq!(
+            value.get("set"),
+            Some(&Value::Set(vec![Value::string("p")]))
+        );
         assert!(value.get("gone").is_none());
     }
 
@@ -159,7 +166,9 @@ mod tests {
     #[test]
     fn wrong_shapes_name_the_path() {
         let ty = Type::object([("n", Type::Number)]);
-        let err = from_state_json(br#"{"n":true}"#, &ty).unwrap_err().to_string();
+        let err = from_state_json(br#"{"n":true}"#, &ty)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("value.n"), "{err}");
     }
 }

@@ -99,8 +99,7 @@ impl Value {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equals(y))
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.equals(y)))
+                a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.equals(y)))
             }
             _ => self == other,
         }

@@ -84,7 +84,10 @@ fn decode(mp: &Mp, ty: &Type, path: &str) -> Result<Value, MsgpackError> {
             let mut out = BTreeMap::new();
             for (k, v) in entries {
                 let key = k.as_str().ok_or_else(|| mismatch(ty, path, mp))?;
-                out.insert(key.to_string(), decode(v, elem, &format!("{path}[\"{key}\"]"))?);
+                out.insert(
+                    key.to_string(),
+                    decode(v, elem, &format!("{path}[\"{key}\"]"))?,
+                );
             }
             Ok(Value::Map(out))
         }
@@ -94,7 +97,10 @@ fn decode(mp: &Mp, ty: &Type, path: &str) -> Result<Value, MsgpackError> {
             for (k, v) in entries {
                 let key = k.as_str().ok_or_else(|| mismatch(ty, path, mp))?;
                 let attr_ty = attrs.get(key).ok_or_else(|| mismatch(ty, path, mp))?;
-                out.insert(key.to_string(), decode(v, attr_ty, &format!("{path}.{key}"))?);
+                out.insert(
+                    key.to_string(),
+                    decode(v, attr_ty, &format!("{path}.{key}"))?,
+                );
             }
             Ok(Value::Object(out))
         }
@@ -105,8 +111,8 @@ fn decode(mp: &Mp, ty: &Type, path: &str) -> Result<Value, MsgpackError> {
                 _ => return Err(mismatch(ty, path, mp)),
             }
             .map_err(|e| MsgpackError::Malformed(e.to_string()))?;
-            let inner = Type::from_json(&type_json)
-                .map_err(|e| MsgpackError::Malformed(e.to_string()))?;
+            let inner =
+                Type::from_json(&type_json).map_err(|e| MsgpackError::Malformed(e.to_string()))?;
             decode(&pair[1], &inner, path)
         }
         _ => Err(mismatch(ty, path, mp)),
@@ -190,9 +196,12 @@ fn infer_type(value: &Value) -> Type {
         Value::String(_) => Type::String,
         Value::List(items) => Type::Tuple(items.iter().map(infer_type).collect()),
         Value::Set(items) => Type::Set(Box::new(items.first().map_or(Type::Dynamic, infer_type))),
-        Value::Map(entries) | Value::Object(entries) => {
-            Type::Object(entries.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
-        }
+        Value::Map(entries) | Value::Object(entries) => Type::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_type(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -217,7 +226,10 @@ mod tests {
                 "m",
                 Value::Map([("k".to_string(), Value::Unknown)].into_iter().collect()),
             ),
-            ("l", Value::List(vec![Value::Number(1i64.into()), Value::Unknown])),
+            (
+                "l",
+                Value::List(vec![Value::Number(1i64.into()), Value::Unknown]),
+            ),
         ]);
         assert_eq!(round_trip(&value, &ty), value);
         assert!(!value.is_wholly_known());

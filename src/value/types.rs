@@ -53,11 +53,15 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let attrs: serde_json::Map<String, Json> =
-                    attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let attrs: serde_json::Map<String, Json> = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 json!(["object", attrs])
             }
-            Type::Tuple(items) => json!(["tuple", items.iter().map(Type::to_json).collect::<Vec<_>>()]),
+            Type::Tuple(items) => {
+                json!(["tuple", items.iter().map(Type::to_json).collect::<Vec<_>>()])
+            }
         }
     }
 
@@ -85,7 +89,10 @@ impl Type {
                             .collect::<Result<_, TypeError>>()?,
                     )),
                     ("tuple", Json::Array(items)) => Ok(Type::Tuple(
-                        items.iter().map(Type::from_json).collect::<Result<_, _>>()?,
+                        items
+                            .iter()
+                            .map(Type::from_json)
+                            .collect::<Result<_, _>>()?,
                     )),
                     _ => Err(bad()),
                 }

@@ -56,7 +56,11 @@ impl ServerCertVerifier for TrustHandshakeCert {
         _: &[u8],
         _: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        assert_eq!(end_entity.as_ref(), self.0.as_ref(), "server presented another certificate");
+        assert_eq!(
+            end_entity.as_ref(),
+            self.0.as_ref(),
+            "server presented another certificate"
+        );
         Ok(ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(
@@ -163,7 +167,10 @@ async fn auto_mtls_accepts_only_the_announced_client() {
     assert_eq!(&fields[..3], &["1", "6", "tcp"]);
     assert_eq!(fields[4], "grpc");
     let port: u16 = fields[3].rsplit(':').next().unwrap().parse().unwrap();
-    assert!((41000..=41999).contains(&port), "port {port} outside PLUGIN_MIN/MAX_PORT");
+    assert!(
+        (41000..=41999).contains(&port),
+        "port {port} outside PLUGIN_MIN/MAX_PORT"
+    );
     use base64::Engine;
     let server_cert = CertificateDer::from(
         base64::engine::general_purpose::STANDARD_NO_PAD
@@ -173,9 +180,15 @@ async fn auto_mtls_accepts_only_the_announced_client() {
 
     let addr = fields[3].to_string();
     assert!(tls_accepted(&addr, server_cert.clone(), Some(&identity)).await);
-    assert!(!tls_accepted(&addr, server_cert.clone(), None).await, "no client certificate");
+    assert!(
+        !tls_accepted(&addr, server_cert.clone(), None).await,
+        "no client certificate"
+    );
     let stranger = client_identity();
-    assert!(!tls_accepted(&addr, server_cert, Some(&stranger)).await, "a different client");
+    assert!(
+        !tls_accepted(&addr, server_cert, Some(&stranger)).await,
+        "a different client"
+    );
     drop(plugin);
 }
 

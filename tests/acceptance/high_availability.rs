@@ -31,7 +31,10 @@ fn lifecycle_create_update_replace_destroy() {
     let (changes, plan) = ws.plan();
     assert!(changes);
     // The spec is derived at plan time, so deployments can plan against known values.
-    assert!(plan.contains("zookeeper_quorum    = \"zk-0.zk:2181,zk-1.zk:2181\""), "{plan}");
+    assert!(
+        plan.contains("zookeeper_quorum    = \"zk-0.zk:2181,zk-1.zk:2181\""),
+        "{plan}"
+    );
     ws.apply();
     let values = ws.resource_values("flink_high_availability.zk");
     assert_eq!(values["id"], "streaming/shared-ha");
@@ -76,7 +79,10 @@ fn bad_type_is_an_error_on_type() {
 }"#,
     );
     assert!(out.contains("Invalid value \"etcd\""), "{out}");
-    assert!(out.contains("type = \"etcd\""), "the error must point at the attribute:\n{out}");
+    assert!(
+        out.contains("type = \"etcd\""),
+        "the error must point at the attribute:\n{out}"
+    );
     assert!(out.contains("`kubernetes`, `zookeeper`"), "{out}");
 }
 
@@ -90,7 +96,10 @@ fn empty_quorum_is_an_error_on_the_quorum() {
 }"#,
     );
     assert!(out.contains("Empty list"), "{out}");
-    assert!(out.contains("zookeeper.quorum: Give at least one element."), "{out}");
+    assert!(
+        out.contains("zookeeper.quorum: Give at least one element."),
+        "{out}"
+    );
 }
 
 #[test]
@@ -125,6 +134,9 @@ fn invalid_name_is_an_error_on_name() {
   type = "kubernetes"
 }"#,
     );
-    assert!(out.contains("Invalid Kubernetes name \"Shared_HA\""), "{out}");
+    assert!(
+        out.contains("Invalid Kubernetes name \"Shared_HA\""),
+        "{out}"
+    );
     assert!(out.contains("name = \"Shared_HA\""), "{out}");
 }
