@@ -203,3 +203,44 @@ fn refuses_protocol_versions_it_does_not_speak() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("version 6"));
 }
+
+#[test]
+fn debug_mode_serves_terraform_through_reattach() {
+    let mut child = Command::new(provider_binary())
+        .arg("--debug")
+        .env_remove(COOKIE.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _plugin = Plugin(child);
+    let reattach = BufReader::new(stdout)
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("export TF_REATTACH_PROVIDERS='")
+                .map(|rest| rest.trim_end_matches('\'').to_string())
+        })
+        .expect("debug mode prints TF_REATTACH_PROVIDERS");
+    let parsed: serde_json::Value = serde_json::from_str(&reattach).unwrap();
+    assert_eq!(
+        parsed["registry.terraform.io/flinkops/flink"]["ProtocolVersion"],
+        6
+    );
+
+    let ws = crate::harness::Workspace::new();
+    ws.config(
+        r#"resource "flink_high_availability" "k8s" {
+  name = "debug-ha"
+  type = "kubernetes"
+}"#,
+    );
+    let plan = ws.terraform_with_env(
+        &["plan", "-no-color", "-detailed-exitcode"],
+        &[("TF_REATTACH_PROVIDERS", &reattach)],
+    );
+    assert_eq!(plan.code, 2, "{}", plan.text);
+    assert!(plan.text.contains("1 to add"), "{}", plan.text);
+}

@@ -67,8 +67,14 @@ impl Workspace {
 
     /// Runs `terraform <args>` in the workspace.
     pub fn terraform(&self, args: &[&str]) -> Run {
+        self.terraform_with_env(args, &[])
+    }
+
+    /// Runs `terraform <args>` with extra environment variables.
+    pub fn terraform_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output: Output = Command::new("terraform")
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.path())
             .env("TF_CLI_CONFIG_FILE", &self.cli_config)
             .env("TF_IN_AUTOMATION", "1")
