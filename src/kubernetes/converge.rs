@@ -1,0 +1,162 @@
+//! Convergence against the API server: server-side apply of an owner's desired objects under one
+//! field manager (forced, so drift made by other managers is taken back), one labelled list per
+//! kind to observe them, prune of owned objects no longer desired, and delete. Transient failures
+//! (409 on non-apply writes, 429, 5xx, transport errors) are retried with backoff.
+
+use super::objects::{DesiredObject, Kind};
+use super::owner::Owner;
+use super::{KubeError, FIELD_MANAGER};
+use crate::provider::ClusterAccess;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::Client;
+use std::future::Future;
+use std::time::Duration;
+
+const ATTEMPTS: u32 = 5;
+
+/// A connected cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+}
+
+impl Cluster {
+    /// Connects with the provider configuration.
+    pub async fn connect(access: &ClusterAccess) -> Result<Self, KubeError> {
+        Ok(Cluster {
+            client: super::client::connect(access).await?,
+        })
+    }
+
+    fn api(&self, kind: Kind, namespace: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), namespace, &kind.api_resource())
+    }
+
+    /// Applies every desired object of `owner`; returns the objects as the server stored them.
+    pub async fn apply(
+        &self,
+        owner: &Owner,
+        desired: &[DesiredObject],
+    ) -> Result<Vec<DynamicObject>, KubeError> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut applied = Vec::with_capacity(desired.len());
+        for object in desired {
+            let api = self.api(object.kind, &owner.namespace);
+            let manifest = object.labelled(owner);
+            let patch = Patch::Apply(&manifest);
+            let stored = retry(|| api.patch(&object.name, &params, &patch))
+                .await
+                .map_err(|e| object_error("apply", object.kind, owner, &object.name, e))?;
+            tracing::debug!(kind = object.kind.name(), name = %object.name, "applied");
+            applied.push(stored);
+        }
+        Ok(applied)
+    }
+
+    /// Every object of `owner` of the given kinds: one labelled list request per kind.
+    pub async fn observe(
+        &self,
+        owner: &Owner,
+        kinds: &[Kind],
+    ) -> Result<Vec<(Kind, DynamicObject)>, KubeError> {
+        let params = ListParams::default().labels(&owner.selector());
+        let mut found = Vec::new();
+        for &kind in kinds {
+            let api = self.api(kind, &owner.namespace);
+            let list = retry(|| api.list(&params))
+                .await
+                .map_err(|e| KubeError::List {
+                    kind: kind.name().into(),
+                    namespace: owner.namespace.clone(),
+                    message: server_message(&e),
+                })?;
+            found.extend(list.items.into_iter().map(|o| (kind, o)));
+        }
+        Ok(found)
+    }
+
+    /// Deletes owned objects of the given kinds that are not desired.
+    pub async fn prune(
+        &self,
+        owner: &Owner,
+        kinds: &[Kind],
+        desired: &[DesiredObject],
+    ) -> Result<(), KubeError> {
+        for (kind, object) in self.observe(owner, kinds).await? {
+            let name = object.metadata.name.unwrap_or_default();
+            if !desired.iter().any(|d| d.kind == kind && d.name == name) {
+                self.delete(owner, kind, &name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes every owned object of the given kinds.
+    pub async fn delete_owned(&self, owner: &Owner, kinds: &[Kind]) -> Result<(), KubeError> {
+        self.prune(owner, kinds, &[]).await
+    }
+
+    /// Deletes one object (dependents in the background); an object already gone is fine.
+    pub async fn delete(&self, owner: &Owner, kind: Kind, name: &str) -> Result<(), KubeError> {
+        let api = self.api(kind, &owner.namespace);
+        let params = DeleteParams::background();
+        match retry(|| api.delete(name, &params)).await {
+            Ok(_) => {
+                tracing::debug!(kind = kind.name(), name, "deleted");
+                Ok(())
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(object_error("delete", kind, owner, name, e)),
+        }
+    }
+}
+
+fn object_error(
+    verb: &'static str,
+    kind: Kind,
+    owner: &Owner,
+    name: &str,
+    error: kube::Error,
+) -> KubeError {
+    KubeError::Object {
+        verb,
+        kind: kind.name().into(),
+        namespace: owner.namespace.clone(),
+        name: name.to_string(),
+        message: server_message(&error),
+    }
+}
+
+fn server_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
+        other => other.to_string(),
+    }
+}
+
+fn retryable(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+async fn retry<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if retryable(&e) && attempt + 1 < ATTEMPTS => {
+                attempt += 1;
+                let wait = Duration::from_millis(100 * 2u64.pow(attempt));
+                tracing::debug!(error = %e, attempt, "retrying Kubernetes request");
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
+}
