@@ -16,8 +16,13 @@ pub fn init() {
         .iter()
         .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
         .map_or(LevelFilter::WARN, |v| level_filter(&v));
+    // Only this crate logs at the requested level: the HTTP, TLS and Kubernetes client crates stay
+    // at warnings, so request bodies (which can carry Secret data) never reach a log line.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(LevelFilter::WARN.min(level))
+        .with_target("flink_provider", level);
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(level))
+        .with(HclogLayer.with_filter(filter))
         .try_init();
 }
 

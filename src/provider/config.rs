@@ -2,6 +2,7 @@
 //! typed (the [`KubernetesConfig`] model, which may hold unknowns at plan time) and then resolved
 //! ([`ProviderData`]) once every value is known.
 
+use crate::kubernetes::{Cluster, KubeError};
 use crate::schema::{Attribute, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use serde::{Deserialize, Serialize};
@@ -81,7 +82,7 @@ struct ProviderConfig {
 }
 
 /// Where the cluster is, once the configuration is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum ClusterAccess {
     /// A kubeconfig file, optionally with a context.
     Kubeconfig {
@@ -107,11 +108,54 @@ pub enum ClusterAccess {
     InCluster,
 }
 
+impl std::fmt::Debug for ClusterAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterAccess::Kubeconfig { path, context } => f
+                .debug_struct("Kubeconfig")
+                .field("path", path)
+                .field("context", context)
+                .finish(),
+            ClusterAccess::Explicit { host, insecure, .. } => f
+                .debug_struct("Explicit")
+                .field("host", host)
+                .field("insecure", insecure)
+                .finish_non_exhaustive(),
+            ClusterAccess::InCluster => f.write_str("InCluster"),
+        }
+    }
+}
+
 /// The resolved provider configuration shared by every resource operation.
-#[derive(Debug, Clone)]
 pub struct ProviderData {
     /// How to reach the cluster.
     pub cluster: ClusterAccess,
+    /// The connection, made on first use and shared by every operation of this run.
+    connection: tokio::sync::OnceCell<Cluster>,
+}
+
+impl std::fmt::Debug for ProviderData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // ClusterAccess may hold a token or key: never print it.
+        f.debug_struct("ProviderData").finish_non_exhaustive()
+    }
+}
+
+impl ProviderData {
+    /// Configuration for `cluster`, not yet connected.
+    pub fn new(cluster: ClusterAccess) -> Self {
+        ProviderData {
+            cluster,
+            connection: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The cluster connection, made on first use.
+    pub async fn cluster(&self) -> Result<&Cluster, KubeError> {
+        self.connection
+            .get_or_try_init(|| Cluster::connect(&self.cluster))
+            .await
+    }
 }
 
 /// Checks the configuration; unknown values are accepted (they are checked again at configure).
@@ -186,7 +230,7 @@ pub fn resolve(
     } else {
         ClusterAccess::InCluster
     };
-    Some(ProviderData { cluster })
+    Some(ProviderData::new(cluster))
 }
 
 fn expand_home(path: &str) -> String {

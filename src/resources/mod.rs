@@ -2,10 +2,15 @@
 //! read, update, delete) and optional abilities with defaults (validate, modify plan, import);
 //! the protocol layer never shows through: resources see [`Value`]s and report [`Diagnostics`].
 
+mod blob_storage;
+mod cluster_objects;
 mod high_availability;
+mod owned;
 
+pub use blob_storage::BlobStorage;
 pub use high_availability::HighAvailability;
 
+use crate::kubernetes::Cluster;
 use crate::provider::ProviderData;
 use crate::schema::{plan::Plan, Diagnostics, Schema};
 use crate::value::Value;
@@ -16,6 +21,27 @@ use async_trait::async_trait;
 pub struct Context {
     /// The provider's configuration; `None` while it is unknown (a cluster created in the same run).
     pub provider: Option<std::sync::Arc<ProviderData>>,
+}
+
+impl Context {
+    /// The cluster, or an error diagnostic saying why there is none.
+    pub async fn cluster(&self, diags: &mut Diagnostics) -> Option<&Cluster> {
+        let Some(provider) = &self.provider else {
+            diags.error(
+                "Kubernetes cluster not configured",
+                "The provider's kubernetes settings are still unknown. They must be known when \
+                 resources are applied: check the values given to provider \"flink\".",
+            );
+            return None;
+        };
+        match provider.cluster().await {
+            Ok(cluster) => Some(cluster),
+            Err(e) => {
+                diags.error("Cannot reach the Kubernetes cluster", e.to_string());
+                None
+            }
+        }
+    }
 }
 
 /// A managed resource type.
@@ -87,7 +113,7 @@ pub trait DataSource: Send + Sync {
 
 /// Every resource type of the provider.
 pub fn all() -> Vec<Box<dyn Resource>> {
-    vec![Box::new(HighAvailability)]
+    vec![Box::new(BlobStorage), Box::new(HighAvailability)]
 }
 
 /// Every data source type of the provider.

@@ -1,0 +1,512 @@
+//! HTTP: bearer-token authentication, routing of Kubernetes API paths to store operations, JSON
+//! responses and `Status` errors, watch streams, the `scale` subresource, and a request counter
+//! (`GET /testserver/requests`, `POST /testserver/requests/reset`) for benchmarks.
+
+use crate::discovery;
+use crate::kinds::{self, ResourceKind};
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::status::ApiError;
+use crate::store::{PatchType, Store, Write};
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+/// A response body: whole, or a watch stream.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// What every request handler shares.
+pub struct Shared {
+    /// The objects.
+    pub store: Store,
+    /// The bearer token clients must send.
+    pub token: String,
+    /// `https://host:port`, for discovery.
+    pub address: String,
+    /// Requests per `VERB resource`.
+    pub requests: Mutex<BTreeMap<String, u64>>,
+}
+
+fn json_response(code: u16, body: &Json) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(e: ApiError) -> Response<Body> {
+    json_response(e.code, &e.body())
+}
+
+fn query(req: &Request<Incoming>) -> BTreeMap<String, String> {
+    req.uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Handles one request.
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", shared.token));
+    if !authorized {
+        return Ok(error(ApiError::unauthorized()));
+    }
+    let path = req.uri().path().trim_matches('/').to_string();
+    let segments: Vec<String> = path.split('/').map(String::from).collect();
+    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let response = match (req.method(), seg.as_slice()) {
+        (&Method::GET, ["version"]) => json_response(200, &discovery::version()),
+        (&Method::GET, ["api"]) => json_response(200, &discovery::core_versions(&shared.address)),
+        (&Method::GET, ["apis"]) => json_response(200, &discovery::group_list()),
+        (&Method::GET, ["api", "v1"]) => discovery_or_404(discovery::resource_list("", "v1")),
+        (&Method::GET, ["apis", group, version]) => {
+            discovery_or_404(discovery::resource_list(group, version))
+        }
+        (&Method::GET, ["testserver", "requests"]) => {
+            let counts = shared
+                .requests
+                .lock()
+                .map(|c| json!(*c))
+                .unwrap_or_default();
+            json_response(200, &counts)
+        }
+        (&Method::POST, ["testserver", "requests", "reset"]) => {
+            if let Ok(mut c) = shared.requests.lock() {
+                c.clear();
+            }
+            json_response(200, &json!({}))
+        }
+        (_, ["api", "v1", rest @ ..]) => {
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            resource(&shared, req, "", "v1", rest).await
+        }
+        (_, ["apis", group, version, rest @ ..]) => {
+            let (group, version) = (group.to_string(), version.to_string());
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            resource(&shared, req, &group, &version, rest).await
+        }
+        _ => error(ApiError::not_found("", "", &path)),
+    };
+    Ok(response)
+}
+
+fn discovery_or_404(doc: Option<Json>) -> Response<Body> {
+    match doc {
+        Some(d) => json_response(200, &d),
+        None => error(ApiError::not_found("", "", "group version")),
+    }
+}
+
+/// Where in the resource tree a request points.
+struct Target {
+    kind: &'static ResourceKind,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn target(group: &str, version: &str, rest: &[String]) -> Option<Target> {
+    let find = |plural: &str| kinds::find(group, version, plural);
+    let s: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let t = |kind, namespace: Option<&str>, name: Option<&str>, sub: Option<&str>| Target {
+        kind,
+        namespace: namespace.map(String::from),
+        name: name.map(String::from),
+        subresource: sub.map(String::from),
+    };
+    match s.as_slice() {
+        ["namespaces", ns, plural] => Some(t(find(plural)?, Some(ns), None, None)),
+        ["namespaces", ns, plural, name] => Some(t(find(plural)?, Some(ns), Some(name), None)),
+        ["namespaces", ns, plural, name, sub] => {
+            Some(t(find(plural)?, Some(ns), Some(name), Some(sub)))
+        }
+        [plural] => Some(t(find(plural)?, None, None, None)),
+        [plural, name] => {
+            let kind = find(plural)?;
+            (!kind.namespaced).then(|| t(kind, None, Some(name), None))
+        }
+        _ => None,
+    }
+}
+
+fn manager_of(req: &Request<Incoming>, q: &BTreeMap<String, String>) -> String {
+    if let Some(m) = q.get("fieldManager").filter(|m| !m.is_empty()) {
+        return m.clone();
+    }
+    // The real server derives the manager from the user agent: "kubectl/v1.32 (...)" -> "kubectl".
+    req.headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    req.into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .map_err(|e| ApiError::bad_request(format!("reading body: {e}")))
+}
+
+fn parse_body(bytes: &[u8], yaml: bool) -> Result<Json, ApiError> {
+    if yaml {
+        serde_yaml::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+    } else {
+        serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
+    }
+}
+
+async fn resource(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    group: &str,
+    version: &str,
+    rest: Vec<String>,
+) -> Response<Body> {
+    let Some(target) = target(group, version, &rest) else {
+        return error(ApiError::not_found("", group, &rest.join("/")));
+    };
+    let q = query(&req);
+    let method = req.method().clone();
+    let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    let verb = match (&method, &target.name) {
+        (&Method::GET, None) if watching => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::GET, Some(_)) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, None) => "deletecollection",
+        (&Method::DELETE, Some(_)) => "delete",
+        _ => return error(ApiError::method_not_allowed()),
+    };
+    if let Ok(mut counts) = shared.requests.lock() {
+        *counts
+            .entry(format!("{verb} {}", target.kind.plural))
+            .or_default() += 1;
+    }
+    let result = dispatch(shared, req, &target, verb, &q).await;
+    result.unwrap_or_else(error)
+}
+
+fn selectors(q: &BTreeMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
+        .map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
+        .map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+async fn dispatch(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    target: &Target,
+    verb: &str,
+    q: &BTreeMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
+    let kind = target.kind;
+    let ns = target.namespace.clone().unwrap_or_default();
+    let manager = manager_of(&req, q);
+    let dry_run = q.get("dryRun").is_some_and(|v| v == "All");
+    let write = |sub: Option<&'static str>| Write {
+        manager: "",
+        dry_run,
+        subresource: sub,
+    };
+    let sub: Option<&'static str> = match target.subresource.as_deref() {
+        None => None,
+        Some("status") => Some("status"),
+        Some("scale") if kind.kind == "Deployment" => Some("scale"),
+        Some(other) => return Err(ApiError::not_found(kind.plural, kind.group, other)),
+    };
+    let name = target.name.clone().unwrap_or_default();
+    match verb {
+        "list" => {
+            let (labels, fields) = selectors(q)?;
+            let (items, revision) =
+                shared
+                    .store
+                    .list(kind, target.namespace.as_deref(), &labels, &fields);
+            Ok(json_response(
+                200,
+                &json!({
+                    "kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(),
+                    "metadata": {"resourceVersion": revision.to_string()}, "items": items,
+                }),
+            ))
+        }
+        "watch" => {
+            let (labels, fields) = selectors(q)?;
+            Ok(watch(
+                shared,
+                kind,
+                target.namespace.clone(),
+                labels,
+                fields,
+                q,
+            ))
+        }
+        "get" if sub == Some("scale") => Ok(json_response(
+            200,
+            &scale_of(&shared.store.get(kind, &ns, &name)?),
+        )),
+        "get" => Ok(json_response(200, &shared.store.get(kind, &ns, &name)?)),
+        "create" => {
+            let body = parse_body(&read_body(req).await?, false)?;
+            let w = Write {
+                manager: &manager,
+                ..write(None)
+            };
+            Ok(json_response(
+                201,
+                &shared.store.create(kind, &ns, body, &w)?,
+            ))
+        }
+        "update" if sub == Some("scale") => {
+            let body = parse_body(&read_body(req).await?, false)?;
+            let replicas = body
+                .pointer("/spec/replicas")
+                .cloned()
+                .unwrap_or(Json::Null);
+            let w = Write {
+                manager: &manager,
+                ..write(sub)
+            };
+            let updated = shared.store.patch(
+                kind,
+                &ns,
+                &name,
+                PatchType::Merge,
+                &json!({"spec": {"replicas": replicas}}),
+                &w,
+            )?;
+            Ok(json_response(200, &scale_of(&updated)))
+        }
+        "update" => {
+            let body = parse_body(&read_body(req).await?, false)?;
+            let w = Write {
+                manager: &manager,
+                ..write(sub)
+            };
+            Ok(json_response(
+                200,
+                &shared.store.update(kind, &ns, &name, body, &w)?,
+            ))
+        }
+        "patch" => {
+            let content_type = req
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let force = q.get("force").is_some_and(|v| v == "true");
+            let patch_type = match content_type.as_str() {
+                "application/merge-patch+json" => PatchType::Merge,
+                "application/json-patch+json" => PatchType::Json,
+                "application/strategic-merge-patch+json" => PatchType::Strategic,
+                "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+                    PatchType::Apply { force }
+                }
+                other => return Err(ApiError::unsupported_media_type(other)),
+            };
+            if matches!(patch_type, PatchType::Apply { .. }) && !q.contains_key("fieldManager") {
+                return Err(ApiError::bad_request(
+                    "PATCH with apply-patch+yaml requires a fieldManager",
+                ));
+            }
+            let body = parse_body(
+                &read_body(req).await?,
+                matches!(patch_type, PatchType::Apply { .. }),
+            )?;
+            let w = Write {
+                manager: &manager,
+                ..write(sub)
+            };
+            if sub == Some("scale") {
+                let mut scale = scale_of(&shared.store.get(kind, &ns, &name)?);
+                match patch_type {
+                    PatchType::Json => crate::patch::json_patch(&mut scale, &body)
+                        .map_err(ApiError::bad_request)?,
+                    _ => crate::patch::merge_patch(&mut scale, &body),
+                }
+                let replicas = scale
+                    .pointer("/spec/replicas")
+                    .cloned()
+                    .unwrap_or(Json::Null);
+                let updated = shared.store.patch(
+                    kind,
+                    &ns,
+                    &name,
+                    PatchType::Merge,
+                    &json!({"spec": {"replicas": replicas}}),
+                    &w,
+                )?;
+                return Ok(json_response(200, &scale_of(&updated)));
+            }
+            Ok(json_response(
+                200,
+                &shared
+                    .store
+                    .patch(kind, &ns, &name, patch_type, &body, &w)?,
+            ))
+        }
+        "delete" => Ok(json_response(200, &shared.store.delete(kind, &ns, &name)?)),
+        "deletecollection" => {
+            let (labels, fields) = selectors(q)?;
+            let items = shared.store.delete_collection(kind, &ns, &labels, &fields);
+            Ok(json_response(
+                200,
+                &json!({"kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": {}, "items": items}),
+            ))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn scale_of(deployment: &Json) -> Json {
+    let replicas = deployment
+        .pointer("/spec/replicas")
+        .cloned()
+        .unwrap_or(json!(1));
+    json!({
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": deployment["metadata"]["name"], "namespace": deployment["metadata"]["namespace"],
+            "uid": deployment["metadata"]["uid"], "resourceVersion": deployment["metadata"]["resourceVersion"],
+            "creationTimestamp": deployment["metadata"]["creationTimestamp"],
+        },
+        "spec": {"replicas": replicas},
+        "status": {"replicas": deployment.pointer("/status/replicas").cloned().unwrap_or(json!(0))},
+    })
+}
+
+/// A watch: the current objects as ADDED (unless a resourceVersion to start after is given), then
+/// every change, as newline-delimited JSON, until `timeoutSeconds` or the client goes away.
+fn watch(
+    shared: &Arc<Shared>,
+    kind: &'static ResourceKind,
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+    q: &BTreeMap<String, String>,
+) -> Response<Body> {
+    let (revision, mut events) = shared.store.subscribe();
+    let start_after: Option<u64> = q
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0);
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1800);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(64);
+    let initial = if start_after.is_none() {
+        shared
+            .store
+            .list(kind, namespace.as_deref(), &labels, &fields)
+            .0
+    } else {
+        Vec::new()
+    };
+    let from = start_after.unwrap_or(revision);
+    tokio::spawn(async move {
+        let line = |kind: &str, object: &Json| {
+            Ok(Frame::data(Bytes::from(format!(
+                "{}\n",
+                json!({"type": kind, "object": object})
+            ))))
+        };
+        for object in &initial {
+            if tx.send(line("ADDED", object)).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(std::time::Duration::from_secs(timeout));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => return,
+                () = tx.closed() => return,
+                event = events.recv() => match event {
+                    Ok((rev, event)) => {
+                        let in_namespace = namespace.as_deref().is_none_or(|ns| {
+                            event.object.pointer("/metadata/namespace").and_then(Json::as_str) == Some(ns)
+                        });
+                        if rev > from && event.plural == kind.plural && in_namespace
+                            && labels.matches(&event.object) && fields.matches(&event.object)
+                            && tx.send(line(event.kind, &event.object)).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return,
+                },
+            }
+        }
+    });
+    let stream = tokio_stream_from(rx);
+    let mut response = Response::new(StreamBody::new(stream).boxed());
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Frame<Bytes>, Infallible>>,
+) -> impl futures_core::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + Sync + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,110 @@
+//! kube-test-server: a Kubernetes API server for tests, faithful where terraform-provider-flink and
+//! its tools depend on one: HTTPS with a bearer token, discovery for real kubectl, create / get /
+//! list with selectors / update with optimistic concurrency / merge, JSON and strategic patches /
+//! server-side apply with managedFields and conflicts / delete / deletecollection / watch, the
+//! Deployment scale subresource, and real `Status` errors. It is a test tool, not the product: the
+//! provider never links it.
+//!
+//! # Layout
+//! `tls` (CA, serving certificate, token, kubeconfig) -> `http` (auth, routing, watch) ->
+//! `store` (objects, write semantics) -> `fields` (managedFields, server-side apply) and `patch`
+//! (the other patch types); `kinds` (the served kinds), `selectors`, `status`, `discovery`.
+
+pub mod discovery;
+pub mod fields;
+pub mod http;
+pub mod kinds;
+pub mod patch;
+pub mod selectors;
+pub mod status;
+pub mod store;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A running server.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A kubeconfig that reaches it.
+    pub kubeconfig: String,
+    /// Its state, for tests that look inside.
+    pub shared: Arc<http::Shared>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Binding the address failed.
+    #[error("listening on {0}: {1}")]
+    Listen(String, std::io::Error),
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// Starts a server on `listen` (port 0 picks a free port) in the current runtime.
+pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Listen(listen.to_string(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(listen.to_string(), e))?;
+    let identity = tls::generate(addr)?;
+    let kubeconfig = tls::kubeconfig(addr, &identity);
+    let shared = Arc::new(http::Shared {
+        store: store::Store::new(),
+        token: identity.token.clone(),
+        address: addr.to_string(),
+        requests: Default::default(),
+    });
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config.clone());
+    let serving = shared.clone();
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((tcp, _)) = accepted else { continue };
+            let acceptor = acceptor.clone();
+            let shared = serving.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service =
+                    hyper::service::service_fn(move |req| http::handle(shared.clone(), req));
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+            });
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        kubeconfig,
+        shared,
+        stop,
+    })
+}

@@ -1,0 +1,20 @@
+//! The test server, spoken to the way its users do: kube-rs (the provider's client) for API
+//! semantics, and the real kubectl for what acceptance tests use to make drift.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod api;
+mod kubectl;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// A server and a kube client for it.
+pub async fn server() -> (kube_test_server::RunningServer, kube::Client) {
+    let server = kube_test_server::start("127.0.0.1:0").await.unwrap();
+    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    (server, client)
+}
