@@ -18,6 +18,12 @@ provider "flink" {
   }
 }
 
+# Where all deployment state goes; local files for the local cluster, s3://... on a real one.
+resource "flink_blob_storage" "state" {
+  name     = "local-state"
+  base_uri = "file:///tmp/flink-quickstart"
+}
+
 # One HA configuration per flavour, shared by the deployments of a team.
 resource "flink_high_availability" "kubernetes" {
   name      = "kubernetes-ha"
@@ -32,6 +38,10 @@ resource "flink_high_availability" "zookeeper" {
   zookeeper = {
     quorum = ["zk-0.zk:2181", "zk-1.zk:2181", "zk-2.zk:2181"]
   }
+}
+
+output "blob_storage" {
+  value = flink_blob_storage.state.spec
 }
 
 output "kubernetes_ha" {

@@ -1,14 +1,15 @@
 //! flink_high_availability with the real terraform CLI: the whole lifecycle, and each input error
 //! read from `terraform plan` output with its attribute.
 
+use crate::cluster::Cluster;
 use crate::harness::Workspace;
 
-fn zookeeper_ha(name: &str, storage_dir: &str) -> String {
+fn zookeeper_ha(cluster: &Cluster, name: &str, storage_dir: &str) -> String {
     format!(
-        r#"
+        r#"{provider}
 resource "flink_high_availability" "zk" {{
   name        = "{name}"
-  namespace   = "streaming"
+  namespace   = "{ns}"
   type        = "zookeeper"
   storage_dir = "{storage_dir}"
   zookeeper = {{
@@ -19,14 +20,18 @@ resource "flink_high_availability" "zk" {{
 output "spec" {{
   value = flink_high_availability.zk.spec
 }}
-"#
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
     )
 }
 
 #[test]
 fn lifecycle_create_update_replace_destroy() {
+    let cluster = Cluster::start("ha");
+    let ns = cluster.namespace.clone();
     let ws = Workspace::new();
-    ws.config(&zookeeper_ha("shared-ha", "s3://ha/one"));
+    ws.config(&zookeeper_ha(&cluster, "shared-ha", "s3://ha/one"));
 
     let (changes, plan) = ws.plan();
     assert!(changes);
@@ -37,11 +42,19 @@ fn lifecycle_create_update_replace_destroy() {
     );
     ws.apply();
     let values = ws.resource_values("flink_high_availability.zk");
-    assert_eq!(values["id"], "streaming/shared-ha");
+    assert_eq!(values["id"], format!("{ns}/shared-ha"));
+    let data = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-ha-shared-ha",
+        "-o",
+        "jsonpath={.data}",
+    ]);
+    assert!(data.contains("zk-0.zk:2181,zk-1.zk:2181"), "{data}");
     assert_eq!(values["spec"]["zookeeper_path_root"], "/flink");
     assert_eq!(values["spec"]["storage_dir"], "s3://ha/one");
 
-    ws.config(&zookeeper_ha("shared-ha", "s3://ha/two"));
+    ws.config(&zookeeper_ha(&cluster, "shared-ha", "s3://ha/two"));
     let (changes, plan) = ws.plan();
     assert!(changes);
     assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
@@ -51,17 +64,45 @@ fn lifecycle_create_update_replace_destroy() {
         "s3://ha/two"
     );
 
-    ws.config(&zookeeper_ha("renamed-ha", "s3://ha/two"));
+    // Drift: the ConfigMap edited by hand shows in the plan and apply restores it.
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "flink-ha-shared-ha",
+        "-p",
+        r#"{"data":{"zookeeper_path_root":"/elsewhere"}}"#,
+    ]);
+    let (changes, plan) = ws.plan();
+    assert!(changes, "{plan}");
+    assert!(
+        plan.contains("changed outside Terraform: data.zookeeper_path_root"),
+        "{plan}"
+    );
+    ws.apply();
+
+    // Import into a second workspace reconstructs a state whose plan is empty.
+    let importer = Workspace::new();
+    importer.config(&zookeeper_ha(&cluster, "shared-ha", "s3://ha/two"));
+    importer.import("flink_high_availability.zk", &format!("{ns}/shared-ha"));
+
+    ws.config(&zookeeper_ha(&cluster, "renamed-ha", "s3://ha/two"));
     let (_, plan) = ws.plan();
     assert!(plan.contains("must be replaced"), "{plan}");
     assert!(plan.contains("# forces replacement"), "{plan}");
     ws.apply();
     assert_eq!(
         ws.resource_values("flink_high_availability.zk")["id"],
-        "streaming/renamed-ha"
+        format!("{ns}/renamed-ha")
     );
+    let (deleted, _) = cluster.kubectl_try(&["-n", &ns, "get", "configmap", "flink-ha-shared-ha"]);
+    assert!(!deleted, "the replaced resource's ConfigMap is gone");
 
     ws.destroy();
+    assert!(
+        cluster.managed_objects().is_empty(),
+        "{:?}",
+        cluster.managed_objects()
+    );
 }
 
 fn plan_error_for(body: &str) -> String {

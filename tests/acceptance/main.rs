@@ -2,10 +2,13 @@
 //! import and destroy, and every apply is followed by a plan that must show no changes.
 //!
 //! Layout: `harness` (temporary workspaces, the CLI configuration with dev_overrides, assertions),
+//! `cluster` (the Kubernetes API test server, or a real cluster named by `FLINK_TEST_KUBECONFIG`),
 //! then one module per resource type or cross-cutting promise.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod blob_storage;
+mod cluster;
 mod handshake;
 mod harness;
 mod high_availability;

@@ -201,10 +201,20 @@ async fn observe(
     if !owned::has(&observed, Kind::ConfigMap) {
         return Some(None);
     }
+    // Drift is judged against what Terraform applied (the prior state), attributes read back from
+    // what the cluster has; an import has no prior state and judges against what it reads.
+    let mut applied = model.clone();
     objects::read_back(&mut model, &observed);
     derive(&mut model);
-    if let Some(spec) = model.spec.known() {
-        let desired = objects::desired(spec, model.access_key.known().map(String::as_str), None);
+    derive(&mut applied);
+    let judged = if applied.spec.known().is_some() {
+        &applied
+    } else {
+        &model
+    };
+    if let Some(spec) = judged.spec.known() {
+        let access_key = judged.access_key.known().map(String::as_str);
+        let desired = objects::desired(spec, access_key, None);
         let status = cluster_objects::observe(&desired, &observed, &[Kind::Secret]);
         model.kubernetes_objects = value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
     }

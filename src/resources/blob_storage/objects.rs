@@ -120,11 +120,16 @@ pub fn read_back(model: &mut Model, observed: &[(Kind, DynamicObject)]) {
         model.region = get("region").map(String::from).into();
         model.path_style_access = get("path_style_access").map(|v| v == "true").into();
     }
-    model.access_key = find(Kind::Secret)
-        .and_then(|s| s.data.pointer("/data/access_key").and_then(Json::as_str))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .into();
+    // A missing Secret is reported in kubernetes_objects; the access key then keeps its value.
+    if let Some(secret) = find(Kind::Secret) {
+        model.access_key = secret
+            .data
+            .pointer("/data/access_key")
+            .and_then(Json::as_str)
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .into();
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,2 @@
+# <namespace>/<name>
+terraform import flink_high_availability.zookeeper streaming/zookeeper-ha

@@ -1,0 +1,154 @@
+//! The Kubernetes cluster an acceptance test runs against: the in-process Kubernetes API test
+//! server, or a real cluster when `FLINK_TEST_KUBECONFIG` names its kubeconfig. Each test gets its
+//! own namespace, deleted at the end, so tests never see each other's objects and a real cluster is
+//! left as it was.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A cluster with a namespace for one test.
+pub struct Cluster {
+    /// Kubeconfig path.
+    pub kubeconfig: PathBuf,
+    /// This test's namespace.
+    pub namespace: String,
+    _dir: tempfile::TempDir,
+    server: Option<kube_test_server::RunningServer>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Cluster {
+    /// A cluster and a fresh namespace `<prefix>-<n>`.
+    pub fn start(prefix: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let namespace = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let (kubeconfig, server, runtime) = match std::env::var("FLINK_TEST_KUBECONFIG") {
+            Ok(path) if !path.is_empty() => (PathBuf::from(path), None, None),
+            _ => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let server = runtime
+                    .block_on(kube_test_server::start("127.0.0.1:0"))
+                    .unwrap();
+                let path = dir.path().join("kubeconfig");
+                std::fs::write(&path, &server.kubeconfig).unwrap();
+                (path, Some(server), Some(runtime))
+            }
+        };
+        let cluster = Cluster {
+            kubeconfig,
+            namespace,
+            _dir: dir,
+            server,
+            runtime,
+        };
+        cluster.kubectl_stdin(
+            &["apply", "--server-side", "--validate=false", "-f", "-"],
+            &format!(
+                "{{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{{\"name\":\"{}\"}}}}",
+                cluster.namespace
+            ),
+        );
+        cluster
+    }
+
+    /// The provider block that points at this cluster.
+    pub fn provider_block(&self) -> String {
+        format!(
+            "provider \"flink\" {{\n  kubernetes = {{\n    config_path = {:?}\n  }}\n}}\n",
+            self.kubeconfig.display().to_string()
+        )
+    }
+
+    /// Runs kubectl; returns (success, stdout+stderr).
+    pub fn kubectl_try(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new("kubectl")
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("the real kubectl must be on PATH for the acceptance tests");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    /// Runs kubectl in this test's namespace and asserts it succeeded.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", self.namespace.as_str()];
+        all.extend_from_slice(args);
+        let (ok, text) = self.kubectl_try(&all);
+        assert!(ok, "kubectl {args:?} failed:\n{text}");
+        text
+    }
+
+    fn kubectl_stdin(&self, args: &[&str], input: &str) {
+        use std::io::Write;
+        let mut child = Command::new("kubectl")
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the real kubectl must be on PATH for the acceptance tests");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Names (`kind/name`) of every object in the namespace carrying the provider's label.
+    pub fn managed_objects(&self) -> Vec<String> {
+        let text = self.kubectl(&[
+            "get",
+            "configmaps,secrets,services,serviceaccounts,roles,rolebindings,deployments",
+            "-l",
+            "app.kubernetes.io/managed-by=terraform-provider-flink",
+            "-o",
+            "name",
+        ]);
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("No resources"))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.server.is_none() {
+            let _ = self.kubectl_try(&["delete", "namespace", &self.namespace, "--wait=false"]);
+        }
+        if let Some(server) = self.server.take() {
+            server.stop();
+            drop(server);
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
