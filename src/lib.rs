@@ -6,3 +6,4 @@
 //! `protocol` (gRPC, handshake) -> `schema` and `value` (types, values with unknowns, diagnostics)
 //! -> `resources` (one file per Terraform type) -> `flink` and `tls` (pure rendering)
 //! -> `kubernetes` (the only API client) -> `jobmanager` (Flink's REST API).
+pub mod flink;
