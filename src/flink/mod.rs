@@ -18,6 +18,9 @@ pub mod values;
 pub mod versions;
 pub mod yaml;
 
+#[cfg(test)]
+mod golden_tests;
+
 pub use issue::{Issue, Severity};
 pub use layout::BlobLayout;
 pub use options::{Catalogue, OptionSpec, OptionStatus, OptionType};
