@@ -43,78 +43,65 @@ pub fn type_mismatch(ty: &OptionType, value: &str) -> Option<String> {
     })
 }
 
-const DURATION_UNITS: &[&str] = &[
-    "",
-    "d",
-    "day",
-    "days",
-    "h",
-    "hour",
-    "hours",
-    "min",
-    "m",
-    "minute",
-    "minutes",
-    "s",
-    "sec",
-    "secs",
-    "second",
-    "seconds",
-    "ms",
-    "milli",
-    "millis",
-    "millisecond",
-    "milliseconds",
-    "us",
-    "µs",
-    "micro",
-    "micros",
-    "microsecond",
-    "microseconds",
-    "ns",
-    "nano",
-    "nanos",
-    "nanosecond",
-    "nanoseconds",
+/// Duration units and their length in nanoseconds, as Flink's `TimeUtils` names them.
+const DURATION_UNITS: &[(&[&str], u128)] = &[
+    (&["ns", "nano", "nanos", "nanosecond", "nanoseconds"], 1),
+    (
+        &["us", "µs", "micro", "micros", "microsecond", "microseconds"],
+        1_000,
+    ),
+    (
+        &["", "ms", "milli", "millis", "millisecond", "milliseconds"],
+        1_000_000,
+    ),
+    (&["s", "sec", "secs", "second", "seconds"], 1_000_000_000),
+    (&["m", "min", "minute", "minutes"], 60_000_000_000),
+    (&["h", "hour", "hours"], 3_600_000_000_000),
+    (&["d", "day", "days"], 86_400_000_000_000),
 ];
 
-const MEMORY_UNITS: &[&str] = &[
-    "",
-    "b",
-    "bytes",
-    "k",
-    "kb",
-    "kibibytes",
-    "m",
-    "mb",
-    "mebibytes",
-    "g",
-    "gb",
-    "gibibytes",
-    "t",
-    "tb",
-    "tebibytes",
+/// Memory units and their size in bytes, as Flink's `MemorySize` names them.
+const MEMORY_UNITS: &[(&[&str], u128)] = &[
+    (&["", "b", "bytes"], 1),
+    (&["k", "kb", "kibibytes"], 1 << 10),
+    (&["m", "mb", "mebibytes"], 1 << 20),
+    (&["g", "gb", "gibibytes"], 1 << 30),
+    (&["t", "tb", "tebibytes"], 1 << 40),
 ];
 
-/// A number and an optional unit, as Flink's `TimeUtils.parseDuration` reads them.
+/// Whether `v` is a duration: a number and an optional unit (milliseconds without one).
 pub fn is_duration(v: &str) -> bool {
-    number_and_unit(v).is_some_and(|(_, unit)| DURATION_UNITS.contains(&unit.as_str()))
+    duration_nanos(v).is_some()
 }
 
-/// A number and an optional unit, as Flink's `MemorySize.parse` reads them.
+/// Whether `v` is a memory size: a number and an optional unit (bytes without one).
 pub fn is_memory_size(v: &str) -> bool {
-    number_and_unit(v).is_some_and(|(_, unit)| MEMORY_UNITS.contains(&unit.as_str()))
+    memory_bytes(v).is_some()
 }
 
-fn number_and_unit(v: &str) -> Option<(u64, String)> {
+/// The length of a duration in nanoseconds.
+pub fn duration_nanos(v: &str) -> Option<u128> {
+    scaled(v, DURATION_UNITS)
+}
+
+/// A memory size in bytes.
+pub fn memory_bytes(v: &str) -> Option<u128> {
+    scaled(v, MEMORY_UNITS)
+}
+
+fn scaled(v: &str, units: &[(&[&str], u128)]) -> Option<u128> {
     let v = v.trim();
-    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
+    let digits = v.chars().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
         return None;
     }
-    let n = digits.parse::<u64>().ok()?;
-    let unit = v[digits.len()..].trim().to_lowercase();
-    Some((n, unit))
+    let n = v[..digits].parse::<u128>().ok()?;
+    let unit = v[digits..].trim().to_lowercase();
+    let factor = units
+        .iter()
+        .find(|(names, _)| names.contains(&unit.as_str()))?
+        .1;
+    n.checked_mul(factor)
 }
 
 #[cfg(test)]
@@ -148,6 +135,9 @@ mod tests {
         for bad in ["1 gigabyte", "lots", "1.5g", ""] {
             assert!(!is_memory_size(bad), "{bad}");
         }
+        assert_eq!(memory_bytes("1 gb"), memory_bytes("1024m"));
+        assert_eq!(duration_nanos("1min"), duration_nanos("60 s"));
+        assert_eq!(duration_nanos("10"), Some(10_000_000));
     }
 
     #[test]
