@@ -27,7 +27,12 @@ pub enum OptionType {
     /// A memory size such as `1024m`, `1 gb`.
     MemorySize,
     /// One of the constants (matched case-insensitively, as Flink does).
-    Enum(Vec<String>),
+    Enum {
+        /// The Java enum class, e.g. `org.apache.flink.core.execution.CheckpointingMode`.
+        class: String,
+        /// Its constants.
+        constants: Vec<String>,
+    },
     /// `k1:v1,k2:v2`.
     Map,
     /// A `;`-separated list of the inner type.
@@ -177,8 +182,16 @@ fn parse_type(ty: &str, detail: &str) -> OptionType {
         "Duration" => OptionType::Duration,
         "MemorySize" => OptionType::MemorySize,
         "Map" => OptionType::Map,
-        "Enum" => OptionType::Enum(detail.split(',').map(str::to_string).collect()),
-        other => OptionType::Other(other.to_string()),
+        other => match other
+            .strip_prefix("Enum<")
+            .and_then(|t| t.strip_suffix('>'))
+        {
+            Some(class) => OptionType::Enum {
+                class: class.to_string(),
+                constants: detail.split(',').map(str::to_string).collect(),
+            },
+            None => OptionType::Other(other.to_string()),
+        },
     }
 }
 
@@ -253,7 +266,7 @@ mod tests {
             Some(&OptionType::Duration)
         );
         assert!(
-            matches!(c.get("execution.checkpointing.mode").map(|s| &s.ty), Some(OptionType::Enum(k)) if k.contains(&"EXACTLY_ONCE".to_string()))
+            matches!(c.get("execution.checkpointing.mode").map(|s| &s.ty), Some(OptionType::Enum { constants, .. }) if constants.contains(&"EXACTLY_ONCE".to_string()))
         );
         assert!(parse("bad line").is_err());
     }

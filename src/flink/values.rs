@@ -14,7 +14,9 @@ pub fn type_mismatch(ty: &OptionType, value: &str) -> Option<String> {
         OptionType::Double => v.parse::<f64>().is_ok(),
         OptionType::Duration => is_duration(v),
         OptionType::MemorySize => is_memory_size(v),
-        OptionType::Enum(names) => names.iter().any(|n| n.eq_ignore_ascii_case(v)),
+        OptionType::Enum {
+            constants: names, ..
+        } => names.iter().any(|n| n.eq_ignore_ascii_case(v)),
         OptionType::Map => v.is_empty() || v.split(',').all(|kv| kv.contains(':')),
         OptionType::List(inner) => {
             return v.split(';').filter(|e| !e.trim().is_empty()).find_map(|e| {
@@ -37,7 +39,9 @@ pub fn type_mismatch(ty: &OptionType, value: &str) -> Option<String> {
         OptionType::MemorySize => {
             "expected a memory size such as 1024m, 512 mb, 1 gb or 4g".to_string()
         }
-        OptionType::Enum(names) => format!("expected one of {}", names.join(", ")),
+        OptionType::Enum {
+            constants: names, ..
+        } => format!("expected one of {}", names.join(", ")),
         OptionType::Map => "expected key:value pairs separated by commas, e.g. a:1,b:2".to_string(),
         _ => "unexpected value".to_string(),
     })
@@ -148,7 +152,10 @@ mod tests {
         assert!(type_mismatch(&OptionType::Integer, "4000000000").is_some());
         assert!(type_mismatch(&OptionType::Long, "4000000000").is_none());
         assert!(type_mismatch(&OptionType::Double, "0.5").is_none());
-        let e = OptionType::Enum(vec!["EXACTLY_ONCE".into(), "AT_LEAST_ONCE".into()]);
+        let e = OptionType::Enum {
+            class: "M".into(),
+            constants: vec!["EXACTLY_ONCE".into(), "AT_LEAST_ONCE".into()],
+        };
         assert!(type_mismatch(&e, "exactly_once").is_none());
         assert_eq!(
             type_mismatch(&e, "twice").as_deref(),

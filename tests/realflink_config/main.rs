@@ -4,6 +4,9 @@
 //! `log4j-console.properties`, and compare `GET /jobmanager/config` with every key we rendered
 //! (durations, memory sizes, booleans and enums compared by meaning). Missing jars fail the test.
 
+// A test binary: a failed setup step should stop the test with its error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -89,9 +92,106 @@ fn same_meaning(ty: Option<&OptionType>, ours: &str, flinks: &str) -> bool {
         Some(OptionType::MemorySize) => {
             memory_bytes(ours).is_some() && memory_bytes(ours) == memory_bytes(flinks)
         }
-        Some(OptionType::Boolean) | Some(OptionType::Enum(_)) => ours.eq_ignore_ascii_case(flinks),
+        Some(OptionType::Boolean) | Some(OptionType::Enum { .. }) => {
+            ours.eq_ignore_ascii_case(flinks)
+        }
         Some(OptionType::Double) => ours.parse::<f64>().ok() == flinks.parse::<f64>().ok(),
         _ => ours == flinks,
+    }
+}
+
+/// What Flink's own typed getters make of each rendered key (see `TypedRead.java`), in the form
+/// `expected_typed` predicts.
+fn typed_reads(
+    lib: &Path,
+    work: &Path,
+    conf: &Path,
+    keys: &[(String, OptionType)],
+) -> BTreeMap<String, String> {
+    let src = work.join("TypedRead.java");
+    std::fs::write(&src, include_str!("TypedRead.java")).unwrap();
+    let cp = format!("{}/*", lib.display());
+    let javac = Command::new("javac")
+        .arg("-nowarn")
+        .arg("-d")
+        .arg(work)
+        .arg("-cp")
+        .arg(&cp)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        javac.status.success(),
+        "javac TypedRead: {}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
+    let mut child = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{cp}:{}", work.display()))
+        .arg("TypedRead")
+        .arg(conf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = String::new();
+    for (k, ty) in keys {
+        let (name, class) = match ty {
+            OptionType::Boolean => ("Boolean", ""),
+            OptionType::Integer => ("Integer", ""),
+            OptionType::Long => ("Long", ""),
+            OptionType::Double => ("Double", ""),
+            OptionType::Duration => ("Duration", ""),
+            OptionType::MemorySize => ("MemorySize", ""),
+            OptionType::Map => ("Map", ""),
+            OptionType::Enum { class, .. } => ("Enum", class.as_str()),
+            _ => ("String", ""),
+        };
+        input.push_str(&format!("{k}\t{name}\t{class}\n"));
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The typed value we mean by `ours`, as `TypedRead` prints Flink's.
+fn expected_typed(ty: &OptionType, ours: &str) -> String {
+    match ty {
+        OptionType::Boolean => ours.to_lowercase(),
+        OptionType::Duration => duration_nanos(ours)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        OptionType::MemorySize => memory_bytes(ours)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        OptionType::Double => ours
+            .parse::<f64>()
+            .map(|d| format!("{d:?}"))
+            .unwrap_or_default(),
+        OptionType::Enum { constants, .. } => constants
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(ours))
+            .cloned()
+            .unwrap_or_default(),
+        OptionType::Map => {
+            let m: BTreeMap<&str, &str> = ours
+                .split(',')
+                .filter_map(|kv| kv.split_once(':'))
+                .collect();
+            let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        _ => ours.to_string(),
     }
 }
 
@@ -153,6 +253,39 @@ fn check_version(version: FlinkVersion) {
     std::fs::write(conf.join("config.yaml"), &rendered.config_yaml).unwrap();
     let log4j = render_log4j_console("INFO", &BTreeMap::new()).unwrap();
     std::fs::write(conf.join("log4j-console.properties"), log4j).unwrap();
+
+    // Flink's typed getters on the file: every value converts to what we meant.
+    let cat = Catalogue::of(version);
+    let typed_keys: Vec<(String, OptionType)> = rendered
+        .configuration
+        .keys()
+        .map(|k| {
+            (
+                k.clone(),
+                cat.get(k)
+                    .map(|s| s.ty.clone())
+                    .unwrap_or(OptionType::String),
+            )
+        })
+        .collect();
+    let typed = typed_reads(&lib, &work, &conf, &typed_keys);
+    let mistyped: Vec<String> = typed_keys
+        .iter()
+        .filter_map(|(k, ty)| {
+            let want = expected_typed(ty, &rendered.configuration[k]);
+            let got = typed.get(k).cloned().unwrap_or_else(|| "<nothing>".into());
+            (got != want).then(|| format!("{k} ({ty:?}): Flink typed {got:?}, we meant {want:?}"))
+        })
+        .collect();
+    assert!(
+        mistyped.is_empty(),
+        "{version}: Flink's typed reads differ:\n{}",
+        mistyped.join("\n")
+    );
+    eprintln!(
+        "{version}: Flink's typed getters read all {} keys as meant",
+        typed_keys.len()
+    );
 
     let opens_key = ["env.java.default-opts.all", "env.java.opts.all"]
         .into_iter()
@@ -220,7 +353,6 @@ fn check_version(version: FlinkVersion) {
             ))
         })
         .collect();
-    let cat = Catalogue::of(version);
     let mut wrong = Vec::new();
     for (key, ours) in &rendered.configuration {
         match flink.get(key) {

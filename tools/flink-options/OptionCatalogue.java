@@ -7,7 +7,7 @@
 //   #java-opts      <env.java.opts.all of the distribution's default configuration file>
 //   #sensitive      <comma-separated key fragments GlobalConfiguration treats as secrets>
 //   key  type  detail  status  replacement
-// type: Boolean Integer Long Float Double String Duration MemorySize Enum Map List<T> or a class name;
+// type: Boolean Integer Long Float Double String Duration MemorySize Enum<class> Map List<T> or a class name;
 // detail: the enum constants (comma separated) or "-"; status: "ok", "deprecated" (the option field
 // is @Deprecated), "fallback" or "deprecated-key" (an alternative key of the option named in
 // replacement).
@@ -107,7 +107,7 @@ public class OptionCatalogue {
         Method isList = c.getDeclaredMethod("isList");
         isList.setAccessible(true);
         boolean list = (Boolean) isList.invoke(opt);
-        String type = clazz.isEnum() ? "Enum" : clazz.getName().replaceFirst("^.*\\.", "");
+        String type = clazz.isEnum() ? "Enum<" + clazz.getName() + ">" : clazz.getName().replaceFirst("^.*\\.", "");
         String detail = "-";
         if (clazz.isEnum()) {
             List<String> names = new ArrayList<>();
