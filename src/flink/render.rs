@@ -242,6 +242,13 @@ fn provider_owned(
             .map(|l| l.ha());
         let (ty, storage_dir) = match ha {
             HighAvailability::Kubernetes { storage_dir } => {
+                if !is_kubernetes_cluster_id(id) {
+                    issues.push(Issue::error(
+                        "high_availability",
+                        "Deployment id unusable as Kubernetes cluster id",
+                        format!("Kubernetes HA names its ConfigMaps after the deployment id {id:?}; it must be at most 45 lowercase letters, digits and '-', starting and ending with a letter or digit."),
+                    ));
+                }
                 c.insert("kubernetes.cluster-id".to_string(), id.clone());
                 c.insert("kubernetes.namespace".to_string(), input.namespace.clone());
                 ("kubernetes", storage_dir)
@@ -302,6 +309,15 @@ fn provider_owned(
         }
     }
     c
+}
+
+/// Whether `id` can be Flink's `kubernetes.cluster-id` (lowercase alphanumerics and `-`, at most 45).
+pub fn is_kubernetes_cluster_id(id: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    id.len() <= 45
+        && id.chars().all(|c| ok_char(c) || c == '-')
+        && id.chars().next().is_some_and(ok_char)
+        && id.chars().last().is_some_and(ok_char)
 }
 
 #[cfg(test)]

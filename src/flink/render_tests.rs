@@ -91,6 +91,17 @@ fn high_availability() {
     i.blob_storage = None;
     i.high_availability = Some(HighAvailability::Kubernetes { storage_dir: None });
     assert!(render(&i).has_errors());
+    i.blob_storage = Some("s3://b".into());
+    assert!(!render(&i).has_errors());
+    i.deployment_id = "Dep_1".into();
+    assert!(render(&i)
+        .issues
+        .iter()
+        .any(|x| x.summary.contains("Kubernetes cluster id")));
+    assert!(is_kubernetes_cluster_id(
+        "5c1f1e36-7d0b-4c0e-9d0e-2a0f6f0b1a11"
+    ));
+    assert!(!is_kubernetes_cluster_id("-a") && !is_kubernetes_cluster_id(&"a".repeat(46)));
 }
 
 #[test]

@@ -102,6 +102,19 @@ fn unknown(version: FlinkVersion, cat: &Catalogue, key: &str, out: &mut Vec<Issu
         Some(k) => format!(" Did you mean `{k}`?"),
         None => String::new(),
     };
+    let elsewhere: Vec<&str> = FlinkVersion::ALL
+        .iter()
+        .filter(|v| Catalogue::of(**v).get(key).is_some())
+        .map(|v| v.minor())
+        .collect();
+    let hint = if elsewhere.is_empty() {
+        hint
+    } else {
+        format!(
+            " It exists in Flink {} only: see the release notes for its successor.{hint}",
+            elsewhere.join(", ")
+        )
+    };
     let detail = format!("Flink {version} defines no option `{key}`.{hint}");
     if LENIENT_PREFIXES.iter().any(|p| key.starts_with(p)) {
         out.push(Issue::warning(

@@ -87,7 +87,12 @@ fn deprecated_names_replacement() {
     )
     .is_empty());
     // Gone in 2.x: an unknown key there, a deprecated one in 1.x.
-    assert!(run(FlinkVersion::V2_0, &[("security.ssl.enabled", "true")])[0].is_error());
+    let gone = &run(FlinkVersion::V2_0, &[("security.ssl.enabled", "true")])[0];
+    assert!(
+        gone.is_error() && gone.detail.contains("exists in Flink 1.19, 1.20 only"),
+        "{}",
+        gone.detail
+    );
     assert!(!run(FlinkVersion::V1_20, &[("security.ssl.enabled", "true")])[0].is_error());
 }
 
