@@ -4,13 +4,15 @@
 //! redaction for state. Nothing here does IO.
 //!
 //! Data flow: [`versions`] -> [`options`] (catalogue per version) -> [`validate`] (user input)
-//! -> [`layout`] (blob paths) -> [`render`] (effective configuration, `config.yaml`)
+//! -> [`layout`] (blob paths) -> [`owned`] (identities, HA, Queryable State) -> [`render`]
+//! (layers them over the user's keys; [`yaml`] writes `config.yaml`)
 //! -> [`redact`] (what Terraform state shows); [`logging`] renders `log4j-console.properties`.
 
 pub mod issue;
 pub mod layout;
 pub mod logging;
 pub mod options;
+pub mod owned;
 pub mod redact;
 pub mod render;
 pub mod validate;
