@@ -195,6 +195,36 @@ fn expected_typed(ty: &OptionType, ours: &str) -> String {
     }
 }
 
+/// What Flink's launch scripts compute from the file (`BashJavaUtils`, as the image's
+/// `jobmanager.sh`/`taskmanager.sh` run it): the JVM memory options of both process kinds.
+fn memory_params(home: &Path, conf: &Path, version: FlinkVersion) {
+    for command in ["GET_JM_RESOURCE_PARAMS", "GET_TM_RESOURCE_PARAMS"] {
+        let out = Command::new("java")
+            .arg("-cp")
+            .arg(format!(
+                "{}:{}/*",
+                home.join("bin/bash-java-utils.jar").display(),
+                home.join("lib").display()
+            ))
+            .arg("org.apache.flink.runtime.util.bash.BashJavaUtils")
+            .arg(command)
+            .arg("--configDir")
+            .arg(conf)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let results = text
+            .lines()
+            .filter(|l| l.starts_with("BASH_JAVA_UTILS_EXEC_RESULT:"))
+            .count();
+        assert!(
+            out.status.success() && results >= 2,
+            "{version}: BashJavaUtils {command} rejected the configuration:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn check_version(version: FlinkVersion) {
     let home = flink_home(version.tested_patch());
     let lib = home.join("lib");
@@ -286,6 +316,8 @@ fn check_version(version: FlinkVersion) {
         "{version}: Flink's typed getters read all {} keys as meant",
         typed_keys.len()
     );
+
+    memory_params(&home, &conf, version);
 
     let opens_key = ["env.java.default-opts.all", "env.java.opts.all"]
         .into_iter()
@@ -385,6 +417,12 @@ fn check_version(version: FlinkVersion) {
         "{version}: Flink misread {} keys:\n{}\n--- JobManager log tail ---\n{}",
         wrong.len(),
         wrong.join("\n"),
+        jm.log_tail()
+    );
+    let file_log = std::fs::read_to_string(work.join("jobmanager.log")).unwrap_or_default();
+    assert!(
+        file_log.contains("StandaloneSessionClusterEntrypoint"),
+        "{version}: our log4j-console.properties wrote no log file:\n{}",
         jm.log_tail()
     );
     drop(jm);
