@@ -154,6 +154,23 @@ fn golden_config_yaml() {
     );
 }
 
+/// Everything we render is a current key of its version (no typo, no deprecated name), except the
+/// identities the provider owns and user keys under open prefixes.
+#[test]
+fn rendered_keys_are_current_in_their_version() {
+    use super::validate::{validate, IDENTITY_KEYS};
+    for v in FlinkVersion::ALL {
+        for (name, input) in cases(v) {
+            let config = render(&input).configuration;
+            let issues: Vec<_> = validate(v, &config)
+                .into_iter()
+                .filter(|i| !IDENTITY_KEYS.contains(&i.key.as_str()))
+                .collect();
+            assert!(issues.is_empty(), "{v} {name}: {issues:?}");
+        }
+    }
+}
+
 #[test]
 fn diff_is_readable() {
     assert_eq!(diff("a\nb\nc\n", "a\nx\nc\n"), "+ x\n- b\n");

@@ -16,9 +16,12 @@ use std::time::{Duration, Instant};
 
 use flink_provider::flink::logging::render_log4j_console;
 use flink_provider::flink::options::{Catalogue, OptionType};
-use flink_provider::flink::render::{render, ProcessResources, RenderInput};
+use flink_provider::flink::render::{render, HighAvailability, ProcessResources, RenderInput};
 use flink_provider::flink::values::{duration_nanos, memory_bytes};
 use flink_provider::flink::FlinkVersion;
+
+mod typed;
+use typed::{assert_typed, memory_params};
 
 /// A JobManager process, killed on every path.
 struct JobManager {
@@ -100,131 +103,6 @@ fn same_meaning(ty: Option<&OptionType>, ours: &str, flinks: &str) -> bool {
     }
 }
 
-/// What Flink's own typed getters make of each rendered key (see `TypedRead.java`), in the form
-/// `expected_typed` predicts.
-fn typed_reads(
-    lib: &Path,
-    work: &Path,
-    conf: &Path,
-    keys: &[(String, OptionType)],
-) -> BTreeMap<String, String> {
-    let src = work.join("TypedRead.java");
-    std::fs::write(&src, include_str!("TypedRead.java")).unwrap();
-    let cp = format!("{}/*", lib.display());
-    let javac = Command::new("javac")
-        .arg("-nowarn")
-        .arg("-d")
-        .arg(work)
-        .arg("-cp")
-        .arg(&cp)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        javac.status.success(),
-        "javac TypedRead: {}",
-        String::from_utf8_lossy(&javac.stderr)
-    );
-    let mut child = Command::new("java")
-        .arg("-cp")
-        .arg(format!("{cp}:{}", work.display()))
-        .arg("TypedRead")
-        .arg(conf)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = String::new();
-    for (k, ty) in keys {
-        let (name, class) = match ty {
-            OptionType::Boolean => ("Boolean", ""),
-            OptionType::Integer => ("Integer", ""),
-            OptionType::Long => ("Long", ""),
-            OptionType::Double => ("Double", ""),
-            OptionType::Duration => ("Duration", ""),
-            OptionType::MemorySize => ("MemorySize", ""),
-            OptionType::Map => ("Map", ""),
-            OptionType::Enum { class, .. } => ("Enum", class.as_str()),
-            _ => ("String", ""),
-        };
-        input.push_str(&format!("{k}\t{name}\t{class}\n"));
-    }
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// The typed value we mean by `ours`, as `TypedRead` prints Flink's.
-fn expected_typed(ty: &OptionType, ours: &str) -> String {
-    match ty {
-        OptionType::Boolean => ours.to_lowercase(),
-        OptionType::Duration => duration_nanos(ours)
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-        OptionType::MemorySize => memory_bytes(ours)
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-        OptionType::Double => ours
-            .parse::<f64>()
-            .map(|d| format!("{d:?}"))
-            .unwrap_or_default(),
-        OptionType::Enum { constants, .. } => constants
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(ours))
-            .cloned()
-            .unwrap_or_default(),
-        OptionType::Map => {
-            let m: BTreeMap<&str, &str> = ours
-                .split(',')
-                .filter_map(|kv| kv.split_once(':'))
-                .collect();
-            let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-        _ => ours.to_string(),
-    }
-}
-
-/// What Flink's launch scripts compute from the file (`BashJavaUtils`, as the image's
-/// `jobmanager.sh`/`taskmanager.sh` run it): the JVM memory options of both process kinds.
-fn memory_params(home: &Path, conf: &Path, version: FlinkVersion) {
-    for command in ["GET_JM_RESOURCE_PARAMS", "GET_TM_RESOURCE_PARAMS"] {
-        let out = Command::new("java")
-            .arg("-cp")
-            .arg(format!(
-                "{}:{}/*",
-                home.join("bin/bash-java-utils.jar").display(),
-                home.join("lib").display()
-            ))
-            .arg("org.apache.flink.runtime.util.bash.BashJavaUtils")
-            .arg(command)
-            .arg("--configDir")
-            .arg(conf)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let results = text
-            .lines()
-            .filter(|l| l.starts_with("BASH_JAVA_UTILS_EXEC_RESULT:"))
-            .count();
-        assert!(
-            out.status.success() && results >= 2,
-            "{version}: BashJavaUtils {command} rejected the configuration:\n{text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
 fn check_version(version: FlinkVersion) {
     let home = flink_home(version.tested_patch());
     let lib = home.join("lib");
@@ -284,39 +162,7 @@ fn check_version(version: FlinkVersion) {
     let log4j = render_log4j_console("INFO", &BTreeMap::new()).unwrap();
     std::fs::write(conf.join("log4j-console.properties"), log4j).unwrap();
 
-    // Flink's typed getters on the file: every value converts to what we meant.
-    let cat = Catalogue::of(version);
-    let typed_keys: Vec<(String, OptionType)> = rendered
-        .configuration
-        .keys()
-        .map(|k| {
-            (
-                k.clone(),
-                cat.get(k)
-                    .map(|s| s.ty.clone())
-                    .unwrap_or(OptionType::String),
-            )
-        })
-        .collect();
-    let typed = typed_reads(&lib, &work, &conf, &typed_keys);
-    let mistyped: Vec<String> = typed_keys
-        .iter()
-        .filter_map(|(k, ty)| {
-            let want = expected_typed(ty, &rendered.configuration[k]);
-            let got = typed.get(k).cloned().unwrap_or_else(|| "<nothing>".into());
-            (got != want).then(|| format!("{k} ({ty:?}): Flink typed {got:?}, we meant {want:?}"))
-        })
-        .collect();
-    assert!(
-        mistyped.is_empty(),
-        "{version}: Flink's typed reads differ:\n{}",
-        mistyped.join("\n")
-    );
-    eprintln!(
-        "{version}: Flink's typed getters read all {} keys as meant",
-        typed_keys.len()
-    );
-
+    assert_typed(version, &lib, &work, &conf, &rendered.configuration);
     memory_params(&home, &conf, version);
 
     let opens_key = ["env.java.default-opts.all", "env.java.opts.all"]
@@ -385,6 +231,7 @@ fn check_version(version: FlinkVersion) {
             ))
         })
         .collect();
+    let cat = Catalogue::of(version);
     let mut wrong = Vec::new();
     for (key, ours) in &rendered.configuration {
         match flink.get(key) {
@@ -443,4 +290,70 @@ fn flink_reads_rendered_config_yaml_as_meant() {
         failed.is_empty(),
         "real Flink check failed for {failed:?} (see the panics above)"
     );
+}
+
+/// Every supported version reads the full configuration (blob storage, ZooKeeper HA, Queryable
+/// State, typed user keys) through its typed getters, and its launch scripts accept the memory.
+#[test]
+fn every_version_reads_the_full_configuration_typed() {
+    for version in FlinkVersion::ALL {
+        let home = flink_home(version.tested_patch());
+        let work = std::env::temp_dir().join(format!(
+            "realflink-typed-{}-{}",
+            version.tested_patch(),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&work);
+        let conf = work.join("conf");
+        std::fs::create_dir_all(&conf).unwrap();
+        let user: BTreeMap<String, String> = [
+            ("execution.checkpointing.interval", "1min"),
+            ("taskmanager.memory.managed.fraction", "0.25"),
+            ("restart-strategy.type", "fixed-delay"),
+            ("restart-strategy.fixed-delay.attempts", "5"),
+            ("execution.checkpointing.mode", "EXACTLY_ONCE"),
+            ("metrics.reporter.prom.port", "9249"),
+            ("containerized.master.env.TZ", "UTC"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let input = RenderInput {
+            version,
+            namespace: "team-a".into(),
+            deployment_id: "dep-typed".into(),
+            job_id: Some("fedcba9876543210fedcba9876543210".into()),
+            user,
+            parallelism: Some(8),
+            task_slots: Some(4),
+            jobmanager: ProcessResources {
+                memory: Some("2 gb".into()),
+                cpu: Some(1.0),
+            },
+            taskmanager: ProcessResources {
+                memory: Some("4096m".into()),
+                cpu: Some(2.5),
+            },
+            blob_storage: Some(format!("file://{}", work.join("blobs").display())),
+            high_availability: Some(HighAvailability::ZooKeeper {
+                quorum: "127.0.0.1:2181".into(),
+                path_root: None,
+                storage_dir: None,
+            }),
+            queryable_state: true,
+            owned: BTreeMap::new(),
+        };
+        let rendered = render(&input);
+        assert!(!rendered.has_errors(), "{version}: {:?}", rendered.issues);
+        std::fs::write(conf.join("config.yaml"), &rendered.config_yaml).unwrap();
+        assert_typed(
+            version,
+            &home.join("lib"),
+            &work,
+            &conf,
+            &rendered.configuration,
+        );
+        memory_params(&home, &conf, version);
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }
