@@ -19,7 +19,7 @@ version, tmp = sys.argv[1], sys.argv[2]
 index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
 with urllib.request.urlopen(f"{index}/apache-flink-libraries/") as r:
     page = r.read().decode()
-links = re.findall(r'href="([^"]*/(apache_flink_libraries-' + re.escape(version) + r'[-.][^"#/]*)#sha256=([0-9a-f]+))"', page)
+links = re.findall(r'href="([^"]*/(apache[-_]flink[-_]libraries-' + re.escape(version) + r'[-.][^"#/]*)#sha256=([0-9a-f]+))"', page)
 if not links:
     sys.exit(f"apache-flink-libraries {version} is not on the package index")
 links.sort(key=lambda l: not l[1].endswith(".whl"))

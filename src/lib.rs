@@ -8,6 +8,7 @@
 //! -> `kubernetes` (the only API client) -> `jobmanager` (Flink's REST API).
 
 pub mod docs;
+pub mod flink;
 pub mod kubernetes;
 pub mod logging;
 pub mod protocol;

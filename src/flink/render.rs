@@ -1,0 +1,217 @@
+//! Renders the effective Flink configuration of a deployment and its `config.yaml`. Layers, later
+//! ones win: provider defaults (Java 17 module options, parallelism, slots, memory, cpu, the blob
+//! storage directories) < the user's `flink_configuration` < what the provider owns (identities,
+//! HA, Queryable State) < keys other modules own (`owned`, e.g. SSL), with a warning for every user
+//! key a later layer overrides. Key names follow the version's catalogue.
+
+use std::collections::BTreeMap;
+
+use super::issue::Issue;
+use super::layout::BlobLayout;
+use super::options::Catalogue;
+use super::owned::provider_owned;
+pub use super::owned::{
+    is_kubernetes_cluster_id, QUERYABLE_STATE_PROXY_PORT, QUERYABLE_STATE_SERVER_PORT,
+};
+use super::validate::{validate, IDENTITY_KEYS};
+use super::values::is_memory_size;
+use super::versions::FlinkVersion;
+use super::yaml::to_config_yaml;
+
+/// High availability of the JobManager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HighAvailability {
+    /// Flink's native Kubernetes HA (VVP's `vvp-kubernetes`).
+    Kubernetes {
+        /// Overrides the blob storage layout's `ha` directory.
+        storage_dir: Option<String>,
+    },
+    /// ZooKeeper HA.
+    ZooKeeper {
+        /// `host:port,host:port`.
+        quorum: String,
+        /// The root znode (Flink's default `/flink` when `None`).
+        path_root: Option<String>,
+        /// Overrides the blob storage layout's `ha` directory.
+        storage_dir: Option<String>,
+    },
+}
+
+/// Memory (process size) and cpu of one Flink process kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessResources {
+    /// Total process memory, e.g. `1600m`, `2 gb`.
+    pub memory: Option<String>,
+    /// Cpu cores, e.g. 0.5.
+    pub cpu: Option<f64>,
+}
+
+/// Everything the configuration of one deployment depends on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderInput {
+    /// The Flink version.
+    pub version: FlinkVersion,
+    /// The Kubernetes namespace of the deployment.
+    pub namespace: String,
+    /// The deployment id: also the HA cluster id and the blob storage directory name.
+    pub deployment_id: String,
+    /// The pinned job id (32 hex digits).
+    pub job_id: Option<String>,
+    /// The user's `flink_configuration`.
+    pub user: BTreeMap<String, String>,
+    /// `parallelism.default`.
+    pub parallelism: Option<u32>,
+    /// `taskmanager.numberOfTaskSlots`.
+    pub task_slots: Option<u32>,
+    /// JobManager memory and cpu.
+    pub jobmanager: ProcessResources,
+    /// TaskManager memory and cpu.
+    pub taskmanager: ProcessResources,
+    /// The blob storage base URI (`s3://bucket/prefix`, `file:///tmp/blobs`).
+    pub blob_storage: Option<String>,
+    /// JobManager high availability.
+    pub high_availability: Option<HighAvailability>,
+    /// Whether the Queryable State service runs.
+    pub queryable_state: bool,
+    /// Keys other modules own (SSL, storage endpoints), merged last.
+    pub owned: BTreeMap<String, String>,
+}
+
+/// The effective configuration, its file and what the user should know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Every key and value Flink gets, sorted.
+    pub configuration: BTreeMap<String, String>,
+    /// `config.yaml`.
+    pub config_yaml: String,
+    /// Validation of the user's keys and rendering findings; errors mean nothing should be deployed.
+    pub issues: Vec<Issue>,
+}
+
+impl Rendered {
+    /// Whether any issue is an error.
+    pub fn has_errors(&self) -> bool {
+        self.issues.iter().any(Issue::is_error)
+    }
+}
+
+/// Renders the configuration of `input` (this also validates `input.user`).
+pub fn render(input: &RenderInput) -> Rendered {
+    let cat = Catalogue::of(input.version);
+    let mut issues = validate(input.version, &input.user);
+    let defaults = defaults(input, cat, &mut issues);
+    let provider = provider_owned(input, cat, &mut issues);
+
+    let mut config = defaults;
+    for (key, value) in &input.user {
+        if IDENTITY_KEYS.contains(&key.as_str()) || IDENTITY_KEYS.contains(&cat.preferred(key)) {
+            continue;
+        }
+        // A user key under another name of a default replaces the default, which Flink would prefer.
+        let preferred = cat.preferred(key);
+        if preferred != key.as_str() {
+            config.remove(preferred);
+        }
+        config.insert(key.clone(), value.clone());
+    }
+    for (layer, why) in [
+        (&provider, "the provider sets it"),
+        (&input.owned, "another provider setting owns it"),
+    ] {
+        for (key, value) in layer {
+            for user_key in input
+                .user
+                .keys()
+                .filter(|u| *u == key || cat.preferred(u) == key)
+            {
+                if user_key != key {
+                    config.remove(user_key);
+                }
+                if !IDENTITY_KEYS.contains(&user_key.as_str())
+                    && input.user.get(user_key) != Some(value)
+                {
+                    issues.push(Issue::warning(
+                        user_key,
+                        "Flink option overridden",
+                        format!("`{user_key}` is overridden because {why}: Flink gets `{key}` = {value:?}."),
+                    ));
+                }
+            }
+            config.insert(key.clone(), value.clone());
+        }
+    }
+    let config_yaml = to_config_yaml(&config);
+    Rendered {
+        configuration: config,
+        config_yaml,
+        issues,
+    }
+}
+
+fn defaults(
+    input: &RenderInput,
+    cat: &Catalogue,
+    issues: &mut Vec<Issue>,
+) -> BTreeMap<String, String> {
+    let mut c = BTreeMap::new();
+    if !cat.java_opts.is_empty() {
+        // Flink's scripts prepend env.java.default-opts.all to env.java.opts.all, so the user keeps
+        // env.java.opts.all for their own options.
+        let key = if cat.get("env.java.default-opts.all").is_some() {
+            "env.java.default-opts.all"
+        } else {
+            "env.java.opts.all"
+        };
+        c.insert(key.to_string(), cat.java_opts.clone());
+    }
+    if let Some(p) = input.parallelism {
+        c.insert("parallelism.default".to_string(), p.to_string());
+    }
+    if let Some(s) = input.task_slots {
+        c.insert("taskmanager.numberOfTaskSlots".to_string(), s.to_string());
+    }
+    for (kind, res) in [
+        ("jobmanager", &input.jobmanager),
+        ("taskmanager", &input.taskmanager),
+    ] {
+        if let Some(m) = &res.memory {
+            let key = format!("{kind}.memory.process.size");
+            if !is_memory_size(m) {
+                issues.push(Issue::error(
+                    &key,
+                    "Invalid memory size",
+                    format!("{m:?} is no memory size; use e.g. 1600m or 2 gb."),
+                ));
+            }
+            c.insert(key, m.trim().to_string());
+        }
+        if let Some(cpu) = res.cpu {
+            let legacy = format!("kubernetes.{kind}.cpu");
+            c.insert(cat.preferred(&legacy).to_string(), format!("{cpu}"));
+        }
+    }
+    if let Some(base) = &input.blob_storage {
+        match BlobLayout::new(base, &input.namespace, &input.deployment_id) {
+            Ok(l) => {
+                c.insert(
+                    cat.preferred("state.checkpoints.dir").to_string(),
+                    l.checkpoints(),
+                );
+                c.insert(
+                    cat.preferred("state.savepoints.dir").to_string(),
+                    l.savepoints(),
+                );
+            }
+            Err(e) => issues.push(Issue::error(
+                "blob_storage",
+                "Invalid blob storage",
+                e.to_string(),
+            )),
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

@@ -1,0 +1,145 @@
+//! Unit tests of [`super`]: layering, key names per version, HA, Queryable State and overrides.
+
+use super::*;
+
+fn input(v: FlinkVersion) -> RenderInput {
+    RenderInput {
+        version: v,
+        namespace: "team-a".into(),
+        deployment_id: "dep-1".into(),
+        job_id: Some("0000000000000000000000000000000A".into()),
+        user: BTreeMap::new(),
+        parallelism: Some(2),
+        task_slots: Some(1),
+        jobmanager: ProcessResources {
+            memory: Some("1600m".into()),
+            cpu: Some(0.5),
+        },
+        taskmanager: ProcessResources {
+            memory: Some("2 gb".into()),
+            cpu: Some(1.0),
+        },
+        blob_storage: Some("s3://b/p".into()),
+        high_availability: None,
+        queryable_state: false,
+        owned: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn key_names_follow_the_version() {
+    let r = render(&input(FlinkVersion::V1_19));
+    assert_eq!(
+        r.configuration["state.checkpoints.dir"],
+        "s3://b/p/flink-jobs/namespaces/team-a/deployments/dep-1/checkpoints"
+    );
+    assert!(r.configuration.contains_key("state.savepoints.dir"));
+    let r = render(&input(FlinkVersion::V2_3));
+    assert!(r.configuration.contains_key("execution.checkpointing.dir"));
+    assert!(r
+        .configuration
+        .contains_key("execution.checkpointing.savepoint-dir"));
+    assert!(!r.configuration.contains_key("state.checkpoints.dir"));
+    assert_eq!(r.configuration["kubernetes.jobmanager.cpu.amount"], "0.5");
+    assert_eq!(
+        r.configuration["$internal.pipeline.job-id"],
+        "0000000000000000000000000000000a"
+    );
+    assert_eq!(r.configuration["high-availability.cluster-id"], "dep-1");
+    assert!(r.configuration["env.java.default-opts.all"].contains("--add-opens"));
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+}
+
+#[test]
+fn user_alias_replaces_the_derived_key() {
+    let mut i = input(FlinkVersion::V2_3);
+    i.user
+        .insert("state.savepoints.dir".into(), "s3://other/sp".into());
+    let r = render(&i);
+    assert_eq!(r.configuration["state.savepoints.dir"], "s3://other/sp");
+    assert!(!r
+        .configuration
+        .contains_key("execution.checkpointing.savepoint-dir"));
+}
+
+#[test]
+fn high_availability() {
+    let mut i = input(FlinkVersion::V2_3);
+    i.high_availability = Some(HighAvailability::Kubernetes { storage_dir: None });
+    let r = render(&i);
+    assert_eq!(r.configuration["high-availability.type"], "kubernetes");
+    assert_eq!(r.configuration["kubernetes.cluster-id"], "dep-1");
+    assert!(r.configuration["high-availability.storageDir"].ends_with("/deployments/dep-1/ha"));
+    i.high_availability = Some(HighAvailability::ZooKeeper {
+        quorum: "zk:2181".into(),
+        path_root: None,
+        storage_dir: Some("s3://ha".into()),
+    });
+    i.user
+        .insert("high-availability.type".into(), "NONE".into());
+    let r = render(&i);
+    assert_eq!(r.configuration["high-availability.type"], "zookeeper");
+    assert_eq!(r.configuration["high-availability.storageDir"], "s3://ha");
+    assert_eq!(
+        r.configuration["high-availability.zookeeper.path.root"],
+        "/flink"
+    );
+    assert!(r
+        .issues
+        .iter()
+        .any(|x| x.key == "high-availability.type" && x.summary.contains("overridden")));
+    i.blob_storage = None;
+    i.high_availability = Some(HighAvailability::Kubernetes { storage_dir: None });
+    assert!(render(&i).has_errors());
+    i.blob_storage = Some("s3://b".into());
+    assert!(!render(&i).has_errors());
+    i.deployment_id = "Dep_1".into();
+    assert!(render(&i)
+        .issues
+        .iter()
+        .any(|x| x.summary.contains("Kubernetes cluster id")));
+    assert!(is_kubernetes_cluster_id(
+        "5c1f1e36-7d0b-4c0e-9d0e-2a0f6f0b1a11"
+    ));
+    assert!(!is_kubernetes_cluster_id("-a") && !is_kubernetes_cluster_id(&"a".repeat(46)));
+}
+
+#[test]
+fn identities_owned_and_queryable_state() {
+    let mut i = input(FlinkVersion::V1_20);
+    i.user
+        .insert("high-availability.cluster-id".into(), "mine".into());
+    i.user
+        .insert("security.ssl.rest.enabled".into(), "false".into());
+    i.owned
+        .insert("security.ssl.rest.enabled".into(), "true".into());
+    i.queryable_state = true;
+    let r = render(&i);
+    assert_eq!(r.configuration["high-availability.cluster-id"], "dep-1");
+    assert_eq!(r.configuration["security.ssl.rest.enabled"], "true");
+    assert_eq!(r.configuration["queryable-state.proxy.ports"], "9069");
+    assert!(r.has_errors());
+    assert!(r
+        .issues
+        .iter()
+        .any(|x| x.key == "security.ssl.rest.enabled" && !x.is_error()));
+    assert!(r
+        .issues
+        .iter()
+        .any(|x| x.key == "queryable_state" && x.summary.contains("deprecated")));
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let mut i = input(FlinkVersion::V2_0);
+    i.job_id = Some("xyz".into());
+    i.jobmanager.memory = Some("a lot".into());
+    i.blob_storage = Some("ftp://x".into());
+    let keys: Vec<String> = render(&i)
+        .issues
+        .into_iter()
+        .filter(|x| x.is_error())
+        .map(|x| x.key)
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}

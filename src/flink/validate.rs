@@ -1,0 +1,206 @@
+//! Validation of a user's `flink_configuration` map against the catalogue of a version: unknown keys
+//! (with "did you mean"), values of the wrong type, deprecated keys, keys the provider owns, and
+//! storage credentials written in plain text.
+
+use std::collections::BTreeMap;
+
+use super::issue::Issue;
+use super::options::{Catalogue, OptionStatus};
+use super::values::type_mismatch;
+use super::versions::FlinkVersion;
+
+/// Keys that identify a deployment: the provider sets them, a user value is an error.
+pub const IDENTITY_KEYS: &[&str] = &[
+    "high-availability.cluster-id",
+    "kubernetes.cluster-id",
+    "$internal.pipeline.job-id",
+];
+
+/// Prefixes under which Flink (or its plugins) reads keys no `ConfigOption` declares: named metric,
+/// trace and event reporters, file system plugins (which forward `s3.*`, `fs.<scheme>.*`, `gs.*`
+/// to their clients), Hadoop pass-through, container environment variables, SQL gateway endpoints
+/// and internal keys. Unknown keys under them are not flagged.
+pub const OPEN_PREFIXES: &[&str] = &[
+    "metrics.reporter.",
+    "traces.reporter.",
+    "events.reporter.",
+    "$internal.",
+    "s3.",
+    "s3a.",
+    "s3p.",
+    "presto.s3.",
+    "fs.",
+    "gs.",
+    "flink.hadoop.",
+    "containerized.master.env.",
+    "containerized.taskmanager.env.",
+    "sql-gateway.endpoint.",
+    "external-resource.",
+];
+
+/// Prefixes where plugins, connectors and the planner may add keys the catalogue cannot know:
+/// an unknown key under them is a warning, not an error.
+pub const LENIENT_PREFIXES: &[&str] = &["table.", "state.backend.", "plugin."];
+
+/// Checks every entry of `config` for `version`; the issues come in key order.
+pub fn validate(version: FlinkVersion, config: &BTreeMap<String, String>) -> Vec<Issue> {
+    let cat = Catalogue::of(version);
+    let mut issues = Vec::new();
+    for (key, value) in config {
+        check(version, cat, key, value, &mut issues);
+    }
+    issues
+}
+
+fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &mut Vec<Issue>) {
+    let preferred = cat.preferred(key);
+    if IDENTITY_KEYS.contains(&key) || IDENTITY_KEYS.contains(&preferred) {
+        out.push(Issue::error(
+            key,
+            "Key is set by the provider",
+            format!(
+                "`{key}` identifies the deployment and is always set by the provider (the HA cluster id is \
+                 the deployment id, the job id is pinned). Remove it from flink_configuration."
+            ),
+        ));
+        return;
+    }
+    if let Some(warning) = plain_text_secret(key) {
+        out.push(warning);
+    }
+    let Some(spec) = cat.get(key) else {
+        unknown(version, cat, key, out);
+        return;
+    };
+    if let Some(why) = type_mismatch(&spec.ty, value) {
+        out.push(Issue::error(
+            key,
+            "Invalid value for Flink option",
+            format!("`{key}` = {value:?}: {why}."),
+        ));
+    }
+    match &spec.status {
+        OptionStatus::DeprecatedKey { replacement } => out.push(Issue::warning(
+            key,
+            "Deprecated Flink option",
+            format!("Flink {version} reads `{key}` as the deprecated name of `{replacement}`; use `{replacement}`."),
+        )),
+        OptionStatus::Deprecated => out.push(Issue::warning(
+            key,
+            "Deprecated Flink option",
+            format!("`{key}` is deprecated in Flink {version} and may be ignored or removed in a later release."),
+        )),
+        OptionStatus::Current | OptionStatus::Fallback { .. } => {}
+    }
+}
+
+fn unknown(version: FlinkVersion, cat: &Catalogue, key: &str, out: &mut Vec<Issue>) {
+    if OPEN_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        return;
+    }
+    let hint = match did_you_mean(cat, key) {
+        Some(k) => format!(" Did you mean `{k}`?"),
+        None => String::new(),
+    };
+    let elsewhere: Vec<&str> = FlinkVersion::ALL
+        .iter()
+        .filter(|v| Catalogue::of(**v).get(key).is_some())
+        .map(|v| v.minor())
+        .collect();
+    let hint = if elsewhere.is_empty() {
+        hint
+    } else {
+        format!(
+            " It exists in Flink {} only: see the release notes for its successor.{hint}",
+            elsewhere.join(", ")
+        )
+    };
+    let detail = format!("Flink {version} defines no option `{key}`.{hint}");
+    if LENIENT_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        out.push(Issue::warning(
+            key,
+            "Unknown Flink option",
+            format!("{detail} A plugin or connector may read it; check the spelling."),
+        ));
+    } else {
+        out.push(Issue::error(
+            key,
+            "Unknown Flink option",
+            format!("{detail} Check the spelling and the Flink version."),
+        ));
+    }
+}
+
+/// The closest known key when it is close enough to be a typo (edit distance at most a third of the
+/// key's length, and at most 4).
+pub fn did_you_mean(cat: &Catalogue, key: &str) -> Option<String> {
+    let limit = (key.chars().count() / 3).clamp(1, 4);
+    cat.options
+        .iter()
+        .filter(|(_, s)| {
+            matches!(
+                s.status,
+                OptionStatus::Current | OptionStatus::Fallback { .. }
+            )
+        })
+        .map(|(k, _)| (edit_distance(key, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| k.clone())
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A warning for S3 credentials written into the configuration (which lands in a ConfigMap).
+fn plain_text_secret(key: &str) -> Option<Issue> {
+    let k = key.to_lowercase();
+    let storage = [
+        "s3.",
+        "s3a.",
+        "s3p.",
+        "presto.s3.",
+        "fs.s3a.",
+        "fs.s3.",
+        "fs.oss.",
+        "fs.azure.",
+        "gs.",
+    ];
+    let credential = [
+        "access-key",
+        "secret-key",
+        "access.key",
+        "secret.key",
+        "accesskey",
+        "secretkey",
+        "account.key",
+    ];
+    if storage.iter().any(|p| k.starts_with(p)) && credential.iter().any(|c| k.contains(c)) {
+        return Some(Issue::warning(
+            key,
+            "Storage credential in plain text",
+            format!(
+                "`{key}` would be written into the deployment's ConfigMap and Terraform state in plain text. \
+                 Configure the credentials on a flink_blob_storage resource instead: it keeps them in a \
+                 Kubernetes Secret."
+            ),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

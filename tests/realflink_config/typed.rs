@@ -1,0 +1,177 @@
+//! Flink's own reading of a rendered file: its typed getters (`TypedRead.java`, compiled against the
+//! version's jars) and the memory computation of its launch scripts (`BashJavaUtils`).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use flink_provider::flink::options::{Catalogue, OptionType};
+use flink_provider::flink::values::{duration_nanos, memory_bytes};
+use flink_provider::flink::FlinkVersion;
+
+/// Asserts that Flink's typed getters read every key of `config` (written to `conf/config.yaml`)
+/// as the value we meant, by the option's type in the version's catalogue.
+pub fn assert_typed(
+    version: FlinkVersion,
+    lib: &Path,
+    work: &Path,
+    conf: &Path,
+    config: &BTreeMap<String, String>,
+) {
+    let cat = Catalogue::of(version);
+    let keys: Vec<(String, OptionType)> = config
+        .keys()
+        .map(|k| {
+            (
+                k.clone(),
+                cat.get(k)
+                    .map(|s| s.ty.clone())
+                    .unwrap_or(OptionType::String),
+            )
+        })
+        .collect();
+    let typed = typed_reads(lib, work, conf, &keys);
+    let mistyped: Vec<String> = keys
+        .iter()
+        .filter_map(|(k, ty)| {
+            let want = expected_typed(ty, &config[k]);
+            let got = typed.get(k).cloned().unwrap_or_else(|| "<nothing>".into());
+            (got != want).then(|| format!("{k} ({ty:?}): Flink typed {got:?}, we meant {want:?}"))
+        })
+        .collect();
+    assert!(
+        mistyped.is_empty(),
+        "{version}: Flink's typed reads differ:\n{}",
+        mistyped.join("\n")
+    );
+    eprintln!(
+        "{version}: Flink's typed getters read all {} keys as meant",
+        keys.len()
+    );
+}
+
+/// What Flink's own typed getters make of each rendered key (see `TypedRead.java`), in the form
+/// `expected_typed` predicts.
+fn typed_reads(
+    lib: &Path,
+    work: &Path,
+    conf: &Path,
+    keys: &[(String, OptionType)],
+) -> BTreeMap<String, String> {
+    let src = work.join("TypedRead.java");
+    std::fs::write(&src, include_str!("TypedRead.java")).unwrap();
+    let cp = format!("{}/*", lib.display());
+    let javac = Command::new("javac")
+        .arg("-nowarn")
+        .arg("-d")
+        .arg(work)
+        .arg("-cp")
+        .arg(&cp)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        javac.status.success(),
+        "javac TypedRead: {}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
+    let mut child = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{cp}:{}", work.display()))
+        .arg("TypedRead")
+        .arg(conf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = String::new();
+    for (k, ty) in keys {
+        let (name, class) = match ty {
+            OptionType::Boolean => ("Boolean", ""),
+            OptionType::Integer => ("Integer", ""),
+            OptionType::Long => ("Long", ""),
+            OptionType::Double => ("Double", ""),
+            OptionType::Duration => ("Duration", ""),
+            OptionType::MemorySize => ("MemorySize", ""),
+            OptionType::Map => ("Map", ""),
+            OptionType::Enum { class, .. } => ("Enum", class.as_str()),
+            _ => ("String", ""),
+        };
+        input.push_str(&format!("{k}\t{name}\t{class}\n"));
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The typed value we mean by `ours`, as `TypedRead` prints Flink's.
+fn expected_typed(ty: &OptionType, ours: &str) -> String {
+    match ty {
+        OptionType::Boolean => ours.to_lowercase(),
+        OptionType::Duration => duration_nanos(ours)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        OptionType::MemorySize => memory_bytes(ours)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        OptionType::Double => ours
+            .parse::<f64>()
+            .map(|d| format!("{d:?}"))
+            .unwrap_or_default(),
+        OptionType::Enum { constants, .. } => constants
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(ours))
+            .cloned()
+            .unwrap_or_default(),
+        OptionType::Map => {
+            let m: BTreeMap<&str, &str> = ours
+                .split(',')
+                .filter_map(|kv| kv.split_once(':'))
+                .collect();
+            let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        _ => ours.to_string(),
+    }
+}
+
+/// What Flink's launch scripts compute from the file (`BashJavaUtils`, as the image's
+/// `jobmanager.sh`/`taskmanager.sh` run it): the JVM memory options of both process kinds.
+pub fn memory_params(home: &Path, conf: &Path, version: FlinkVersion) {
+    for command in ["GET_JM_RESOURCE_PARAMS", "GET_TM_RESOURCE_PARAMS"] {
+        let out = Command::new("java")
+            .arg("-cp")
+            .arg(format!(
+                "{}:{}/*",
+                home.join("bin/bash-java-utils.jar").display(),
+                home.join("lib").display()
+            ))
+            .arg("org.apache.flink.runtime.util.bash.BashJavaUtils")
+            .arg(command)
+            .arg("--configDir")
+            .arg(conf)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let results = text
+            .lines()
+            .filter(|l| l.starts_with("BASH_JAVA_UTILS_EXEC_RESULT:"))
+            .count();
+        assert!(
+            out.status.success() && results >= 2,
+            "{version}: BashJavaUtils {command} rejected the configuration:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
