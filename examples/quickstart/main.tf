@@ -40,6 +40,24 @@ resource "flink_high_availability" "zookeeper" {
   }
 }
 
+# A Flink application: JobManager and TaskManagers, its Services and its configuration, with state
+# under the blob storage layout and Kubernetes HA.
+resource "flink_deployment" "wordcount" {
+  name          = "wordcount"
+  flink_version = "2.3"
+  artifact = {
+    jar_uri     = "https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/2.3.0/flink-examples-streaming-2.3.0-WordCount.jar"
+    entry_class = "org.apache.flink.streaming.examples.wordcount.WordCount"
+  }
+  parallelism       = 2
+  blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.kubernetes.spec
+}
+
+output "wordcount_rest_endpoint" {
+  value = flink_deployment.wordcount.rest_endpoint
+}
+
 output "blob_storage" {
   value = flink_blob_storage.state.spec
 }

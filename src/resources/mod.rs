@@ -4,10 +4,12 @@
 
 mod blob_storage;
 mod cluster_objects;
+mod deployment;
 mod high_availability;
 mod owned;
 
 pub use blob_storage::BlobStorage;
+pub use deployment::FlinkDeployment;
 pub use high_availability::HighAvailability;
 
 use crate::kubernetes::Cluster;
@@ -113,7 +115,11 @@ pub trait DataSource: Send + Sync {
 
 /// Every resource type of the provider.
 pub fn all() -> Vec<Box<dyn Resource>> {
-    vec![Box::new(BlobStorage), Box::new(HighAvailability)]
+    vec![
+        Box::new(BlobStorage),
+        Box::new(FlinkDeployment),
+        Box::new(HighAvailability),
+    ]
 }
 
 /// Every data source type of the provider.

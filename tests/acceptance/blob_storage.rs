@@ -183,6 +183,7 @@ fn import_reconstructs_a_state_with_an_empty_plan() {
         "flink_blob_storage.s3",
         &format!("{}/shared", cluster.namespace),
     );
+    importer.assert_no_changes();
     let values = importer.resource_values("flink_blob_storage.s3");
     assert_eq!(values["base_uri"], "s3://flink-state/imported");
     assert_eq!(values["spec"]["secret"], "flink-blob-storage-shared");

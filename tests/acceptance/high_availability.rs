@@ -84,6 +84,7 @@ fn lifecycle_create_update_replace_destroy() {
     let importer = Workspace::new();
     importer.config(&zookeeper_ha(&cluster, "shared-ha", "s3://ha/two"));
     importer.import("flink_high_availability.zk", &format!("{ns}/shared-ha"));
+    importer.assert_no_changes();
 
     ws.config(&zookeeper_ha(&cluster, "renamed-ha", "s3://ha/two"));
     let (_, plan) = ws.plan();

@@ -9,6 +9,7 @@
 
 mod blob_storage;
 mod cluster;
+mod deployment;
 mod handshake;
 mod harness;
 mod high_availability;

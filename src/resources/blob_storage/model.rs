@@ -7,8 +7,8 @@ use crate::value::{Attr, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// URI schemes Flink has file systems for.
-pub const SCHEMES: &[&str] = &["s3", "s3a", "s3p", "gs", "wasbs", "abfss", "hdfs", "file"];
+/// URI schemes Flink has file systems for (one list, shared with the layout that derives paths).
+pub use crate::flink::layout::SCHEMES;
 /// The schemes whose credentials this resource manages.
 pub const S3_SCHEMES: &[&str] = &["s3", "s3a", "s3p"];
 
@@ -81,7 +81,7 @@ pub fn schema() -> Schema {
             Attribute::string("base_uri")
                 .required()
                 .validate(Validator::Custom {
-                    doc: "A URI with scheme s3, s3a, s3p, gs, wasbs, abfss, hdfs or file, e.g. `s3://bucket/prefix`, without a trailing `/`, query or fragment.",
+                    doc: "A URI with scheme s3, s3a, s3p, gs, wasb, wasbs, abfs, abfss, hdfs, oss or file, e.g. `s3://bucket/prefix`, without a trailing `/`, query or fragment.",
                     check: check_base_uri,
                 })
                 .description("Base URI under which all deployment state is stored."),

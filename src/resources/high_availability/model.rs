@@ -110,7 +110,7 @@ pub fn schema() -> Schema {
             Attribute::string("storage_dir")
                 .optional()
                 .validate(Validator::Custom {
-                    doc: "A URI such as `s3://bucket/flink/ha` (schemes: s3, s3a, s3p, gs, wasbs, abfss, hdfs, file).",
+                    doc: "A URI such as `s3://bucket/flink/ha` (schemes: s3, s3a, s3p, gs, wasb, wasbs, abfs, abfss, hdfs, oss, file).",
                     check: check_storage_dir,
                 })
                 .description("Where Flink keeps HA metadata (`high-availability.storageDir`). Defaults to `<blob storage base>/flink-jobs/namespaces/<ns>/deployments/<deployment id>/ha` of each deployment's blob storage."),

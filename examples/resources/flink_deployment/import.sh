@@ -1,0 +1,2 @@
+# <namespace>/<name>
+terraform import flink_deployment.orders default/orders-enrichment

@@ -1,0 +1,45 @@
+resource "flink_blob_storage" "state" {
+  name     = "prod-state"
+  base_uri = "s3://flink-state/prod"
+}
+
+resource "flink_high_availability" "k8s" {
+  name = "kubernetes-ha"
+  type = "kubernetes"
+}
+
+resource "flink_deployment" "orders" {
+  name          = "orders-enrichment"
+  flink_version = "2.3"
+
+  artifact = {
+    jar_uri     = "https://artifacts.example.com/orders-enrichment-1.4.0.jar"
+    entry_class = "com.example.orders.Enrichment"
+    main_args   = ["--topic", "orders"]
+  }
+
+  parallelism = 4
+  task_slots  = 2
+
+  resources = {
+    jobmanager  = { cpu = 1, memory = "1600m" }
+    taskmanager = { cpu = 2, memory = "4g" }
+  }
+
+  flink_configuration = {
+    "execution.checkpointing.interval" = "30 s"
+    "state.backend.type"               = "rocksdb"
+  }
+
+  logging = {
+    root_level = "INFO"
+    loggers    = { "org.apache.kafka" = "WARN" }
+  }
+
+  pod = {
+    labels = { team = "orders" }
+  }
+
+  blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.k8s.spec
+}

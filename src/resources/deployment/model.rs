@@ -1,0 +1,386 @@
+//! The `flink_deployment` schema (VVP's Deployment in Terraform terms) and its typed model. No IO.
+
+use crate::flink::FlinkVersion;
+use crate::resources::cluster_objects;
+use crate::schema::{Attribute, Schema, Validator};
+use crate::value::{Attr, Type, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Lifecycle states.
+pub const STATES: &[&str] = &["RUNNING", "SUSPENDED", "CANCELLED"];
+/// Upgrade strategies.
+pub const UPGRADE_STRATEGIES: &[&str] = &["STATEFUL", "STATELESS", "NONE"];
+/// Restore strategies.
+pub const RESTORE_STRATEGIES: &[&str] = &["LATEST_STATE", "LATEST_SAVEPOINT", "NONE"];
+/// The seed's template annotation that turns Queryable State on.
+pub const QUERYABLE_STATE_ANNOTATION: &str = "flink.queryable-state.enabled";
+/// The seed's template annotation that turns TLS on.
+pub const TLS_ANNOTATION: &str = "flink.security.ssl.enabled";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Model {
+    #[serde(default)]
+    pub id: Attr<String>,
+    #[serde(default)]
+    pub name: Attr<String>,
+    #[serde(default)]
+    pub namespace: Attr<String>,
+    #[serde(default)]
+    pub flink_version: Attr<String>,
+    #[serde(default)]
+    pub image: Attr<String>,
+    #[serde(default)]
+    pub state: Attr<String>,
+    #[serde(default)]
+    pub upgrade_strategy: Attr<String>,
+    #[serde(default)]
+    pub restore_strategy: Attr<String>,
+    #[serde(default)]
+    pub allow_non_restored_state: Attr<bool>,
+    #[serde(default)]
+    pub artifact: Attr<Artifact>,
+    #[serde(default)]
+    pub parallelism: Attr<i64>,
+    #[serde(default)]
+    pub task_slots: Attr<i64>,
+    #[serde(default)]
+    pub number_of_task_managers: Attr<i64>,
+    #[serde(default)]
+    pub resources: Attr<Resources>,
+    #[serde(default)]
+    pub flink_configuration: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub logging: Attr<Logging>,
+    #[serde(default)]
+    pub pod: Attr<Pod>,
+    #[serde(default)]
+    pub annotations: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub blob_storage: Attr<BlobStorageSpec>,
+    #[serde(default)]
+    pub high_availability: Attr<HighAvailabilitySpec>,
+    #[serde(default)]
+    pub queryable_state: Attr<QueryableState>,
+    #[serde(default)]
+    pub job_id: Attr<String>,
+    #[serde(default)]
+    pub effective_flink_configuration: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub rest_endpoint: Attr<String>,
+    #[serde(default)]
+    pub kubernetes_objects: Attr<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    #[serde(default)]
+    pub jar_uri: Attr<String>,
+    #[serde(default)]
+    pub entry_class: Attr<String>,
+    #[serde(default)]
+    pub main_args: Attr<Vec<String>>,
+    #[serde(default)]
+    pub additional_dependencies: Attr<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Process {
+    #[serde(default)]
+    pub cpu: Attr<f64>,
+    #[serde(default)]
+    pub memory: Attr<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    #[serde(default)]
+    pub jobmanager: Attr<Process>,
+    #[serde(default)]
+    pub taskmanager: Attr<Process>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Logging {
+    #[serde(default)]
+    pub root_level: Attr<String>,
+    #[serde(default)]
+    pub loggers: Attr<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Toleration {
+    #[serde(default)]
+    pub key: Attr<String>,
+    #[serde(default)]
+    pub operator: Attr<String>,
+    #[serde(default)]
+    pub value: Attr<String>,
+    #[serde(default)]
+    pub effect: Attr<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pod {
+    #[serde(default)]
+    pub labels: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub annotations: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub env: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub image_pull_secrets: Attr<Vec<String>>,
+    #[serde(default)]
+    pub node_selector: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub tolerations: Attr<Vec<Toleration>>,
+    #[serde(default)]
+    pub service_account: Attr<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobStorageSpec {
+    pub name: String,
+    pub namespace: String,
+    pub base_uri: String,
+    pub config_map: String,
+    pub secret: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style_access: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HighAvailabilitySpec {
+    #[serde(rename = "type")]
+    pub ha_type: String,
+    pub name: String,
+    pub namespace: String,
+    pub storage_dir: Option<String>,
+    pub zookeeper_quorum: Option<String>,
+    pub zookeeper_path_root: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryableState {
+    #[serde(default)]
+    pub enabled: Attr<bool>,
+}
+
+fn object_type(fields: &[(&str, Type)]) -> Type {
+    Type::object(fields.iter().map(|(k, t)| (*k, t.clone())))
+}
+
+/// The type of `flink_blob_storage.x.spec`.
+fn blob_storage_type() -> Type {
+    object_type(&[
+        ("name", Type::String),
+        ("namespace", Type::String),
+        ("base_uri", Type::String),
+        ("config_map", Type::String),
+        ("secret", Type::String),
+        ("endpoint", Type::String),
+        ("region", Type::String),
+        ("path_style_access", Type::Bool),
+    ])
+}
+
+/// The type of `flink_high_availability.x.spec`.
+fn high_availability_type() -> Type {
+    object_type(&[
+        ("type", Type::String),
+        ("name", Type::String),
+        ("namespace", Type::String),
+        ("storage_dir", Type::String),
+        ("zookeeper_quorum", Type::String),
+        ("zookeeper_path_root", Type::String),
+    ])
+}
+
+fn version_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str().map(FlinkVersion::parse) {
+        Some(Err(e)) => Err(("Unsupported Flink version".into(), e.to_string())),
+        _ => Ok(()),
+    }
+}
+
+fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
+    Attribute::single_nested(
+        name,
+        vec![
+            Attribute::number("cpu")
+                .default_value(Value::Number(cpu.into()))
+                .description("Cpu cores (requests and limits)."),
+            Attribute::string("memory")
+                .default_value(Value::string(memory))
+                .description("Total process memory (`*.memory.process.size`, and the container limit), e.g. `1600m`, `2 gb`."),
+        ],
+    )
+    .optional()
+    .description(format!("Resources of the {name} pods."))
+}
+
+pub fn schema() -> Schema {
+    let versions: Vec<String> = FlinkVersion::ALL
+        .iter()
+        .map(|v| format!("`{}`", v.minor()))
+        .collect();
+    Schema::new(
+        "A Flink application (Ververica Platform's Deployment): the JobManager in application mode \
+         and its TaskManagers as Kubernetes Deployments, with Services, a ServiceAccount and a \
+         ConfigMap holding `config.yaml` rendered for the chosen Flink version. Checkpoint and \
+         savepoint directories derive from `blob_storage`, high availability from \
+         `high_availability`; the HA cluster id is always the deployment `id`. Every object is \
+         labelled with the deployment id, read back on refresh so changes made outside Terraform \
+         show in the plan (`kubernetes_objects`), and removed on destroy.",
+        vec![
+            Attribute::string("id")
+                .computed()
+                .use_state_for_unknown()
+                .description("Deployment id, a UUID derived from namespace and name and fixed for the life of the resource: the HA cluster id, the directory under the blob storage layout and the source of the pinned `job_id`. A deployment created again under the same namespace and name gets the same id, and so finds the state directories of its predecessor."),
+            Attribute::string("name")
+                .required()
+                .requires_replace()
+                .validate(Validator::KubernetesName)
+                .description("Deployment name; objects are named `flink-<name>-...`."),
+            Attribute::string("namespace")
+                .default_value(Value::string("default"))
+                .requires_replace()
+                .validate(Validator::KubernetesName)
+                .description("Kubernetes namespace. Defaults to `default`."),
+            Attribute::string("flink_version")
+                .required()
+                .validate(Validator::Custom {
+                    doc: "A supported Flink version (a minor such as `2.3`, or a full `2.3.0`).",
+                    check: version_check,
+                })
+                .description(format!("Flink version: {}.", versions.join(", "))),
+            Attribute::string("image")
+                .optional_computed()
+                .description("Container image. Defaults to the official image of `flink_version` (e.g. `flink:2.3.0-scala_2.12-java17`)."),
+            Attribute::string("state")
+                .default_value(Value::string("RUNNING"))
+                .validate(Validator::OneOf(STATES))
+                .description("Desired state of the job."),
+            Attribute::string("upgrade_strategy")
+                .default_value(Value::string("STATEFUL"))
+                .validate(Validator::OneOf(UPGRADE_STRATEGIES))
+                .description("How a spec change reaches a running job."),
+            Attribute::string("restore_strategy")
+                .default_value(Value::string("LATEST_STATE"))
+                .validate(Validator::OneOf(RESTORE_STRATEGIES))
+                .description("What a starting job restores from."),
+            Attribute::bool("allow_non_restored_state")
+                .default_value(Value::Bool(false))
+                .description("Allow skipping savepoint state that no operator of the new job claims."),
+            Attribute::single_nested(
+                "artifact",
+                vec![
+                    Attribute::string("jar_uri").required().validate(Validator::Custom {
+                        doc: "An `http://`, `https://` or `file://` URI (`file://` paths must exist in the image).",
+                        check: jar_uri_check,
+                    }).description("The job jar."),
+                    Attribute::string("entry_class").optional().description("Main class; defaults to the jar manifest's."),
+                    Attribute::string_list("main_args").optional().description("Arguments of the main method."),
+                    Attribute::string_list("additional_dependencies").optional().description("More jar URIs put on the classpath."),
+                ],
+            )
+            .required()
+            .description("The job to run."),
+            Attribute::number("parallelism")
+                .default_value(Value::Number(1i64.into()))
+                .validate(Validator::IntAtLeast(1))
+                .description("Default parallelism (`parallelism.default`)."),
+            Attribute::number("task_slots")
+                .default_value(Value::Number(1i64.into()))
+                .validate(Validator::IntAtLeast(1))
+                .description("Slots per TaskManager (`taskmanager.numberOfTaskSlots`)."),
+            Attribute::number("number_of_task_managers")
+                .optional_computed()
+                .validate(Validator::IntAtLeast(1))
+                .description("TaskManager replicas. Defaults to ceil(parallelism / task_slots)."),
+            Attribute::single_nested(
+                "resources",
+                vec![process("jobmanager", "1600m", 1), process("taskmanager", "1728m", 1)],
+            )
+            .optional()
+            .description("Cpu and memory of the JobManager and TaskManagers."),
+            Attribute::string_map("flink_configuration")
+                .optional()
+                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`) belong to the provider. Keep credentials out: use `blob_storage`."),
+            Attribute::single_nested(
+                "logging",
+                vec![
+                    Attribute::string("root_level").default_value(Value::string("INFO")).description("Root log level."),
+                    Attribute::string_map("loggers").optional().description("Log level per logger name."),
+                ],
+            )
+            .optional()
+            .description("Log4j configuration of the Flink processes."),
+            Attribute::single_nested(
+                "pod",
+                vec![
+                    Attribute::string_map("labels").optional().description("Extra pod labels."),
+                    Attribute::string_map("annotations").optional().description("Extra pod annotations."),
+                    Attribute::string_map("env").optional().description("Environment variables of the Flink containers."),
+                    Attribute::string_list("image_pull_secrets").optional().description("Names of image pull Secrets."),
+                    Attribute::string_map("node_selector").optional().description("Node selector."),
+                    Attribute::list_nested(
+                        "tolerations",
+                        vec![
+                            Attribute::string("key").optional().description("Taint key."),
+                            Attribute::string("operator").optional().description("`Equal` or `Exists`."),
+                            Attribute::string("value").optional().description("Taint value."),
+                            Attribute::string("effect").optional().description("Taint effect."),
+                        ],
+                    )
+                    .optional()
+                    .description("Tolerations."),
+                    Attribute::string("service_account").optional().description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
+                ],
+            )
+            .optional()
+            .description("Kubernetes pod options of the JobManager and TaskManagers."),
+            Attribute::string_map("annotations")
+                .optional()
+                .description(format!("Deployment template annotations, as in Ververica Platform: `{QUERYABLE_STATE_ANNOTATION} = \"true\"` turns Queryable State on; `{TLS_ANNOTATION}` turns TLS on.")),
+            Attribute::typed("blob_storage", blob_storage_type())
+                .optional()
+                .description("`flink_blob_storage.x.spec`: checkpoints, savepoints and HA data go under its layout, with its credentials mounted from its Secret."),
+            Attribute::typed("high_availability", high_availability_type())
+                .optional()
+                .description("`flink_high_availability.x.spec`."),
+            Attribute::single_nested(
+                "queryable_state",
+                vec![Attribute::bool("enabled").optional().description("Run the Queryable State service.")],
+            )
+            .optional()
+            .description("Queryable State (deprecated by Flink since 1.18): clients reach it at `job-<job_id>-taskmanager:9069`."),
+            Attribute::string("job_id")
+                .computed()
+                .use_state_for_unknown()
+                .description("The job id, pinned by the provider (32 hex digits)."),
+            Attribute::string_map("effective_flink_configuration")
+                .computed()
+                .description("The configuration Flink gets, secrets redacted."),
+            Attribute::string("rest_endpoint")
+                .computed()
+                .description("In-cluster URL of the JobManager REST API."),
+            cluster_objects::attribute(),
+        ],
+    )
+}
+
+fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(uri)
+            if !(uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("file:///")) =>
+        {
+            Err((
+                format!("Unsupported artifact URI {uri:?}"),
+                "Use an http(s):// URI (an init container downloads it) or a file:/// path inside the image, e.g. file:///opt/flink/usrlib/job.jar.".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,270 @@
+//! From the model (which may hold unknowns) to a fully known deployment with every default
+//! applied, and from there to the Flink renderer's input. No IO.
+
+use super::model::{
+    BlobStorageSpec, HighAvailabilitySpec, Model, Process, QUERYABLE_STATE_ANNOTATION,
+};
+use crate::flink::{self, FlinkVersion};
+use crate::value::Attr;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// Defaults of Flink's own distribution for process memory.
+const JOBMANAGER_MEMORY: &str = "1600m";
+const TASKMANAGER_MEMORY: &str = "1728m";
+
+/// The job's artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub jar_uri: String,
+    pub entry_class: Option<String>,
+    pub main_args: Vec<String>,
+    pub additional_dependencies: Vec<String>,
+}
+
+/// Pod options with defaults applied.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pod {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+    pub image_pull_secrets: Vec<String>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Json>,
+    pub service_account: Option<String>,
+}
+
+/// A deployment with every value known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    pub id: String,
+    pub name: String,
+    pub namespace: String,
+    pub version: FlinkVersion,
+    pub image: String,
+    pub job_id: String,
+    pub artifact: Artifact,
+    pub parallelism: u32,
+    pub task_slots: u32,
+    pub task_managers: u32,
+    pub jobmanager: (f64, String),
+    pub taskmanager: (f64, String),
+    pub flink_configuration: BTreeMap<String, String>,
+    pub root_level: String,
+    pub loggers: BTreeMap<String, String>,
+    pub pod: Pod,
+    pub blob_storage: Option<BlobStorageSpec>,
+    pub high_availability: Option<HighAvailabilitySpec>,
+    pub queryable_state: bool,
+    pub allow_non_restored_state: bool,
+}
+
+/// The job id pinned for a deployment id: its 32 hex digits.
+pub fn job_id_of(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// TaskManagers needed for `parallelism` with `slots` each.
+pub fn default_task_managers(parallelism: i64, slots: i64) -> i64 {
+    (parallelism + slots.max(1) - 1) / slots.max(1)
+}
+
+/// Whether the model turns Queryable State on (attribute or the seed's annotation). `None` while
+/// unknown.
+pub fn queryable_state(model: &Model) -> Option<bool> {
+    let by_attribute = match &model.queryable_state {
+        Attr::Known(q) => match &q.enabled {
+            Attr::Known(b) => *b,
+            Attr::Null => false,
+            Attr::Unknown => return None,
+        },
+        Attr::Null => false,
+        Attr::Unknown => return None,
+    };
+    let by_annotation = match &model.annotations {
+        Attr::Known(a) => a
+            .get(QUERYABLE_STATE_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+        Attr::Null => false,
+        Attr::Unknown => return None,
+    };
+    Some(by_attribute || by_annotation)
+}
+
+fn known<T: Clone>(attr: &Attr<T>) -> Option<T> {
+    attr.known().cloned()
+}
+
+/// Null as the default, unknown as `None`.
+fn or_default<T: Clone + Default>(attr: &Attr<T>) -> Option<T> {
+    match attr {
+        Attr::Known(v) => Some(v.clone()),
+        Attr::Null => Some(T::default()),
+        Attr::Unknown => None,
+    }
+}
+
+fn process(attr: Option<&Attr<Process>>, memory: &str) -> Option<(f64, String)> {
+    match attr {
+        None | Some(Attr::Null) => Some((1.0, memory.to_string())),
+        Some(Attr::Unknown) => None,
+        Some(Attr::Known(p)) => Some((
+            match p.cpu {
+                Attr::Known(c) => c,
+                Attr::Null => 1.0,
+                Attr::Unknown => return None,
+            },
+            match &p.memory {
+                Attr::Known(m) => m.clone(),
+                Attr::Null => memory.to_string(),
+                Attr::Unknown => return None,
+            },
+        )),
+    }
+}
+
+/// The deployment, when every input is known.
+pub fn resolve(model: &Model) -> Option<Resolved> {
+    let id = known(&model.id)?;
+    let version = FlinkVersion::parse(model.flink_version.known()?).ok()?;
+    let artifact = known(&model.artifact)?;
+    let resources = or_default(&model.resources)?;
+    let logging = or_default(&model.logging)?;
+    let pod = or_default(&model.pod)?;
+    let parallelism = known(&model.parallelism)?;
+    let task_slots = known(&model.task_slots)?;
+    let tolerations = or_default(&pod.tolerations)?
+        .iter()
+        .map(|t| {
+            let mut m = serde_json::Map::new();
+            for (k, v) in [
+                ("key", &t.key),
+                ("operator", &t.operator),
+                ("value", &t.value),
+                ("effect", &t.effect),
+            ] {
+                if let Some(v) = v.known() {
+                    m.insert(k.into(), v.clone().into());
+                }
+            }
+            Json::Object(m)
+        })
+        .collect();
+    Some(Resolved {
+        job_id: job_id_of(&id),
+        id,
+        name: known(&model.name)?,
+        namespace: known(&model.namespace)?,
+        image: known(&model.image).unwrap_or_else(|| version.default_image()),
+        version,
+        artifact: Artifact {
+            jar_uri: known(&artifact.jar_uri)?,
+            entry_class: match &artifact.entry_class {
+                Attr::Unknown => return None,
+                other => other.known().cloned(),
+            },
+            main_args: or_default(&artifact.main_args)?,
+            additional_dependencies: or_default(&artifact.additional_dependencies)?,
+        },
+        parallelism: u32::try_from(parallelism).ok()?,
+        task_slots: u32::try_from(task_slots).ok()?,
+        task_managers: u32::try_from(match &model.number_of_task_managers {
+            Attr::Known(n) => *n,
+            Attr::Null => default_task_managers(parallelism, task_slots),
+            Attr::Unknown => return None,
+        })
+        .ok()?,
+        jobmanager: process(Some(&resources.jobmanager), JOBMANAGER_MEMORY)?,
+        taskmanager: process(Some(&resources.taskmanager), TASKMANAGER_MEMORY)?,
+        flink_configuration: or_default(&model.flink_configuration)?,
+        root_level: match &logging.root_level {
+            Attr::Known(l) => l.clone(),
+            Attr::Null => "INFO".into(),
+            Attr::Unknown => return None,
+        },
+        loggers: or_default(&logging.loggers)?,
+        pod: Pod {
+            labels: or_default(&pod.labels)?,
+            annotations: or_default(&pod.annotations)?,
+            env: or_default(&pod.env)?,
+            image_pull_secrets: or_default(&pod.image_pull_secrets)?,
+            node_selector: or_default(&pod.node_selector)?,
+            tolerations,
+            service_account: match &pod.service_account {
+                Attr::Unknown => return None,
+                other => other.known().cloned(),
+            },
+        },
+        blob_storage: match &model.blob_storage {
+            Attr::Unknown => return None,
+            other => other.known().cloned(),
+        },
+        high_availability: match &model.high_availability {
+            Attr::Unknown => return None,
+            other => other.known().cloned(),
+        },
+        queryable_state: queryable_state(model)?,
+        allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
+    })
+}
+
+/// What the Flink renderer needs.
+pub fn render_input(d: &Resolved, owned: BTreeMap<String, String>) -> flink::RenderInput {
+    let ha = d
+        .high_availability
+        .as_ref()
+        .map(|h| match h.ha_type.as_str() {
+            "zookeeper" => flink::HighAvailability::ZooKeeper {
+                quorum: h.zookeeper_quorum.clone().unwrap_or_default(),
+                path_root: h.zookeeper_path_root.clone(),
+                storage_dir: h.storage_dir.clone(),
+            },
+            _ => flink::HighAvailability::Kubernetes {
+                storage_dir: h.storage_dir.clone(),
+            },
+        });
+    flink::RenderInput {
+        version: d.version,
+        namespace: d.namespace.clone(),
+        deployment_id: d.id.clone(),
+        job_id: Some(d.job_id.clone()),
+        user: d.flink_configuration.clone(),
+        parallelism: Some(d.parallelism),
+        task_slots: Some(d.task_slots),
+        jobmanager: flink::render::ProcessResources {
+            memory: Some(d.jobmanager.1.clone()),
+            cpu: Some(d.jobmanager.0),
+        },
+        taskmanager: flink::render::ProcessResources {
+            memory: Some(d.taskmanager.1.clone()),
+            cpu: Some(d.taskmanager.0),
+        },
+        blob_storage: d.blob_storage.as_ref().map(|b| b.base_uri.clone()),
+        high_availability: ha,
+        queryable_state: d.queryable_state,
+        owned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_id_is_the_ids_hex_digits() {
+        assert_eq!(
+            job_id_of("0f8e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"),
+            "0f8e4c1a2b3d4e5f8a9b0c1d2e3f4a5b"
+        );
+    }
+
+    #[test]
+    fn task_managers_cover_parallelism() {
+        assert_eq!(default_task_managers(4, 2), 2);
+        assert_eq!(default_task_managers(5, 2), 3);
+        assert_eq!(default_task_managers(1, 1), 1);
+    }
+}

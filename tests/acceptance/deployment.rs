@@ -1,0 +1,289 @@
+//! flink_deployment with the real terraform CLI and kubectl: create, in-place updates, replace,
+//! drift of every kind of owned object shown and restored, import with an empty plan, destroy
+//! leaving nothing labelled; and each plan error and warning read from `terraform plan`.
+
+use crate::cluster::Cluster;
+use crate::harness::Workspace;
+
+fn deployment(cluster: &Cluster, namespace: &str, parallelism: u32, interval: &str) -> String {
+    format!(
+        r#"{provider}
+resource "flink_blob_storage" "state" {{
+  name      = "state"
+  namespace = "{ns}"
+  base_uri  = "s3://flink-state/acceptance"
+}}
+
+resource "flink_deployment" "wordcount" {{
+  name          = "wordcount"
+  namespace     = "{namespace}"
+  flink_version = "2.2"
+  artifact = {{
+    jar_uri     = "https://artifacts.example.com/wordcount.jar"
+    entry_class = "org.example.WordCount"
+    main_args   = ["--input", "s3://in"]
+  }}
+  parallelism = {parallelism}
+  task_slots  = 2
+  flink_configuration = {{
+    "execution.checkpointing.interval" = "{interval}"
+  }}
+  blob_storage = flink_blob_storage.state.spec
+  annotations = {{
+    "flink.queryable-state.enabled" = "true"
+  }}
+  pod = {{
+    labels = {{ team = "streaming" }}
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    )
+}
+
+#[test]
+fn lifecycle_drift_import_and_destroy() {
+    let cluster = Cluster::start("deploy");
+    let ns = cluster.namespace.clone();
+    let ws = Workspace::new();
+    ws.config(&deployment(&cluster, &ns, 4, "10 s"));
+    let (_, plan) = ws.plan();
+    // Derived values are known at plan: reviewers see the directories and ids.
+    assert!(plan.contains("execution.checkpointing.dir"), "{plan}");
+    assert!(plan.contains("Queryable State is deprecated"), "{plan}");
+    ws.apply();
+
+    let values = ws.resource_values("flink_deployment.wordcount");
+    let job_id = values["job_id"].as_str().unwrap().to_string();
+    assert_eq!(job_id.len(), 32);
+    assert_eq!(values["number_of_task_managers"], 2);
+    let image = values["image"].as_str().unwrap();
+    assert!(
+        image.starts_with("flink:2.2.") && image.ends_with("-java17"),
+        "{image}"
+    );
+    let config = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-wordcount-config",
+        "-o",
+        "jsonpath={.data.config\\.yaml}",
+    ]);
+    assert!(
+        config.contains(&format!("\"$internal.pipeline.job-id\": \"{job_id}\"")),
+        "{config}"
+    );
+    assert!(
+        config.contains("queryable-state.enable: \"true\""),
+        "{config}"
+    );
+    let qs_service = format!("job-{job_id}-taskmanager");
+    let port = cluster.kubectl(&[
+        "get",
+        "service",
+        &qs_service,
+        "-o",
+        "jsonpath={.spec.ports[0].port}",
+    ]);
+    assert_eq!(port.trim(), "9069");
+    let tm_replicas = cluster.kubectl(&[
+        "get",
+        "deployment",
+        "flink-wordcount-taskmanager",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(tm_replicas.trim(), "2");
+
+    // In place: parallelism and flink_configuration.
+    ws.config(&deployment(&cluster, &ns, 6, "30 s"));
+    let (_, plan) = ws.plan();
+    assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
+    ws.apply();
+    let config = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-wordcount-config",
+        "-o",
+        "jsonpath={.data.config\\.yaml}",
+    ]);
+    assert!(
+        config.contains("execution.checkpointing.interval: \"30 s\""),
+        "{config}"
+    );
+    assert!(config.contains("parallelism.default: \"6\""), "{config}");
+    let tm_replicas = cluster.kubectl(&[
+        "get",
+        "deployment",
+        "flink-wordcount-taskmanager",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(tm_replicas.trim(), "3");
+
+    // Drift by the real kubectl: scale the TaskManagers, edit the ConfigMap, delete the QS Service.
+    cluster.kubectl(&[
+        "scale",
+        "deployment",
+        "flink-wordcount-taskmanager",
+        "--replicas=7",
+    ]);
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "flink-wordcount-config",
+        "-p",
+        r#"{"data":{"config.yaml":"parallelism.default: \"1\"\n"}}"#,
+    ]);
+    cluster.kubectl(&["delete", "service", &qs_service, "--wait=false"]);
+    let (changes, plan) = ws.plan();
+    assert!(changes, "{plan}");
+    for expected in [
+        "\"Deployment/flink-wordcount-taskmanager\"",
+        "changed outside Terraform: spec.replicas",
+        "changed outside Terraform: data.config.yaml",
+        "deleted outside Terraform",
+    ] {
+        assert!(plan.contains(expected), "missing {expected:?} in:\n{plan}");
+    }
+    ws.apply();
+    let tm_replicas = cluster.kubectl(&[
+        "get",
+        "deployment",
+        "flink-wordcount-taskmanager",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(tm_replicas.trim(), "3");
+    cluster.kubectl(&["get", "service", &qs_service]);
+
+    // Import into another workspace: the state comes back with an empty plan.
+    let importer = Workspace::new();
+    importer.config(&deployment(&cluster, &ns, 6, "30 s"));
+    importer.import("flink_blob_storage.state", &format!("{ns}/state"));
+    let imported = importer.import("flink_deployment.wordcount", &format!("{ns}/wordcount"));
+    assert!(imported.contains("Import successful"), "{imported}");
+    importer.assert_no_changes();
+
+    ws.destroy();
+    assert!(
+        cluster.managed_objects().is_empty(),
+        "{:?}",
+        cluster.managed_objects()
+    );
+}
+
+#[test]
+fn namespace_change_replaces() {
+    let cluster = Cluster::start("deploy-ns");
+    let ns = cluster.namespace.clone();
+    let ws = Workspace::new();
+    ws.config(&deployment(&cluster, &ns, 1, "10 s"));
+    ws.apply();
+    ws.config(&deployment(&cluster, "default", 1, "10 s"));
+    let (_, plan) = ws.plan();
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(plan.contains("# forces replacement"), "{plan}");
+    ws.destroy();
+}
+
+fn plan_error_for(body: &str) -> String {
+    let ws = Workspace::new();
+    ws.config(body);
+    ws.plan_error()
+}
+
+fn plan_output_for(body: &str) -> String {
+    let ws = Workspace::new();
+    ws.config(body);
+    ws.plan().1
+}
+
+fn with(extra: &str) -> String {
+    format!(
+        r#"resource "flink_deployment" "x" {{
+  name          = "x"
+  flink_version = "2.3"
+  artifact      = {{ jar_uri = "https://example.com/job.jar" }}
+{extra}
+}}"#
+    )
+}
+
+#[test]
+fn unknown_flink_version_is_an_error_on_flink_version() {
+    let out = plan_error_for(&with("").replace("\"2.3\"", "\"1.12\""));
+    assert!(out.contains("Unsupported Flink version"), "{out}");
+    assert!(out.contains("flink_version = \"1.12\""), "{out}");
+}
+
+#[test]
+fn malformed_memory_is_an_error_on_the_memory() {
+    let out = plan_error_for(&with(
+        r#"  resources = { jobmanager = { memory = "lots" } }"#,
+    ));
+    assert!(out.contains("Invalid memory size"), "{out}");
+    assert!(out.contains("resources.jobmanager.memory"), "{out}");
+}
+
+#[test]
+fn parallelism_below_one_is_an_error() {
+    let out = plan_error_for(&with("  parallelism = 0"));
+    assert!(out.contains("Invalid number 0"), "{out}");
+    assert!(out.contains("parallelism = 0"), "{out}");
+}
+
+#[test]
+fn identity_keys_are_errors_naming_the_key() {
+    let out = plan_error_for(&with(
+        r#"  flink_configuration = { "high-availability.cluster-id" = "mine" }"#,
+    ));
+    assert!(out.contains("high-availability.cluster-id"), "{out}");
+    assert!(
+        out.contains("flink_configuration[\"high-availability.cluster-id\"]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_keys_suggest_the_closest_option() {
+    let out = plan_error_for(&with(
+        r#"  flink_configuration = { "execution.checkpointing.intervall" = "10 s" }"#,
+    ));
+    assert!(out.contains("execution.checkpointing.interval"), "{out}");
+    assert!(out.to_lowercase().contains("did you mean"), "{out}");
+}
+
+#[test]
+fn values_of_the_wrong_type_are_errors() {
+    let out = plan_error_for(&with(
+        r#"  flink_configuration = { "execution.checkpointing.interval" = "often" }"#,
+    ));
+    assert!(
+        out.contains("flink_configuration[\"execution.checkpointing.interval\"]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn deprecated_keys_and_plain_secrets_warn() {
+    let out = plan_output_for(&with(
+        r#"  flink_configuration = {
+    "state.checkpoints.dir" = "s3://b/c"
+    "s3.secret-key"         = "plain"
+  }"#,
+    ));
+    assert!(out.contains("Warning"), "{out}");
+    assert!(out.contains("state.checkpoints.dir"), "{out}");
+    assert!(out.contains("s3.secret-key"), "{out}");
+    assert!(out.contains("flink_blob_storage"), "{out}");
+}
+
+#[test]
+fn tls_annotation_is_refused_until_tls_exists() {
+    let out = plan_error_for(&with(
+        r#"  annotations = { "flink.security.ssl.enabled" = "true" }"#,
+    ));
+    assert!(out.contains("TLS is not available yet"), "{out}");
+}
