@@ -164,11 +164,20 @@ fn defaults(
         };
         c.insert(key.to_string(), cat.java_opts.clone());
     }
-    if let Some(p) = input.parallelism {
-        c.insert("parallelism.default".to_string(), p.to_string());
-    }
-    if let Some(s) = input.task_slots {
-        c.insert("taskmanager.numberOfTaskSlots".to_string(), s.to_string());
+    for (key, n) in [
+        ("parallelism.default", input.parallelism),
+        ("taskmanager.numberOfTaskSlots", input.task_slots),
+    ] {
+        if let Some(n) = n {
+            if n == 0 {
+                issues.push(Issue::error(
+                    key,
+                    "Must be at least 1",
+                    format!("`{key}` is 0; use 1 or more."),
+                ));
+            }
+            c.insert(key.to_string(), n.to_string());
+        }
     }
     for (kind, res) in [
         ("jobmanager", &input.jobmanager),
@@ -187,6 +196,13 @@ fn defaults(
         }
         if let Some(cpu) = res.cpu {
             let legacy = format!("kubernetes.{kind}.cpu");
+            if !(cpu.is_finite() && cpu > 0.0) {
+                issues.push(Issue::error(
+                    &legacy,
+                    "Invalid cpu",
+                    format!("{kind} cpu {cpu} must be a positive number of cores, e.g. 0.5."),
+                ));
+            }
             c.insert(cat.preferred(&legacy).to_string(), format!("{cpu}"));
         }
     }

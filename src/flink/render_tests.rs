@@ -135,11 +135,13 @@ fn bad_inputs_are_errors() {
     i.job_id = Some("xyz".into());
     i.jobmanager.memory = Some("a lot".into());
     i.blob_storage = Some("ftp://x".into());
+    i.parallelism = Some(0);
+    i.taskmanager.cpu = Some(-1.0);
     let keys: Vec<String> = render(&i)
         .issues
         .into_iter()
         .filter(|x| x.is_error())
         .map(|x| x.key)
         .collect();
-    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(keys.len(), 5, "{keys:?}");
 }
