@@ -72,7 +72,7 @@ fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &m
         unknown(version, cat, key, out);
         return;
     };
-    if let Some(why) = type_mismatch(&spec.ty, value) {
+    if let Some(why) = type_mismatch(&spec.ty, value, cat.iso_durations) {
         out.push(Issue::error(
             key,
             "Invalid value for Flink option",

@@ -306,7 +306,7 @@ fn every_version_reads_the_full_configuration_typed() {
         let _ = std::fs::remove_dir_all(&work);
         let conf = work.join("conf");
         std::fs::create_dir_all(&conf).unwrap();
-        let user: BTreeMap<String, String> = [
+        let mut user: BTreeMap<String, String> = [
             ("execution.checkpointing.interval", "1min"),
             ("taskmanager.memory.managed.fraction", "0.25"),
             ("restart-strategy.type", "fixed-delay"),
@@ -318,6 +318,9 @@ fn every_version_reads_the_full_configuration_typed() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        if Catalogue::of(version).iso_durations {
+            user.insert("execution.checkpointing.timeout".into(), "PT10M".into());
+        }
         let input = RenderInput {
             version,
             namespace: "team-a".into(),

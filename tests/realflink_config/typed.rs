@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use flink_provider::flink::options::{Catalogue, OptionType};
-use flink_provider::flink::values::{duration_nanos, memory_bytes};
+use flink_provider::flink::values::{duration_nanos, iso_duration_nanos, memory_bytes};
 use flink_provider::flink::FlinkVersion;
 
 /// Asserts that Flink's typed getters read every key of `config` (written to `conf/config.yaml`)
@@ -120,6 +120,7 @@ fn expected_typed(ty: &OptionType, ours: &str) -> String {
     match ty {
         OptionType::Boolean => ours.to_lowercase(),
         OptionType::Duration => duration_nanos(ours)
+            .or_else(|| iso_duration_nanos(ours))
             .map(|n| n.to_string())
             .unwrap_or_default(),
         OptionType::MemorySize => memory_bytes(ours)
