@@ -21,7 +21,7 @@ use flink_provider::flink::values::{duration_nanos, memory_bytes};
 use flink_provider::flink::FlinkVersion;
 
 mod typed;
-use typed::{assert_typed, memory_params};
+use typed::{assert_typed, assert_value_checks_agree, memory_params};
 
 /// A JobManager process, killed on every path.
 struct JobManager {
@@ -357,6 +357,7 @@ fn every_version_reads_the_full_configuration_typed() {
             &rendered.configuration,
         );
         memory_params(&home, &conf, version);
+        assert_value_checks_agree(version, &home.join("lib"), &work);
         let _ = std::fs::remove_dir_all(&work);
     }
 }
