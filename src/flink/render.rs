@@ -18,6 +18,16 @@ use super::values::is_memory_size;
 use super::versions::FlinkVersion;
 use super::yaml::to_config_yaml;
 
+/// Where the Java 17 module options go: `env.java.default-opts.all`, which Flink's scripts prepend
+/// to `env.java.opts.all` (so the user keeps that key), or `env.java.opts.all` where it is missing.
+fn java_opts_key(cat: &Catalogue) -> &'static str {
+    if cat.get("env.java.default-opts.all").is_some() {
+        "env.java.default-opts.all"
+    } else {
+        "env.java.opts.all"
+    }
+}
+
 /// High availability of the JobManager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HighAvailability {
@@ -112,7 +122,14 @@ pub fn render(input: &RenderInput) -> Rendered {
         if preferred != key.as_str() {
             config.remove(preferred);
         }
-        config.insert(key.clone(), value.clone());
+        // The Java 17 module options stay: the user's default JVM options come after them.
+        let value = match config.get(key) {
+            Some(ours) if key == java_opts_key(cat) && !cat.java_opts.is_empty() => {
+                format!("{ours} {value}")
+            }
+            _ => value.clone(),
+        };
+        config.insert(key.clone(), value);
     }
     for (layer, why) in [
         (&provider, "the provider sets it"),
@@ -155,14 +172,7 @@ fn defaults(
 ) -> BTreeMap<String, String> {
     let mut c = BTreeMap::new();
     if !cat.java_opts.is_empty() {
-        // Flink's scripts prepend env.java.default-opts.all to env.java.opts.all, so the user keeps
-        // env.java.opts.all for their own options.
-        let key = if cat.get("env.java.default-opts.all").is_some() {
-            "env.java.default-opts.all"
-        } else {
-            "env.java.opts.all"
-        };
-        c.insert(key.to_string(), cat.java_opts.clone());
+        c.insert(java_opts_key(cat).to_string(), cat.java_opts.clone());
     }
     for (key, n) in [
         ("parallelism.default", input.parallelism),

@@ -63,6 +63,22 @@ fn user_alias_replaces_the_derived_key() {
 }
 
 #[test]
+fn user_jvm_options_keep_the_module_options() {
+    let mut i = input(FlinkVersion::V2_3);
+    i.user
+        .insert("env.java.default-opts.all".into(), "-XX:+UseG1GC".into());
+    i.user
+        .insert("env.java.opts.all".into(), "-Dfoo=bar".into());
+    let r = render(&i);
+    let opts = &r.configuration["env.java.default-opts.all"];
+    assert!(
+        opts.starts_with("--add-exports") && opts.ends_with(" -XX:+UseG1GC"),
+        "{opts}"
+    );
+    assert_eq!(r.configuration["env.java.opts.all"], "-Dfoo=bar");
+}
+
+#[test]
 fn high_availability() {
     let mut i = input(FlinkVersion::V2_3);
     i.high_availability = Some(HighAvailability::Kubernetes { storage_dir: None });
