@@ -144,8 +144,8 @@ pub fn render(input: &RenderInput) -> Rendered {
                 if user_key != key {
                     config.remove(user_key);
                 }
-                if !IDENTITY_KEYS.contains(&user_key.as_str())
-                    && input.user.get(user_key) != Some(value)
+                // Identities already carry an error from validation.
+                if !IDENTITY_KEYS.contains(&key.as_str()) && input.user.get(user_key) != Some(value)
                 {
                     issues.push(Issue::warning(
                         user_key,

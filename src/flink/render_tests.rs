@@ -125,6 +125,10 @@ fn identities_owned_and_queryable_state() {
     let mut i = input(FlinkVersion::V1_20);
     i.user
         .insert("high-availability.cluster-id".into(), "mine".into());
+    i.user.insert(
+        "high-availability.zookeeper.path.namespace".into(),
+        "old".into(),
+    );
     i.user
         .insert("security.ssl.rest.enabled".into(), "false".into());
     i.owned
@@ -132,6 +136,18 @@ fn identities_owned_and_queryable_state() {
     i.queryable_state = true;
     let r = render(&i);
     assert_eq!(r.configuration["high-availability.cluster-id"], "dep-1");
+    assert!(!r
+        .configuration
+        .contains_key("high-availability.zookeeper.path.namespace"));
+    let on_ids: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|x| x.key.starts_with("high-availability."))
+        .collect();
+    assert!(
+        on_ids.len() == 2 && on_ids.iter().all(|x| x.is_error()),
+        "{on_ids:?}"
+    );
     assert_eq!(r.configuration["security.ssl.rest.enabled"], "true");
     assert_eq!(r.configuration["queryable-state.proxy.ports"], "9069");
     assert!(r.has_errors());
