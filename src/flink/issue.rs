@@ -14,7 +14,9 @@ pub enum Severity {
 /// A finding about one configuration key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
-    /// The Flink configuration key concerned.
+    /// The Flink configuration key concerned, or, for findings that are not about one key, the
+    /// input they concern: `blob_storage`, `high_availability`, `queryable_state` (render) and
+    /// `root_level` or a logger name (logging).
     pub key: String,
     /// Error or warning.
     pub severity: Severity,

@@ -78,6 +78,8 @@ pub struct Catalogue {
     pub java_opts: String,
     /// Fragments Flink's `GlobalConfiguration` treats as sensitive (lower case).
     pub sensitive: Vec<String>,
+    /// Whether durations may also be ISO-8601 (`PT10S`): Flink 2.1 on.
+    pub iso_durations: bool,
     /// Every key.
     pub options: BTreeMap<String, OptionSpec>,
 }
@@ -140,6 +142,7 @@ pub fn parse(text: &str) -> Result<Catalogue, String> {
                     v.to_string()
                 }
             }
+            ["#duration-iso8601", v] => c.iso_durations = *v == "yes",
             ["#sensitive", v] => {
                 c.sensitive = v.split(',').map(|s| s.trim().to_lowercase()).collect()
             }
@@ -212,6 +215,7 @@ mod tests {
             );
             assert!(c.sensitive.contains(&"password".to_string()));
             assert_eq!(Catalogue::of(v).options.len(), c.options.len());
+            assert_eq!(c.iso_durations, v >= FlinkVersion::V2_1, "{v}");
         }
     }
 

@@ -18,6 +18,16 @@ use super::values::is_memory_size;
 use super::versions::FlinkVersion;
 use super::yaml::to_config_yaml;
 
+/// Where the Java 17 module options go: `env.java.default-opts.all`, which Flink's scripts prepend
+/// to `env.java.opts.all` (so the user keeps that key), or `env.java.opts.all` where it is missing.
+fn java_opts_key(cat: &Catalogue) -> &'static str {
+    if cat.get("env.java.default-opts.all").is_some() {
+        "env.java.default-opts.all"
+    } else {
+        "env.java.opts.all"
+    }
+}
+
 /// High availability of the JobManager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HighAvailability {
@@ -112,7 +122,14 @@ pub fn render(input: &RenderInput) -> Rendered {
         if preferred != key.as_str() {
             config.remove(preferred);
         }
-        config.insert(key.clone(), value.clone());
+        // The Java 17 module options stay: the user's default JVM options come after them.
+        let value = match config.get(key) {
+            Some(ours) if key == java_opts_key(cat) && !cat.java_opts.is_empty() => {
+                format!("{ours} {value}")
+            }
+            _ => value.clone(),
+        };
+        config.insert(key.clone(), value);
     }
     for (layer, why) in [
         (&provider, "the provider sets it"),
@@ -127,8 +144,8 @@ pub fn render(input: &RenderInput) -> Rendered {
                 if user_key != key {
                     config.remove(user_key);
                 }
-                if !IDENTITY_KEYS.contains(&user_key.as_str())
-                    && input.user.get(user_key) != Some(value)
+                // Identities already carry an error from validation.
+                if !IDENTITY_KEYS.contains(&key.as_str()) && input.user.get(user_key) != Some(value)
                 {
                     issues.push(Issue::warning(
                         user_key,
@@ -155,20 +172,22 @@ fn defaults(
 ) -> BTreeMap<String, String> {
     let mut c = BTreeMap::new();
     if !cat.java_opts.is_empty() {
-        // Flink's scripts prepend env.java.default-opts.all to env.java.opts.all, so the user keeps
-        // env.java.opts.all for their own options.
-        let key = if cat.get("env.java.default-opts.all").is_some() {
-            "env.java.default-opts.all"
-        } else {
-            "env.java.opts.all"
-        };
-        c.insert(key.to_string(), cat.java_opts.clone());
+        c.insert(java_opts_key(cat).to_string(), cat.java_opts.clone());
     }
-    if let Some(p) = input.parallelism {
-        c.insert("parallelism.default".to_string(), p.to_string());
-    }
-    if let Some(s) = input.task_slots {
-        c.insert("taskmanager.numberOfTaskSlots".to_string(), s.to_string());
+    for (key, n) in [
+        ("parallelism.default", input.parallelism),
+        ("taskmanager.numberOfTaskSlots", input.task_slots),
+    ] {
+        if let Some(n) = n {
+            if n == 0 {
+                issues.push(Issue::error(
+                    key,
+                    "Must be at least 1",
+                    format!("`{key}` is 0; use 1 or more."),
+                ));
+            }
+            c.insert(key.to_string(), n.to_string());
+        }
     }
     for (kind, res) in [
         ("jobmanager", &input.jobmanager),
@@ -187,6 +206,13 @@ fn defaults(
         }
         if let Some(cpu) = res.cpu {
             let legacy = format!("kubernetes.{kind}.cpu");
+            if !(cpu.is_finite() && cpu > 0.0) {
+                issues.push(Issue::error(
+                    &legacy,
+                    "Invalid cpu",
+                    format!("{kind} cpu {cpu} must be a positive number of cores, e.g. 0.5."),
+                ));
+            }
             c.insert(cat.preferred(&legacy).to_string(), format!("{cpu}"));
         }
     }

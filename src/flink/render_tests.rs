@@ -63,6 +63,22 @@ fn user_alias_replaces_the_derived_key() {
 }
 
 #[test]
+fn user_jvm_options_keep_the_module_options() {
+    let mut i = input(FlinkVersion::V2_3);
+    i.user
+        .insert("env.java.default-opts.all".into(), "-XX:+UseG1GC".into());
+    i.user
+        .insert("env.java.opts.all".into(), "-Dfoo=bar".into());
+    let r = render(&i);
+    let opts = &r.configuration["env.java.default-opts.all"];
+    assert!(
+        opts.starts_with("--add-exports") && opts.ends_with(" -XX:+UseG1GC"),
+        "{opts}"
+    );
+    assert_eq!(r.configuration["env.java.opts.all"], "-Dfoo=bar");
+}
+
+#[test]
 fn high_availability() {
     let mut i = input(FlinkVersion::V2_3);
     i.high_availability = Some(HighAvailability::Kubernetes { storage_dir: None });
@@ -109,6 +125,10 @@ fn identities_owned_and_queryable_state() {
     let mut i = input(FlinkVersion::V1_20);
     i.user
         .insert("high-availability.cluster-id".into(), "mine".into());
+    i.user.insert(
+        "high-availability.zookeeper.path.namespace".into(),
+        "old".into(),
+    );
     i.user
         .insert("security.ssl.rest.enabled".into(), "false".into());
     i.owned
@@ -116,6 +136,18 @@ fn identities_owned_and_queryable_state() {
     i.queryable_state = true;
     let r = render(&i);
     assert_eq!(r.configuration["high-availability.cluster-id"], "dep-1");
+    assert!(!r
+        .configuration
+        .contains_key("high-availability.zookeeper.path.namespace"));
+    let on_ids: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|x| x.key.starts_with("high-availability."))
+        .collect();
+    assert!(
+        on_ids.len() == 2 && on_ids.iter().all(|x| x.is_error()),
+        "{on_ids:?}"
+    );
     assert_eq!(r.configuration["security.ssl.rest.enabled"], "true");
     assert_eq!(r.configuration["queryable-state.proxy.ports"], "9069");
     assert!(r.has_errors());
@@ -135,11 +167,13 @@ fn bad_inputs_are_errors() {
     i.job_id = Some("xyz".into());
     i.jobmanager.memory = Some("a lot".into());
     i.blob_storage = Some("ftp://x".into());
+    i.parallelism = Some(0);
+    i.taskmanager.cpu = Some(-1.0);
     let keys: Vec<String> = render(&i)
         .issues
         .into_iter()
         .filter(|x| x.is_error())
         .map(|x| x.key)
         .collect();
-    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(keys.len(), 5, "{keys:?}");
 }

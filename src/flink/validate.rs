@@ -72,7 +72,7 @@ fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &m
         unknown(version, cat, key, out);
         return;
     };
-    if let Some(why) = type_mismatch(&spec.ty, value) {
+    if let Some(why) = type_mismatch(&spec.ty, value, cat.iso_durations) {
         out.push(Issue::error(
             key,
             "Invalid value for Flink option",
@@ -91,6 +91,35 @@ fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &m
             format!("`{key}` is deprecated in Flink {version} and may be ignored or removed in a later release."),
         )),
         OptionStatus::Current | OptionStatus::Fallback { .. } => {}
+    }
+    if preferred == "high-availability.type" {
+        high_availability_type(key, value, out);
+    }
+}
+
+/// HA set by hand: VVP's `vvp-kubernetes` does not exist in Apache Flink, and Kubernetes HA needs
+/// the per-deployment RBAC only `high_availability` creates.
+fn high_availability_type(key: &str, value: &str, out: &mut Vec<Issue>) {
+    let v = value.trim().to_ascii_lowercase();
+    if v == "vvp-kubernetes" || v == "kubernetes" {
+        out.push(Issue::error(
+            key,
+            "Configure Kubernetes HA with high_availability",
+            format!(
+                "`{key}` = {value:?} needs a ServiceAccount, Role and RoleBinding per deployment, which the \
+                 provider creates only for `high_availability` (a flink_high_availability with type = \
+                 \"kubernetes\"). Remove the key and set high_availability instead."
+            ),
+        ));
+    } else if v == "zookeeper" {
+        out.push(Issue::warning(
+            key,
+            "Prefer high_availability for ZooKeeper HA",
+            format!(
+                "`{key}` = {value:?} works, but a flink_high_availability with type = \"zookeeper\" also \
+                 derives the storage directory from blob storage and is shared by many deployments."
+            ),
+        ));
     }
 }
 

@@ -128,3 +128,27 @@ fn distance() {
     assert_eq!(edit_distance("", "ab"), 2);
     assert_eq!(edit_distance("same", "same"), 0);
 }
+
+#[test]
+fn hand_made_high_availability() {
+    let i = run(
+        FlinkVersion::V2_3,
+        &[("high-availability", "vvp-kubernetes")],
+    );
+    assert!(
+        i.iter()
+            .any(|x| x.is_error() && x.summary.contains("high_availability")),
+        "{i:?}"
+    );
+    let i = run(
+        FlinkVersion::V1_20,
+        &[("high-availability.type", "kubernetes")],
+    );
+    assert!(i.len() == 1 && i[0].is_error(), "{i:?}");
+    let i = run(
+        FlinkVersion::V1_20,
+        &[("high-availability.type", "ZOOKEEPER")],
+    );
+    assert!(i.len() == 1 && !i[0].is_error(), "{i:?}");
+    assert!(run(FlinkVersion::V1_20, &[("high-availability.type", "NONE")]).is_empty());
+}

@@ -4,15 +4,19 @@
 
 use super::options::OptionType;
 
-/// Why a value does not fit its type, in words for the user (`None` when it fits).
-pub fn type_mismatch(ty: &OptionType, value: &str) -> Option<String> {
-    let v = value.trim();
+/// Why a value does not fit its type, in words for the user (`None` when it fits). Like Flink,
+/// booleans, integers and enum constants must not carry spaces; `iso_durations` also accepts
+/// ISO-8601 durations (`PT10S`), which Flink reads from 2.1 on.
+pub fn type_mismatch(ty: &OptionType, value: &str, iso_durations: bool) -> Option<String> {
+    let v = value;
     let ok = match ty {
         OptionType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
         OptionType::Integer => v.parse::<i32>().is_ok(),
         OptionType::Long => v.parse::<i64>().is_ok(),
-        OptionType::Double => v.parse::<f64>().is_ok(),
-        OptionType::Duration => is_duration(v),
+        OptionType::Double => v.trim().parse::<f64>().is_ok(),
+        OptionType::Duration => {
+            is_duration(v) || (iso_durations && iso_duration_nanos(v).is_some())
+        }
         OptionType::MemorySize => is_memory_size(v),
         OptionType::Enum {
             constants: names, ..
@@ -20,7 +24,8 @@ pub fn type_mismatch(ty: &OptionType, value: &str) -> Option<String> {
         OptionType::Map => v.is_empty() || v.split(',').all(|kv| kv.contains(':')),
         OptionType::List(inner) => {
             return v.split(';').filter(|e| !e.trim().is_empty()).find_map(|e| {
-                type_mismatch(inner, e).map(|why| format!("list element {:?}: {why}", e.trim()))
+                type_mismatch(inner, e.trim(), iso_durations)
+                    .map(|why| format!("list element {:?}: {why}", e.trim()))
             });
         }
         OptionType::String | OptionType::Other(_) => true,
@@ -83,9 +88,42 @@ pub fn is_memory_size(v: &str) -> bool {
     memory_bytes(v).is_some()
 }
 
-/// The length of a duration in nanoseconds.
+/// The length of a duration (number and unit) in nanoseconds.
 pub fn duration_nanos(v: &str) -> Option<u128> {
     scaled(v, DURATION_UNITS)
+}
+
+/// The length of a non-negative ISO-8601 duration (`PT10S`, `P1DT2H`, `PT0.5S`) in nanoseconds.
+pub fn iso_duration_nanos(v: &str) -> Option<u128> {
+    let u = v.trim().to_ascii_uppercase();
+    let rest = u.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    let mut total: u128 = 0;
+    if !date.is_empty() {
+        total += date.strip_suffix('D')?.parse::<u128>().ok()? * 86_400_000_000_000;
+    }
+    let mut t = time.unwrap_or("");
+    for (unit, nanos) in [('H', 3_600_000_000_000u128), ('M', 60_000_000_000)] {
+        if let Some((n, after)) = t.split_once(unit) {
+            total += n.parse::<u128>().ok()? * nanos;
+            t = after;
+        }
+    }
+    if let Some(sec) = t.strip_suffix('S') {
+        let (whole, frac) = sec.split_once(['.', ',']).unwrap_or((sec, ""));
+        if frac.len() > 9 || !frac.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        total += whole.parse::<u128>().ok()? * 1_000_000_000;
+        total += format!("{frac:0<9}").parse::<u128>().ok()?;
+    } else if !t.is_empty() {
+        return None;
+    }
+    (date.len() + time.map_or(0, str::len) > 0).then_some(total)
 }
 
 /// A memory size in bytes.
@@ -142,29 +180,43 @@ mod tests {
         assert_eq!(memory_bytes("1 gb"), memory_bytes("1024m"));
         assert_eq!(duration_nanos("1min"), duration_nanos("60 s"));
         assert_eq!(duration_nanos("10"), Some(10_000_000));
+        assert_eq!(iso_duration_nanos("PT10S"), duration_nanos("10 s"));
+        assert_eq!(iso_duration_nanos("pt1m"), duration_nanos("1 min"));
+        assert_eq!(iso_duration_nanos("P1DT2H0.5S"), Some(93_600_500_000_000));
+        for bad in ["P", "PT", "10S", "PT1.5", "PTxS", "P1H"] {
+            assert_eq!(iso_duration_nanos(bad), None, "{bad}");
+        }
+        assert!(type_mismatch(&OptionType::Duration, "PT10S", false).is_some());
+        assert!(type_mismatch(&OptionType::Duration, "PT10S", true).is_none());
     }
 
     #[test]
     fn scalars_enums_lists() {
-        assert!(type_mismatch(&OptionType::Boolean, "TRUE").is_none());
-        assert!(type_mismatch(&OptionType::Boolean, "yes").is_some());
-        assert!(type_mismatch(&OptionType::Integer, "4").is_none());
-        assert!(type_mismatch(&OptionType::Integer, "4000000000").is_some());
-        assert!(type_mismatch(&OptionType::Long, "4000000000").is_none());
-        assert!(type_mismatch(&OptionType::Double, "0.5").is_none());
+        assert!(type_mismatch(&OptionType::Boolean, "TRUE", false).is_none());
+        assert!(type_mismatch(&OptionType::Boolean, " true", false).is_some());
+        assert!(type_mismatch(&OptionType::Integer, "4 ", false).is_some());
+        assert!(type_mismatch(&OptionType::Integer, "+4", false).is_none());
+        assert!(type_mismatch(&OptionType::Double, " 0.5", false).is_none());
+        assert!(type_mismatch(&OptionType::Boolean, "yes", false).is_some());
+        assert!(type_mismatch(&OptionType::Integer, "4", false).is_none());
+        assert!(type_mismatch(&OptionType::Integer, "4000000000", false).is_some());
+        assert!(type_mismatch(&OptionType::Long, "4000000000", false).is_none());
+        assert!(type_mismatch(&OptionType::Double, "0.5", false).is_none());
         let e = OptionType::Enum {
             class: "M".into(),
             constants: vec!["EXACTLY_ONCE".into(), "AT_LEAST_ONCE".into()],
         };
-        assert!(type_mismatch(&e, "exactly_once").is_none());
+        assert!(type_mismatch(&e, "exactly_once", false).is_none());
         assert_eq!(
-            type_mismatch(&e, "twice").as_deref(),
+            type_mismatch(&e, "twice", false).as_deref(),
             Some("expected one of EXACTLY_ONCE, AT_LEAST_ONCE")
         );
         let l = OptionType::List(Box::new(OptionType::Duration));
-        assert!(type_mismatch(&l, "1s;2 min").is_none());
-        assert!(type_mismatch(&l, "1s;soon").unwrap().contains("\"soon\""));
-        assert!(type_mismatch(&OptionType::Map, "a:1,b:2").is_none());
-        assert!(type_mismatch(&OptionType::Map, "a=1").is_some());
+        assert!(type_mismatch(&l, "1s;2 min", false).is_none());
+        assert!(type_mismatch(&l, "1s;soon", false)
+            .unwrap()
+            .contains("\"soon\""));
+        assert!(type_mismatch(&OptionType::Map, "a:1,b:2", false).is_none());
+        assert!(type_mismatch(&OptionType::Map, "a=1", false).is_some());
     }
 }

@@ -115,6 +115,14 @@ impl FlinkVersion {
     }
 }
 
+impl std::str::FromStr for FlinkVersion {
+    type Err = UnsupportedVersion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 impl fmt::Display for FlinkVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.minor())
@@ -128,6 +136,7 @@ mod tests {
     #[test]
     fn parses_minor_and_patch() {
         assert_eq!(FlinkVersion::parse("1.20"), Ok(FlinkVersion::V1_20));
+        assert_eq!("2.1".parse::<FlinkVersion>(), Ok(FlinkVersion::V2_1));
         assert_eq!(FlinkVersion::parse("1.20.5"), Ok(FlinkVersion::V1_20));
         assert_eq!(FlinkVersion::parse(" 2.3.0 "), Ok(FlinkVersion::V2_3));
         assert!(FlinkVersion::parse("1.18").is_err());

@@ -8,10 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use flink_provider::flink::logging::render_log4j_console;
@@ -20,71 +17,10 @@ use flink_provider::flink::render::{render, HighAvailability, ProcessResources, 
 use flink_provider::flink::values::{duration_nanos, memory_bytes};
 use flink_provider::flink::FlinkVersion;
 
+mod support;
 mod typed;
-use typed::{assert_typed, memory_params};
-
-/// A JobManager process, killed on every path.
-struct JobManager {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for JobManager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl JobManager {
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn flink_home(release: &str) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-flink.sh");
-    let out = Command::new(&script)
-        .arg(release)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} {release} failed: the real Flink jars are required",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// `GET path` over plain HTTP/1.0: the status code and body.
-fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n"
-    )?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf)?;
-    let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((code, body.to_string()))
-}
+use support::{flink_home, free_port, http_get, JobManager};
+use typed::{assert_typed, assert_value_checks_agree, memory_params};
 
 /// Whether Flink's value means what we rendered, by the option's type.
 fn same_meaning(ty: Option<&OptionType>, ours: &str, flinks: &str) -> bool {
@@ -306,7 +242,7 @@ fn every_version_reads_the_full_configuration_typed() {
         let _ = std::fs::remove_dir_all(&work);
         let conf = work.join("conf");
         std::fs::create_dir_all(&conf).unwrap();
-        let user: BTreeMap<String, String> = [
+        let mut user: BTreeMap<String, String> = [
             ("execution.checkpointing.interval", "1min"),
             ("taskmanager.memory.managed.fraction", "0.25"),
             ("restart-strategy.type", "fixed-delay"),
@@ -318,6 +254,9 @@ fn every_version_reads_the_full_configuration_typed() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        if Catalogue::of(version).iso_durations {
+            user.insert("execution.checkpointing.timeout".into(), "PT10M".into());
+        }
         let input = RenderInput {
             version,
             namespace: "team-a".into(),
@@ -354,6 +293,7 @@ fn every_version_reads_the_full_configuration_typed() {
             &rendered.configuration,
         );
         memory_params(&home, &conf, version);
+        assert_value_checks_agree(version, &home.join("lib"), &work);
         let _ = std::fs::remove_dir_all(&work);
     }
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use flink_provider::flink::options::{Catalogue, OptionType};
-use flink_provider::flink::values::{duration_nanos, memory_bytes};
+use flink_provider::flink::values::{
+    duration_nanos, iso_duration_nanos, memory_bytes, type_mismatch,
+};
 use flink_provider::flink::FlinkVersion;
 
 /// Asserts that Flink's typed getters read every key of `config` (written to `conf/config.yaml`)
@@ -53,7 +55,7 @@ pub fn assert_typed(
 
 /// What Flink's own typed getters make of each rendered key (see `TypedRead.java`), in the form
 /// `expected_typed` predicts.
-fn typed_reads(
+pub fn typed_reads(
     lib: &Path,
     work: &Path,
     conf: &Path,
@@ -120,6 +122,7 @@ fn expected_typed(ty: &OptionType, ours: &str) -> String {
     match ty {
         OptionType::Boolean => ours.to_lowercase(),
         OptionType::Duration => duration_nanos(ours)
+            .or_else(|| iso_duration_nanos(ours))
             .map(|n| n.to_string())
             .unwrap_or_default(),
         OptionType::MemorySize => memory_bytes(ours)
@@ -174,4 +177,116 @@ pub fn memory_params(home: &Path, conf: &Path, version: FlinkVersion) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Our value checks agree with Flink's parsers: each sample value of each type is accepted by
+/// `type_mismatch` exactly when Flink's typed getter reads it.
+pub fn assert_value_checks_agree(version: FlinkVersion, lib: &Path, work: &Path) {
+    let cat = Catalogue::of(version);
+    let mode = cat
+        .get("execution.checkpointing.mode")
+        .map(|s| s.ty.clone())
+        .unwrap();
+    let samples: Vec<(OptionType, &str)> = [
+        (
+            OptionType::Boolean,
+            &["true", "FALSE", "True", " true", "yes", "1", ""][..],
+        ),
+        (
+            OptionType::Integer,
+            &["4", "+4", "-4", "4 ", "4.0", "2147483648", "0x10", ""],
+        ),
+        (OptionType::Long, &["4000000000", "-1", "1e3", " 1"]),
+        (
+            OptionType::Double,
+            &["0.5", " 0.5", "1e3", "-2", "abc", ".5"],
+        ),
+        (
+            OptionType::Duration,
+            &[
+                "10 s",
+                "10s",
+                "1min",
+                "500 ms",
+                "2 h",
+                "1 d",
+                "30",
+                " 7 seconds ",
+                "1.5 s",
+                "-1 s",
+                "PT10S",
+                "pt1m",
+                "10 parsecs",
+                "P1DT2H",
+            ],
+        ),
+        (
+            OptionType::MemorySize,
+            &[
+                "1024m",
+                "1 gb",
+                "512 MB",
+                "4g",
+                "1073741824",
+                "1.5g",
+                "1 gigabyte",
+                " 64 kb ",
+            ],
+        ),
+        (
+            mode,
+            &[
+                "EXACTLY_ONCE",
+                "at_least_once",
+                "At_Least_Once",
+                " EXACTLY_ONCE",
+                "twice",
+            ],
+        ),
+    ]
+    .into_iter()
+    .flat_map(|(ty, values)| values.iter().map(move |v| (ty.clone(), *v)))
+    .collect();
+    let conf = work.join("probe");
+    std::fs::create_dir_all(&conf).unwrap();
+    let mut yaml = String::new();
+    let mut keys = Vec::new();
+    for (i, (ty, v)) in samples.iter().enumerate() {
+        yaml.push_str(&format!(
+            "probe.k{i}: {}\n",
+            flink_provider::flink::yaml::quote(v)
+        ));
+        keys.push((format!("probe.k{i}"), ty.clone()));
+    }
+    std::fs::write(conf.join("config.yaml"), yaml).unwrap();
+    let flink = typed_reads(lib, work, &conf, &keys);
+    assert_eq!(
+        flink.len(),
+        keys.len(),
+        "{version}: TypedRead answered {} of {} probes",
+        flink.len(),
+        keys.len()
+    );
+    let rejected = flink.values().filter(|r| r.starts_with("ERROR")).count();
+    eprintln!(
+        "{version}: our value checks agree with Flink on {} samples ({rejected} rejected by both)",
+        keys.len()
+    );
+    let disagree: Vec<String> = samples
+        .iter()
+        .zip(&keys)
+        .filter_map(|((ty, v), (k, _))| {
+            let flink_ok = flink
+                .get(k)
+                .is_some_and(|r| !r.starts_with("ERROR") && r != "null");
+            let ours_ok = type_mismatch(ty, v, cat.iso_durations).is_none();
+            (flink_ok != ours_ok)
+                .then(|| format!("{ty:?} {v:?}: Flink accepts: {flink_ok}, we accept: {ours_ok}"))
+        })
+        .collect();
+    assert!(
+        disagree.is_empty(),
+        "{version}: value checks disagree with Flink:\n{}",
+        disagree.join("\n")
+    );
 }

@@ -6,6 +6,7 @@
 //   #flink-version  <version of the jar>
 //   #java-opts      <env.java.opts.all of the distribution's default configuration file>
 //   #sensitive      <comma-separated key fragments GlobalConfiguration treats as secrets>
+//   #duration-iso8601  yes|no (whether durations may also be written as PT10S)
 //   key  type  detail  status  replacement
 // type: Boolean Integer Long Float Double String Duration MemorySize Enum<class> Map List<T> or a class name;
 // detail: the enum constants (comma separated) or "-"; status: "ok", "deprecated" (the option field
@@ -62,6 +63,7 @@ public class OptionCatalogue {
         out.append("#flink-version\t").append(flinkVersion(loader)).append('\n');
         out.append("#java-opts\t").append(javaOpts(loader, args[0])).append('\n');
         out.append("#sensitive\t").append(sensitive(loader)).append('\n');
+        out.append("#duration-iso8601\t").append(isoDurations(loader)).append('\n');
         for (Map.Entry<String, Row> r : rows.entrySet()) {
             Row v = r.getValue();
             if (!standalone(r.getKey())) {
@@ -186,6 +188,17 @@ public class OptionCatalogue {
         Map<String, String> map = (Map<String, String>) toMap.invoke(conf);
         String v = map.get("env.java.opts.all");
         return v == null ? "-" : v.trim();
+    }
+
+    // Whether this version's duration parser also reads ISO-8601 durations such as PT10S.
+    static String isoDurations(ClassLoader loader) {
+        try {
+            Class<?> tu = Class.forName("org.apache.flink.util.TimeUtils", true, loader);
+            tu.getMethod("parseDuration", String.class).invoke(null, "PT10S");
+            return "yes";
+        } catch (Throwable t) {
+            return "no";
+        }
     }
 
     static String sensitive(ClassLoader loader) {
