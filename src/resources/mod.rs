@@ -4,8 +4,10 @@
 
 mod blob_storage;
 mod cluster_objects;
+mod configuration;
 mod deployment;
 mod high_availability;
+mod lookup;
 mod owned;
 
 pub use blob_storage::BlobStorage;
@@ -124,5 +126,10 @@ pub fn all() -> Vec<Box<dyn Resource>> {
 
 /// Every data source type of the provider.
 pub fn all_data_sources() -> Vec<Box<dyn DataSource>> {
-    Vec::new()
+    vec![
+        Box::new(lookup::Lookup(Box::new(BlobStorage))),
+        Box::new(configuration::Configuration),
+        Box::new(lookup::Lookup(Box::new(FlinkDeployment))),
+        Box::new(lookup::Lookup(Box::new(HighAvailability))),
+    ]
 }

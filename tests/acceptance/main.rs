@@ -9,6 +9,7 @@
 
 mod blob_storage;
 mod cluster;
+mod data_sources;
 mod deployment;
 mod handshake;
 mod harness;
