@@ -96,6 +96,43 @@ impl Cluster {
         self.prune(owner, kinds, &[]).await
     }
 
+    /// Deletes every object of `kind` in `namespace` matching `selector` (objects the provider did
+    /// not create but must clean up, such as Flink's HA ConfigMaps). Returns how many went.
+    pub async fn delete_labelled(
+        &self,
+        namespace: &str,
+        kind: Kind,
+        selector: &str,
+    ) -> Result<usize, KubeError> {
+        let api = self.api(kind, namespace);
+        let params = ListParams::default().labels(selector);
+        let list = retry(|| api.list(&params))
+            .await
+            .map_err(|e| KubeError::List {
+                kind: kind.name().into(),
+                namespace: namespace.to_string(),
+                message: server_message(&e),
+            })?;
+        let delete = DeleteParams::background();
+        for object in &list.items {
+            let name = object.metadata.name.clone().unwrap_or_default();
+            match retry(|| api.delete(&name, &delete)).await {
+                Ok(_) => tracing::debug!(kind = kind.name(), name, "deleted"),
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => {
+                    return Err(KubeError::Object {
+                        verb: "delete",
+                        kind: kind.name().into(),
+                        namespace: namespace.to_string(),
+                        name,
+                        message: server_message(&e),
+                    })
+                }
+            }
+        }
+        Ok(list.items.len())
+    }
+
     /// Deletes one object (dependents in the background); an object already gone is fine.
     pub async fn delete(&self, owner: &Owner, kind: Kind, name: &str) -> Result<(), KubeError> {
         let api = self.api(kind, &owner.namespace);
@@ -118,12 +155,23 @@ fn object_error(
     name: &str,
     error: kube::Error,
 ) -> KubeError {
+    let rbac_missing = matches!(kind, Kind::Role | Kind::RoleBinding)
+        && matches!(&error, kube::Error::Api(s) if s.code == 404 && !s.message.contains("namespaces"));
+    let message = if rbac_missing {
+        format!(
+            "the API server does not serve rbac.authorization.k8s.io/v1 ({}). Kubernetes HA needs \
+             RBAC to grant the deployment its ConfigMap rights: enable RBAC, or use ZooKeeper HA",
+            server_message(&error)
+        )
+    } else {
+        server_message(&error)
+    };
     KubeError::Object {
         verb,
         kind: kind.name().into(),
         namespace: owner.namespace.clone(),
         name: name.to_string(),
-        message: server_message(&error),
+        message,
     }
 }
 

@@ -97,8 +97,18 @@ fn is_dns_label(s: &str) -> bool {
         && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
 }
 
+/// Kubernetes' subdomain rule: at most 253 characters in all; parts between dots follow the label
+/// character rules with no length limit of their own.
 fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && part.as_bytes()[0].is_ascii_alphanumeric()
+                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
+        })
 }
 
 fn name_of(object: &Json) -> &str {
@@ -641,5 +651,26 @@ impl Store {
             .iter()
             .filter_map(|o| self.delete(kind, namespace, name_of(o)).ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_rules_match_kubernetes() {
+        // Flink's HA ConfigMaps: a UUID cluster id and a 32-digit job id, longer than a label.
+        let long = format!(
+            "{}-{}-config-map",
+            "4c9a3a42-0484-55fc-96ac-8bf98640cd6a",
+            "0".repeat(32)
+        );
+        assert!(long.len() > 63 && is_dns_subdomain(&long));
+        assert!(!is_dns_label(&long));
+        assert!(!is_dns_subdomain("a..b"));
+        assert!(!is_dns_subdomain("-a"));
+        assert!(!is_dns_subdomain(&"a".repeat(254)));
+        assert!(is_dns_label("flink-ha"));
     }
 }

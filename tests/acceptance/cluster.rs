@@ -96,6 +96,24 @@ impl Cluster {
         text
     }
 
+    /// Creates an object from its JSON (or YAML) manifest in this test's namespace, as a person
+    /// would with `kubectl apply`.
+    pub fn kubectl_apply(&self, manifest: &str) {
+        self.kubectl_stdin(
+            &[
+                "-n",
+                &self.namespace,
+                "apply",
+                "--server-side",
+                "--validate=false",
+                "--field-manager=test",
+                "-f",
+                "-",
+            ],
+            manifest,
+        );
+    }
+
     fn kubectl_stdin(&self, args: &[&str], input: &str) {
         use std::io::Write;
         let mut child = Command::new("kubectl")

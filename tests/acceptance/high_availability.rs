@@ -182,3 +182,127 @@ fn invalid_name_is_an_error_on_name() {
     );
     assert!(out.contains("name = \"Shared_HA\""), "{out}");
 }
+
+fn kubernetes_ha_deployment(cluster: &Cluster, parallelism: u32) -> String {
+    format!(
+        r#"{provider}
+resource "flink_blob_storage" "state" {{
+  name      = "state"
+  namespace = "{ns}"
+  base_uri  = "s3://flink-state/ha"
+}}
+
+resource "flink_high_availability" "k8s" {{
+  name      = "k8s"
+  namespace = "{ns}"
+  type      = "kubernetes"
+}}
+
+resource "flink_deployment" "job" {{
+  name              = "job"
+  namespace         = "{ns}"
+  flink_version     = "2.3"
+  artifact          = {{ jar_uri = "https://example.com/job.jar" }}
+  parallelism       = {parallelism}
+  blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.k8s.spec
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    )
+}
+
+#[test]
+fn kubernetes_ha_gets_its_own_rbac_and_its_config_maps_go_on_destroy() {
+    let cluster = Cluster::start("k8s-ha");
+    let ws = Workspace::new();
+    ws.config(&kubernetes_ha_deployment(&cluster, 2));
+    ws.apply();
+    let role = cluster.kubectl(&["get", "role", "flink-job-ha", "-o", "json"]);
+    let role: serde_json::Value = serde_json::from_str(&role).unwrap();
+    assert_eq!(role["rules"][0]["resources"][0], "configmaps");
+    let binding = cluster.kubectl(&[
+        "get",
+        "rolebinding",
+        "flink-job-ha",
+        "-o",
+        "jsonpath={.subjects[0].name}",
+    ]);
+    assert_eq!(binding.trim(), "flink-job");
+    let pod_account = cluster.kubectl(&[
+        "get",
+        "deployment",
+        "flink-job-jobmanager",
+        "-o",
+        "jsonpath={.spec.template.spec.serviceAccountName}",
+    ]);
+    assert_eq!(pod_account.trim(), "flink-job");
+
+    // ConfigMaps as Flink's Kubernetes HA creates them: labelled with the cluster id, no owner.
+    let id = ws.resource_values("flink_deployment.job")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for suffix in [
+        "cluster-config-map",
+        "00000000000000000000000000000000-config-map",
+    ] {
+        cluster.kubectl_apply(
+            &serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": format!("{id}-{suffix}"),
+                    "labels": {"app": id, "configmap-type": "high-availability", "type": "flink-native-kubernetes"},
+                },
+                "data": {"leader": "address"},
+            })
+            .to_string(),
+        );
+    }
+    let ha_maps = || {
+        cluster
+            .kubectl(&[
+                "get",
+                "configmaps",
+                "-l",
+                &format!("app={id},configmap-type=high-availability"),
+                "-o",
+                "name",
+            ])
+            .lines()
+            .filter(|l| l.starts_with("configmap/"))
+            .count()
+    };
+    assert_eq!(ha_maps(), 2);
+
+    // An in-place update keeps them: they hold the job's HA state.
+    ws.config(&kubernetes_ha_deployment(&cluster, 3));
+    ws.apply();
+    assert_eq!(ha_maps(), 2);
+
+    ws.destroy();
+    assert_eq!(
+        ha_maps(),
+        0,
+        "Flink's HA ConfigMaps must go with the deployment"
+    );
+    assert!(
+        cluster.managed_objects().is_empty(),
+        "{:?}",
+        cluster.managed_objects()
+    );
+}
+
+#[test]
+fn kubernetes_ha_with_large_parallelism_warns() {
+    let cluster = Cluster::start("k8s-ha-warn");
+    let ws = Workspace::new();
+    ws.config(&kubernetes_ha_deployment(&cluster, 120));
+    let (_, plan) = ws.plan();
+    assert!(
+        plan.contains("Kubernetes HA with parallelism above 100"),
+        "{plan}"
+    );
+}

@@ -6,6 +6,7 @@
 
 mod model;
 mod objects;
+mod rbac;
 mod resolve;
 
 use super::{cluster_objects, owned, Context, Resource};
@@ -346,8 +347,19 @@ impl Resource for FlinkDeployment {
         let Some(model) = read_model(prior, diags) else {
             return;
         };
-        if let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) {
-            owned::delete(ctx, &objects::owner(ns, name), objects::KINDS, TYPE, diags).await;
+        let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) else {
+            return;
+        };
+        owned::delete(ctx, &objects::owner(ns, name), objects::KINDS, TYPE, diags).await;
+        // Flink's own HA ConfigMaps carry no owner reference; they go by their labels.
+        if let (Some(id), Some(cluster)) = (model.id.known(), ctx.cluster(diags).await) {
+            let selector = rbac::ha_config_map_selector(id);
+            if let Err(e) = cluster
+                .delete_labelled(ns, Kind::ConfigMap, &selector)
+                .await
+            {
+                diags.error("Deleting Flink's HA ConfigMaps failed", e.to_string());
+            }
         }
     }
 

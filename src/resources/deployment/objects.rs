@@ -15,6 +15,8 @@ pub const OWNER_KIND: &str = "deployment";
 pub const KINDS: &[Kind] = &[
     Kind::ConfigMap,
     Kind::ServiceAccount,
+    Kind::Role,
+    Kind::RoleBinding,
     Kind::Service,
     Kind::Deployment,
 ];
@@ -46,6 +48,7 @@ pub struct Names {
     pub jobmanager: String,
     pub taskmanager: String,
     pub rest: String,
+    pub ha_role: String,
 }
 
 impl Names {
@@ -56,6 +59,7 @@ impl Names {
             jobmanager: format!("flink-{name}-jobmanager"),
             taskmanager: format!("flink-{name}-taskmanager"),
             rest: format!("flink-{name}-rest"),
+            ha_role: format!("flink-{name}-ha"),
         }
     }
 }
@@ -319,6 +323,12 @@ pub fn desired(d: &Resolved, config_yaml: &str, log4j: &str) -> Vec<DesiredObjec
             json!([{"name": "rest", "port": REST_PORT}]),
         ),
     ];
+    if d.high_availability
+        .as_ref()
+        .is_some_and(|h| h.ha_type == "kubernetes")
+    {
+        objects.extend(kubernetes_ha_rbac(d, &names));
+    }
     if d.queryable_state {
         objects.push(service(
             d,
@@ -328,6 +338,37 @@ pub fn desired(d: &Resolved, config_yaml: &str, log4j: &str) -> Vec<DesiredObjec
         ));
     }
     objects
+}
+
+/// The Role of [`super::rbac::KUBERNETES_HA_RULES`] and its binding to the pods' service account.
+fn kubernetes_ha_rbac(d: &Resolved, names: &Names) -> Vec<DesiredObject> {
+    let rules: Vec<Json> = super::rbac::KUBERNETES_HA_RULES
+        .iter()
+        .map(|(group, resource, verbs)| json!({"apiGroups": [group], "resources": [resource], "verbs": verbs}))
+        .collect();
+    let account = d
+        .pod
+        .service_account
+        .clone()
+        .unwrap_or_else(|| names.service_account.clone());
+    vec![
+        DesiredObject::new(
+            Kind::Role,
+            &d.namespace,
+            &names.ha_role,
+            json!({"metadata": {"labels": labels(d, None)}, "rules": rules}),
+        ),
+        DesiredObject::new(
+            Kind::RoleBinding,
+            &d.namespace,
+            &names.ha_role,
+            json!({
+                "metadata": {"labels": labels(d, None)},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.ha_role},
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": d.namespace}],
+            }),
+        ),
+    ]
 }
 
 #[cfg(test)]
