@@ -22,6 +22,15 @@ pub struct Owner {
 }
 
 impl Owner {
+    /// The owner `kind` (a short type, e.g. `blob-storage`) named `name` in `namespace`.
+    pub fn new(kind: &'static str, namespace: &str, name: &str) -> Self {
+        Owner {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
     /// The labels every owned object carries.
     pub fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([

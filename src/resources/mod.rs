@@ -2,11 +2,11 @@
 //! read, update, delete) and optional abilities with defaults (validate, modify plan, import);
 //! the protocol layer never shows through: resources see [`Value`]s and report [`Diagnostics`].
 
-mod blob_storage;
+pub(crate) mod blob_storage;
 mod cluster_objects;
 mod configuration;
 mod deployment;
-mod high_availability;
+pub(crate) mod high_availability;
 mod lookup;
 mod owned;
 
@@ -113,6 +113,41 @@ pub trait DataSource: Send + Sync {
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
     /// Reads the data; returns the full state.
     async fn read(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) -> Value;
+}
+
+/// The type of a resource's `spec` attribute, which other resources take as input.
+pub(crate) fn spec_type(resource: &dyn Resource) -> crate::value::Type {
+    resource
+        .schema()
+        .attribute("spec")
+        .map_or(crate::value::Type::Dynamic, |a| a.value_type())
+}
+
+/// Reads a resource's typed model, reporting a value that does not fit it.
+pub(crate) fn read_model<M: serde::de::DeserializeOwned>(
+    type_name: &str,
+    value: &Value,
+    diags: &mut Diagnostics,
+) -> Option<M> {
+    crate::value::from_value(value)
+        .map_err(|e| diags.error(format!("Invalid {type_name} value"), e.to_string()))
+        .ok()
+}
+
+/// Writes a resource's typed model as a value of its schema.
+pub(crate) fn write_model<M: serde::Serialize>(
+    type_name: &str,
+    schema: &Schema,
+    model: &M,
+    diags: &mut Diagnostics,
+) -> Value {
+    crate::value::to_value(model, &schema.value_type()).unwrap_or_else(|e| {
+        diags.error(
+            format!("Internal error writing {type_name} state"),
+            e.to_string(),
+        );
+        Value::Null
+    })
 }
 
 /// Every resource type of the provider.

@@ -20,19 +20,11 @@ pub struct BlobStorage;
 const TYPE: &str = "flink_blob_storage";
 
 fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    value::from_value(value)
-        .map_err(|e| diags.error("Invalid flink_blob_storage value", e.to_string()))
-        .ok()
+    super::read_model(TYPE, value, diags)
 }
 
 fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    value::to_value(model, &model::schema().value_type()).unwrap_or_else(|e| {
-        diags.error(
-            "Internal error writing flink_blob_storage state",
-            e.to_string(),
-        );
-        Value::Null
-    })
+    super::write_model(TYPE, &model::schema(), model, diags)
 }
 
 /// Fills the values derived from the inputs: id, spec and the objects expected in sync.

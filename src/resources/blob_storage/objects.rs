@@ -21,11 +21,7 @@ pub fn object_name(name: &str) -> String {
 
 /// The owner of a blob storage's objects.
 pub fn owner(namespace: &str, name: &str) -> Owner {
-    Owner {
-        kind: OWNER_KIND,
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    }
+    Owner::new(OWNER_KIND, namespace, name)
 }
 
 /// The spec deployments take, when every input is known.

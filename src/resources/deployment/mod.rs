@@ -27,19 +27,11 @@ const TYPE: &str = "flink_deployment";
 const INPUTS_ANNOTATION: &str = "flink.flinkops.io/inputs";
 
 fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    value::from_value(value)
-        .map_err(|e| diags.error("Invalid flink_deployment value", e.to_string()))
-        .ok()
+    super::read_model(TYPE, value, diags)
 }
 
 fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    value::to_value(model, &model::schema().value_type()).unwrap_or_else(|e| {
-        diags.error(
-            "Internal error writing flink_deployment state",
-            e.to_string(),
-        );
-        Value::Null
-    })
+    super::write_model(TYPE, &model::schema(), model, diags)
 }
 
 /// The deployment id: a name-based UUID of namespace and name. Terraform plans twice (at plan and

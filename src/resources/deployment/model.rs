@@ -167,34 +167,15 @@ pub struct QueryableState {
     pub enabled: Attr<bool>,
 }
 
-fn object_type(fields: &[(&str, Type)]) -> Type {
-    Type::object(fields.iter().map(|(k, t)| (*k, t.clone())))
-}
-
-/// The type of `flink_blob_storage.x.spec`.
+/// The type of `flink_blob_storage.x.spec`, taken from that resource's schema so the two can
+/// never disagree.
 fn blob_storage_type() -> Type {
-    object_type(&[
-        ("name", Type::String),
-        ("namespace", Type::String),
-        ("base_uri", Type::String),
-        ("config_map", Type::String),
-        ("secret", Type::String),
-        ("endpoint", Type::String),
-        ("region", Type::String),
-        ("path_style_access", Type::Bool),
-    ])
+    crate::resources::spec_type(&crate::resources::blob_storage::BlobStorage)
 }
 
 /// The type of `flink_high_availability.x.spec`.
 fn high_availability_type() -> Type {
-    object_type(&[
-        ("type", Type::String),
-        ("name", Type::String),
-        ("namespace", Type::String),
-        ("storage_dir", Type::String),
-        ("zookeeper_quorum", Type::String),
-        ("zookeeper_path_root", Type::String),
-    ])
+    crate::resources::spec_type(&crate::resources::high_availability::HighAvailability)
 }
 
 fn version_check(value: &Value) -> Result<(), (String, String)> {

@@ -34,11 +34,7 @@ const FETCH_IMAGE: &str = "busybox:1.36";
 
 /// The owner of a deployment's objects.
 pub fn owner(namespace: &str, name: &str) -> Owner {
-    Owner {
-        kind: OWNER_KIND,
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    }
+    Owner::new(OWNER_KIND, namespace, name)
 }
 
 /// Object names of a deployment called `name`.

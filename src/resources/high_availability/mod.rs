@@ -20,19 +20,11 @@ pub struct HighAvailability;
 const TYPE: &str = "flink_high_availability";
 
 fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    value::from_value(value)
-        .map_err(|e| diags.error("Invalid flink_high_availability value", e.to_string()))
-        .ok()
+    super::read_model(TYPE, value, diags)
 }
 
 fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    value::to_value(model, &model::schema().value_type()).unwrap_or_else(|e| {
-        diags.error(
-            "Internal error writing flink_high_availability state",
-            e.to_string(),
-        );
-        Value::Null
-    })
+    super::write_model(TYPE, &model::schema(), model, diags)
 }
 
 /// Fills id, spec and the objects expected in sync from the inputs.

@@ -19,11 +19,7 @@ pub fn object_name(name: &str) -> String {
 
 /// The owner of an HA configuration's objects.
 pub fn owner(namespace: &str, name: &str) -> Owner {
-    Owner {
-        kind: OWNER_KIND,
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    }
+    Owner::new(OWNER_KIND, namespace, name)
 }
 
 /// The spec, when every input is known.
