@@ -1,0 +1,135 @@
+//! Plan benchmark: `terraform plan` (with refresh) over N flink_deployment resources against the
+//! Kubernetes API test server, next to the same plan over N `terraform_data` resources, Terraform's
+//! own floor with no provider, measured in the same run. Also prints the apply time, the API
+//! requests per deployment during one refresh (counted by the test server) and the provider's
+//! peak resident memory during the plan.
+//!
+//! Run with `cargo bench --bench plan`; `PLAN_SIZES=10,100,300` picks N (default 10,100) and
+//! `PLAN_RUNS` the plans per size (default 3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, clippy::print_stdout)]
+
+#[allow(dead_code)]
+#[path = "../tests/acceptance/harness.rs"]
+mod harness;
+
+use harness::Workspace;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn deployments(n: usize, kubeconfig: &str) -> String {
+    let mut text = format!("provider \"flink\" {{\n  kubernetes = {{\n    config_path = {kubeconfig:?}\n  }}\n}}\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
+        ));
+    }
+    text
+}
+
+fn floor(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("resource \"terraform_data\" \"d{i}\" {{\n  input = \"job-{i}\"\n}}\n"))
+        .collect()
+}
+
+/// Peak resident memory (kB) of any terraform-provider-flink process while `work` runs.
+fn with_peak_rss<T>(work: impl FnOnce() -> T) -> (T, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let watcher = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                    let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+                    if status.lines().next().is_some_and(|l| l.contains("terraform-provi")) {
+                        if let Some(kb) = status
+                            .lines()
+                            .find(|l| l.starts_with("VmRSS:"))
+                            .and_then(|l| l.split_whitespace().nth(1))
+                            .and_then(|v| v.parse::<u64>().ok())
+                        {
+                            peak.fetch_max(kb, Ordering::Relaxed);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let result = work();
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+    (result, peak.load(Ordering::Relaxed))
+}
+
+fn timed_plan(ws: &Workspace) -> Duration {
+    let start = Instant::now();
+    let (changes, text) = ws.plan();
+    assert!(!changes, "the benchmark plans must be empty:\n{text}");
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("PLAN_SIZES")
+        .unwrap_or_else(|_| "10,100".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runs: usize = std::env::var("PLAN_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(kube_test_server::start("127.0.0.1:0")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, &server.kubeconfig).unwrap();
+
+    println!("terraform plan with refresh, median of {runs}, against the Kubernetes API test server");
+    println!(
+        "{:>5} {:>12} {:>12} {:>8} {:>12} {:>14} {:>14}",
+        "N", "provider", "floor", "ratio", "apply", "requests/dep", "peak RSS"
+    );
+    for n in sizes {
+        let ws = Workspace::new();
+        ws.config(&deployments(n, kubeconfig.to_str().unwrap()));
+        let start = Instant::now();
+        let apply = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(apply.code, 0, "{}", apply.text);
+        let apply_time = start.elapsed();
+        let base = Workspace::new();
+        base.config(&floor(n));
+        assert_eq!(base.terraform(&["apply", "-auto-approve", "-no-color"]).code, 0);
+
+        let (mut provider, mut floor_times) = (Vec::new(), Vec::new());
+        let mut peak = 0;
+        for _ in 0..runs {
+            let (t, rss) = with_peak_rss(|| timed_plan(&ws));
+            provider.push(t);
+            peak = peak.max(rss);
+            floor_times.push(timed_plan(&base));
+        }
+        server.shared.requests.lock().unwrap().clear();
+        timed_plan(&ws);
+        let requests: u64 = server.shared.requests.lock().unwrap().values().sum();
+
+        let (p, f) = (median(provider), median(floor_times));
+        println!(
+            "{:>5} {:>12.2?} {:>12.2?} {:>7.2}x {:>12.2?} {:>14.1} {:>11.1} MB",
+            n,
+            p,
+            f,
+            p.as_secs_f64() / f.as_secs_f64(),
+            apply_time,
+            requests as f64 / n as f64,
+            peak as f64 / 1024.0
+        );
+        let destroy = ws.terraform(&["destroy", "-auto-approve", "-no-color"]);
+        assert_eq!(destroy.code, 0, "{}", destroy.text);
+    }
+}
