@@ -7,7 +7,12 @@
 //! Run with `cargo bench --bench plan`; `PLAN_SIZES=10,100,300` picks N (default 10,100) and
 //! `PLAN_RUNS` the plans per size (default 3).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    clippy::print_stdout
+)]
 
 #[allow(dead_code)]
 #[path = "../tests/acceptance/harness.rs"]
@@ -19,7 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn deployments(n: usize, kubeconfig: &str) -> String {
-    let mut text = format!("provider \"flink\" {{\n  kubernetes = {{\n    config_path = {kubeconfig:?}\n  }}\n}}\n");
+    let mut text = format!(
+        "provider \"flink\" {{\n  kubernetes = {{\n    config_path = {kubeconfig:?}\n  }}\n}}\n"
+    );
     for i in 0..n {
         text.push_str(&format!(
             "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
@@ -43,8 +50,13 @@ fn with_peak_rss<T>(work: impl FnOnce() -> T) -> (T, u64) {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-                    let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
-                    if status.lines().next().is_some_and(|l| l.contains("terraform-provi")) {
+                    let status =
+                        std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+                    if status
+                        .lines()
+                        .next()
+                        .is_some_and(|l| l.contains("terraform-provi"))
+                    {
                         if let Some(kb) = status
                             .lines()
                             .find(|l| l.starts_with("VmRSS:"))
@@ -83,14 +95,21 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let runs: usize = std::env::var("PLAN_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("PLAN_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(kube_test_server::start("127.0.0.1:0")).unwrap();
+    let server = runtime
+        .block_on(kube_test_server::start("127.0.0.1:0"))
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, &server.kubeconfig).unwrap();
 
-    println!("terraform plan with refresh, median of {runs}, against the Kubernetes API test server");
+    println!(
+        "terraform plan with refresh, median of {runs}, against the Kubernetes API test server"
+    );
     println!(
         "{:>5} {:>12} {:>12} {:>8} {:>12} {:>14} {:>14}",
         "N", "provider", "floor", "ratio", "apply", "requests/dep", "peak RSS"
@@ -104,7 +123,11 @@ fn main() {
         let apply_time = start.elapsed();
         let base = Workspace::new();
         base.config(&floor(n));
-        assert_eq!(base.terraform(&["apply", "-auto-approve", "-no-color"]).code, 0);
+        assert_eq!(
+            base.terraform(&["apply", "-auto-approve", "-no-color"])
+                .code,
+            0
+        );
 
         let (mut provider, mut floor_times) = (Vec::new(), Vec::new());
         let mut peak = 0;
@@ -120,7 +143,7 @@ fn main() {
 
         let (p, f) = (median(provider), median(floor_times));
         println!(
-            "{:>5} {:>12.2?} {:>12.2?} {:>7.2}x {:>12.2?} {:>14.1} {:>11.1} MB",
+            "{:>5} {:>12.2?} {:>12.2?} {:>7.2}x {:>12.2?} {:>14.2} {:>11.1} MB",
             n,
             p,
             f,

@@ -1,7 +1,11 @@
 //! Convergence against the API server: server-side apply of an owner's desired objects under one
-//! field manager (forced, so drift made by other managers is taken back), one labelled list per
-//! kind to observe them, prune of owned objects no longer desired, and delete. Transient failures
-//! (409 on non-apply writes, 429, 5xx, transport errors) are retried with backoff.
+//! field manager (forced, so drift made by other managers is taken back), observation of what an
+//! owner has, prune of owned objects no longer desired, and delete. Transient failures (409 on
+//! non-apply writes, 429, 5xx, transport errors) are retried with backoff.
+//!
+//! Observation lists each kind once per namespace (every object this provider manages there) and
+//! shares the answer between the resources of one Terraform run, so a refresh of N deployments
+//! costs one request per kind, not N; any write by this process drops the shared lists.
 
 use super::objects::{DesiredObject, Kind};
 use super::owner::Owner;
@@ -9,15 +13,20 @@ use super::{KubeError, FIELD_MANAGER};
 use crate::provider::ClusterAccess;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const ATTEMPTS: u32 = 5;
+
+type Listing = Arc<tokio::sync::OnceCell<Vec<DynamicObject>>>;
 
 /// A connected cluster.
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    listings: Arc<Mutex<HashMap<(String, Kind), Listing>>>,
 }
 
 impl Cluster {
@@ -25,11 +34,19 @@ impl Cluster {
     pub async fn connect(access: &ClusterAccess) -> Result<Self, KubeError> {
         Ok(Cluster {
             client: super::client::connect(access).await?,
+            listings: Arc::default(),
         })
     }
 
     fn api(&self, kind: Kind, namespace: &str) -> Api<DynamicObject> {
         Api::namespaced_with(self.client.clone(), namespace, &kind.api_resource())
+    }
+
+    /// Forgets the shared lists: what this process writes must be read fresh.
+    fn forget_listings(&self) {
+        if let Ok(mut listings) = self.listings.lock() {
+            listings.clear();
+        }
     }
 
     /// Applies every desired object of `owner`; returns the objects as the server stored them.
@@ -38,6 +55,7 @@ impl Cluster {
         owner: &Owner,
         desired: &[DesiredObject],
     ) -> Result<Vec<DynamicObject>, KubeError> {
+        self.forget_listings();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let mut applied = Vec::with_capacity(desired.len());
         for object in desired {
@@ -53,26 +71,61 @@ impl Cluster {
         Ok(applied)
     }
 
-    /// Every object of `owner` of the given kinds: one labelled list request per kind.
+    /// Every object of `owner` of the given kinds, from the shared per-namespace lists.
     pub async fn observe(
         &self,
         owner: &Owner,
         kinds: &[Kind],
     ) -> Result<Vec<(Kind, DynamicObject)>, KubeError> {
-        let params = ListParams::default().labels(&owner.selector());
+        let labels = owner.labels();
         let mut found = Vec::new();
         for &kind in kinds {
-            let api = self.api(kind, &owner.namespace);
-            let list = retry(|| api.list(&params))
-                .await
-                .map_err(|e| KubeError::List {
-                    kind: kind.name().into(),
-                    namespace: owner.namespace.clone(),
-                    message: server_message(&e),
-                })?;
-            found.extend(list.items.into_iter().map(|o| (kind, o)));
+            let listing = self.managed_in(&owner.namespace, kind).await?;
+            found.extend(
+                listing
+                    .get()
+                    .into_iter()
+                    .flatten()
+                    .filter(|o| {
+                        let have = o.metadata.labels.as_ref();
+                        labels
+                            .iter()
+                            .all(|(k, v)| have.and_then(|l| l.get(k)) == Some(v))
+                    })
+                    .map(|o| (kind, o.clone())),
+            );
         }
         Ok(found)
+    }
+
+    /// Every object of `kind` this provider manages in `namespace`: one list request per run,
+    /// however many resources ask, until this process writes.
+    async fn managed_in(&self, namespace: &str, kind: Kind) -> Result<Listing, KubeError> {
+        let cell = {
+            let mut listings = self.listings.lock().map_err(|_| KubeError::List {
+                kind: kind.name().into(),
+                namespace: namespace.to_string(),
+                message: "internal lock poisoned".into(),
+            })?;
+            listings
+                .entry((namespace.to_string(), kind))
+                .or_default()
+                .clone()
+        };
+        let api = self.api(kind, namespace);
+        let params = ListParams::default().labels(&Owner::managed_selector());
+        cell.get_or_try_init(|| async {
+            retry(|| api.list(&params))
+                .await
+                .map(|list| list.items)
+                .map_err(|e| KubeError::List {
+                    kind: kind.name().into(),
+                    namespace: namespace.to_string(),
+                    message: server_message(&e),
+                })
+        })
+        .await?;
+        Ok(cell)
     }
 
     /// Deletes owned objects of the given kinds that are not desired.
@@ -82,6 +135,7 @@ impl Cluster {
         kinds: &[Kind],
         desired: &[DesiredObject],
     ) -> Result<(), KubeError> {
+        self.forget_listings();
         for (kind, object) in self.observe(owner, kinds).await? {
             let name = object.metadata.name.unwrap_or_default();
             if !desired.iter().any(|d| d.kind == kind && d.name == name) {
@@ -104,6 +158,7 @@ impl Cluster {
         kind: Kind,
         selector: &str,
     ) -> Result<usize, KubeError> {
+        self.forget_listings();
         let api = self.api(kind, namespace);
         let params = ListParams::default().labels(selector);
         let list = retry(|| api.list(&params))
@@ -135,6 +190,7 @@ impl Cluster {
 
     /// Deletes one object (dependents in the background); an object already gone is fine.
     pub async fn delete(&self, owner: &Owner, kind: Kind, name: &str) -> Result<(), KubeError> {
+        self.forget_listings();
         let api = self.api(kind, &owner.namespace);
         let params = DeleteParams::background();
         match retry(|| api.delete(name, &params)).await {

@@ -138,6 +138,14 @@ impl Cluster {
         );
     }
 
+    /// API requests per `verb resource` since the last call, when the cluster is the in-process
+    /// test server (a real cluster does not count them for us).
+    pub fn take_request_counts(&self) -> Option<std::collections::BTreeMap<String, u64>> {
+        let server = self.server.as_ref()?;
+        let mut counts = server.shared.requests.lock().unwrap();
+        Some(std::mem::take(&mut *counts))
+    }
+
     /// Names (`kind/name`) of every object in the namespace carrying the provider's label.
     pub fn managed_objects(&self) -> Vec<String> {
         let text = self.kubectl(&[

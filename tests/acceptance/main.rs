@@ -15,3 +15,4 @@ mod handshake;
 mod harness;
 mod high_availability;
 mod provider_config;
+mod refresh;
