@@ -15,4 +15,5 @@ pub mod protocol;
 pub mod provider;
 pub mod resources;
 pub mod schema;
+pub mod storage;
 pub mod value;

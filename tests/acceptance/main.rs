@@ -16,3 +16,4 @@ mod harness;
 mod high_availability;
 mod provider_config;
 mod refresh;
+mod verify;

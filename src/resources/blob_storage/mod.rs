@@ -8,7 +8,7 @@ mod objects;
 
 use super::{cluster_objects, owned, Context, Resource};
 use crate::kubernetes::Kind;
-use crate::schema::{plan::Plan, Diagnostics, Schema};
+use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
 use model::Model;
@@ -45,6 +45,22 @@ fn derive(model: &mut Model) {
     };
 }
 
+/// The S3 access check of `verify = true`.
+async fn verify(
+    model: &Model,
+    secret_key: Option<&str>,
+) -> Result<(), crate::storage::StorageError> {
+    let access = crate::storage::S3Access {
+        base_uri: model.base_uri.known().map_or("", String::as_str),
+        endpoint: model.endpoint.known().map(String::as_str),
+        region: model.region.known().map(String::as_str),
+        path_style: model.path_style_access.known() == Some(&true),
+        access_key: model.access_key.known().map_or("", String::as_str),
+        secret_key: secret_key.unwrap_or_default(),
+    };
+    crate::storage::verify_s3(&access).await
+}
+
 /// The secret key from configuration: write-only values are only ever there.
 fn configured_secret_key(config: &Value) -> Option<String> {
     ["secret_key", "secret_key_wo"]
@@ -56,6 +72,7 @@ impl BlobStorage {
     async fn converge(
         &self,
         ctx: &Context,
+        prior: &Value,
         planned: &Value,
         config: &Value,
         diags: &mut Diagnostics,
@@ -65,8 +82,22 @@ impl BlobStorage {
         };
         derive(&mut model);
         let state = write_model(&model, diags);
+        let secret_key = configured_secret_key(config);
+        if model.verify.known() == Some(&true) {
+            if let Err(e) = verify(&model, secret_key.as_deref()).await {
+                diags.attribute_error(
+                    AttributePath::root("verify"),
+                    "S3 access check failed",
+                    format!(
+                        "{e}. Check access_key and the secret key, the endpoint and the bucket, \
+                         or set verify = false. Nothing was written."
+                    ),
+                );
+                // Nothing was written: the state stays as it was.
+                return prior.clone();
+            }
+        }
         if let Some(spec) = model.spec.known() {
-            let secret_key = configured_secret_key(config);
             let desired = objects::desired(
                 spec,
                 model.access_key.known().map(String::as_str),
@@ -115,7 +146,8 @@ impl Resource for BlobStorage {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        self.converge(ctx, planned, config, diags).await
+        self.converge(ctx, &Value::Null, planned, config, diags)
+            .await
     }
 
     async fn read(&self, ctx: &Context, current: &Value, diags: &mut Diagnostics) -> Value {
@@ -135,12 +167,12 @@ impl Resource for BlobStorage {
     async fn update(
         &self,
         ctx: &Context,
-        _prior: &Value,
+        prior: &Value,
         planned: &Value,
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        self.converge(ctx, planned, config, diags).await
+        self.converge(ctx, prior, planned, config, diags).await
     }
 
     async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {

@@ -38,6 +38,8 @@ pub struct Model {
     #[serde(default)]
     pub path_style_access: Attr<bool>,
     #[serde(default)]
+    pub verify: Attr<bool>,
+    #[serde(default)]
     pub spec: Attr<Spec>,
     #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
@@ -98,6 +100,9 @@ pub fn schema() -> Schema {
             Attribute::string("endpoint").optional().description("S3 endpoint URL for S3-compatible stores, e.g. `https://minio.storage:9000`."),
             Attribute::string("region").optional().description("S3 region."),
             Attribute::bool("path_style_access").optional().description("Use path-style requests (`s3.path.style.access`), as most S3-compatible stores need."),
+            Attribute::bool("verify")
+                .default_value(Value::Bool(false))
+                .description("Check at apply that the credentials can list the base URI (one signed S3 `ListObjectsV2` of at most one key); a refusal fails the apply with the store's reason before anything is written. S3 base URIs only."),
             Attribute::single_nested(
                 "spec",
                 vec![
@@ -200,6 +205,27 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
         );
     }
     let has_secret = !model.secret_key.is_null() || !model.secret_key_wo.is_null();
+    if model.verify.known() == Some(&true) {
+        let s3 = model
+            .base_uri
+            .known()
+            .and_then(|u| u.split_once("://"))
+            .is_some_and(|(s, _)| S3_SCHEMES.contains(&s));
+        if !s3 && !model.base_uri.is_unknown() {
+            diags.attribute_error(
+                AttributePath::root("verify"),
+                "Cannot verify this blob storage",
+                "verify checks S3 credentials, so it needs an s3://, s3a:// or s3p:// base_uri: \
+                 set verify = false for other stores.",
+            );
+        } else if model.access_key.is_null() {
+            diags.attribute_error(
+                AttributePath::root("verify"),
+                "Nothing to verify",
+                "verify checks the S3 credentials: set access_key and secret_key_wo (or secret_key).",
+            );
+        }
+    }
     if has_secret && model.access_key.is_null() {
         diags.attribute_error(
             AttributePath::root("access_key"),
