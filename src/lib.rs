@@ -9,6 +9,8 @@
 
 pub mod docs;
 pub mod flink;
+#[cfg(test)]
+mod golden;
 pub mod kubernetes;
 pub mod logging;
 pub mod protocol;

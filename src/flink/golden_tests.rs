@@ -4,7 +4,8 @@
 //! otherwise a mismatch fails with a line diff.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+
+use crate::golden::check;
 
 use super::logging::render_log4j_console;
 use super::render::{render, HighAvailability, ProcessResources, RenderInput};
@@ -71,56 +72,6 @@ fn cases(v: FlinkVersion) -> Vec<(&'static str, RenderInput)> {
     ]
 }
 
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/flink")
-}
-
-/// Compares `actual` with the golden file `rel`, or rewrites it under `UPDATE_GOLDEN=1`.
-fn check(rel: &str, actual: &str, failures: &mut Vec<String>) {
-    let path = golden_dir().join(rel);
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        failures.push(format!(
-            "{rel} differs (- golden, + rendered):\n{}",
-            diff(&expected, actual)
-        ));
-    }
-}
-
-/// A line diff (longest common subsequence), changed lines only.
-fn diff(a: &str, b: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
-        } else {
-            out.push_str(&format!("- {}\n", a[i]));
-            i += 1;
-        }
-    }
-    out
-}
-
 #[test]
 fn golden_config_yaml() {
     let mut failures = Vec::new();
@@ -129,6 +80,7 @@ fn golden_config_yaml() {
             let r = render(&input);
             assert!(!r.has_errors(), "{v} {name}: {:?}", r.issues);
             check(
+                "flink",
                 &format!("{v}/{name}.config.yaml"),
                 &r.config_yaml,
                 &mut failures,
@@ -143,6 +95,7 @@ fn golden_config_yaml() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     check(
+        "flink",
         "log4j-console.properties",
         &render_log4j_console("INFO", &loggers).unwrap(),
         &mut failures,
@@ -171,9 +124,4 @@ fn rendered_keys_are_current_in_their_version() {
             assert!(issues.is_empty(), "{v} {name}: {issues:?}");
         }
     }
-}
-
-#[test]
-fn diff_is_readable() {
-    assert_eq!(diff("a\nb\nc\n", "a\nx\nc\n"), "+ x\n- b\n");
 }

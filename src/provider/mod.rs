@@ -276,6 +276,10 @@ impl Provider {
             return (Value::Null, diags);
         };
         let mut state = e.resource.import(&self.context(), id, &mut diags).await;
+        if !state.is_null() {
+            // Inputs the cluster does not record get their defaults, as a create would plan them.
+            plan::fill_defaults(&e.schema.attributes, &mut state);
+        }
         clear_write_only(&e.schema, &mut state);
         (state, diags)
     }

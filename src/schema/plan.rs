@@ -50,6 +50,26 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
     }
 }
 
+/// Sets the declared default of every attribute that is null in `value` (also inside single
+/// nested objects): what an imported state holds for inputs the remote object does not record.
+pub fn fill_defaults(attributes: &[Attribute], value: &mut Value) {
+    for attribute in attributes {
+        let Some(slot) = value.get_mut(attribute.name) else {
+            continue;
+        };
+        if slot.is_null() {
+            if let Some(default) = attribute.default() {
+                *slot = default.clone();
+            }
+        }
+        if let (AttributeKind::Nested(Nesting::Single, nested), Value::Object(_)) =
+            (&attribute.kind, &*slot)
+        {
+            fill_defaults(nested, slot);
+        }
+    }
+}
+
 fn apply_defaults_and_write_only(attributes: &[Attribute], planned: &mut Value, config: &Value) {
     for attribute in attributes {
         let configured = config.get(attribute.name).cloned().unwrap_or(Value::Null);
@@ -216,6 +236,16 @@ mod tests {
         assert_eq!(plan.planned.get("id"), Some(&Value::string("x")));
         assert_eq!(plan.planned.get("derived"), Some(&Value::Unknown));
         assert_eq!(plan.requires_replace, vec![AttributePath::root("name")]);
+    }
+
+    #[test]
+    fn fill_defaults_only_touches_nulls() {
+        let mut v = obj(&[("name", Value::string("a"))]);
+        fill_defaults(&schema().attributes, &mut v);
+        assert_eq!(v.get("mode"), Some(&Value::string("fast")));
+        let mut set = obj(&[("mode", Value::string("slow"))]);
+        fill_defaults(&schema().attributes, &mut set);
+        assert_eq!(set.get("mode"), Some(&Value::string("slow")));
     }
 
     #[test]

@@ -228,6 +228,13 @@ fn malformed_memory_is_an_error_on_the_memory() {
 }
 
 #[test]
+fn non_positive_cpu_is_an_error_on_the_cpu() {
+    let out = plan_error_for(&with(r#"  resources = { taskmanager = { cpu = 0 } }"#));
+    assert!(out.contains("Invalid cpu 0"), "{out}");
+    assert!(out.contains("resources.taskmanager.cpu"), "{out}");
+}
+
+#[test]
 fn parallelism_below_one_is_an_error() {
     let out = plan_error_for(&with("  parallelism = 0"));
     assert!(out.contains("Invalid number 0"), "{out}");

@@ -4,6 +4,8 @@
 //! reports drift of every owned object; import rebuilds the state from the inputs the ConfigMap
 //! records.
 
+#[cfg(test)]
+mod golden_tests;
 mod model;
 mod objects;
 mod rbac;

@@ -191,6 +191,10 @@ fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
         vec![
             Attribute::number("cpu")
                 .default_value(Value::Number(cpu.into()))
+                .validate(Validator::Custom {
+                    doc: "A positive number of cores, e.g. `0.5` or `2`.",
+                    check: positive_cpu,
+                })
                 .description("Cpu cores (requests and limits)."),
             Attribute::string("memory")
                 .default_value(Value::string(memory))
@@ -350,6 +354,16 @@ pub fn schema() -> Schema {
             cluster_objects::attribute(),
         ],
     )
+}
+
+fn positive_cpu(value: &Value) -> Result<(), (String, String)> {
+    match value {
+        Value::Number(n) if n.as_exact_f64().is_none_or(|c| c <= 0.0) => Err((
+            format!("Invalid cpu {n}"),
+            "Give a positive number of cores, e.g. 0.5 or 2.".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {

@@ -1,0 +1,114 @@
+//! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
+//! deployment, one with blob storage credentials, Kubernetes HA, Queryable State and pod options,
+//! and one with ZooKeeper HA. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
+
+use super::{deployment_id, derive, model::Model};
+use crate::golden::check;
+use serde_json::json;
+
+fn model(mut inputs: serde_json::Value) -> Model {
+    let ns = inputs["namespace"].as_str().unwrap().to_string();
+    let name = inputs["name"].as_str().unwrap().to_string();
+    inputs["id"] = deployment_id(&ns, &name).into();
+    for (key, default) in [
+        ("state", json!("RUNNING")),
+        ("upgrade_strategy", json!("STATEFUL")),
+        ("restore_strategy", json!("LATEST_STATE")),
+        ("allow_non_restored_state", json!(false)),
+        ("parallelism", json!(1)),
+        ("task_slots", json!(1)),
+    ] {
+        inputs
+            .as_object_mut()
+            .unwrap()
+            .entry(key)
+            .or_insert(default);
+    }
+    serde_json::from_value(inputs).unwrap()
+}
+
+fn cases() -> Vec<(&'static str, Model)> {
+    vec![
+        (
+            "plain-2.3",
+            model(json!({
+                "name": "wordcount", "namespace": "team-a", "flink_version": "2.3",
+                "artifact": {"jar_uri": "file:///opt/flink/usrlib/wordcount.jar"},
+            })),
+        ),
+        (
+            "full-1.20",
+            model(json!({
+                "name": "orders", "namespace": "team-a", "flink_version": "1.20",
+                "image": "registry.example.com/flink:1.20.5-custom",
+                "artifact": {
+                    "jar_uri": "https://artifacts.example.com/orders.jar",
+                    "entry_class": "com.example.Orders",
+                    "main_args": ["--topic", "orders"],
+                    "additional_dependencies": ["https://artifacts.example.com/udfs.jar"],
+                },
+                "parallelism": 4, "task_slots": 2, "allow_non_restored_state": true,
+                "resources": {
+                    "jobmanager": {"cpu": 0.5, "memory": "1g"},
+                    "taskmanager": {"cpu": 2, "memory": "4g"},
+                },
+                "flink_configuration": {"execution.checkpointing.interval": "30 s"},
+                "logging": {"root_level": "WARN", "loggers": {"com.example": "DEBUG"}},
+                "pod": {
+                    "labels": {"team": "orders"}, "annotations": {"prometheus.io/scrape": "true"},
+                    "env": {"TZ": "UTC"}, "image_pull_secrets": ["registry"],
+                    "node_selector": {"pool": "streaming"},
+                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "flink", "effect": "NoSchedule"}],
+                },
+                "annotations": {"flink.queryable-state.enabled": "true"},
+                "blob_storage": {
+                    "name": "state", "namespace": "team-a", "base_uri": "s3://flink-state/prod",
+                    "config_map": "flink-blob-storage-state", "secret": "flink-blob-storage-state",
+                    "endpoint": "https://minio.storage:9000", "region": null, "path_style_access": true,
+                },
+                "high_availability": {
+                    "type": "kubernetes", "name": "k8s", "namespace": "team-a", "storage_dir": null,
+                    "zookeeper_quorum": null, "zookeeper_path_root": null,
+                },
+            })),
+        ),
+        (
+            "zookeeper-2.0",
+            model(json!({
+                "name": "fraud", "namespace": "team-b", "flink_version": "2.0",
+                "artifact": {"jar_uri": "https://artifacts.example.com/fraud.jar"},
+                "blob_storage": {
+                    "name": "state", "namespace": "team-b", "base_uri": "gs://state/flink",
+                    "config_map": "flink-blob-storage-state", "secret": null,
+                    "endpoint": null, "region": null, "path_style_access": null,
+                },
+                "high_availability": {
+                    "type": "zookeeper", "name": "zk", "namespace": "team-b", "storage_dir": null,
+                    "zookeeper_quorum": "zk-0.zk:2181,zk-1.zk:2181", "zookeeper_path_root": "/flink",
+                },
+            })),
+        ),
+    ]
+}
+
+#[test]
+fn golden_kubernetes_objects() {
+    let mut failures = Vec::new();
+    for (name, mut model) in cases() {
+        let rendered = derive(&mut model, None).expect("every input is known");
+        assert!(
+            !rendered.configuration.has_errors(),
+            "{name}: {:?}",
+            rendered.configuration.issues
+        );
+        let manifests: Vec<&serde_json::Value> =
+            rendered.objects.iter().map(|o| &o.manifest).collect();
+        let text = serde_json::to_string_pretty(&manifests).unwrap() + "\n";
+        check("deployment", &format!("{name}.json"), &text, &mut failures);
+    }
+    assert!(
+        failures.is_empty(),
+        "golden files differ; rerun with UPDATE_GOLDEN=1 if intended:\n{}",
+        failures.join("\n")
+    );
+}
