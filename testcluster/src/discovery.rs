@@ -71,3 +71,62 @@ pub fn resource_list(group: &str, version: &str) -> Option<Json> {
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
     )
 }
+
+/// `/openapi/v3`: where each group version's document is.
+pub fn openapi_index() -> Json {
+    let mut paths = serde_json::Map::new();
+    paths.insert(
+        "api/v1".into(),
+        json!({"serverRelativeURL": "/openapi/v3/api/v1"}),
+    );
+    for (g, v) in groups() {
+        paths.insert(
+            format!("apis/{g}/{v}"),
+            json!({"serverRelativeURL": format!("/openapi/v3/apis/{g}/{v}")}),
+        );
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/api/v1` or `/openapi/v3/apis/<group>/<version>`: no schemas, only each kind's
+/// write operations with their group-version-kind and the `fieldValidation` parameter. That is
+/// what kubectl looks for to leave field validation to the server instead of validating against
+/// schemas it would have to download.
+pub fn openapi_group_version(group: &str, version: &str) -> Option<Json> {
+    let mut paths = serde_json::Map::new();
+    for k in KINDS
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+    {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let scope = if k.namespaced {
+            "/namespaces/{namespace}"
+        } else {
+            ""
+        };
+        let operation = json!({
+            "x-kubernetes-group-version-kind": {"group": k.group, "version": k.version, "kind": k.kind},
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}],
+            "responses": {"200": {"description": "OK"}},
+        });
+        paths.insert(
+            format!("{prefix}{scope}/{}", k.plural),
+            json!({"post": operation}),
+        );
+        paths.insert(
+            format!("{prefix}{scope}/{}/{{name}}", k.plural),
+            json!({"put": operation, "patch": operation}),
+        );
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(
+        json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
+                "paths": paths, "components": {"schemas": {}}}),
+    )
+}

@@ -103,6 +103,13 @@ pub async fn handle(
         (&Method::GET, ["apis", group, version]) => {
             discovery_or_404(discovery::resource_list(group, version))
         }
+        (&Method::GET, ["openapi", "v3"]) => json_response(200, &discovery::openapi_index()),
+        (&Method::GET, ["openapi", "v3", "api", version]) => {
+            discovery_or_404(discovery::openapi_group_version("", version))
+        }
+        (&Method::GET, ["openapi", "v3", "apis", group, version]) => {
+            discovery_or_404(discovery::openapi_group_version(group, version))
+        }
         (&Method::GET, ["testserver", "requests"]) => {
             let counts = shared
                 .requests

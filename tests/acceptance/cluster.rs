@@ -53,7 +53,7 @@ impl Cluster {
             runtime,
         };
         cluster.kubectl_stdin(
-            &["apply", "--server-side", "--validate=false", "-f", "-"],
+            &["apply", "--server-side", "-f", "-"],
             &format!(
                 "{{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{{\"name\":\"{}\"}}}}",
                 cluster.namespace
@@ -105,7 +105,6 @@ impl Cluster {
                 &self.namespace,
                 "apply",
                 "--server-side",
-                "--validate=false",
                 "--field-manager=test",
                 "-f",
                 "-",

@@ -4,6 +4,7 @@
 //! reports drift of every owned object; import rebuilds the state from the inputs the ConfigMap
 //! records.
 
+mod checks;
 #[cfg(test)]
 mod golden_tests;
 mod model;
@@ -12,12 +13,12 @@ mod rbac;
 mod resolve;
 
 use super::{cluster_objects, owned, Context, Resource};
-use crate::flink::{self, Issue, Severity as IssueSeverity};
+use crate::flink::{self, Issue};
 use crate::kubernetes::{DesiredObject, Kind};
-use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
+use crate::schema::{plan::Plan, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
-use model::{Model, TLS_ANNOTATION};
+use model::Model;
 pub(crate) use resolve::job_id_of;
 use resolve::Resolved;
 
@@ -57,54 +58,6 @@ pub(crate) fn deployment_id(namespace: &str, name: &str) -> String {
         &hex[16..20],
         &hex[20..32]
     )
-}
-
-/// Where a renderer issue belongs in the configuration.
-fn issue_path(issue: &Issue, model: &Model) -> Option<AttributePath> {
-    let user_key = model
-        .flink_configuration
-        .known()
-        .is_some_and(|c| c.contains_key(&issue.key));
-    Some(match issue.key.as_str() {
-        _ if user_key => AttributePath::root("flink_configuration").key(&issue.key),
-        "blob_storage" | "high_availability" | "queryable_state" => AttributePath::root(&issue.key),
-        "root_level" => AttributePath::root("logging").attr("root_level"),
-        "jobmanager.memory.process.size" => AttributePath::root("resources")
-            .attr("jobmanager")
-            .attr("memory"),
-        "taskmanager.memory.process.size" => AttributePath::root("resources")
-            .attr("taskmanager")
-            .attr("memory"),
-        _ => return None,
-    })
-}
-
-fn report(issues: &[Issue], model: &Model, diags: &mut Diagnostics) {
-    for issue in issues {
-        let path = issue_path(issue, model).or_else(|| {
-            // A logger name from logging.loggers.
-            model
-                .logging
-                .known()
-                .and_then(|l| l.loggers.known())
-                .filter(|l| l.contains_key(&issue.key))
-                .map(|_| {
-                    AttributePath::root("logging")
-                        .attr("loggers")
-                        .key(&issue.key)
-                })
-        });
-        match (issue.severity, path) {
-            (IssueSeverity::Error, Some(p)) => {
-                diags.attribute_error(p, &issue.summary, &issue.detail)
-            }
-            (IssueSeverity::Error, None) => diags.error(&issue.summary, &issue.detail),
-            (IssueSeverity::Warning, Some(p)) => {
-                diags.attribute_warning(p, &issue.summary, &issue.detail)
-            }
-            (IssueSeverity::Warning, None) => diags.warning(&issue.summary, &issue.detail),
-        }
-    }
 }
 
 /// Everything a resolved deployment turns into.
@@ -180,8 +133,8 @@ fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered
     };
     let rendered = render(&resolved, model);
     if let Some(diags) = diags {
-        report(&rendered.configuration.issues, model, diags);
-        report(&rendered.log_issues, model, diags);
+        checks::report(&rendered.configuration.issues, model, diags);
+        checks::report(&rendered.log_issues, model, diags);
     }
     model.effective_flink_configuration =
         Attr::Known(flink::redact::redact(&rendered.configuration.configuration));
@@ -189,41 +142,6 @@ fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered
     model.kubernetes_objects = value::from_value(&cluster_objects::in_sync(&rendered.objects))
         .map_or(Attr::Unknown, Attr::Known);
     Some(rendered)
-}
-
-fn lifecycle_checks(model: &Model, diags: &mut Diagnostics) {
-    if let Some(state) = model.state.known().filter(|s| s.as_str() != "RUNNING") {
-        diags.attribute_warning(
-            AttributePath::root("state"),
-            format!("state {state} is recorded but not yet acted on"),
-            "This provider version does not yet suspend or cancel jobs (that needs the savepoint \
-             lifecycle): the job keeps running. Set state = \"RUNNING\" or destroy the deployment.",
-        );
-    }
-    if model
-        .annotations
-        .known()
-        .is_some_and(|a| a.get(TLS_ANNOTATION).is_some_and(|v| v == "true"))
-    {
-        diags.attribute_error(
-            AttributePath::root("annotations").key(TLS_ANNOTATION),
-            "TLS is not available yet",
-            "Automatic TLS needs flink_certificate_authority, which this provider version does not \
-             have yet. Remove the annotation to deploy without TLS.",
-        );
-    }
-    let kubernetes_ha = model
-        .high_availability
-        .known()
-        .is_some_and(|h| h.ha_type == "kubernetes");
-    if kubernetes_ha && model.parallelism.known().is_some_and(|p| *p > 100) {
-        diags.attribute_warning(
-            AttributePath::root("parallelism"),
-            "Kubernetes HA with parallelism above 100",
-            "Flink's Kubernetes HA service puts load on the Kubernetes API server that grows with \
-             the job's size; past a parallelism of 100 prefer ZooKeeper HA.",
-        );
-    }
 }
 
 impl FlinkDeployment {
@@ -267,7 +185,7 @@ impl Resource for FlinkDeployment {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if let Ok(model) = value::from_value::<Model>(config) {
-            lifecycle_checks(&model, diags);
+            checks::lifecycle(&model, diags);
         }
     }
 

@@ -35,11 +35,10 @@ async fn kubectl_apply_get_patch_edit_scale_label_delete() {
     tokio::task::spawn_blocking(move || {
         let k = |args: &[&str]| kubectl(&kc, args);
         let m = manifest.to_str().unwrap();
-        assert!(k(&["apply", "--server-side", "--validate=false", "-f", m])
-            .contains("serverside-applied"));
+        assert!(k(&["apply", "--server-side", "-f", m]).contains("serverside-applied"));
         assert!(k(&["get", "cm", "-l", "app=x", "-o", "name"]).contains("configmap/demo"));
         k(&["patch", "cm", "demo", "-p", r#"{"data":{"b":"2"}}"#]);
-        k(&["edit", "cm", "demo", "--validate=false"]);
+        k(&["edit", "cm", "demo"]);
         let data = k(&["get", "cm", "demo", "-o", "jsonpath={.data.a},{.data.b}"]);
         assert_eq!(data.trim(), "edited,2");
         let managers = k(&[
