@@ -4,6 +4,10 @@
 //! requests per deployment during one refresh (counted by the test server) and the provider's
 //! peak resident memory during the plan.
 //!
+//! The apply is set against `kubectl apply --server-side` of the same objects (read back from the
+//! server after the provider's apply, one kubectl invocation per deployment, into a fresh
+//! namespace), the way a script without the provider would create them.
+//!
 //! Run with `cargo bench --bench plan`; `PLAN_SIZES=10,100,300` picks N (default 10,100) and
 //! `PLAN_RUNS` the plans per size (default 3).
 
@@ -84,6 +88,83 @@ fn timed_plan(ws: &Workspace) -> Duration {
     start.elapsed()
 }
 
+/// The objects the provider created, one JSON list per deployment, stripped of what the server
+/// adds, placed in `namespace`.
+fn rendered_objects(kubeconfig: &str, namespace: &str) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args([
+            "get",
+            "configmaps,serviceaccounts,services,deployments",
+            "-l",
+            "app.kubernetes.io/managed-by=terraform-provider-flink",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut by_deployment: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    for mut item in list["items"].as_array().cloned().unwrap_or_default() {
+        let id = item["metadata"]["labels"]["flink.flinkops.io/deployment-id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let meta = item["metadata"].as_object_mut().unwrap();
+        for server_field in [
+            "resourceVersion",
+            "uid",
+            "managedFields",
+            "creationTimestamp",
+            "generation",
+        ] {
+            meta.remove(server_field);
+        }
+        meta.insert("namespace".into(), namespace.into());
+        item.as_object_mut().unwrap().remove("status");
+        by_deployment.entry(id).or_default().push(item);
+    }
+    by_deployment
+        .into_values()
+        .map(|items| serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))
+        .collect()
+}
+
+/// Time for `kubectl apply --server-side`, one invocation per deployment.
+fn kubectl_apply_each(kubeconfig: &str, lists: &[serde_json::Value]) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<_> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, list)| {
+            let path = dir.path().join(format!("d{i}.json"));
+            std::fs::write(&path, list.to_string()).unwrap();
+            path
+        })
+        .collect();
+    let start = Instant::now();
+    for file in &files {
+        let out = std::process::Command::new("kubectl")
+            .env("KUBECONFIG", kubeconfig)
+            .args(["apply", "--server-side", "--field-manager=bench", "-f"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    start.elapsed()
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -111,9 +192,10 @@ fn main() {
         "terraform plan with refresh, median of {runs}, against the Kubernetes API test server"
     );
     println!(
-        "{:>5} {:>12} {:>12} {:>8} {:>12} {:>14} {:>14}",
-        "N", "provider", "floor", "ratio", "apply", "requests/dep", "peak RSS"
+        "{:>5} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>13} {:>10}",
+        "N", "plan", "floor", "ratio", "apply", "kubectl", "ratio", "requests/dep", "peak RSS"
     );
+    let kubeconfig_path = kubeconfig.to_str().unwrap().to_string();
     for n in sizes {
         let ws = Workspace::new();
         ws.config(&deployments(n, kubeconfig.to_str().unwrap()));
@@ -121,6 +203,15 @@ fn main() {
         let apply = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
         assert_eq!(apply.code, 0, "{}", apply.text);
         let apply_time = start.elapsed();
+        let baseline_ns = format!("kubectl-baseline-{n}");
+        let namespace = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": baseline_ns}}
+        ]});
+        kubectl_apply_each(&kubeconfig_path, &[namespace]);
+        let kubectl_time = kubectl_apply_each(
+            &kubeconfig_path,
+            &rendered_objects(&kubeconfig_path, &baseline_ns),
+        );
         let base = Workspace::new();
         base.config(&floor(n));
         assert_eq!(
@@ -143,12 +234,14 @@ fn main() {
 
         let (p, f) = (median(provider), median(floor_times));
         println!(
-            "{:>5} {:>12.2?} {:>12.2?} {:>7.2}x {:>12.2?} {:>14.2} {:>11.1} MB",
+            "{:>5} {:>10.2?} {:>10.2?} {:>6.2}x {:>10.2?} {:>10.2?} {:>6.2}x {:>13.2} {:>7.1} MB",
             n,
             p,
             f,
             p.as_secs_f64() / f.as_secs_f64(),
             apply_time,
+            kubectl_time,
+            apply_time.as_secs_f64() / kubectl_time.as_secs_f64(),
             requests as f64 / n as f64,
             peak as f64 / 1024.0
         );

@@ -18,4 +18,5 @@ pub mod provider;
 pub mod resources;
 pub mod schema;
 pub mod storage;
+pub mod tls;
 pub mod value;

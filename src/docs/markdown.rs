@@ -19,10 +19,10 @@ pub fn provider_page(schema: &Schema, examples: &Path) -> String {
 
 /// A resource or data source page.
 pub fn type_page(name: &str, kind: &str, schema: &Schema, examples: &Path) -> String {
-    let folder = if kind == "Resource" {
-        "resources"
-    } else {
-        "data-sources"
+    let folder = match kind {
+        "Resource" => "resources",
+        "Ephemeral Resource" => "ephemeral-resources",
+        _ => "data-sources",
     };
     let mut page = front_matter(
         &format!("{name} {kind} - terraform-provider-flink"),
@@ -44,10 +44,10 @@ pub fn type_page(name: &str, kind: &str, schema: &Schema, examples: &Path) -> St
 }
 
 fn file_stem(kind: &str) -> &'static str {
-    if kind == "Resource" {
-        "resource"
-    } else {
-        "data-source"
+    match kind {
+        "Resource" => "resource",
+        "Ephemeral Resource" => "ephemeral-resource",
+        _ => "data-source",
     }
 }
 

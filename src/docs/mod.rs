@@ -1,5 +1,5 @@
 //! Documentation generated from the schemas, in the Terraform registry layout: `docs/index.md` and
-//! one page per resource and data source, with example usage and import commands pulled from
+//! one page per resource, data source and ephemeral resource, with example usage and import commands pulled from
 //! `examples/`. The schema descriptions are the only source; `generate-docs --check` (run by the
 //! test suite) fails when docs/ is stale.
 
@@ -30,6 +30,12 @@ pub fn write_or_check(
         pages.push((
             format!("data-sources/{}.md", short_name(name)),
             markdown::type_page(name, "Data Source", schema, examples),
+        ));
+    }
+    for (name, schema) in provider.ephemeral_resource_schemas() {
+        pages.push((
+            format!("ephemeral-resources/{}.md", short_name(name)),
+            markdown::type_page(name, "Ephemeral Resource", schema, examples),
         ));
     }
     let mut stale = Vec::new();

@@ -7,7 +7,7 @@ use super::proto::plugin::{grpc_controller_client::GrpcControllerClient, Empty};
 use super::wire;
 use super::wire::provider_client::ProviderClient;
 use crate::provider::Provider;
-use crate::resources::{Context, DataSource, Resource};
+use crate::resources::{Context, DataSource, EphemeralResource, Resource};
 use crate::schema::{Attribute, Diagnostics, Schema};
 use crate::value::{self, Number, Type, Value};
 use async_trait::async_trait;
@@ -85,6 +85,26 @@ impl DataSource for Probe {
     }
 }
 
+#[async_trait]
+impl EphemeralResource for Probe {
+    fn type_name(&self) -> &'static str {
+        "flink_probe"
+    }
+    fn schema(&self) -> Schema {
+        probe_schema()
+    }
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if config.get("name").and_then(Value::as_str) == Some("bad") {
+            diags.error("bad name", "probe rejects it");
+        }
+    }
+    async fn open(&self, _: &Context, config: &Value, _: &mut Diagnostics) -> Value {
+        let mut result = config.clone();
+        *result.get_mut("id").unwrap() = Value::string("opened");
+        result
+    }
+}
+
 async fn client() -> (
     ProviderClient<Channel>,
     GrpcControllerClient<Channel>,
@@ -95,6 +115,7 @@ async fn client() -> (
             Box::new(Probe),
             Box::new(crate::resources::HighAvailability),
         ],
+        vec![Box::new(Probe)],
         vec![Box::new(Probe)],
     );
     let (addr, stop) = serve_in_process(Arc::new(provider)).await;
@@ -493,44 +514,90 @@ async fn data_sources_and_unknown_types() {
 }
 
 #[tokio::test]
-async fn ephemeral_functions_and_stop_answer_with_diagnostics() {
-    let (mut c, mut controller, _stop) = client().await;
-    let v = c
+async fn ephemeral_resources_open_validate_and_unknown_types_answer_with_diagnostics() {
+    let (mut c, _controller, _stop) = client().await;
+    let config = |name: &str| dv(&probe(&[("name", Value::string(name))]));
+    let meta = c
+        .get_metadata(wire::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(meta.ephemeral_resources[0].type_name, "flink_probe");
+    let schemas = c
+        .get_provider_schema(wire::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(schemas
+        .ephemeral_resource_schemas
+        .contains_key("flink_probe"));
+    let bad = c
         .validate_ephemeral_resource_config(wire::validate_ephemeral_resource_config::Request {
-            type_name: "flink_client_credentials".into(),
-            config: None,
+            type_name: "flink_probe".into(),
+            config: config("bad"),
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(errors(&v.diagnostics).len(), 1);
-    let o = c
+    assert_eq!(errors(&bad.diagnostics), ["bad name"]);
+    let opened = c
         .open_ephemeral_resource(wire::open_ephemeral_resource::Request {
-            type_name: "flink_client_credentials".into(),
+            type_name: "flink_probe".into(),
+            config: config("x"),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(opened.diagnostics.is_empty());
+    let result = back(opened.result);
+    assert_eq!(result.get("id"), Some(&Value::string("opened")));
+    assert_eq!(result.get("name"), Some(&Value::string("x")));
+    let unknown = c
+        .open_ephemeral_resource(wire::open_ephemeral_resource::Request {
+            type_name: "flink_nope".into(),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(errors(&o.diagnostics).len(), 1);
+    assert_eq!(
+        errors(&unknown.diagnostics),
+        ["Unknown ephemeral resource flink_nope"]
+    );
+    let unknown = c
+        .validate_ephemeral_resource_config(wire::validate_ephemeral_resource_config::Request {
+            type_name: "flink_nope".into(),
+            config: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&unknown.diagnostics).len(), 1);
+    // Nothing is held open, so renew and close succeed without work.
     let r = c
         .renew_ephemeral_resource(wire::renew_ephemeral_resource::Request {
-            type_name: "x".into(),
+            type_name: "flink_probe".into(),
             private: None,
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(errors(&r.diagnostics).len(), 1);
+    assert!(r.diagnostics.is_empty());
     let cl = c
         .close_ephemeral_resource(wire::close_ephemeral_resource::Request {
-            type_name: "x".into(),
+            type_name: "flink_probe".into(),
             private: None,
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(errors(&cl.diagnostics).len(), 1);
+    assert!(cl.diagnostics.is_empty());
+}
+
+#[tokio::test]
+async fn functions_and_stop_answer_with_diagnostics() {
+    let (mut c, mut controller, _stop) = client().await;
     let f = c
         .call_function(wire::call_function::Request {
             name: "nope".into(),

@@ -75,7 +75,13 @@ impl WireProvider for ProviderService {
                 })
                 .collect(),
             functions: Vec::new(),
-            ephemeral_resources: Vec::new(),
+            ephemeral_resources: self
+                .provider
+                .ephemeral_resource_schemas()
+                .map(|(name, _)| wire::get_metadata::EphemeralMetadata {
+                    type_name: name.into(),
+                })
+                .collect(),
         })
     }
 
@@ -93,6 +99,11 @@ impl WireProvider for ProviderService {
             data_source_schemas: self
                 .provider
                 .data_source_schemas()
+                .map(|(name, s)| (name.to_string(), convert::schema(s)))
+                .collect(),
+            ephemeral_resource_schemas: self
+                .provider
+                .ephemeral_resource_schemas()
                 .map(|(name, s)| (name.to_string(), convert::schema(s)))
                 .collect(),
             server_capabilities: Some(capabilities()),
@@ -424,42 +435,65 @@ impl WireProvider for ProviderService {
         &self,
         request: Request<wire::validate_ephemeral_resource_config::Request>,
     ) -> Rpc<wire::validate_ephemeral_resource_config::Response> {
-        let type_name = request.into_inner().type_name;
-        ok(wire::validate_ephemeral_resource_config::Response {
-            diagnostics: unknown_type("ephemeral resource", &type_name),
-        })
+        let req = request.into_inner();
+        let Some(schema) = self.provider.ephemeral_resource_schema(&req.type_name) else {
+            let diagnostics = unknown_type("ephemeral resource", &req.type_name);
+            return ok(wire::validate_ephemeral_resource_config::Response { diagnostics });
+        };
+        let diagnostics = match value_of(req.config.as_ref(), schema, "configuration") {
+            Ok(config) => convert::diagnostics(
+                self.provider
+                    .validate_ephemeral_resource(&req.type_name, &config),
+            ),
+            Err(diags) => diags,
+        };
+        ok(wire::validate_ephemeral_resource_config::Response { diagnostics })
     }
 
     async fn open_ephemeral_resource(
         &self,
         request: Request<wire::open_ephemeral_resource::Request>,
     ) -> Rpc<wire::open_ephemeral_resource::Response> {
-        let type_name = request.into_inner().type_name;
+        let req = request.into_inner();
+        let Some(schema) = self.provider.ephemeral_resource_schema(&req.type_name) else {
+            return ok(wire::open_ephemeral_resource::Response {
+                diagnostics: unknown_type("ephemeral resource", &req.type_name),
+                ..Default::default()
+            });
+        };
+        let config = match value_of(req.config.as_ref(), schema, "configuration") {
+            Ok(v) => v,
+            Err(diagnostics) => {
+                return ok(wire::open_ephemeral_resource::Response {
+                    diagnostics,
+                    ..Default::default()
+                })
+            }
+        };
+        let (result, diags) = self
+            .provider
+            .open_ephemeral_resource(&req.type_name, &config)
+            .await;
         ok(wire::open_ephemeral_resource::Response {
-            diagnostics: unknown_type("ephemeral resource", &type_name),
+            result: Some(encode(&result, &schema.value_type())),
+            diagnostics: convert::diagnostics(diags),
             ..Default::default()
         })
     }
 
+    // Nothing is held open (no renew_at is ever set), so renew and close have nothing to do.
     async fn renew_ephemeral_resource(
         &self,
-        request: Request<wire::renew_ephemeral_resource::Request>,
+        _request: Request<wire::renew_ephemeral_resource::Request>,
     ) -> Rpc<wire::renew_ephemeral_resource::Response> {
-        let type_name = request.into_inner().type_name;
-        ok(wire::renew_ephemeral_resource::Response {
-            diagnostics: unknown_type("ephemeral resource", &type_name),
-            ..Default::default()
-        })
+        ok(wire::renew_ephemeral_resource::Response::default())
     }
 
     async fn close_ephemeral_resource(
         &self,
-        request: Request<wire::close_ephemeral_resource::Request>,
+        _request: Request<wire::close_ephemeral_resource::Request>,
     ) -> Rpc<wire::close_ephemeral_resource::Response> {
-        let type_name = request.into_inner().type_name;
-        ok(wire::close_ephemeral_resource::Response {
-            diagnostics: unknown_type("ephemeral resource", &type_name),
-        })
+        ok(wire::close_ephemeral_resource::Response::default())
     }
 
     async fn get_functions(

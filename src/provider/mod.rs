@@ -7,7 +7,7 @@ mod config;
 
 pub use config::{ClusterAccess, KubernetesConfig, ProviderData};
 
-use crate::resources::{self, Context, DataSource, Resource};
+use crate::resources::{self, Context, DataSource, EphemeralResource, Resource};
 use crate::schema::{plan, validate::validate_attributes, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Value};
 use std::collections::BTreeMap;
@@ -23,11 +23,17 @@ struct DataSourceEntry {
     schema: Schema,
 }
 
+struct EphemeralEntry {
+    ephemeral: Box<dyn EphemeralResource>,
+    schema: Schema,
+}
+
 /// The provider: every type it serves and its configuration once Terraform sent it.
 pub struct Provider {
     schema: Schema,
     resources: BTreeMap<&'static str, ResourceEntry>,
     data_sources: BTreeMap<&'static str, DataSourceEntry>,
+    ephemeral_resources: BTreeMap<&'static str, EphemeralEntry>,
     configured: RwLock<Option<Arc<ProviderData>>>,
 }
 
@@ -40,13 +46,18 @@ impl Default for Provider {
 impl Provider {
     /// The provider with all its types.
     pub fn new() -> Self {
-        Self::with_types(resources::all(), resources::all_data_sources())
+        Self::with_types(
+            resources::all(),
+            resources::all_data_sources(),
+            resources::all_ephemeral_resources(),
+        )
     }
 
     /// A provider serving the given types (tests use it to serve probe types).
     pub fn with_types(
         resource_types: Vec<Box<dyn Resource>>,
         data_source_types: Vec<Box<dyn DataSource>>,
+        ephemeral_types: Vec<Box<dyn EphemeralResource>>,
     ) -> Self {
         Provider {
             schema: config::schema(),
@@ -70,6 +81,13 @@ impl Provider {
                     )
                 })
                 .collect(),
+            ephemeral_resources: ephemeral_types
+                .into_iter()
+                .map(|ephemeral| {
+                    let schema = ephemeral.schema();
+                    (ephemeral.type_name(), EphemeralEntry { ephemeral, schema })
+                })
+                .collect(),
             configured: RwLock::new(None),
         }
     }
@@ -87,6 +105,18 @@ impl Provider {
     /// Data source type names with their schemas.
     pub fn data_source_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
         self.data_sources.iter().map(|(name, e)| (*name, &e.schema))
+    }
+
+    /// Ephemeral resource type names with their schemas.
+    pub fn ephemeral_resource_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.ephemeral_resources
+            .iter()
+            .map(|(name, e)| (*name, &e.schema))
+    }
+
+    /// The schema of an ephemeral resource type.
+    pub fn ephemeral_resource_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.ephemeral_resources.get(type_name).map(|e| &e.schema)
     }
 
     /// The schema of a resource type.
@@ -320,6 +350,50 @@ impl Provider {
                     .read(&self.context(), config, &mut diags)
                     .await;
                 (state, diags)
+            }
+            None => (Value::Null, diags),
+        }
+    }
+}
+
+impl Provider {
+    fn ephemeral_entry(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&EphemeralEntry> {
+        let entry = self.ephemeral_resources.get(type_name);
+        if entry.is_none() {
+            diags.error(
+                format!("Unknown ephemeral resource {type_name}"),
+                "This provider does not serve that ephemeral resource; check the type name.",
+            );
+        }
+        entry
+    }
+
+    /// ValidateEphemeralResourceConfig.
+    pub fn validate_ephemeral_resource(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        if let Some(e) = self.ephemeral_entry(type_name, &mut diags) {
+            validate_attributes(
+                &e.schema.attributes,
+                config,
+                &AttributePath::default(),
+                &mut diags,
+            );
+            e.ephemeral.validate(config, &mut diags);
+        }
+        diags
+    }
+
+    /// OpenEphemeralResource.
+    pub async fn open_ephemeral_resource(
+        &self,
+        type_name: &str,
+        config: &Value,
+    ) -> (Value, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        match self.ephemeral_entry(type_name, &mut diags) {
+            Some(e) => {
+                let result = e.ephemeral.open(&self.context(), config, &mut diags).await;
+                (result, diags)
             }
             None => (Value::Null, diags),
         }

@@ -3,6 +3,8 @@
 //! the protocol layer never shows through: resources see [`Value`]s and report [`Diagnostics`].
 
 pub(crate) mod blob_storage;
+pub(crate) mod certificate_authority;
+mod client_credentials;
 mod cluster_objects;
 mod configuration;
 mod deployment;
@@ -11,6 +13,7 @@ mod lookup;
 mod owned;
 
 pub use blob_storage::BlobStorage;
+pub use certificate_authority::CertificateAuthority;
 pub use deployment::FlinkDeployment;
 pub use high_availability::HighAvailability;
 
@@ -115,6 +118,20 @@ pub trait DataSource: Send + Sync {
     async fn read(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) -> Value;
 }
 
+/// An ephemeral resource type (Terraform 1.10+): opened during a run, its result lives only in
+/// memory and never reaches state or plan files.
+#[async_trait]
+pub trait EphemeralResource: Send + Sync {
+    /// The Terraform type name.
+    fn type_name(&self) -> &'static str;
+    /// The schema.
+    fn schema(&self) -> Schema;
+    /// Checks across attributes.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Opens it: returns the full result object.
+    async fn open(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) -> Value;
+}
+
 /// The type of a resource's `spec` attribute, which other resources take as input.
 pub(crate) fn spec_type(resource: &dyn Resource) -> crate::value::Type {
     resource
@@ -154,15 +171,22 @@ pub(crate) fn write_model<M: serde::Serialize>(
 pub fn all() -> Vec<Box<dyn Resource>> {
     vec![
         Box::new(BlobStorage),
+        Box::new(CertificateAuthority),
         Box::new(FlinkDeployment),
         Box::new(HighAvailability),
     ]
+}
+
+/// Every ephemeral resource type of the provider.
+pub fn all_ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
+    vec![Box::new(client_credentials::ClientCredentials)]
 }
 
 /// Every data source type of the provider.
 pub fn all_data_sources() -> Vec<Box<dyn DataSource>> {
     vec![
         Box::new(lookup::Lookup(Box::new(BlobStorage))),
+        Box::new(lookup::Lookup(Box::new(CertificateAuthority))),
         Box::new(configuration::Configuration),
         Box::new(lookup::Lookup(Box::new(FlinkDeployment))),
         Box::new(lookup::Lookup(Box::new(HighAvailability))),

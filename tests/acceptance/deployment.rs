@@ -288,9 +288,16 @@ fn deprecated_keys_and_plain_secrets_warn() {
 }
 
 #[test]
-fn tls_annotation_is_refused_until_tls_exists() {
+fn tls_without_an_authority_is_an_error_on_the_setting_that_turned_it_on() {
     let out = plan_error_for(&with(
         r#"  annotations = { "flink.security.ssl.enabled" = "true" }"#,
     ));
-    assert!(out.contains("TLS is not available yet"), "{out}");
+    assert!(out.contains("TLS needs a certificate authority"), "{out}");
+    assert!(
+        out.contains("annotations[\"flink.security.ssl.enabled\"]"),
+        "{out}"
+    );
+    let out = plan_error_for(&with("  tls = { enabled = true }"));
+    assert!(out.contains("TLS needs a certificate authority"), "{out}");
+    assert!(out.contains("tls.authority"), "{out}");
 }

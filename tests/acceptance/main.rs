@@ -8,9 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod blob_storage;
+mod certificate_authority;
 mod cluster;
 mod data_sources;
 mod deployment;
+mod deployment_tls;
 mod handshake;
 mod harness;
 mod high_availability;

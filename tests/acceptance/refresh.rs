@@ -26,8 +26,9 @@ fn refresh_lists_each_kind_once_per_namespace() {
             .filter(|(k, _)| k.starts_with("list "))
             .map(|(_, v)| v)
             .sum();
-        // Six kinds a deployment owns, listed once for all five deployments.
-        assert_eq!(lists, 6, "{counts:?}");
+        // The seven kinds a deployment owns (ConfigMap, Secret, ServiceAccount, Role,
+        // RoleBinding, Service, Deployment), listed once for all five deployments.
+        assert_eq!(lists, 7, "{counts:?}");
         assert!(
             counts.keys().all(|k| k.starts_with("list ")),
             "a refresh only lists: {counts:?}"

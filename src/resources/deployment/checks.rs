@@ -5,6 +5,7 @@
 use super::model::{Model, TLS_ANNOTATION};
 use crate::flink::{Issue, Severity as IssueSeverity};
 use crate::schema::{AttributePath, Diagnostics};
+use crate::value::Attr;
 
 /// Where a renderer issue belongs in the configuration.
 fn issue_path(issue: &Issue, model: &Model) -> Option<AttributePath> {
@@ -54,6 +55,46 @@ pub fn report(issues: &[Issue], model: &Model, diags: &mut Diagnostics) {
     }
 }
 
+/// TLS needs an authority, and the attribute and the seed's annotation must agree.
+fn tls(model: &Model, diags: &mut Diagnostics) {
+    let annotation = match &model.annotations {
+        Attr::Known(a) => a.get(TLS_ANNOTATION).map(|v| v == "true"),
+        _ => None,
+    };
+    let (enabled, authority) = match &model.tls {
+        Attr::Known(t) => (t.enabled.known().copied(), &t.authority),
+        Attr::Unknown => return,
+        Attr::Null => (None, &Attr::Null),
+    };
+    if let (Some(false), Some(true)) = (enabled, annotation) {
+        diags.attribute_error(
+            AttributePath::root("tls").attr("enabled"),
+            "TLS both off and on",
+            format!(
+                "tls.enabled is false but the annotation {TLS_ANNOTATION} is \"true\". Remove \
+                 one of them."
+            ),
+        );
+        return;
+    }
+    if enabled == Some(true) || annotation == Some(true) {
+        if let Attr::Null = authority {
+            let path = if annotation == Some(true) && enabled.is_none() {
+                AttributePath::root("annotations").key(TLS_ANNOTATION)
+            } else {
+                AttributePath::root("tls").attr("authority")
+            };
+            diags.attribute_error(
+                path,
+                "TLS needs a certificate authority",
+                "The REST certificate is signed by a flink_certificate_authority and the REST API \
+                 accepts its client certificate: set tls = { enabled = true, authority = \
+                 flink_certificate_authority.x.spec }.",
+            );
+        }
+    }
+}
+
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     if let Some(state) = model.state.known().filter(|s| s.as_str() != "RUNNING") {
         diags.attribute_warning(
@@ -63,18 +104,7 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
              lifecycle): the job keeps running. Set state = \"RUNNING\" or destroy the deployment.",
         );
     }
-    if model
-        .annotations
-        .known()
-        .is_some_and(|a| a.get(TLS_ANNOTATION).is_some_and(|v| v == "true"))
-    {
-        diags.attribute_error(
-            AttributePath::root("annotations").key(TLS_ANNOTATION),
-            "TLS is not available yet",
-            "Automatic TLS needs flink_certificate_authority, which this provider version does not \
-             have yet. Remove the annotation to deploy without TLS.",
-        );
-    }
+    tls(model, diags);
     let kubernetes_ha = model
         .high_availability
         .known()

@@ -11,11 +11,12 @@ mod model;
 mod objects;
 mod rbac;
 mod resolve;
+mod tls;
 
-use super::{cluster_objects, owned, Context, Resource};
+use super::{certificate_authority, cluster_objects, owned, Context, Resource};
 use crate::flink::{self, Issue};
 use crate::kubernetes::{DesiredObject, Kind};
-use crate::schema::{plan::Plan, Diagnostics, Schema};
+use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
 use model::Model;
@@ -62,19 +63,35 @@ pub(crate) fn deployment_id(namespace: &str, name: &str) -> String {
 
 /// Everything a resolved deployment turns into.
 struct Rendered {
+    resolved: Resolved,
     configuration: flink::Rendered,
     objects: Vec<DesiredObject>,
     log_issues: Vec<Issue>,
 }
 
-fn render(d: &Resolved, model: &Model) -> Rendered {
-    let configuration = flink::render(&resolve::render_input(d, objects::owned_keys(d)));
+fn render(
+    d: &Resolved,
+    model: &Model,
+    tls_data: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Rendered {
+    let mut configuration = flink::render(&resolve::render_input(d, objects::owned_keys(d)));
+    let tls_secret = objects::Names::of(&d.name).tls_secret;
+    for key in resolve::tls_overridden_keys(d) {
+        configuration.issues.push(Issue::warning(
+            &key,
+            "Flink option overridden",
+            format!(
+                "`{key}` is overridden because TLS is on: Flink gets it from the Secret \
+                 {tls_secret} as a dynamic property."
+            ),
+        ));
+    }
     let (log4j, log_issues) = match flink::logging::render_log4j_console(&d.root_level, &d.loggers)
     {
         Ok(text) => (text, Vec::new()),
         Err(issues) => (String::new(), issues),
     };
-    let mut objects = objects::desired(d, &configuration.config_yaml, &log4j);
+    let mut objects = objects::desired(d, &configuration.config_yaml, &log4j, tls_data);
     let inputs = inputs_json(model);
     if let Some(meta) = objects
         .first_mut()
@@ -87,6 +104,7 @@ fn render(d: &Resolved, model: &Model) -> Rendered {
         );
     }
     Rendered {
+        resolved: d.clone(),
         configuration,
         objects,
         log_issues,
@@ -100,7 +118,37 @@ fn inputs_json(model: &Model) -> String {
     inputs.effective_flink_configuration = Attr::Null;
     inputs.rest_endpoint = Attr::Null;
     inputs.kubernetes_objects = Attr::Null;
+    inputs.tls_certificates = Attr::Null;
     serde_json::to_string(&inputs).unwrap_or_default()
+}
+
+/// The TLS certificates the plan expects: the recorded ones unless they must be issued anew.
+fn planned_certificates(prior: &Model, planned: &Model) -> Attr<model::TlsCertificates> {
+    if !tls::enabled(planned) {
+        return Attr::Null;
+    }
+    let secret_status = planned.name.known().and_then(|name| {
+        let key = format!("Secret/{}", objects::Names::of(name).tls_secret);
+        prior
+            .kubernetes_objects
+            .known()
+            .and_then(|o| o.get(&key).cloned())
+    });
+    match tls::reissue_reason(
+        prior,
+        planned,
+        secret_status.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Some(reason) => {
+            tracing::debug!(
+                reason,
+                "the deployment's TLS certificates will be issued anew"
+            );
+            Attr::Unknown
+        }
+        None => prior.tls_certificates.clone(),
+    }
 }
 
 /// Fills every derived value it can; returns the rendering when everything is known.
@@ -125,19 +173,33 @@ fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered
             _ => Attr::Unknown,
         };
     }
+    match resolve::tls_enabled(model) {
+        Some(false) => model.tls_certificates = Attr::Null,
+        None => model.tls_certificates = Attr::Unknown,
+        Some(true) => {}
+    }
     let Some(resolved) = resolve::resolve(model) else {
         model.effective_flink_configuration = Attr::Unknown;
         model.rest_endpoint = Attr::Unknown;
         model.kubernetes_objects = Attr::Unknown;
         return None;
     };
-    let rendered = render(&resolved, model);
+    let rendered = render(&resolved, model, None);
     if let Some(diags) = diags {
         checks::report(&rendered.configuration.issues, model, diags);
         checks::report(&rendered.log_issues, model, diags);
     }
-    model.effective_flink_configuration =
-        Attr::Known(flink::redact::redact(&rendered.configuration.configuration));
+    let mut effective = rendered.configuration.configuration.clone();
+    if resolved.tls.is_some() {
+        let from_secret = format!(
+            "(from Secret {})",
+            objects::Names::of(&resolved.name).tls_secret
+        );
+        for (key, _) in flink::tls::ssl_dynamic_properties(&from_secret, &from_secret, None) {
+            effective.insert(key, from_secret.clone());
+        }
+    }
+    model.effective_flink_configuration = Attr::Known(flink::redact::redact(&effective));
     model.rest_endpoint = Attr::Known(objects::rest_endpoint(&resolved));
     model.kubernetes_objects = value::from_value(&cluster_objects::in_sync(&rendered.objects))
         .map_or(Attr::Unknown, Attr::Known);
@@ -149,6 +211,21 @@ impl FlinkDeployment {
         let Some(mut model) = read_model(planned, diags) else {
             return planned.clone();
         };
+        let mut tls_data = None;
+        if tls::enabled(&model) {
+            match self.tls_material(ctx, &model, diags).await {
+                Some((certificates, data)) => {
+                    model.tls_certificates = Attr::Known(certificates);
+                    tls_data = Some(data);
+                }
+                // Nothing was applied: keep the state as planned but without certificates.
+                None => {
+                    model.tls_certificates = Attr::Null;
+                    derive(&mut model, None);
+                    return write_model(&model, diags);
+                }
+            }
+        }
         let rendered = derive(&mut model, None);
         let state = write_model(&model, diags);
         match rendered {
@@ -160,8 +237,12 @@ impl FlinkDeployment {
                 let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) else {
                     return state;
                 };
+                let objects = match tls_data {
+                    Some(data) => render(&r.resolved, &model, Some(data)).objects,
+                    None => r.objects,
+                };
                 let owner = objects::owner(ns, name);
-                owned::apply(ctx, &owner, objects::KINDS, &r.objects, TYPE, diags).await;
+                owned::apply(ctx, &owner, objects::KINDS, &objects, TYPE, diags).await;
             }
             None => diags.error(
                 "Unknown values at apply",
@@ -170,6 +251,106 @@ impl FlinkDeployment {
         }
         // Returned even on failure, so whatever was created is recorded in state.
         state
+    }
+
+    /// The TLS Secret's data and what state records of it: the existing Secret's when the plan
+    /// kept its certificates and it still holds them, else newly issued with the authority.
+    async fn tls_material(
+        &self,
+        ctx: &Context,
+        model: &Model,
+        diags: &mut Diagnostics,
+    ) -> Option<(
+        model::TlsCertificates,
+        serde_json::Map<String, serde_json::Value>,
+    )> {
+        let (ns, name) = (model.namespace.known()?, model.name.known()?);
+        let secret_name = objects::Names::of(name).tls_secret;
+        let owner = objects::owner(ns, name);
+        let observed = owned::observe(ctx, &owner, &[Kind::Secret], TYPE, diags).await?;
+        let existing = observed
+            .iter()
+            .map(|(_, o)| o)
+            .find(|o| o.metadata.name.as_deref() == Some(secret_name.as_str()));
+        if let (Some(recorded), Some(secret)) = (model.tls_certificates.known(), existing) {
+            if tls::holds(secret, recorded) {
+                return Some((recorded.clone(), tls::existing_data(secret)));
+            }
+        }
+        let settings = model.tls.known()?;
+        let Some(authority) = settings.authority.known() else {
+            diags.attribute_error(
+                AttributePath::root("tls").attr("authority"),
+                "TLS needs a certificate authority",
+                "Set tls.authority = flink_certificate_authority.x.spec.",
+            );
+            return None;
+        };
+        let ca_owner = certificate_authority::objects::owner(&authority.namespace, &authority.name);
+        let ca_objects = owned::observe(ctx, &ca_owner, &[Kind::Secret], TYPE, diags).await?;
+        let material = ca_objects
+            .iter()
+            .find(|(_, o)| o.metadata.name.as_deref() == Some(authority.secret_name.as_str()))
+            .map(|(_, o)| certificate_authority::objects::material_of(o));
+        let authority_material = match material {
+            Some(Ok(m)) if m.ca.certificate_pem == authority.ca_certificate_pem => m,
+            Some(Ok(_)) => {
+                diags.attribute_error(
+                    AttributePath::root("tls").attr("authority"),
+                    "The certificate authority changed",
+                    format!(
+                        "Secret {}/{} holds a different CA than tls.authority names. Apply the \
+                         flink_certificate_authority first, then this deployment.",
+                        authority.namespace, authority.secret_name
+                    ),
+                );
+                return None;
+            }
+            Some(Err(e)) => {
+                diags.attribute_error(
+                    AttributePath::root("tls").attr("authority"),
+                    "Unusable certificate authority",
+                    format!(
+                        "Secret {}/{}: {e}. Apply the flink_certificate_authority to restore it.",
+                        authority.namespace, authority.secret_name
+                    ),
+                );
+                return None;
+            }
+            None => {
+                diags.attribute_error(
+                    AttributePath::root("tls").attr("authority"),
+                    "Certificate authority not found",
+                    format!(
+                        "No Secret {}/{} of a flink_certificate_authority. Apply the authority \
+                         first, and check that the provider may read Secrets in namespace {}.",
+                        authority.namespace, authority.secret_name, authority.namespace
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut probe = model.clone();
+        let resolved = derive(&mut probe, None)?.resolved;
+        let validity = settings
+            .validity_period_hours
+            .known()
+            .copied()
+            .unwrap_or(8760);
+        let request = tls::request(&resolved, authority_material.algorithm, validity);
+        match crate::tls::DeploymentMaterial::issue(&authority_material, &request) {
+            Ok(material) => {
+                tracing::info!(deployment = %name, "issued TLS certificates");
+                Some((tls::certificates(&material), tls::secret_data(&material)))
+            }
+            Err(e) => {
+                diags.error(
+                    "Issuing the deployment's TLS certificates failed",
+                    e.to_string(),
+                );
+                None
+            }
+        }
     }
 }
 
@@ -205,6 +386,12 @@ impl Resource for FlinkDeployment {
                 model.id = Attr::Known(deployment_id(ns, name));
             }
         }
+        let prior_model = if prior.is_null() {
+            Model::default()
+        } else {
+            read_model(prior, diags).unwrap_or_default()
+        };
+        model.tls_certificates = planned_certificates(&prior_model, &model);
         derive(&mut model, Some(diags));
         plan.planned = write_model(&model, diags);
     }
@@ -237,9 +424,10 @@ impl Resource for FlinkDeployment {
             return Value::Null;
         }
         if let Some(rendered) = derive(&mut model, None) {
-            let status = cluster_objects::observe(&rendered.objects, &observed, &[]);
+            let status = cluster_objects::observe(&rendered.objects, &observed, &[Kind::Secret]);
             model.kubernetes_objects =
                 value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
+            mark_tls_secret(&mut model, &name, &observed);
         }
         write_model(&model, diags)
     }
@@ -280,7 +468,8 @@ impl Resource for FlinkDeployment {
             return Value::Null;
         };
         let owner = objects::owner(ns, name);
-        let Some(observed) = owned::observe(ctx, &owner, &[Kind::ConfigMap], TYPE, diags).await
+        let Some(observed) =
+            owned::observe(ctx, &owner, &[Kind::ConfigMap, Kind::Secret], TYPE, diags).await
         else {
             return Value::Null;
         };
@@ -300,8 +489,45 @@ impl Resource for FlinkDeployment {
             );
             return Value::Null;
         };
+        if tls::enabled(&model) {
+            let authority_pem = model
+                .tls
+                .known()
+                .and_then(|t| t.authority.known())
+                .map(|a| a.ca_certificate_pem.clone())
+                .unwrap_or_default();
+            let secret_name = objects::Names::of(name).tls_secret;
+            model.tls_certificates = observed
+                .iter()
+                .find(|(k, o)| {
+                    *k == Kind::Secret && o.metadata.name.as_deref() == Some(&secret_name)
+                })
+                .and_then(|(_, secret)| tls::certificates_in(secret, &authority_pem))
+                .map_or(Attr::Null, Attr::Known);
+        }
         derive(&mut model, None);
         write_model(&model, diags)
+    }
+}
+
+/// A TLS Secret present but holding other certificates than state records is drift too.
+fn mark_tls_secret(model: &mut Model, name: &str, observed: &[(Kind, kube::api::DynamicObject)]) {
+    let secret_name = objects::Names::of(name).tls_secret;
+    let (Attr::Known(recorded), Attr::Known(status)) =
+        (&model.tls_certificates, &mut model.kubernetes_objects)
+    else {
+        return;
+    };
+    let secret = observed
+        .iter()
+        .find(|(k, o)| *k == Kind::Secret && o.metadata.name.as_deref() == Some(&secret_name));
+    if let Some((_, secret)) = secret {
+        if !tls::holds(secret, recorded) {
+            status.insert(
+                format!("Secret/{secret_name}"),
+                tls::CERTIFICATES_CHANGED.to_string(),
+            );
+        }
     }
 }
 

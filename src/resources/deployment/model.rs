@@ -63,6 +63,10 @@ pub struct Model {
     #[serde(default)]
     pub queryable_state: Attr<QueryableState>,
     #[serde(default)]
+    pub tls: Attr<Tls>,
+    #[serde(default)]
+    pub tls_certificates: Attr<TlsCertificates>,
+    #[serde(default)]
     pub job_id: Attr<String>,
     #[serde(default)]
     pub effective_flink_configuration: Attr<BTreeMap<String, String>>,
@@ -165,6 +169,42 @@ pub struct HighAvailabilitySpec {
 pub struct QueryableState {
     #[serde(default)]
     pub enabled: Attr<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tls {
+    #[serde(default)]
+    pub enabled: Attr<bool>,
+    #[serde(default)]
+    pub authority: Attr<AuthoritySpec>,
+    #[serde(default)]
+    pub validity_period_hours: Attr<i64>,
+    #[serde(default)]
+    pub early_renewal_hours: Attr<i64>,
+}
+
+pub(crate) use crate::resources::certificate_authority::Spec as AuthoritySpec;
+
+/// What the provider issued for a TLS-enabled deployment, as state records it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsCertificates {
+    #[serde(default)]
+    pub internal_fingerprint_sha256: Attr<String>,
+    #[serde(default)]
+    pub internal_fingerprint_sha1: Attr<String>,
+    #[serde(default)]
+    pub internal_not_after: Attr<String>,
+    #[serde(default)]
+    pub rest_fingerprint_sha256: Attr<String>,
+    #[serde(default)]
+    pub rest_not_after: Attr<String>,
+    #[serde(default)]
+    pub authority_fingerprint_sha256: Attr<String>,
+}
+
+/// The type of `flink_certificate_authority.x.spec`.
+fn authority_type() -> Type {
+    crate::resources::spec_type(&crate::resources::certificate_authority::CertificateAuthority)
 }
 
 /// The type of `flink_blob_storage.x.spec`, taken from that resource's schema so the two can
@@ -341,6 +381,36 @@ pub fn schema() -> Schema {
             )
             .optional()
             .description("Queryable State (deprecated by Flink since 1.18): clients reach it at `job-<job_id>-taskmanager:9069`."),
+            Attribute::single_nested(
+                "tls",
+                vec![
+                    Attribute::bool("enabled").optional().description("Turn TLS on (the seed's `flink.security.ssl.enabled` annotation does the same)."),
+                    Attribute::typed("authority", authority_type()).optional().description("`flink_certificate_authority.x.spec`: signs the REST certificate; its client certificate is the one the REST API accepts. Required when TLS is on."),
+                    Attribute::number("validity_period_hours")
+                        .default_value(Value::Number(8760i64.into()))
+                        .validate(Validator::IntAtLeast(1))
+                        .description("Validity of the deployment's certificates, in hours. Defaults to 8760 (one year)."),
+                    Attribute::number("early_renewal_hours")
+                        .default_value(Value::Number(720i64.into()))
+                        .validate(Validator::IntAtLeast(0))
+                        .description("Re-issue the certificates when they expire within this many hours; the plan shows it and the pods roll. Defaults to 720 (30 days)."),
+                ],
+            )
+            .optional()
+            .description("TLS as Ververica Platform provisions it: mutual TLS between JobManager and TaskManagers with a self-signed certificate made for this deployment (pinned by fingerprint), and https on the REST API and web UI with a certificate signed by the authority, requiring the authority's client certificate (REST mutual authentication). Keystores, truststores and their random passwords live in the Secret `flink-<name>-tls`, mounted into the pods; the passwords reach Flink as dynamic properties from the Secret, never through the ConfigMap. SSL keys set in `flink_configuration` are overridden, with a warning."),
+            Attribute::single_nested(
+                "tls_certificates",
+                vec![
+                    Attribute::string("internal_fingerprint_sha256").computed().description("SHA-256 fingerprint of the internal (JobManager-TaskManager) certificate."),
+                    Attribute::string("internal_fingerprint_sha1").computed().description("SHA-1 fingerprint of the internal certificate, as Flink pins it (`security.ssl.internal.cert.fingerprint`)."),
+                    Attribute::string("internal_not_after").computed().description("Expiry of the internal certificate (RFC 3339)."),
+                    Attribute::string("rest_fingerprint_sha256").computed().description("SHA-256 fingerprint of the REST certificate."),
+                    Attribute::string("rest_not_after").computed().description("Expiry of the REST certificate (RFC 3339)."),
+                    Attribute::string("authority_fingerprint_sha256").computed().description("SHA-256 fingerprint of the CA certificate that signed the REST certificate."),
+                ],
+            )
+            .computed()
+            .description("The certificates issued for this deployment when TLS is on; null otherwise."),
             Attribute::string("job_id")
                 .computed()
                 .use_state_for_unknown()
@@ -350,7 +420,7 @@ pub fn schema() -> Schema {
                 .description("The configuration Flink gets, secrets redacted."),
             Attribute::string("rest_endpoint")
                 .computed()
-                .description("In-cluster URL of the JobManager REST API."),
+                .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
             cluster_objects::attribute(),
         ],
     )

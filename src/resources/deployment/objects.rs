@@ -14,6 +14,7 @@ pub const OWNER_KIND: &str = "deployment";
 /// Kinds a deployment owns.
 pub const KINDS: &[Kind] = &[
     Kind::ConfigMap,
+    Kind::Secret,
     Kind::ServiceAccount,
     Kind::Role,
     Kind::RoleBinding,
@@ -45,6 +46,7 @@ pub struct Names {
     pub taskmanager: String,
     pub rest: String,
     pub ha_role: String,
+    pub tls_secret: String,
 }
 
 impl Names {
@@ -56,6 +58,7 @@ impl Names {
             taskmanager: format!("flink-{name}-taskmanager"),
             rest: format!("flink-{name}-rest"),
             ha_role: format!("flink-{name}-ha"),
+            tls_secret: format!("flink-{name}-tls"),
         }
     }
 }
@@ -75,6 +78,12 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
         ("taskmanager.bind-host".to_string(), "0.0.0.0".to_string()),
         ("rest.bind-address".to_string(), "0.0.0.0".to_string()),
     ]);
+    if d.tls.is_some() {
+        keys.extend(crate::flink::tls::ssl_configuration(
+            d.version,
+            super::tls::TLS_DIR,
+        ));
+    }
     if let Some(blob) = &d.blob_storage {
         if let Some(endpoint) = &blob.endpoint {
             keys.insert("s3.endpoint".into(), endpoint.clone());
@@ -88,8 +97,9 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
 
 /// The REST endpoint inside the cluster.
 pub fn rest_endpoint(d: &Resolved) -> String {
+    let scheme = if d.tls.is_some() { "https" } else { "http" };
     format!(
-        "http://{}.{}.svc:{REST_PORT}",
+        "{scheme}://{}.{}.svc:{REST_PORT}",
         Names::of(&d.name).rest,
         d.namespace
     )
@@ -137,6 +147,14 @@ fn file_name(uri: &str) -> &str {
         .unwrap_or("job.jar")
 }
 
+fn pod_tls(d: &Resolved) -> Option<super::tls::PodTls> {
+    let tls = d.tls.as_ref()?;
+    Some(super::tls::pod_tls(
+        &Names::of(&d.name).tls_secret,
+        tls.internal_fingerprint_sha1.as_deref(),
+    ))
+}
+
 fn pod_template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &str) -> Json {
     let names = Names::of(&d.name);
     let mut pod_labels = labels(d, Some(component));
@@ -179,10 +197,19 @@ fn pod_template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
     } else if d.queryable_state {
         ports.push(json!({"name": "queryable-state", "containerPort": crate::flink::render::QUERYABLE_STATE_PROXY_PORT}));
     }
-    let mounts = json!([
-        {"name": "flink-config", "mountPath": CONF_DIR},
-        {"name": "usrlib", "mountPath": USRLIB_DIR},
-    ]);
+    let mut mounts = vec![
+        json!({"name": "flink-config", "mountPath": CONF_DIR}),
+        json!({"name": "usrlib", "mountPath": USRLIB_DIR}),
+    ];
+    let mut volumes = vec![
+        json!({"name": "flink-config", "configMap": {"name": names.config_map}}),
+        json!({"name": "usrlib", "emptyDir": {}}),
+    ];
+    if let Some(tls) = pod_tls(d) {
+        mounts.push(tls.mount);
+        volumes.push(tls.volume);
+        env.extend(tls.env);
+    }
     let downloads: Vec<&String> = std::iter::once(&d.artifact.jar_uri)
         .chain(&d.artifact.additional_dependencies)
         .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
@@ -198,10 +225,7 @@ fn pod_template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
             "resources": {"requests": resources, "limits": resources},
             "volumeMounts": mounts,
         }],
-        "volumes": [
-            {"name": "flink-config", "configMap": {"name": names.config_map}},
-            {"name": "usrlib", "emptyDir": {}},
-        ],
+        "volumes": volumes,
     });
     if !downloads.is_empty() {
         let script = downloads
@@ -269,10 +293,18 @@ fn service(d: &Resolved, name: &str, component: &str, ports: Json) -> DesiredObj
     )
 }
 
-/// Every object of the deployment, given its rendered `config.yaml` and log4j file.
-pub fn desired(d: &Resolved, config_yaml: &str, log4j: &str) -> Vec<DesiredObject> {
+/// Every object of the deployment, given its rendered `config.yaml` and log4j file, and at apply
+/// the TLS Secret's data (without it the Secret is named but empty, as plans need).
+pub fn desired(
+    d: &Resolved,
+    config_yaml: &str,
+    log4j: &str,
+    tls_data: Option<Map<String, Json>>,
+) -> Vec<DesiredObject> {
     let names = Names::of(&d.name);
     let config_hash = hash(&format!("{config_yaml}\n{log4j}"));
+    // Dynamic properties go before the job's own arguments, which end option parsing.
+    let dynamic: Vec<String> = pod_tls(d).map(|t| t.args).unwrap_or_default();
     let mut jm_args = vec!["standalone-job".to_string()];
     if let Some(class) = &d.artifact.entry_class {
         jm_args.extend(["--job-classname".to_string(), class.clone()]);
@@ -280,7 +312,10 @@ pub fn desired(d: &Resolved, config_yaml: &str, log4j: &str) -> Vec<DesiredObjec
     if d.allow_non_restored_state {
         jm_args.push("--allowNonRestoredState".into());
     }
+    jm_args.extend(dynamic.iter().cloned());
     jm_args.extend(d.artifact.main_args.iter().cloned());
+    let mut tm_args = vec!["taskmanager".to_string()];
+    tm_args.extend(dynamic);
     let mut objects = vec![
         DesiredObject::new(
             Kind::ConfigMap,
@@ -303,7 +338,7 @@ pub fn desired(d: &Resolved, config_yaml: &str, log4j: &str) -> Vec<DesiredObjec
             &names.taskmanager,
             "taskmanager",
             d.task_managers,
-            vec!["taskmanager".into()],
+            tm_args,
             &config_hash,
         ),
         service(
@@ -324,6 +359,18 @@ pub fn desired(d: &Resolved, config_yaml: &str, log4j: &str) -> Vec<DesiredObjec
         .is_some_and(|h| h.ha_type == "kubernetes")
     {
         objects.extend(kubernetes_ha_rbac(d, &names));
+    }
+    if d.tls.is_some() {
+        let mut body = json!({"metadata": {"labels": labels(d, None)}, "type": "Opaque"});
+        if let Some(data) = tls_data {
+            body["data"] = Json::Object(data);
+        }
+        objects.push(DesiredObject::new(
+            Kind::Secret,
+            &d.namespace,
+            &names.tls_secret,
+            body,
+        ));
     }
     if d.queryable_state {
         objects.push(service(

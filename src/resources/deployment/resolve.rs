@@ -2,7 +2,8 @@
 //! applied, and from there to the Flink renderer's input. No IO.
 
 use super::model::{
-    BlobStorageSpec, HighAvailabilitySpec, Model, Process, QUERYABLE_STATE_ANNOTATION,
+    AuthoritySpec, BlobStorageSpec, HighAvailabilitySpec, Model, Process,
+    QUERYABLE_STATE_ANNOTATION, TLS_ANNOTATION,
 };
 use crate::flink::{self, FlinkVersion};
 use crate::value::Attr;
@@ -34,6 +35,16 @@ pub struct Pod {
     pub service_account: Option<String>,
 }
 
+/// TLS of a deployment that has it on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedTls {
+    pub authority: AuthoritySpec,
+    pub validity_hours: i64,
+    pub early_renewal_hours: i64,
+    /// The internal certificate's SHA-1 fingerprint Flink pins, once issued (state has it).
+    pub internal_fingerprint_sha1: Option<String>,
+}
+
 /// A deployment with every value known.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
@@ -57,6 +68,7 @@ pub struct Resolved {
     pub high_availability: Option<HighAvailabilitySpec>,
     pub queryable_state: bool,
     pub allow_non_restored_state: bool,
+    pub tls: Option<ResolvedTls>,
 }
 
 /// The job id pinned for a deployment id: its 32 hex digits.
@@ -92,6 +104,49 @@ pub fn queryable_state(model: &Model) -> Option<bool> {
         Attr::Unknown => return None,
     };
     Some(by_attribute || by_annotation)
+}
+
+/// Whether the model turns TLS on (attribute or the seed's annotation). `None` while unknown.
+pub fn tls_enabled(model: &Model) -> Option<bool> {
+    let by_attribute = match &model.tls {
+        Attr::Known(t) => match &t.enabled {
+            Attr::Known(b) => *b,
+            Attr::Null => false,
+            Attr::Unknown => return None,
+        },
+        Attr::Null => false,
+        Attr::Unknown => return None,
+    };
+    let by_annotation = match &model.annotations {
+        Attr::Known(a) => a.get(TLS_ANNOTATION).is_some_and(|v| v == "true"),
+        Attr::Null => false,
+        Attr::Unknown => return None,
+    };
+    Some(by_attribute || by_annotation)
+}
+
+/// The TLS settings: `Some(None)` when TLS is off, `None` while unknown (or without authority).
+fn tls(model: &Model) -> Option<Option<ResolvedTls>> {
+    if !tls_enabled(model)? {
+        return Some(None);
+    }
+    let settings = or_default(&model.tls)?;
+    let authority = known(&settings.authority)?;
+    let hours = |attr: &Attr<i64>, default: i64| match attr {
+        Attr::Known(h) => Some(*h),
+        Attr::Null => Some(default),
+        Attr::Unknown => None,
+    };
+    let internal_fingerprint_sha1 = model
+        .tls_certificates
+        .known()
+        .and_then(|c| c.internal_fingerprint_sha1.known().cloned());
+    Some(Some(ResolvedTls {
+        authority,
+        validity_hours: hours(&settings.validity_period_hours, 8760)?,
+        early_renewal_hours: hours(&settings.early_renewal_hours, 720)?,
+        internal_fingerprint_sha1,
+    }))
 }
 
 fn known<T: Clone>(attr: &Attr<T>) -> Option<T> {
@@ -208,7 +263,30 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         },
         queryable_state: queryable_state(model)?,
         allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
+        tls: tls(model)?,
     })
+}
+
+/// The user's SSL keys that TLS sets outside the configuration file (passwords, the pinned
+/// fingerprint, the generic keys): they are overridden, and the caller warns about each.
+pub fn tls_overridden_keys(d: &Resolved) -> Vec<String> {
+    if d.tls.is_none() {
+        return Vec::new();
+    }
+    let in_file = flink::tls::ssl_configuration(d.version, "");
+    flink::tls::ssl_owned_keys(d.version)
+        .into_iter()
+        .filter(|k| !in_file.contains_key(k) && d.flink_configuration.contains_key(k))
+        .collect()
+}
+
+/// The user's configuration without the keys of [`tls_overridden_keys`].
+fn user_configuration(d: &Resolved) -> BTreeMap<String, String> {
+    let mut user = d.flink_configuration.clone();
+    for key in tls_overridden_keys(d) {
+        user.remove(&key);
+    }
+    user
 }
 
 /// What the Flink renderer needs.
@@ -231,7 +309,7 @@ pub fn render_input(d: &Resolved, owned: BTreeMap<String, String>) -> flink::Ren
         namespace: d.namespace.clone(),
         deployment_id: d.id.clone(),
         job_id: Some(d.job_id.clone()),
-        user: d.flink_configuration.clone(),
+        user: user_configuration(d),
         parallelism: Some(d.parallelism),
         task_slots: Some(d.task_slots),
         jobmanager: flink::render::ProcessResources {

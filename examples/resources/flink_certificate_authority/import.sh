@@ -1,0 +1,2 @@
+# <namespace>/<name>
+terraform import flink_certificate_authority.platform streaming/platform
