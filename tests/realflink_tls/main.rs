@@ -24,6 +24,7 @@ use flink_provider::tls::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[allow(dead_code)]
 #[path = "../realflink_config/support.rs"]
 mod support;
 use support::{flink_home, free_port, JobManager};
