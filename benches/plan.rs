@@ -88,8 +88,8 @@ fn timed_plan(ws: &Workspace) -> Duration {
     start.elapsed()
 }
 
-/// The objects the provider created, one JSON list per deployment, stripped of what the server
-/// adds, placed in `namespace`.
+/// The objects the provider created, one array per deployment, stripped of what the server adds,
+/// placed in `namespace`.
 fn rendered_objects(kubeconfig: &str, namespace: &str) -> Vec<serde_json::Value> {
     let out = std::process::Command::new("kubectl")
         .env("KUBECONFIG", kubeconfig)
@@ -130,10 +130,7 @@ fn rendered_objects(kubeconfig: &str, namespace: &str) -> Vec<serde_json::Value>
         item.as_object_mut().unwrap().remove("status");
         by_deployment.entry(id).or_default().push(item);
     }
-    by_deployment
-        .into_values()
-        .map(|items| serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))
-        .collect()
+    by_deployment.into_values().map(serde_json::Value::Array).collect()
 }
 
 /// Time for `kubectl apply --server-side`, one invocation per deployment.
@@ -143,8 +140,16 @@ fn kubectl_apply_each(kubeconfig: &str, lists: &[serde_json::Value]) -> Duration
         .iter()
         .enumerate()
         .map(|(i, list)| {
+            // A stream of JSON objects: kubectl validates a `List` against OpenAPI v2, which the
+            // test server does not serve.
             let path = dir.path().join(format!("d{i}.json"));
-            std::fs::write(&path, list.to_string()).unwrap();
+            let documents: Vec<String> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o.to_string())
+                .collect();
+            std::fs::write(&path, documents.join("\n")).unwrap();
             path
         })
         .collect();
@@ -204,9 +209,9 @@ fn main() {
         assert_eq!(apply.code, 0, "{}", apply.text);
         let apply_time = start.elapsed();
         let baseline_ns = format!("kubectl-baseline-{n}");
-        let namespace = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+        let namespace = serde_json::json!([
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": baseline_ns}}
-        ]});
+        ]);
         kubectl_apply_each(&kubeconfig_path, &[namespace]);
         let kubectl_time = kubectl_apply_each(
             &kubeconfig_path,
