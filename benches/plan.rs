@@ -130,7 +130,10 @@ fn rendered_objects(kubeconfig: &str, namespace: &str) -> Vec<serde_json::Value>
         item.as_object_mut().unwrap().remove("status");
         by_deployment.entry(id).or_default().push(item);
     }
-    by_deployment.into_values().map(serde_json::Value::Array).collect()
+    by_deployment
+        .into_values()
+        .map(serde_json::Value::Array)
+        .collect()
 }
 
 /// Time for `kubectl apply --server-side`, one invocation per deployment.

@@ -13,7 +13,9 @@
     clippy::print_stdout
 )]
 
-use flink_provider::tls::{AuthorityMaterial, DeploymentMaterial, DeploymentTlsRequest, KeyAlgorithm};
+use flink_provider::tls::{
+    AuthorityMaterial, DeploymentMaterial, DeploymentTlsRequest, KeyAlgorithm,
+};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -68,7 +70,15 @@ fn tools(authority_dir: &Path, algorithm: KeyAlgorithm) -> Duration {
         _ => &["-newkey", "rsa:2048"],
     };
     let start = Instant::now();
-    let mut internal = vec!["req", "-x509", "-nodes", "-days", "365", "-subj", "/CN=internal"];
+    let mut internal = vec![
+        "req",
+        "-x509",
+        "-nodes",
+        "-days",
+        "365",
+        "-subj",
+        "/CN=internal",
+    ];
     internal.extend_from_slice(newkey);
     internal.extend_from_slice(&["-keyout", "internal.key", "-out", "internal.crt"]);
     run(dir, "openssl", &internal);
@@ -80,8 +90,21 @@ fn tools(authority_dir: &Path, algorithm: KeyAlgorithm) -> Duration {
         dir,
         "openssl",
         &[
-            "x509", "-req", "-in", "rest.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "365", "-extfile", "san.ext", "-out", "rest.crt",
+            "x509",
+            "-req",
+            "-in",
+            "rest.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "rest.crt",
         ],
     );
     let pass = "pass:benchpassword";
@@ -89,16 +112,38 @@ fn tools(authority_dir: &Path, algorithm: KeyAlgorithm) -> Duration {
         dir,
         "openssl",
         &[
-            "pkcs12", "-export", "-in", "internal.crt", "-inkey", "internal.key", "-name",
-            "internal", "-out", "internal.keystore.p12", "-passout", pass,
+            "pkcs12",
+            "-export",
+            "-in",
+            "internal.crt",
+            "-inkey",
+            "internal.key",
+            "-name",
+            "internal",
+            "-out",
+            "internal.keystore.p12",
+            "-passout",
+            pass,
         ],
     );
     run(
         dir,
         "openssl",
         &[
-            "pkcs12", "-export", "-in", "rest.crt", "-inkey", "rest.key", "-certfile", "ca.crt",
-            "-name", "rest", "-out", "rest.keystore.p12", "-passout", pass,
+            "pkcs12",
+            "-export",
+            "-in",
+            "rest.crt",
+            "-inkey",
+            "rest.key",
+            "-certfile",
+            "ca.crt",
+            "-name",
+            "rest",
+            "-out",
+            "rest.keystore.p12",
+            "-passout",
+            pass,
         ],
     );
     for (alias, cert, store) in [
@@ -109,8 +154,18 @@ fn tools(authority_dir: &Path, algorithm: KeyAlgorithm) -> Duration {
             dir,
             "keytool",
             &[
-                "-importcert", "-noprompt", "-alias", alias, "-file", cert, "-keystore", store,
-                "-storetype", "PKCS12", "-storepass", "benchpassword",
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                alias,
+                "-file",
+                cert,
+                "-keystore",
+                store,
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "benchpassword",
             ],
         );
     }
@@ -137,8 +192,11 @@ fn main() {
             AuthorityMaterial::generate(algorithm, time::Duration::hours(8760), "bench/ca")
                 .unwrap();
         let authority_dir = tempfile::tempdir().unwrap();
-        std::fs::write(authority_dir.path().join("ca.crt"), &authority.ca.certificate_pem)
-            .unwrap();
+        std::fs::write(
+            authority_dir.path().join("ca.crt"),
+            &authority.ca.certificate_pem,
+        )
+        .unwrap();
         std::fs::write(
             authority_dir.path().join("ca.key"),
             authority.ca.private_key_pem(),

@@ -14,7 +14,7 @@ mod owned;
 
 pub use blob_storage::BlobStorage;
 pub use certificate_authority::CertificateAuthority;
-pub use deployment::FlinkDeployment;
+pub use deployment::{deployment_id, ha_config_map_selector, FlinkDeployment, KUBERNETES_HA_RULES};
 pub use high_availability::HighAvailability;
 
 use crate::kubernetes::Cluster;

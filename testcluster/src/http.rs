@@ -29,7 +29,14 @@ pub struct Shared {
     pub address: String,
     /// Requests per `VERB resource`.
     pub requests: Mutex<BTreeMap<String, u64>>,
+    /// The last [`REQUEST_LOG_LIMIT`] requests as `METHOD path?query -> status` (PATCH with its
+    /// content type in parentheses before the arrow), oldest first
+    /// (`GET /testserver/requests/log`), to see what a real client asked for.
+    pub request_log: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many requests [`Shared::request_log`] keeps.
+pub const REQUEST_LOG_LIMIT: usize = 10_000;
 
 fn json_response(code: u16, body: &Json) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
@@ -93,6 +100,20 @@ pub async fn handle(
         return Ok(error(ApiError::unauthorized()));
     }
     let path = req.uri().path().trim_matches('/').to_string();
+    // HTTP/2 clients (fabric8's OkHttp) send the absolute URI: log the path and query only.
+    let logged = (!path.starts_with("testserver/")).then(|| {
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        match req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(ct) if req.method() == Method::PATCH => {
+                format!("{} {target} ({ct})", req.method())
+            }
+            _ => format!("{} {target}", req.method()),
+        }
+    });
     let segments: Vec<String> = path.split('/').map(String::from).collect();
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
     let response = match (req.method(), seg.as_slice()) {
@@ -118,9 +139,20 @@ pub async fn handle(
                 .unwrap_or_default();
             json_response(200, &counts)
         }
+        (&Method::GET, ["testserver", "requests", "log"]) => {
+            let log = shared
+                .request_log
+                .lock()
+                .map(|l| json!(*l))
+                .unwrap_or_default();
+            json_response(200, &log)
+        }
         (&Method::POST, ["testserver", "requests", "reset"]) => {
             if let Ok(mut c) = shared.requests.lock() {
                 c.clear();
+            }
+            if let Ok(mut l) = shared.request_log.lock() {
+                l.clear();
             }
             json_response(200, &json!({}))
         }
@@ -135,6 +167,12 @@ pub async fn handle(
         }
         _ => error(ApiError::not_found("", "", &path)),
     };
+    if let (Some(line), Ok(mut log)) = (logged, shared.request_log.lock()) {
+        if log.len() == REQUEST_LOG_LIMIT {
+            log.pop_front();
+        }
+        log.push_back(format!("{line} -> {}", response.status().as_u16()));
+    }
     Ok(response)
 }
 

@@ -74,6 +74,7 @@ pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
         token: identity.token.clone(),
         address: addr.to_string(),
         requests: Default::default(),
+        request_log: Default::default(),
     });
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config.clone());

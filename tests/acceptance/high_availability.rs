@@ -239,7 +239,8 @@ fn kubernetes_ha_gets_its_own_rbac_and_its_config_maps_go_on_destroy() {
     ]);
     assert_eq!(pod_account.trim(), "flink-job");
 
-    // ConfigMaps as Flink's Kubernetes HA creates them: labelled with the cluster id, no owner.
+    // ConfigMaps as Flink 2.3's Kubernetes HA creates them (labels as tests/realflink_ha saw them):
+    // labelled with the cluster id, no owner.
     let id = ws.resource_values("flink_deployment.job")["id"]
         .as_str()
         .unwrap()
@@ -254,7 +255,7 @@ fn kubernetes_ha_gets_its_own_rbac_and_its_config_maps_go_on_destroy() {
                 "kind": "ConfigMap",
                 "metadata": {
                     "name": format!("{id}-{suffix}"),
-                    "labels": {"app": id, "configmap-type": "high-availability", "type": "flink-native-kubernetes"},
+                    "labels": {"app": id, "type": "flink-native-kubernetes"},
                 },
                 "data": {"leader": "address"},
             })
@@ -267,7 +268,7 @@ fn kubernetes_ha_gets_its_own_rbac_and_its_config_maps_go_on_destroy() {
                 "get",
                 "configmaps",
                 "-l",
-                &format!("app={id},configmap-type=high-availability"),
+                &format!("app={id},type=flink-native-kubernetes"),
                 "-o",
                 "name",
             ])

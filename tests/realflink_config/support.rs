@@ -74,3 +74,50 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .unwrap_or(0);
     Ok((code, body.to_string()))
 }
+
+/// The Java 17 module options (`--add-opens`, `--add-exports`) a rendered configuration carries,
+/// from the key Flink's launch scripts read them from (`env.java.default-opts.all` from 1.19 on,
+/// else `env.java.opts.all`).
+#[allow(dead_code)] // not every test binary that includes this file starts a JobManager this way
+pub fn java_module_options(
+    configuration: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    ["env.java.default-opts.all", "env.java.opts.all"]
+        .into_iter()
+        .find_map(|k| configuration.get(k))
+        .map(|v| v.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Starts a session JobManager (`StandaloneSessionClusterEntrypoint`) of the jars in `lib` on the
+/// configuration directory `conf`, with the given JVM options and environment; output goes to
+/// `work/jobmanager.out`.
+#[allow(dead_code)] // not every test binary that includes this file starts a JobManager this way
+pub fn start_session_jobmanager(
+    lib: &Path,
+    conf: &Path,
+    work: &Path,
+    jvm_options: &[String],
+    env: &[(&str, &Path)],
+) -> JobManager {
+    let log = work.join("jobmanager.out");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut command = Command::new("java");
+    command
+        .arg("-Xmx512m")
+        .args(jvm_options)
+        .arg("-cp")
+        .arg(format!("{}/*", lib.display()))
+        .arg("org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint")
+        .arg("--configDir")
+        .arg(conf)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    JobManager {
+        child: command.spawn().unwrap(),
+        log,
+    }
+}

@@ -20,6 +20,7 @@ use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
 use model::Model;
+pub use rbac::{ha_config_map_selector, KUBERNETES_HA_RULES};
 pub(crate) use resolve::job_id_of;
 use resolve::Resolved;
 
@@ -42,7 +43,7 @@ fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
 /// again at apply), so a random id could not be known at plan; a derived one is, and with it every
 /// derived directory and key. A deployment created again under the same name finds its old state
 /// directories, as VVP's would not: documented on `id`.
-pub(crate) fn deployment_id(namespace: &str, name: &str) -> String {
+pub fn deployment_id(namespace: &str, name: &str) -> String {
     use sha2::Digest;
     let digest =
         sha2::Sha256::digest(format!("flinkops/flink_deployment:{namespace}/{name}").as_bytes());

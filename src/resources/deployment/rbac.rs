@@ -26,7 +26,9 @@ pub const KUBERNETES_HA_RULES: &[(&str, &str, &[&str])] = &[(
 )];
 
 /// The labels Flink puts on the ConfigMaps of its Kubernetes HA services (no owner reference), by
-/// which the provider removes them on destroy.
+/// which the provider removes them on destroy: `app=<cluster id>` and
+/// `type=flink-native-kubernetes` (Flink 1.x adds `configmap-type=high-availability`, which 2.x no
+/// longer sets; `tests/realflink_ha` checks the selector against a real 2.3 JobManager's).
 pub fn ha_config_map_selector(cluster_id: &str) -> String {
-    format!("app={cluster_id},configmap-type=high-availability")
+    format!("app={cluster_id},type=flink-native-kubernetes")
 }

@@ -249,3 +249,43 @@ async fn watch_and_deletecollection() {
         .items
         .is_empty());
 }
+
+#[tokio::test]
+async fn request_log_records_path_query_patch_type_and_status() {
+    let (server, client) = server().await;
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(cm("logged", json!({"k": "v"}))).unwrap(),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "logged",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"k": "w"}})),
+    )
+    .await
+    .unwrap();
+    let _ = api.get("missing").await.unwrap_err();
+    api.list(&ListParams::default().labels("app=flink"))
+        .await
+        .unwrap();
+    let log: Vec<String> = server
+        .shared
+        .request_log
+        .lock()
+        .unwrap()
+        .iter()
+        .cloned()
+        .collect();
+    let expected = [
+        "POST /api/v1/namespaces/default/configmaps? -> 201",
+        "PATCH /api/v1/namespaces/default/configmaps/logged? (application/merge-patch+json) -> 200",
+        "GET /api/v1/namespaces/default/configmaps/missing -> 404",
+        "GET /api/v1/namespaces/default/configmaps?&labelSelector=app%3Dflink -> 200",
+    ];
+    for line in expected {
+        assert!(log.iter().any(|l| l == line), "{line:?} not in {log:#?}");
+    }
+}
