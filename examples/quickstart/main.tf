@@ -54,6 +54,35 @@ resource "flink_deployment" "wordcount" {
   high_availability = flink_high_availability.kubernetes.spec
 }
 
+# The platform's TLS identity: a signing CA and a REST client certificate, keys only in a Secret.
+resource "flink_certificate_authority" "platform" {
+  name = "platform"
+}
+
+# A second application with mutual TLS inside the cluster and on its REST API, and ZooKeeper HA.
+resource "flink_deployment" "orders" {
+  name          = "orders"
+  flink_version = "1.20"
+  artifact = {
+    jar_uri     = "https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/1.20.0/flink-examples-streaming-1.20.0-TopSpeedWindowing.jar"
+    entry_class = "org.apache.flink.streaming.examples.windowing.TopSpeedWindowing"
+  }
+  blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.zookeeper.spec
+  tls = {
+    enabled   = true
+    authority = flink_certificate_authority.platform.spec
+  }
+}
+
+output "orders_rest_endpoint" {
+  value = flink_deployment.orders.rest_endpoint
+}
+
+output "orders_tls_certificates" {
+  value = flink_deployment.orders.tls_certificates
+}
+
 output "wordcount_rest_endpoint" {
   value = flink_deployment.wordcount.rest_endpoint
 }
