@@ -33,6 +33,8 @@ pub struct Shared {
     /// content type in parentheses before the arrow), oldest first
     /// (`GET /testserver/requests/log`), to see what a real client asked for.
     pub request_log: Mutex<std::collections::VecDeque<String>>,
+    /// Where the local kubelet keeps pods (`<dir>/<namespace>/<pod>/container.log`), once it runs.
+    pub pods_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 /// How many requests [`Shared::request_log`] keeps.
@@ -308,9 +310,13 @@ async fn dispatch(
         None => None,
         Some("status") => Some("status"),
         Some("scale") if kind.kind == "Deployment" => Some("scale"),
+        Some("log") if kind.kind == "Pod" && verb == "get" => Some("log"),
         Some(other) => return Err(ApiError::not_found(kind.plural, kind.group, other)),
     };
     let name = target.name.clone().unwrap_or_default();
+    if sub == Some("log") {
+        return pod_log(shared, &ns, &name, q);
+    }
     match verb {
         "list" => {
             let (labels, fields) = selectors(q)?;
@@ -457,6 +463,47 @@ async fn dispatch(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// `pods/log` from the local kubelet's capture of the container output (`tailLines` honoured;
+/// `follow` answers with what there is so far).
+fn pod_log(
+    shared: &Shared,
+    namespace: &str,
+    name: &str,
+    q: &BTreeMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
+    let pods = crate::kinds::find("", "v1", "pods")
+        .ok_or_else(|| ApiError::not_found("pods", "", name))?;
+    shared.store.get(pods, namespace, name)?;
+    let file = shared
+        .pods_dir
+        .get()
+        .map(|dir| dir.join(namespace).join(name).join("container.log"));
+    let text = match file.and_then(|f| std::fs::read_to_string(f).ok()) {
+        Some(text) => text,
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "container \"flink-main-container\" in pod \"{name}\" is waiting to start: \
+                 ContainerCreating"
+            )))
+        }
+    };
+    let text = match q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => {
+            let lines: Vec<&str> = text.lines().collect();
+            let mut tail = lines[lines.len().saturating_sub(n)..].join("\n");
+            tail.push('\n');
+            tail
+        }
+        None => text,
+    };
+    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain"),
+    );
+    Ok(response)
 }
 
 fn scale_of(deployment: &Json) -> Json {

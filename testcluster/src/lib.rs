@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod fields;
 pub mod http;
 pub mod kinds;
+pub mod kubelet;
 pub mod patch;
 pub mod selectors;
 pub mod status;
@@ -75,6 +76,7 @@ pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
         address: addr.to_string(),
         requests: Default::default(),
         request_log: Default::default(),
+        pods_dir: Default::default(),
     });
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config.clone());

@@ -1,10 +1,14 @@
-//! `kube-test-server --listen 127.0.0.1:0 --kubeconfig PATH`: starts the Kubernetes API test
-//! server, writes a kubeconfig for it, prints the address, and serves until SIGINT or SIGTERM.
+//! `kube-test-server --listen 127.0.0.1:0 --kubeconfig PATH [--run-pods [--pods-dir DIR]]`: starts
+//! the Kubernetes API test server, writes a kubeconfig for it, prints the address, and serves until
+//! SIGINT or SIGTERM. With `--run-pods` a local kubelet runs the pods of Deployments as real Flink
+//! processes (needs root); stopping the server stops them.
 
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kube-test-server [--listen ADDR] [--kubeconfig PATH]");
+    eprintln!(
+        "usage: kube-test-server [--listen ADDR] [--kubeconfig PATH] [--run-pods [--pods-dir DIR] [--fetch-flink SCRIPT]]"
+    );
     ExitCode::from(2)
 }
 
@@ -12,11 +16,23 @@ fn usage() -> ExitCode {
 async fn main() -> ExitCode {
     let mut listen = "127.0.0.1:0".to_string();
     let mut kubeconfig = None;
+    let mut run_pods = false;
+    let mut pods_dir =
+        std::env::temp_dir().join(format!("kube-test-server-pods-{}", std::process::id()));
+    // The repository's fetch script, found beside the crate unless given.
+    let mut fetch_flink =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-flink.sh");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--run-pods" {
+            run_pods = true;
+            continue;
+        }
         match (arg.as_str(), args.next()) {
             ("--listen", Some(v)) => listen = v,
             ("--kubeconfig", Some(v)) => kubeconfig = Some(v),
+            ("--pods-dir", Some(v)) => pods_dir = v.into(),
+            ("--fetch-flink", Some(v)) => fetch_flink = v.into(),
             _ => return usage(),
         }
     }
@@ -26,6 +42,21 @@ async fn main() -> ExitCode {
             eprintln!("kube-test-server: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let _kubelet = if run_pods {
+        let options = kube_test_server::kubelet::Options {
+            work_dir: pods_dir,
+            fetch_script: fetch_flink,
+        };
+        match kube_test_server::kubelet::Kubelet::start(server.shared.clone(), options) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("kube-test-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
     };
     if let Some(path) = &kubeconfig {
         if let Err(e) = std::fs::write(path, &server.kubeconfig) {

@@ -16,6 +16,7 @@ pub struct Cluster {
     _dir: tempfile::TempDir,
     server: Option<kube_test_server::RunningServer>,
     runtime: Option<tokio::runtime::Runtime>,
+    kubelet: Option<kube_test_server::kubelet::Kubelet>,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -23,6 +24,21 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 impl Cluster {
     /// A cluster and a fresh namespace `<prefix>-<n>`.
     pub fn start(prefix: &str) -> Self {
+        Self::open(prefix, false)
+    }
+
+    /// Like [`Cluster::start`], and where the cluster is the test server, with its local kubelet
+    /// running pods as real Flink processes (needs root; fails saying why otherwise).
+    pub fn start_with_pods(prefix: &str) -> Self {
+        Self::open(prefix, true)
+    }
+
+    /// Whether pods run on the local kubelet (and so are reachable at their pod IPs).
+    pub fn local_pods(&self) -> bool {
+        self.kubelet.is_some()
+    }
+
+    fn open(prefix: &str, run_pods: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let namespace = format!(
             "{prefix}-{}-{}",
@@ -45,12 +61,27 @@ impl Cluster {
                 (path, Some(server), Some(runtime))
             }
         };
+        let kubelet = match (&server, run_pods) {
+            (Some(server), true) => {
+                let options = kube_test_server::kubelet::Options {
+                    work_dir: dir.path().join("pods"),
+                    fetch_script: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("scripts/fetch-flink.sh"),
+                };
+                match kube_test_server::kubelet::Kubelet::start(server.shared.clone(), options) {
+                    Ok(k) => Some(k),
+                    Err(e) => panic!("the local kubelet cannot run pods here: {e}"),
+                }
+            }
+            _ => None,
+        };
         let cluster = Cluster {
             kubeconfig,
             namespace,
             _dir: dir,
             server,
             runtime,
+            kubelet,
         };
         cluster.kubectl_stdin(
             &["apply", "--server-side", "-f", "-"],
@@ -168,6 +199,8 @@ impl Drop for Cluster {
         if self.server.is_none() {
             let _ = self.kubectl_try(&["delete", "namespace", &self.namespace, "--wait=false"]);
         }
+        // Pod processes stop before the server goes.
+        drop(self.kubelet.take());
         if let Some(server) = self.server.take() {
             server.stop();
             drop(server);

@@ -1,0 +1,264 @@
+//! The local kubelet of `kube-test-server --run-pods`: Deployments get Pods, and each Pod's Flink
+//! container runs as a real local Java process in its own network namespace (its pod IP) and
+//! mount namespace (its volumes at their mount paths), with the status a kubelet reports (phase,
+//! Ready, container state and restarts, pod IP), Endpoints for Services, and Service names in a
+//! hosts file. Stopping the server stops every process it started.
+//!
+//! Layout: `pods` (the controllers' work against the store) -> `volumes` and `container` (what a
+//! pod runs) -> `runtime` (the process) on `network` (namespaces, addresses, hosts) and `image`
+//! (image tag to Flink distribution).
+
+mod container;
+mod image;
+mod network;
+mod pods;
+mod runtime;
+mod volumes;
+
+use crate::http::Shared;
+use runtime::{PodRuntime, State};
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where pods live and where Flink distributions come from.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Per-pod working directories go under it.
+    pub work_dir: PathBuf,
+    /// `scripts/fetch-flink.sh`: prints the distribution directory of a Flink release.
+    pub fetch_script: PathBuf,
+}
+
+/// A running kubelet; dropping it stops every pod process.
+pub struct Kubelet {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Why pods cannot run on this machine, if they cannot.
+pub fn check_host() -> Result<(), String> {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !root {
+        return Err("--run-pods needs root (network and mount namespaces per pod)".into());
+    }
+    for tool in ["ip", "unshare", "java", "mount"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !found {
+            return Err(format!("--run-pods needs `{tool}` on PATH"));
+        }
+    }
+    network::ensure_bridge()
+}
+
+impl Kubelet {
+    /// Starts the kubelet over the server's store, after checking the host can run pods.
+    pub fn start(shared: Arc<Shared>, options: Options) -> Result<Kubelet, String> {
+        check_host()?;
+        std::fs::create_dir_all(&options.work_dir)
+            .map_err(|e| format!("{}: {e}", options.work_dir.display()))?;
+        let _ = shared.pods_dir.set(options.work_dir.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || run(&shared, &options, &stop))
+        };
+        Ok(Kubelet {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Kubelet {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
+    let store = &shared.store;
+    let mut runtimes: BTreeMap<(String, String), PodRuntime> = BTreeMap::new();
+    let mut serial = 0u64;
+    let mut next_pod = 0u32;
+    let mut services = BTreeMap::new();
+    while !stop.load(Ordering::Relaxed) {
+        {
+            let ready = |ns: &str, name: &str| {
+                runtimes
+                    .get(&(ns.to_string(), name.to_string()))
+                    .is_some_and(PodRuntime::ready)
+            };
+            pods::reconcile_deployments(store, &ready, &mut serial);
+        }
+        let pods = pods::pods(store);
+        runtimes.retain(|key, _| pods.iter().any(|p| pods::key(p) == *key));
+        for pod in &pods {
+            let key = pods::key(pod);
+            if !runtimes.contains_key(&key) {
+                next_pod += 1;
+                let dir = options.work_dir.join(&key.0).join(&key.1);
+                match PodRuntime::new(next_pod, dir) {
+                    Ok(r) => {
+                        runtimes.insert(key.clone(), r);
+                    }
+                    Err(e) => {
+                        eprintln!("kubelet: pod {}: cannot set up its network: {e}", key.1);
+                        continue;
+                    }
+                }
+            }
+            let Some(runtime) = runtimes.get_mut(&key) else {
+                continue;
+            };
+            runtime.poll();
+            if runtime.due() {
+                match prepare(store, pod, runtime, &services, options) {
+                    Ok(ready) => runtime.start(&ready.script, &ready.env),
+                    Err(not) => runtime.cannot_start(not.reason, not.message),
+                }
+            }
+            pods::write_pod_status(store, pod, status(pod, runtime));
+        }
+        let names = pods::reconcile_endpoints(store);
+        if names != services {
+            services = names;
+            for (key, runtime) in &runtimes {
+                let _ = std::fs::write(
+                    runtime.dir.join("hosts"),
+                    network::hosts_file(&key.1, runtime.address, &services),
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Dropping the runtimes stops their processes and namespaces.
+}
+
+/// What a pod's container starts with.
+struct Prepared {
+    script: String,
+    env: Vec<(String, String)>,
+}
+
+/// Why a container cannot start: the kubelet's waiting reason and a message.
+struct NotStarted {
+    reason: &'static str,
+    message: String,
+}
+
+fn not_started(reason: &'static str) -> impl Fn(String) -> NotStarted {
+    move |message| NotStarted { reason, message }
+}
+
+/// The script and environment of a pod's container, or why it cannot start.
+fn prepare(
+    store: &crate::store::Store,
+    pod: &Json,
+    runtime: &PodRuntime,
+    services: &BTreeMap<String, std::net::Ipv4Addr>,
+    options: &Options,
+) -> Result<Prepared, NotStarted> {
+    let (ns, name) = pods::key(pod);
+    let spec = &pod["spec"];
+    let main = &spec["containers"][0];
+    let image = main["image"].as_str().unwrap_or_default();
+    let release = image::flink_release(image).ok_or_else(|| {
+        not_started("ErrImagePull")(format!(
+            "image {image:?} is not an official Flink image this machine can run"
+        ))
+    })?;
+    let distribution = image::distribution(&release, &options.fetch_script)
+        .map_err(not_started("ErrImagePull"))?;
+    let mounts = volumes::materialize(store, &ns, spec, main, &runtime.dir)
+        .map_err(not_started("CreateContainerConfigError"))?;
+    let env = volumes::environment(store, &ns, &name, &runtime.address.to_string(), main)
+        .map_err(not_started("CreateContainerConfigError"))?;
+    let args: Vec<String> = main["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(|w| container::expand(w, &env))
+                .collect()
+        })
+        .unwrap_or_default();
+    let config_yaml = mounts
+        .iter()
+        .find(|m| m.path == "/opt/flink/conf")
+        .and_then(|m| std::fs::read_to_string(PathBuf::from(&m.source).join("config.yaml")).ok())
+        .unwrap_or_default();
+    let hosts = runtime.dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        network::hosts_file(&name, runtime.address, services),
+    )
+    .map_err(|e| not_started("RunContainerError")(e.to_string()))?;
+    let script = container::script(&container::Launch {
+        hostname: &name,
+        distribution: &distribution,
+        mounts: &mounts,
+        init_commands: &container::init_commands(spec, &env),
+        args: &args,
+        config_yaml: &config_yaml,
+        hosts_file: &hosts,
+        log_file: std::path::Path::new("/opt/flink/log/flink.log"),
+    })
+    .map_err(not_started("RunContainerError"))?;
+    Ok(Prepared {
+        script: script.text,
+        env: env.into_iter().collect(),
+    })
+}
+
+/// The pod status a kubelet would write for `runtime`.
+fn status(pod: &Json, runtime: &PodRuntime) -> Json {
+    let container = &pod["spec"]["containers"][0];
+    let ready = runtime.ready();
+    let state = match &runtime.state {
+        State::Running { started_at } => json!({"running": {"startedAt": started_at}}),
+        State::Waiting { reason, message } => {
+            json!({"waiting": {"reason": reason, "message": message}})
+        }
+    };
+    let mut container_status = json!({
+        "name": container["name"].clone(),
+        "image": container["image"].clone(),
+        "ready": ready,
+        "started": ready,
+        "restartCount": runtime.restarts,
+        "state": state,
+    });
+    if let Some((code, reason)) = &runtime.last_exit {
+        container_status["lastState"] = json!({"terminated": {"exitCode": code, "reason": reason}});
+    }
+    let condition =
+        |kind: &str, ok: bool| json!({"type": kind, "status": if ok { "True" } else { "False" }});
+    json!({
+        "phase": if ready || runtime.restarts > 0 { "Running" } else { "Pending" },
+        "podIP": runtime.address.to_string(),
+        "podIPs": [{"ip": runtime.address.to_string()}],
+        "hostIP": "10.245.0.1",
+        "conditions": [
+            condition("PodScheduled", true),
+            condition("Initialized", true),
+            condition("ContainersReady", ready),
+            condition("Ready", ready),
+        ],
+        "containerStatuses": [container_status],
+    })
+}

@@ -1,0 +1,185 @@
+//! A pod's volumes and environment from the store: ConfigMap and Secret volumes written as files
+//! (with `items` and modes), emptyDir as a directory, each bind-mounted at its `mountPath`; env
+//! from values, Secret and ConfigMap keys and the pod's own fields. A missing ConfigMap, Secret or
+//! key is the error a kubelet reports as `CreateContainerConfigError`.
+
+use super::container::Mount;
+use crate::kinds;
+use crate::store::Store;
+use base64::Engine;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn object(store: &Store, plural: &str, namespace: &str, name: &str) -> Result<Json, String> {
+    let kind = kinds::KINDS
+        .iter()
+        .find(|k| k.plural == plural)
+        .ok_or_else(|| format!("no kind {plural}"))?;
+    store
+        .get(kind, namespace, name)
+        .map_err(|_| format!("{} {name:?} not found", kind.kind.to_lowercase()))
+}
+
+/// The files of a ConfigMap or Secret: key -> bytes.
+fn files(
+    store: &Store,
+    namespace: &str,
+    source: &Json,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut out = BTreeMap::new();
+    if let Some(name) = source["configMap"]["name"].as_str() {
+        let cm = object(store, "configmaps", namespace, name)?;
+        for (k, v) in cm["data"].as_object().into_iter().flatten() {
+            out.insert(
+                k.clone(),
+                v.as_str().unwrap_or_default().as_bytes().to_vec(),
+            );
+        }
+    } else if let Some(name) = source["secret"]["secretName"].as_str() {
+        let secret = object(store, "secrets", namespace, name)?;
+        for (k, v) in secret["data"].as_object().into_iter().flatten() {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap_or_default())
+                .map_err(|e| format!("secret {name:?} key {k}: {e}"))?;
+            out.insert(k.clone(), bytes);
+        }
+        for (k, v) in secret["stringData"].as_object().into_iter().flatten() {
+            out.insert(
+                k.clone(),
+                v.as_str().unwrap_or_default().as_bytes().to_vec(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn write_files(dir: &Path, source: &Json, all: BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    let spec = if source["configMap"].is_object() {
+        &source["configMap"]
+    } else {
+        &source["secret"]
+    };
+    let mode = spec["defaultMode"].as_u64().unwrap_or(0o644) as u32;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let items: Vec<(String, String, u32)> = match spec["items"].as_array() {
+        Some(items) => items
+            .iter()
+            .map(|i| {
+                (
+                    i["key"].as_str().unwrap_or_default().to_string(),
+                    i["path"].as_str().unwrap_or_default().to_string(),
+                    i["mode"].as_u64().map_or(mode, |m| m as u32),
+                )
+            })
+            .collect(),
+        None => all.keys().map(|k| (k.clone(), k.clone(), mode)).collect(),
+    };
+    for (key, path, mode) in items {
+        let bytes = all
+            .get(&key)
+            .ok_or_else(|| format!("key {key:?} not found in the volume's source"))?;
+        let file = dir.join(&path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&file, bytes).map_err(|e| e.to_string())?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Writes the pod's volumes under `dir/volumes` and returns the container's mounts.
+pub fn materialize(
+    store: &Store,
+    namespace: &str,
+    spec: &Json,
+    container: &Json,
+    dir: &Path,
+) -> Result<Vec<Mount>, String> {
+    let mut sources = BTreeMap::new();
+    for volume in spec["volumes"].as_array().into_iter().flatten() {
+        let name = volume["name"].as_str().unwrap_or_default();
+        let path = dir.join("volumes").join(name);
+        if volume["emptyDir"].is_object() {
+            std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+        } else if volume["configMap"].is_object() || volume["secret"].is_object() {
+            let all = files(store, namespace, volume)?;
+            write_files(&path, volume, all)?;
+        } else {
+            return Err(format!(
+                "volume {name:?}: only configMap, secret and emptyDir volumes run here"
+            ));
+        }
+        sources.insert(name.to_string(), path);
+    }
+    container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let name = m["name"].as_str().unwrap_or_default();
+            let source = sources
+                .get(name)
+                .ok_or_else(|| format!("volume mount {name:?} names no volume"))?;
+            let source = match m["subPath"].as_str() {
+                Some(sub) => source.join(sub),
+                None => source.clone(),
+            };
+            Ok(Mount {
+                source: source.display().to_string(),
+                path: m["mountPath"].as_str().unwrap_or_default().to_string(),
+                read_only: m["readOnly"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// The container's environment, references resolved.
+pub fn environment(
+    store: &Store,
+    namespace: &str,
+    pod_name: &str,
+    pod_ip: &str,
+    container: &Json,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut env = BTreeMap::new();
+    for var in container["env"].as_array().into_iter().flatten() {
+        let name = var["name"].as_str().unwrap_or_default().to_string();
+        let value = if let Some(v) = var["value"].as_str() {
+            super::container::expand(v, &env)
+        } else if let Some(r) = var["valueFrom"]["secretKeyRef"].as_object() {
+            let source = serde_json::json!({"secret": {"secretName": r["name"]}});
+            let key = r["key"].as_str().unwrap_or_default();
+            let all = files(store, namespace, &source)?;
+            String::from_utf8_lossy(
+                all.get(key)
+                    .ok_or_else(|| format!("key {key:?} not found in secret {}", r["name"]))?,
+            )
+            .to_string()
+        } else if let Some(r) = var["valueFrom"]["configMapKeyRef"].as_object() {
+            let source = serde_json::json!({"configMap": {"name": r["name"]}});
+            let key = r["key"].as_str().unwrap_or_default();
+            let all = files(store, namespace, &source)?;
+            String::from_utf8_lossy(
+                all.get(key)
+                    .ok_or_else(|| format!("key {key:?} not found in configmap {}", r["name"]))?,
+            )
+            .to_string()
+        } else if let Some(path) = var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+            match path {
+                "status.podIP" => pod_ip.to_string(),
+                "metadata.name" => pod_name.to_string(),
+                "metadata.namespace" => namespace.to_string(),
+                other => return Err(format!("fieldRef {other} is not supported here")),
+            }
+        } else {
+            String::new()
+        };
+        env.insert(name, value);
+    }
+    Ok(env)
+}

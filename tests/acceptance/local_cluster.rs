@@ -1,0 +1,251 @@
+//! `terraform apply` ends in a running Flink job: on the test server with its local kubelet, a
+//! flink_deployment's pods run as real Flink 2.3 processes (the job jar fetched by the provider's
+//! init container from a local HTTP server), the job Flink reports runs under the state's
+//! `job_id`, `kubectl logs` shows the JobManager's output, a killed TaskManager is restarted and
+//! counted, an image that cannot be pulled says so in the pod status, and destroy stops it all.
+
+use crate::cluster::Cluster;
+use crate::harness::Workspace;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const JOB: &str = r#"
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.source.lib.NumberSequenceSource;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+public class Counter {
+    public static void main(String[] args) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.enableCheckpointing(2000);
+        env.fromSource(new NumberSequenceSource(0, Long.MAX_VALUE), WatermarkStrategy.noWatermarks(), "numbers")
+            .filter(x -> x < 0)
+            .print();
+        env.execute("counter");
+    }
+}
+"#;
+
+/// The job jar, compiled with javac against the real Flink 2.3.0 jars.
+fn job_jar(dir: &Path) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-flink.sh");
+    let out = Command::new(&script).arg("2.3.0").output().unwrap();
+    assert!(
+        out.status.success(),
+        "the real Flink 2.3.0 jars are required"
+    );
+    let home = String::from_utf8(out.stdout).unwrap();
+    std::fs::write(dir.join("Counter.java"), JOB).unwrap();
+    let classes = dir.join("classes");
+    let javac = Command::new("javac")
+        .arg("-cp")
+        .arg(format!("{}/lib/*", home.trim()))
+        .arg("-d")
+        .arg(&classes)
+        .arg(dir.join("Counter.java"))
+        .output()
+        .unwrap();
+    assert!(
+        javac.status.success(),
+        "{}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
+    let jar = dir.join("counter.jar");
+    let status = Command::new("jar")
+        .arg("cf")
+        .arg(&jar)
+        .arg("-C")
+        .arg(&classes)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    jar
+}
+
+/// Serves `bytes` to every GET on all addresses; returns the port.
+fn serve(bytes: Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/java-archive\r\nContent-Length: {}\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&bytes);
+        }
+    });
+    port
+}
+
+fn http_get(address: &str, path: &str) -> Option<String> {
+    let mut s =
+        std::net::TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(2))
+            .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+fn pod(cluster: &Cluster, component: &str, deployment_id: &str) -> serde_json::Value {
+    let text = cluster.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        &format!("component={component},flink.flinkops.io/deployment-id={deployment_id}"),
+        "-o",
+        "json",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    list["items"][0].clone()
+}
+
+fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn apply_runs_a_real_flink_job_that_survives_a_taskmanager_crash() {
+    let cluster = Cluster::start_with_pods("local");
+    assert!(
+        cluster.local_pods(),
+        "this test reaches pods at their IPs: it needs the local kubelet"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+    ws.config(&format!(
+        r#"{provider}
+resource "flink_deployment" "counter" {{
+  name          = "counter"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  artifact = {{
+    jar_uri     = "http://10.245.0.1:{port}/counter.jar"
+    entry_class = "Counter"
+  }}
+  resources = {{
+    jobmanager  = {{ memory = "1024m" }}
+    taskmanager = {{ memory = "1024m" }}
+  }}
+}}
+
+resource "flink_deployment" "unpullable" {{
+  name          = "unpullable"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  image         = "registry.example.com/not-flink:1.0"
+  artifact = {{
+    jar_uri = "http://10.245.0.1:{port}/counter.jar"
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    ));
+    ws.apply();
+    let values = ws.resource_values("flink_deployment.counter");
+    let (id, job_id) = (
+        values["id"].as_str().unwrap().to_string(),
+        values["job_id"].as_str().unwrap().to_string(),
+    );
+
+    // The JobManager pod becomes Ready with an address, and Flink runs the job under our id.
+    let jobmanager = wait_for("a Ready JobManager pod", Duration::from_secs(120), || {
+        let p = pod(&cluster, "jobmanager", &id);
+        let ready = p["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        ready.then_some(p)
+    });
+    let address = format!("{}:8081", jobmanager["status"]["podIP"].as_str().unwrap());
+    let running = || {
+        let body = http_get(&address, "/jobs/overview")?;
+        let overview: serde_json::Value = serde_json::from_str(&body).ok()?;
+        overview["jobs"]
+            .as_array()?
+            .iter()
+            .find(|j| j["state"] == "RUNNING")
+            .map(|j| j["jid"].as_str().unwrap_or_default().to_string())
+    };
+    let jid = wait_for("the job to run", Duration::from_secs(180), running);
+    assert_eq!(jid, job_id, "Flink runs the job under the state's job_id");
+    ws.assert_no_changes();
+
+    // kubectl logs reads the JobManager's output.
+    let name = jobmanager["metadata"]["name"].as_str().unwrap();
+    let logs = cluster.kubectl(&["logs", name, "--tail", "500"]);
+    assert!(
+        logs.contains("StandaloneApplicationClusterEntryPoint"),
+        "{logs}"
+    );
+
+    // An image that is not Flink cannot be pulled here, and the pod says so.
+    let unpullable_id = ws.resource_values("flink_deployment.unpullable")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reason = wait_for("ErrImagePull", Duration::from_secs(30), || {
+        let p = pod(&cluster, "jobmanager", &unpullable_id);
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+            .as_str()
+            .map(String::from)
+    });
+    assert_eq!(reason, "ErrImagePull");
+
+    // A crashed TaskManager is restarted, counted, and the job runs again.
+    let taskmanager = pod(&cluster, "taskmanager", &id);
+    let tm_name = taskmanager["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let killed = Command::new("pkill")
+        .args([
+            "-KILL",
+            "-f",
+            &format!("TaskManagerRunner.*{tm_name}|{tm_name}.*TaskManagerRunner"),
+        ])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no TaskManager process of {tm_name}");
+    wait_for("the TaskManager restart", Duration::from_secs(60), || {
+        let p = pod(&cluster, "taskmanager", &id);
+        let status = &p["status"]["containerStatuses"][0];
+        (status["restartCount"].as_u64()? >= 1 && status["state"]["running"].is_object())
+            .then_some(())
+    });
+    wait_for("the job to run again", Duration::from_secs(180), || {
+        let body = http_get(&address, "/overview")?;
+        let overview: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (overview["taskmanagers"] == 1 && running().is_some()).then_some(())
+    });
+
+    ws.destroy();
+    wait_for("the pods to go", Duration::from_secs(30), || {
+        let left = cluster.kubectl(&["get", "pods", "-o", "name"]);
+        left.trim().is_empty().then_some(())
+    });
+    // The kubelet stops a deleted pod's processes (TERM, then KILL after 5 s).
+    wait_for("the pod processes to stop", Duration::from_secs(30), || {
+        let processes = Command::new("pgrep").args(["-f", &tm_name]).output().ok()?;
+        processes.stdout.is_empty().then_some(())
+    });
+}
