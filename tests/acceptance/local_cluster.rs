@@ -249,3 +249,158 @@ resource "flink_deployment" "unpullable" {{
         processes.stdout.is_empty().then_some(())
     });
 }
+
+/// A TLS client trusting `ca_pem`, presenting `client` (certificate and key PEM) if given.
+fn tls_client(ca_pem: &str, client: Option<(&str, &str)>) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    std::sync::Arc::new(match client {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// `GET path` over TLS (server name `localhost`, which the REST certificate names).
+fn https_get(
+    config: std::sync::Arc<rustls::ClientConfig>,
+    address: &str,
+    path: &str,
+) -> Result<String, String> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut connection = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+    let mut socket = std::net::TcpStream::connect_timeout(
+        &address
+            .parse()
+            .map_err(|e: std::net::AddrParseError| e.to_string())?,
+        Duration::from_secs(2),
+    )
+    .map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut tls = rustls::Stream::new(&mut connection, &mut socket);
+    write!(tls, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    tls.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .ok_or_else(|| format!("no HTTP response: {text}"))
+}
+
+fn secret_value(cluster: &Cluster, secret: &str, key: &str) -> String {
+    use base64::Engine;
+    let encoded = cluster.kubectl(&[
+        "get",
+        "secret",
+        secret,
+        "-o",
+        &format!("jsonpath={{.data.{}}}", key.replace('.', "\\.")),
+    ]);
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
+    let cluster = Cluster::start_with_pods("local-tls");
+    assert!(cluster.local_pods(), "this test reaches pods at their IPs");
+    let work = tempfile::tempdir().unwrap();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+    ws.config(&format!(
+        r#"{provider}
+resource "flink_certificate_authority" "ca" {{
+  name      = "platform"
+  namespace = "{ns}"
+}}
+
+resource "flink_deployment" "secure" {{
+  name          = "secure"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  artifact = {{
+    jar_uri     = "http://10.245.0.1:{port}/counter.jar"
+    entry_class = "Counter"
+  }}
+  resources = {{
+    jobmanager  = {{ memory = "1024m" }}
+    taskmanager = {{ memory = "1024m" }}
+  }}
+  tls = {{
+    enabled   = true
+    authority = flink_certificate_authority.ca.spec
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    ));
+    ws.apply();
+    let id = ws.resource_values("flink_deployment.secure")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jobmanager = wait_for("a Ready JobManager pod", Duration::from_secs(120), || {
+        let p = pod(&cluster, "jobmanager", &id);
+        p["status"]["podIP"].as_str()?;
+        p["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            .then_some(p)
+    });
+    let address = format!("{}:8081", jobmanager["status"]["podIP"].as_str().unwrap());
+    let ca = secret_value(&cluster, "flink-platform-ca", "ca.crt");
+    let (cert, key) = (
+        secret_value(&cluster, "flink-platform-ca", "client.crt"),
+        secret_value(&cluster, "flink-platform-ca", "client.key"),
+    );
+    let trusted = tls_client(&ca, Some((&cert, &key)));
+    // The TaskManager registered over internal TLS and the job runs; REST answers the
+    // authority's client certificate.
+    let overview = wait_for(
+        "a TaskManager and a running job over TLS",
+        Duration::from_secs(180),
+        || {
+            let body = https_get(trusted.clone(), &address, "/overview").ok()?;
+            let overview: serde_json::Value = serde_json::from_str(&body).ok()?;
+            (overview["taskmanagers"] == 1 && overview["jobs-running"] == 1).then_some(overview)
+        },
+    );
+    assert_eq!(overview["jobs-failed"], 0, "{overview}");
+    // Without a client certificate, or over plain HTTP, REST does not answer.
+    let anonymous = https_get(tls_client(&ca, None), &address, "/overview");
+    assert!(
+        anonymous.is_err(),
+        "served a client without a certificate: {anonymous:?}"
+    );
+    let plain = http_get(&address, "/overview");
+    assert!(
+        plain.as_deref().is_none_or(|b| !b.contains("taskmanagers")),
+        "served plain HTTP: {plain:?}"
+    );
+    // No password reached the pod spec: the JobManager got them from the Secret.
+    let spec = cluster.kubectl(&["get", "deployment", "flink-secure-jobmanager", "-o", "json"]);
+    let password = secret_value(&cluster, "flink-secure-tls", "rest.password");
+    assert!(!spec.contains(&password));
+    ws.destroy();
+}
