@@ -1,23 +1,58 @@
 #!/usr/bin/env bash
-# The README's main command: builds the provider, starts the local Kubernetes API test server (unless
-# KUBECONFIG_FOR_QUICKSTART=<path> points at a real cluster), applies examples/quickstart with the
-# real terraform CLI, shows that a second plan is empty, makes drift with kubectl and shows the plan
-# catching it, restores it, and destroys everything.
+# The README's main command: builds the provider and the Kubernetes API test server, starts the
+# server with its local kubelet (pods run as real Flink processes; needs root), builds a small
+# streaming job and serves it, applies examples/quickstart with the real terraform CLI, waits until
+# both jobs run (one of them behind mutual TLS), shows that a second plan is empty, makes drift with
+# kubectl and shows the plan catching it, restores it, and destroys everything.
+# KUBECONFIG_FOR_QUICKSTART=<path> applies to a real cluster instead (with the example's public job);
+# QUICKSTART_KEEP=1 pauses while the jobs run, to look at them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v terraform >/dev/null || { echo "terraform (1.11+) is not on PATH" >&2; exit 1; }
 cargo build --release --manifest-path "$root/Cargo.toml" -p terraform-provider-flink -p kube-test-server
 work=$(mktemp -d)
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+vars=()
 kubeconfig=${KUBECONFIG_FOR_QUICKSTART:-}
 if [ -z "$kubeconfig" ]; then
   kubeconfig="$work/kubeconfig"
-  "$root/target/release/kube-test-server" --listen 127.0.0.1:0 --kubeconfig "$kubeconfig" > "$work/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 50); do [ -s "$kubeconfig" ] && break; sleep 0.1; done
-  echo "== local Kubernetes API test server: $(head -1 "$work/server.log")"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "the local kubelet needs root to give pods their namespaces: run as root" >&2
+    exit 1
+  fi
+  "$root/target/release/kube-test-server" --listen 127.0.0.1:0 --kubeconfig "$kubeconfig" \
+    --run-pods --pods-dir "$work/pods" > "$work/server.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$kubeconfig" ] && break; sleep 0.1; done
+  [ -s "$kubeconfig" ] || { cat "$work/server.log" >&2; exit 1; }
+  echo "== local cluster: $(head -1 "$work/server.log"), pods run as real Flink processes"
+  # The job: a small stateful stream compiled against the real Flink jars, served to the pods.
+  flink_home=$("$root/scripts/fetch-flink.sh" 2.3.0)
+  mkdir -p "$work/job/classes" "$work/www"
+  cat > "$work/job/Counter.java" <<'JAVA'
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.source.lib.NumberSequenceSource;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+public class Counter {
+    public static void main(String[] args) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.enableCheckpointing(2000);
+        env.fromSource(new NumberSequenceSource(0, Long.MAX_VALUE), WatermarkStrategy.noWatermarks(), "numbers")
+            .filter(x -> x < 0)
+            .print();
+        env.execute("counter");
+    }
+}
+JAVA
+  javac -cp "$flink_home/lib/*" -d "$work/job/classes" "$work/job/Counter.java"
+  jar cf "$work/www/counter.jar" -C "$work/job/classes" .
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])')
+  python3 -m http.server "$port" --bind 0.0.0.0 --directory "$work/www" > "$work/http.log" 2>&1 &
+  pids+=($!)
+  vars+=(-var "job_jar_uri=http://10.245.0.1:$port/counter.jar" -var "job_entry_class=Counter")
 fi
 cp "$root"/examples/quickstart/*.tf "$work/"
 cat > "$work/terraform.tfrc" <<RC
@@ -29,14 +64,45 @@ provider_installation {
 }
 RC
 export TF_CLI_CONFIG_FILE="$work/terraform.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
-vars=(-var "kubeconfig=$kubeconfig")
+export KUBECONFIG="$kubeconfig"
+vars+=(-var "kubeconfig=$kubeconfig")
 cd "$work"
+start=$(date +%s)
 echo "== terraform apply"
 terraform apply -auto-approve -no-color "${vars[@]}"
+if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
+  echo "== waiting for the jobs (JobManager and TaskManager pods start real Flink processes)"
+  pod_ip() { kubectl get pods -l "component=jobmanager,flink.flinkops.io/deployment-id=$1" -o jsonpath='{.items[0].status.podIP}'; }
+  wordcount_ip=$(pod_ip "$(terraform output -raw wordcount_id)")
+  orders_ip=$(pod_ip "$(terraform output -raw orders_id)")
+  for secret_key in ca.crt client.crt client.key; do
+    kubectl get secret flink-platform-ca -o "jsonpath={.data.${secret_key//./\\.}}" | base64 -d > "$work/$secret_key"
+  done
+  orders_rest() {
+    curl -sf --cacert "$work/ca.crt" --cert "$work/client.crt" --key "$work/client.key" \
+      --resolve "localhost:8081:$orders_ip" "https://localhost:8081$1"
+  }
+  for _ in $(seq 120); do
+    a=$(curl -sf "http://$wordcount_ip:8081/jobs/overview" || true)
+    b=$(orders_rest /jobs/overview || true)
+    case "$a$b" in *RUNNING*RUNNING*) break ;; esac
+    sleep 2
+  done
+  echo "wordcount at http://$wordcount_ip:8081: $(curl -sf "http://$wordcount_ip:8081/jobs/overview")"
+  echo "orders at https://$orders_ip:8081 (mutual TLS): $(orders_rest /jobs/overview)"
+  echo "orders without a client certificate: $(curl -sk "https://$orders_ip:8081/overview" >/dev/null 2>&1 && echo answered || echo refused)"
+  kubectl get pods -o 'custom-columns=POD:.metadata.name,IP:.status.podIP,READY:.status.containerStatuses[0].ready,RESTARTS:.status.containerStatuses[0].restartCount'
+  echo "== both jobs running $(( $(date +%s) - start )) s after terraform apply started"
+  if [ -n "${QUICKSTART_KEEP:-}" ]; then
+    echo "Flink web UI: http://$wordcount_ip:8081 (wordcount); KUBECONFIG=$kubeconfig kubectl get pods,services"
+    echo "press Enter to go on (drift, restore, destroy)"
+    read -r _
+  fi
+fi
 echo "== terraform plan (must show no changes)"
 terraform plan -no-color -detailed-exitcode "${vars[@]}"
 echo "== drift: kubectl edits the HA ConfigMap; the plan shows it"
-KUBECONFIG="$kubeconfig" kubectl patch configmap flink-ha-zookeeper-ha -p '{"data":{"zookeeper_path_root":"/edited"}}'
+kubectl patch configmap flink-ha-zookeeper-ha -p '{"data":{"zookeeper_path_root":"/edited"}}'
 terraform plan -no-color "${vars[@]}" | grep -E 'outside Terraform|~ ' || true
 echo "== terraform apply restores it"
 terraform apply -auto-approve -no-color "${vars[@]}" | grep "Apply complete"

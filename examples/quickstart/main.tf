@@ -12,6 +12,18 @@ variable "kubeconfig" {
   default     = null
 }
 
+variable "job_jar_uri" {
+  description = "The job both deployments run (scripts/quickstart.sh builds and serves one on the local cluster)."
+  type        = string
+  default     = "https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/2.3.0/flink-examples-streaming-2.3.0-WordCount.jar"
+}
+
+variable "job_entry_class" {
+  description = "Main class of the job."
+  type        = string
+  default     = "org.apache.flink.streaming.examples.wordcount.WordCount"
+}
+
 provider "flink" {
   kubernetes = {
     config_path = var.kubeconfig
@@ -41,17 +53,20 @@ resource "flink_high_availability" "zookeeper" {
 }
 
 # A Flink application: JobManager and TaskManagers, its Services and its configuration, with state
-# under the blob storage layout and Kubernetes HA.
+# under the blob storage layout. (On a real cluster add high_availability =
+# flink_high_availability.kubernetes.spec; the local cluster's pods cannot reach its API server yet.)
 resource "flink_deployment" "wordcount" {
   name          = "wordcount"
   flink_version = "2.3"
   artifact = {
-    jar_uri     = "https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/2.3.0/flink-examples-streaming-2.3.0-WordCount.jar"
-    entry_class = "org.apache.flink.streaming.examples.wordcount.WordCount"
+    jar_uri     = var.job_jar_uri
+    entry_class = var.job_entry_class
   }
-  parallelism       = 2
-  blob_storage      = flink_blob_storage.state.spec
-  high_availability = flink_high_availability.kubernetes.spec
+  resources = {
+    jobmanager  = { memory = "1024m" }
+    taskmanager = { memory = "1024m" }
+  }
+  blob_storage = flink_blob_storage.state.spec
 }
 
 # The platform's TLS identity: a signing CA and a REST client certificate, keys only in a Secret.
@@ -59,16 +74,19 @@ resource "flink_certificate_authority" "platform" {
   name = "platform"
 }
 
-# A second application with mutual TLS inside the cluster and on its REST API, and ZooKeeper HA.
+# A second application with mutual TLS inside the cluster and on its REST API.
 resource "flink_deployment" "orders" {
   name          = "orders"
-  flink_version = "1.20"
+  flink_version = "2.3"
   artifact = {
-    jar_uri     = "https://repo1.maven.org/maven2/org/apache/flink/flink-examples-streaming/1.20.0/flink-examples-streaming-1.20.0-TopSpeedWindowing.jar"
-    entry_class = "org.apache.flink.streaming.examples.windowing.TopSpeedWindowing"
+    jar_uri     = var.job_jar_uri
+    entry_class = var.job_entry_class
   }
-  blob_storage      = flink_blob_storage.state.spec
-  high_availability = flink_high_availability.zookeeper.spec
+  resources = {
+    jobmanager  = { memory = "1024m" }
+    taskmanager = { memory = "1024m" }
+  }
+  blob_storage = flink_blob_storage.state.spec
   tls = {
     enabled   = true
     authority = flink_certificate_authority.platform.spec
@@ -81,6 +99,14 @@ output "orders_rest_endpoint" {
 
 output "orders_tls_certificates" {
   value = flink_deployment.orders.tls_certificates
+}
+
+output "wordcount_id" {
+  value = flink_deployment.wordcount.id
+}
+
+output "orders_id" {
+  value = flink_deployment.orders.id
 }
 
 output "wordcount_rest_endpoint" {
