@@ -25,8 +25,9 @@ type Listing = Arc<tokio::sync::OnceCell<Vec<DynamicObject>>>;
 /// A connected cluster.
 #[derive(Clone)]
 pub struct Cluster {
-    client: Client,
+    pub(super) client: Client,
     listings: Arc<Mutex<HashMap<(String, Kind), Listing>>>,
+    pub(super) pod_listings: super::pods::PodListings,
 }
 
 impl Cluster {
@@ -35,6 +36,7 @@ impl Cluster {
         Ok(Cluster {
             client: super::client::connect(access).await?,
             listings: Arc::default(),
+            pod_listings: Arc::default(),
         })
     }
 
@@ -46,6 +48,9 @@ impl Cluster {
     fn forget_listings(&self) {
         if let Ok(mut listings) = self.listings.lock() {
             listings.clear();
+        }
+        if let Ok(mut pods) = self.pod_listings.lock() {
+            pods.clear();
         }
     }
 
@@ -231,7 +236,7 @@ fn object_error(
     }
 }
 
-fn server_message(error: &kube::Error) -> String {
+pub(super) fn server_message(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
         other => other.to_string(),
@@ -246,7 +251,7 @@ fn retryable(error: &kube::Error) -> bool {
     }
 }
 
-async fn retry<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+pub(super) async fn retry<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,

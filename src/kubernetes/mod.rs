@@ -12,6 +12,7 @@ mod converge;
 pub mod drift;
 mod objects;
 mod owner;
+mod pods;
 
 pub use client::connect;
 pub use converge::Cluster;

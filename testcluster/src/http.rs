@@ -311,11 +311,16 @@ async fn dispatch(
         Some("status") => Some("status"),
         Some("scale") if kind.kind == "Deployment" => Some("scale"),
         Some("log") if kind.kind == "Pod" && verb == "get" => Some("log"),
+        Some("portforward") if kind.kind == "Pod" => Some("portforward"),
         Some(other) => return Err(ApiError::not_found(kind.plural, kind.group, other)),
     };
     let name = target.name.clone().unwrap_or_default();
     if sub == Some("log") {
         return pod_log(shared, &ns, &name, q);
+    }
+    if sub == Some("portforward") {
+        let pod = shared.store.get(kind, &ns, &name)?;
+        return crate::portforward::serve(req, &pod, q);
     }
     match verb {
         "list" => {

@@ -16,6 +16,7 @@ pub mod http;
 pub mod kinds;
 pub mod kubelet;
 pub mod patch;
+pub mod portforward;
 pub mod selectors;
 pub mod status;
 pub mod store;
@@ -99,7 +100,7 @@ pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
                 let _ = hyper_util::server::conn::auto::Builder::new(
                     hyper_util::rt::TokioExecutor::new(),
                 )
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service)
                 .await;
             });
         }

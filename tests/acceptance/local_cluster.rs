@@ -189,6 +189,13 @@ resource "flink_deployment" "unpullable" {{
     let jid = wait_for("the job to run", Duration::from_secs(180), running);
     assert_eq!(jid, job_id, "Flink runs the job under the state's job_id");
     ws.assert_no_changes();
+    // Refresh asks Flink through a port-forward to the JobManager pod.
+    let refresh = ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
+    assert_eq!(refresh.code, 0, "{}", refresh.text);
+    assert_eq!(
+        ws.resource_values("flink_deployment.counter")["status"],
+        "RUNNING"
+    );
 
     // kubectl logs reads the JobManager's output.
     let name = jobmanager["metadata"]["name"].as_str().unwrap();
@@ -210,6 +217,13 @@ resource "flink_deployment" "unpullable" {{
             .map(String::from)
     });
     assert_eq!(reason, "ErrImagePull");
+    let refresh = ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
+    assert_eq!(refresh.code, 0, "{}", refresh.text);
+    assert_eq!(
+        ws.resource_values("flink_deployment.unpullable")["status"],
+        "ErrImagePull",
+        "status reports what keeps the job from running"
+    );
 
     // A crashed TaskManager is restarted, counted, and the job runs again.
     let taskmanager = pod(&cluster, "taskmanager", &id);
@@ -387,6 +401,13 @@ resource "flink_deployment" "secure" {{
         },
     );
     assert_eq!(overview["jobs-failed"], 0, "{overview}");
+    // The provider reaches the same API through a port-forward with the authority's certificate.
+    let refresh = ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
+    assert_eq!(refresh.code, 0, "{}", refresh.text);
+    assert_eq!(
+        ws.resource_values("flink_deployment.secure")["status"],
+        "RUNNING"
+    );
     // Without a client certificate, or over plain HTTP, REST does not answer.
     let anonymous = https_get(tls_client(&ca, None), &address, "/overview");
     assert!(

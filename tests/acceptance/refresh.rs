@@ -27,8 +27,9 @@ fn refresh_lists_each_kind_once_per_namespace() {
             .map(|(_, v)| v)
             .sum();
         // The seven kinds a deployment owns (ConfigMap, Secret, ServiceAccount, Role,
-        // RoleBinding, Service, Deployment), listed once for all five deployments.
-        assert_eq!(lists, 7, "{counts:?}");
+        // RoleBinding, Service, Deployment) and its pods (for `status`), listed once for all
+        // five deployments.
+        assert_eq!(lists, 8, "{counts:?}");
         assert!(
             counts.keys().all(|k| k.starts_with("list ")),
             "a refresh only lists: {counts:?}"

@@ -11,6 +11,7 @@ mod model;
 mod objects;
 mod rbac;
 mod resolve;
+mod status;
 mod tls;
 
 use super::{certificate_authority, cluster_objects, owned, Context, Resource};
@@ -118,6 +119,7 @@ fn inputs_json(model: &Model) -> String {
     inputs.job_id = Attr::Null;
     inputs.effective_flink_configuration = Attr::Null;
     inputs.rest_endpoint = Attr::Null;
+    inputs.status = Attr::Null;
     inputs.kubernetes_objects = Attr::Null;
     inputs.tls_certificates = Attr::Null;
     serde_json::to_string(&inputs).unwrap_or_default()
@@ -212,6 +214,7 @@ impl FlinkDeployment {
         let Some(mut model) = read_model(planned, diags) else {
             return planned.clone();
         };
+        model.status = Attr::Known("PENDING".into());
         let mut tls_data = None;
         if tls::enabled(&model) {
             match self.tls_material(ctx, &model, diags).await {
@@ -244,6 +247,12 @@ impl FlinkDeployment {
                 };
                 let owner = objects::owner(ns, name);
                 owned::apply(ctx, &owner, objects::KINDS, &objects, TYPE, diags).await;
+                if !diags.has_errors() {
+                    if let Some(cluster) = ctx.cluster(diags).await {
+                        model.status = Attr::Known(status::observe(cluster, &model).await);
+                        return write_model(&model, diags);
+                    }
+                }
             }
             None => diags.error(
                 "Unknown values at apply",
@@ -429,6 +438,9 @@ impl Resource for FlinkDeployment {
             model.kubernetes_objects =
                 value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
             mark_tls_secret(&mut model, &name, &observed);
+        }
+        if let Some(cluster) = ctx.cluster(diags).await {
+            model.status = Attr::Known(status::observe(cluster, &model).await);
         }
         write_model(&model, diags)
     }

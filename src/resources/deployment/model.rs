@@ -73,6 +73,8 @@ pub struct Model {
     #[serde(default)]
     pub rest_endpoint: Attr<String>,
     #[serde(default)]
+    pub status: Attr<String>,
+    #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
@@ -421,6 +423,9 @@ pub fn schema() -> Schema {
             Attribute::string("rest_endpoint")
                 .computed()
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
+            Attribute::string("status")
+                .computed()
+                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod, with the authority's client certificate when TLS is on), e.g. `RUNNING`, `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), or `UNREACHABLE` when the REST API does not answer."),
             cluster_objects::attribute(),
         ],
     )

@@ -90,11 +90,19 @@ impl Drop for Kubelet {
     }
 }
 
+/// A pod number unique on this machine for the life of this process (and so a unique network
+/// namespace and address): kubelets of one process count together, and each process counts in
+/// its own block of 300, chosen by its pid, so two servers on one machine do not collide.
+fn pod_number() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let block = std::process::id() % 200;
+    block * 300 + 1 + NEXT.fetch_add(1, Ordering::Relaxed) % 299
+}
+
 fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
     let store = &shared.store;
     let mut runtimes: BTreeMap<(String, String), PodRuntime> = BTreeMap::new();
     let mut serial = 0u64;
-    let mut next_pod = 0u32;
     let mut services = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
         {
@@ -110,9 +118,8 @@ fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
         for pod in &pods {
             let key = pods::key(pod);
             if !runtimes.contains_key(&key) {
-                next_pod += 1;
                 let dir = options.work_dir.join(&key.0).join(&key.1);
-                match PodRuntime::new(next_pod, dir) {
+                match PodRuntime::new(pod_number(), dir) {
                     Ok(r) => {
                         runtimes.insert(key.clone(), r);
                     }

@@ -5,6 +5,7 @@
 
 mod api;
 mod kubectl;
+mod pods;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 

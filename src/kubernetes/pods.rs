@@ -1,0 +1,77 @@
+//! Pods and the way into them: the pods of a namespace that carry a label (one list per namespace
+//! and run, shared by every resource that asks), and a byte stream to a pod's port through the API
+//! server's `pods/portforward` (kube-rs, WebSocket), which is how the provider reaches a
+//! JobManager's REST API on any cluster without exposing it.
+
+use super::converge::{retry, server_message};
+use super::{Cluster, KubeError};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Pod lists per (namespace, label key), filled once per run.
+pub type PodListings = Arc<Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<Vec<Pod>>>>>>;
+
+impl Cluster {
+    /// Every pod in `namespace` that has the label `label_key`.
+    pub async fn pods_labelled(
+        &self,
+        namespace: &str,
+        label_key: &str,
+    ) -> Result<Vec<Pod>, KubeError> {
+        let list_error = |message: String| KubeError::List {
+            kind: "Pod".into(),
+            namespace: namespace.to_string(),
+            message,
+        };
+        let cell = self
+            .pod_listings
+            .lock()
+            .map_err(|_| list_error("internal lock poisoned".into()))?
+            .entry((namespace.to_string(), label_key.to_string()))
+            .or_default()
+            .clone();
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = ListParams::default().labels(label_key);
+        let pods = cell
+            .get_or_try_init(|| async {
+                retry(|| api.list(&params))
+                    .await
+                    .map(|list| list.items)
+                    .map_err(|e| list_error(server_message(&e)))
+            })
+            .await?;
+        Ok(pods.clone())
+    }
+
+    /// A connection to `port` of pod `name`, forwarded by the API server.
+    pub async fn port_forward(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: u16,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + 'static, KubeError> {
+        let object_error = |message: String| KubeError::Object {
+            verb: "port-forward",
+            kind: "Pod".into(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            message,
+        };
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let mut forwarder = api
+            .portforward(name, &[port])
+            .await
+            .map_err(|e| object_error(server_message(&e)))?;
+        let stream = forwarder
+            .take_stream(port)
+            .ok_or_else(|| object_error(format!("no stream for port {port}")))?;
+        // The forwarder ends when its task is dropped: keep it running with the stream.
+        tokio::spawn(async move {
+            let _ = forwarder.join().await;
+        });
+        Ok(stream)
+    }
+}

@@ -1,0 +1,160 @@
+//! `pods/portforward` over WebSocket with the `v4.channel.k8s.io` subprotocol, as kube-rs's
+//! `Api::<Pod>::portforward` speaks it: every binary frame starts with a channel byte (port `i`
+//! has data channel `2i` and error channel `2i+1`), the server opens each channel with a frame
+//! carrying the port (little-endian u16), then bytes flow both ways between the client and a TCP
+//! connection to the pod's IP and port. kubectl's SPDY variant is not served.
+
+use crate::status::ApiError;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+const PROTOCOL: &str = "v4.channel.k8s.io";
+
+/// Answers the upgrade and, once it completes, forwards `ports` of `pod` (its status.podIP).
+pub fn serve(
+    req: Request<Incoming>,
+    pod: &Json,
+    q: &BTreeMap<String, String>,
+) -> Result<Response<super::http::Body>, ApiError> {
+    let offered = req
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
+        return Err(ApiError::bad_request(format!(
+            "port-forward here speaks the WebSocket subprotocol {PROTOCOL} (kube-rs); offered: {offered:?}"
+        )));
+    }
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key: not a WebSocket upgrade"))?
+        .to_string();
+    let address = pod["status"]["podIP"]
+        .as_str()
+        .ok_or_else(|| ApiError::bad_request("pod has no IP address yet: it is not running"))?
+        .to_string();
+    let ports: Vec<u16> = q
+        .get("ports")
+        .map(|p| p.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    if ports.is_empty() {
+        return Err(ApiError::bad_request(
+            "at least one port is required (ports=...)",
+        ));
+    }
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            Role::Server,
+            None,
+        )
+        .await;
+        forward(ws, &address, &ports).await;
+    });
+    let mut response = Response::new(Full::new(Bytes::new()).boxed());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("upgrade", "websocket".to_string()),
+        ("connection", "Upgrade".to_string()),
+        ("sec-websocket-accept", derive_accept_key(key.as_bytes())),
+        ("sec-websocket-protocol", PROTOCOL.to_string()),
+    ] {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+    Ok(response)
+}
+
+async fn forward<S>(ws: WebSocketStream<S>, address: &str, ports: &[u16])
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sink, mut source) = ws.split();
+    let (to_client, mut outgoing) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    let mut writers = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let (data, error) = ((2 * i) as u8, (2 * i + 1) as u8);
+        for channel in [data, error] {
+            let [lo, hi] = port.to_le_bytes();
+            let _ = to_client.send(vec![channel, lo, hi]).await;
+        }
+        match tokio::net::TcpStream::connect((address, *port)).await {
+            Ok(tcp) => {
+                let (mut read, write) = tcp.into_split();
+                writers.push(Some(write));
+                let to_client = to_client.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 32 * 1024];
+                    loop {
+                        match read.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                let mut frame = Vec::with_capacity(n + 1);
+                                frame.push(data);
+                                frame.extend_from_slice(&buf[..n]);
+                                if to_client.send(frame).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                writers.push(None);
+                let mut frame = vec![error];
+                frame.extend_from_slice(
+                    format!("error forwarding port {port} to pod at {address}: {e}").as_bytes(),
+                );
+                let _ = to_client.send(frame).await;
+            }
+        }
+    }
+    drop(to_client);
+    let sending = tokio::spawn(async move {
+        while let Some(frame) = outgoing.recv().await {
+            if sink.send(Message::binary(frame)).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    while let Some(Ok(message)) = source.next().await {
+        match message {
+            Message::Binary(frame) if frame.len() > 1 => {
+                let index = usize::from(frame[0] / 2);
+                if frame[0] % 2 == 0 {
+                    if let Some(Some(writer)) = writers.get_mut(index) {
+                        if writer.write_all(&frame[1..]).await.is_err() {
+                            writers[index] = None;
+                        }
+                    }
+                }
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    for writer in writers.iter_mut().flatten() {
+        let _ = writer.shutdown().await;
+    }
+    sending.abort();
+}
