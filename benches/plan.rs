@@ -33,7 +33,7 @@ fn deployments(n: usize, kubeconfig: &str) -> String {
     );
     for i in 0..n {
         text.push_str(&format!(
-            "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
+            "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  wait_for_job  = false\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
         ));
     }
     text

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The README's main command: builds the provider and the Kubernetes API test server, starts the
 # server with its local kubelet (pods run as real Flink processes; needs root), builds a small
-# streaming job and serves it, applies examples/quickstart with the real terraform CLI, waits until
-# both jobs run (one of them behind mutual TLS), shows that a second plan is empty, makes drift with
-# kubectl and shows the plan catching it, restores it, and destroys everything.
+# streaming job and serves it, applies examples/quickstart with the real terraform CLI (apply waits
+# until both jobs run, one of them behind mutual TLS), shows that a second plan is empty, upgrades
+# one job statefully (savepoint, then restore), makes drift with kubectl and shows the plan
+# catching it, restores it, and destroys everything (each job leaving a final savepoint).
 # KUBECONFIG_FOR_QUICKSTART=<path> applies to a real cluster instead (with the example's public job);
 # QUICKSTART_KEEP=1 pauses while the jobs run, to look at them.
 set -euo pipefail
@@ -71,7 +72,7 @@ start=$(date +%s)
 echo "== terraform apply"
 terraform apply -auto-approve -no-color "${vars[@]}"
 if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
-  echo "== waiting for the jobs (JobManager and TaskManager pods start real Flink processes)"
+  echo "== apply waited until Flink ran both jobs: $(terraform output -json job_status)"
   pod_ip() { kubectl get pods -l "component=jobmanager,flink.flinkops.io/deployment-id=$1" -o jsonpath='{.items[0].status.podIP}'; }
   wordcount_ip=$(pod_ip "$(terraform output -raw wordcount_id)")
   orders_ip=$(pod_ip "$(terraform output -raw orders_id)")
@@ -82,12 +83,6 @@ if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
     curl -sf --cacert "$work/ca.crt" --cert "$work/client.crt" --key "$work/client.key" \
       --resolve "localhost:8081:$orders_ip" "https://localhost:8081$1"
   }
-  for _ in $(seq 120); do
-    a=$(curl -sf "http://$wordcount_ip:8081/jobs/overview" || true)
-    b=$(orders_rest /jobs/overview || true)
-    case "$a$b" in *RUNNING*RUNNING*) break ;; esac
-    sleep 2
-  done
   echo "wordcount at http://$wordcount_ip:8081: $(curl -sf "http://$wordcount_ip:8081/jobs/overview")"
   echo "orders at https://$orders_ip:8081 (mutual TLS): $(orders_rest /jobs/overview)"
   echo "orders without a client certificate: $(curl -sk "https://$orders_ip:8081/overview" >/dev/null 2>&1 && echo answered || echo refused)"
@@ -101,6 +96,10 @@ if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
 fi
 echo "== terraform plan (must show no changes)"
 terraform plan -no-color -detailed-exitcode "${vars[@]}"
+echo "== stateful upgrade: wordcount parallelism 1 -> 2 (savepoint, then the new job restores from it)"
+vars+=(-var "wordcount_parallelism=2")
+terraform apply -auto-approve -no-color "${vars[@]}" | grep -E "Modifying|Modifications complete|Apply complete"
+echo "wordcount restored from $(terraform output -raw wordcount_last_savepoint): $(terraform output -json job_status)"
 echo "== drift: kubectl edits the HA ConfigMap; the plan shows it"
 kubectl patch configmap flink-ha-zookeeper-ha -p '{"data":{"zookeeper_path_root":"/edited"}}'
 terraform plan -no-color "${vars[@]}" | grep -E 'outside Terraform|~ ' || true

@@ -14,6 +14,12 @@ variable "kubeconfig" {
   default     = null
 }
 
+variable "wait_for_jobs" {
+  description = "Whether apply waits until each job runs (false where pods cannot start, e.g. a cluster without nodes)."
+  type        = bool
+  default     = true
+}
+
 variable "namespace" {
   description = "Namespace of the team's platform."
   type        = string
@@ -31,6 +37,7 @@ module "platform" {
 
   namespace      = var.namespace
   state_base_uri = "file:///tmp/flink-platform"
+  wait_for_jobs  = var.wait_for_jobs
   deployments = {
     orders = {
       flink_version = "2.3"

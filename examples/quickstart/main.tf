@@ -24,6 +24,12 @@ variable "job_entry_class" {
   default     = "org.apache.flink.streaming.examples.wordcount.WordCount"
 }
 
+variable "wordcount_parallelism" {
+  description = "Parallelism of the wordcount job; changing it is a stateful upgrade (savepoint, then restore)."
+  type        = number
+  default     = 1
+}
+
 provider "flink" {
   kubernetes = {
     config_path = var.kubeconfig
@@ -62,6 +68,7 @@ resource "flink_deployment" "wordcount" {
     jar_uri     = var.job_jar_uri
     entry_class = var.job_entry_class
   }
+  parallelism = var.wordcount_parallelism
   resources = {
     jobmanager  = { memory = "1024m" }
     taskmanager = { memory = "1024m" }
@@ -99,6 +106,17 @@ output "orders_rest_endpoint" {
 
 output "orders_tls_certificates" {
   value = flink_deployment.orders.tls_certificates
+}
+
+output "job_status" {
+  value = {
+    wordcount = flink_deployment.wordcount.status
+    orders    = flink_deployment.orders.status
+  }
+}
+
+output "wordcount_last_savepoint" {
+  value = flink_deployment.wordcount.last_savepoint
 }
 
 output "wordcount_id" {

@@ -1,9 +1,9 @@
 //! Flink's REST API over any byte stream (a port-forward to the JobManager pod, or a TCP
-//! connection): one GET per connection, JSON back, with mutual TLS when the deployment has TLS
+//! connection): one request per connection (GET, or POST/PATCH with a JSON body), JSON back, with mutual TLS when the deployment has TLS
 //! (the authority's client certificate, the CA to verify the JobManager, which its REST
 //! certificate names as `localhost` among its Service names).
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -47,7 +47,18 @@ fn tls_config(tls: &RestTls) -> Result<Arc<rustls::ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
-async fn get_plain<S>(stream: S, path: &str) -> Result<(u16, serde_json::Value), String>
+/// A request: method, path and an optional JSON body.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// `GET`, `POST` or `PATCH`.
+    pub method: &'a str,
+    /// Path and query.
+    pub path: &'a str,
+    /// JSON body.
+    pub body: Option<&'a serde_json::Value>,
+}
+
+async fn send_plain<S>(stream: S, call: Call<'_>) -> Result<(u16, serde_json::Value), String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -58,21 +69,29 @@ where
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let request = hyper::Request::get(path)
+    let Call { method, path, body } = call;
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
         .header("host", "localhost")
-        .header("accept", "application/json")
-        .body(Empty::<Bytes>::new())
+        .header("accept", "application/json");
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = request
+        .body(Full::new(Bytes::from(bytes)))
         .map_err(|e| e.to_string())?;
     let response = sender
         .send_request(request)
         .await
-        .map_err(|e| format!("GET {path}: {e}"))?;
+        .map_err(|e| format!("{method} {path}: {e}"))?;
     let status = response.status().as_u16();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| format!("GET {path}: {e}"))?
+        .map_err(|e| format!("{method} {path}: {e}"))?
         .to_bytes();
     let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     Ok((status, json))
@@ -88,8 +107,26 @@ pub async fn get<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let call = Call {
+        method: "GET",
+        path,
+        body: None,
+    };
+    send(stream, call, tls).await
+}
+
+/// `call` on the JobManager behind `stream`: the status code and the JSON body (null when the
+/// body is not JSON).
+pub async fn send<S>(
+    stream: S,
+    call: Call<'_>,
+    tls: Option<&RestTls>,
+) -> Result<(u16, serde_json::Value), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     match tls {
-        None => get_plain(stream, path).await,
+        None => send_plain(stream, call).await,
         Some(tls) => {
             let connector = tokio_rustls::TlsConnector::from(tls_config(tls)?);
             let name =
@@ -98,7 +135,7 @@ where
                 .connect(name, stream)
                 .await
                 .map_err(|e| format!("TLS handshake with the JobManager: {e}"))?;
-            get_plain(stream, path).await
+            send_plain(stream, call).await
         }
     }
 }

@@ -46,6 +46,53 @@ impl Cluster {
         Ok(pods.clone())
     }
 
+    /// Deletes pod `name`; its Deployment starts a new one. A pod already gone is no error.
+    pub async fn delete_pod(&self, namespace: &str, name: &str) -> Result<(), KubeError> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::DeleteParams::default();
+        match retry(|| api.delete(name, &params)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+            Err(e) => Err(KubeError::Object {
+                verb: "delete",
+                kind: "Pod".into(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                message: server_message(&e),
+            }),
+        }
+    }
+
+    /// Forgets the pod lists, so the next question sees pods as they are now.
+    pub fn forget_pods(&self) {
+        if let Ok(mut pods) = self.pod_listings.lock() {
+            pods.clear();
+        }
+    }
+
+    /// The last `lines` lines of pod `name`'s output (`pods/log`).
+    pub async fn pod_log_tail(
+        &self,
+        namespace: &str,
+        name: &str,
+        lines: i64,
+    ) -> Result<String, KubeError> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::LogParams {
+            tail_lines: Some(lines),
+            ..Default::default()
+        };
+        api.logs(name, &params)
+            .await
+            .map_err(|e| KubeError::Object {
+                verb: "read the log of",
+                kind: "Pod".into(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                message: server_message(&e),
+            })
+    }
+
     /// A connection to `port` of pod `name`, forwarded by the API server.
     pub async fn port_forward(
         &self,

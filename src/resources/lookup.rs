@@ -32,7 +32,7 @@ impl DataSource for Lookup {
         let attributes = resource
             .attributes
             .iter()
-            .filter(|a| !a.write_only)
+            .filter(|a| !a.write_only && !a.apply_setting)
             .map(|a| match a.name {
                 "name" => Attribute::string("name")
                     .required()

@@ -67,6 +67,8 @@ pub struct Attribute {
     pub write_only: bool,
     /// Deprecated attributes still work but warn.
     pub deprecated: bool,
+    /// Says how the provider applies, not what exists, so data sources leave it out.
+    pub apply_setting: bool,
     /// Plan behaviour.
     pub plan_modifiers: Vec<PlanModifier>,
     /// Input checks.
@@ -83,6 +85,7 @@ impl Attribute {
             sensitive: false,
             write_only: false,
             deprecated: false,
+            apply_setting: false,
             plan_modifiers: Vec::new(),
             validators: Vec::new(),
         }
@@ -160,6 +163,11 @@ impl Attribute {
     pub fn default_value(mut self, value: Value) -> Self {
         self.mode = Mode::OptionalComputed;
         self.plan_modifiers.push(PlanModifier::Default(value));
+        self
+    }
+    /// How the provider applies (e.g. whether it waits), not part of what it reads back.
+    pub fn apply_setting(mut self) -> Self {
+        self.apply_setting = true;
         self
     }
     /// Redacted in plans.

@@ -29,6 +29,7 @@ resource "flink_deployment" "job" {{
   namespace     = "{ns}"
   flink_version = "1.20"
   artifact      = {{ jar_uri = "https://example.com/job.jar" }}
+  wait_for_job  = false
   blob_storage      = flink_blob_storage.state.spec
   high_availability = flink_high_availability.zk.spec
 }}

@@ -18,6 +18,7 @@ resource "flink_deployment" "wordcount" {{
   name          = "wordcount"
   namespace     = "{namespace}"
   flink_version = "2.2"
+  wait_for_job  = false
   artifact = {{
     jar_uri     = "https://artifacts.example.com/wordcount.jar"
     entry_class = "org.example.WordCount"

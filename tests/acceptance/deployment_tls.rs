@@ -19,6 +19,9 @@ resource "flink_deployment" "orders" {{
   name          = "orders"
   namespace     = "{ns}"
   flink_version = "2.3"
+  wait_for_job  = false
+  # New certificates roll the pods; without a savepoint directory the job restarts without state.
+  upgrade_strategy = "STATELESS"
   artifact = {{
     jar_uri = "https://artifacts.example.com/orders.jar"
   }}

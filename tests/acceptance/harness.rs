@@ -131,7 +131,7 @@ impl Workspace {
     }
 
     /// `terraform destroy`; asserts the state is empty after.
-    pub fn destroy(&self) {
+    pub fn destroy(&self) -> String {
         let run = self.terraform(&["destroy", "-auto-approve", "-no-color"]);
         assert_eq!(run.code, 0, "terraform destroy failed:\n{}", run.text);
         let state = self.terraform(&["state", "list"]);
@@ -140,6 +140,7 @@ impl Workspace {
             "state not empty after destroy:\n{}",
             state.text
         );
+        run.text
     }
 
     /// The state as `terraform show -json` prints it.

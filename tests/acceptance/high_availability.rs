@@ -203,6 +203,7 @@ resource "flink_deployment" "job" {{
   namespace         = "{ns}"
   flink_version     = "2.3"
   artifact          = {{ jar_uri = "https://example.com/job.jar" }}
+  wait_for_job      = false
   parallelism       = {parallelism}
   blob_storage      = flink_blob_storage.state.spec
   high_availability = flink_high_availability.k8s.spec

@@ -2,7 +2,10 @@
 //! flink_deployment's pods run as real Flink 2.3 processes (the job jar fetched by the provider's
 //! init container from a local HTTP server), the job Flink reports runs under the state's
 //! `job_id`, `kubectl logs` shows the JobManager's output, a killed TaskManager is restarted and
-//! counted, an image that cannot be pulled says so in the pod status, and destroy stops it all.
+//! counted, and destroy stops it all; an image that cannot be pulled and a job class that does not
+//! exist each fail the apply with the reason and the JobManager's last lines, and the apply after
+//! fixing them converges. A TLS deployment runs with mutual TLS and is upgraded statefully
+//! through the authority's client certificate.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
@@ -30,7 +33,7 @@ public class Counter {
 "#;
 
 /// The job jar, compiled with javac against the real Flink 2.3.0 jars.
-fn job_jar(dir: &Path) -> PathBuf {
+pub(crate) fn job_jar(dir: &Path) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-flink.sh");
     let out = Command::new(&script).arg("2.3.0").output().unwrap();
     assert!(
@@ -67,7 +70,7 @@ fn job_jar(dir: &Path) -> PathBuf {
 }
 
 /// Serves `bytes` to every GET on all addresses; returns the port.
-fn serve(bytes: Vec<u8>) -> u16 {
+pub(crate) fn serve(bytes: Vec<u8>) -> u16 {
     let listener = TcpListener::bind("0.0.0.0:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -86,7 +89,7 @@ fn serve(bytes: Vec<u8>) -> u16 {
     port
 }
 
-fn http_get(address: &str, path: &str) -> Option<String> {
+pub(crate) fn http_get(address: &str, path: &str) -> Option<String> {
     let mut s =
         std::net::TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(2))
             .ok()?;
@@ -97,7 +100,7 @@ fn http_get(address: &str, path: &str) -> Option<String> {
     buf.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
 }
 
-fn pod(cluster: &Cluster, component: &str, deployment_id: &str) -> serde_json::Value {
+pub(crate) fn pod(cluster: &Cluster, component: &str, deployment_id: &str) -> serde_json::Value {
     let text = cluster.kubectl(&[
         "get",
         "pods",
@@ -110,7 +113,7 @@ fn pod(cluster: &Cluster, component: &str, deployment_id: &str) -> serde_json::V
     list["items"][0].clone()
 }
 
-fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = check() {
@@ -147,21 +150,17 @@ resource "flink_deployment" "counter" {{
   }}
 }}
 
-resource "flink_deployment" "unpullable" {{
-  name          = "unpullable"
-  namespace     = "{ns}"
-  flink_version = "2.3"
-  image         = "registry.example.com/not-flink:1.0"
-  artifact = {{
-    jar_uri = "http://10.245.0.1:{port}/counter.jar"
-  }}
-}}
 "#,
         provider = cluster.provider_block(),
         ns = cluster.namespace,
     ));
+    // Apply waits until Flink runs the job.
     ws.apply();
     let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(
+        values["status"], "RUNNING",
+        "apply returned before the job ran"
+    );
     let (id, job_id) = (
         values["id"].as_str().unwrap().to_string(),
         values["job_id"].as_str().unwrap().to_string(),
@@ -203,26 +202,6 @@ resource "flink_deployment" "unpullable" {{
     assert!(
         logs.contains("StandaloneApplicationClusterEntryPoint"),
         "{logs}"
-    );
-
-    // An image that is not Flink cannot be pulled here, and the pod says so.
-    let unpullable_id = ws.resource_values("flink_deployment.unpullable")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let reason = wait_for("ErrImagePull", Duration::from_secs(30), || {
-        let p = pod(&cluster, "jobmanager", &unpullable_id);
-        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
-            .as_str()
-            .map(String::from)
-    });
-    assert_eq!(reason, "ErrImagePull");
-    let refresh = ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
-    assert_eq!(refresh.code, 0, "{}", refresh.text);
-    assert_eq!(
-        ws.resource_values("flink_deployment.unpullable")["status"],
-        "ErrImagePull",
-        "status reports what keeps the job from running"
     );
 
     // A crashed TaskManager is restarted, counted, and the job runs again.
@@ -333,14 +312,8 @@ fn secret_value(cluster: &Cluster, secret: &str, key: &str) -> String {
     .unwrap()
 }
 
-#[test]
-fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
-    let cluster = Cluster::start_with_pods("local-tls");
-    assert!(cluster.local_pods(), "this test reaches pods at their IPs");
-    let work = tempfile::tempdir().unwrap();
-    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
-    let ws = Workspace::new();
-    ws.config(&format!(
+fn secure(cluster: &Cluster, port: u16, savepoints: &str, parallelism: u32) -> String {
+    format!(
         r#"{provider}
 resource "flink_certificate_authority" "ca" {{
   name      = "platform"
@@ -355,9 +328,13 @@ resource "flink_deployment" "secure" {{
     jar_uri     = "http://10.245.0.1:{port}/counter.jar"
     entry_class = "Counter"
   }}
+  parallelism = {parallelism}
   resources = {{
     jobmanager  = {{ memory = "1024m" }}
     taskmanager = {{ memory = "1024m" }}
+  }}
+  flink_configuration = {{
+    "execution.checkpointing.savepoint-dir" = "{savepoints}"
   }}
   tls = {{
     enabled   = true
@@ -367,7 +344,18 @@ resource "flink_deployment" "secure" {{
 "#,
         provider = cluster.provider_block(),
         ns = cluster.namespace,
-    ));
+    )
+}
+
+#[test]
+fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
+    let cluster = Cluster::start_with_pods("local-tls");
+    assert!(cluster.local_pods(), "this test reaches pods at their IPs");
+    let work = tempfile::tempdir().unwrap();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+    let savepoints = format!("file://{}/savepoints", work.path().display());
+    ws.config(&secure(&cluster, port, &savepoints, 1));
     ws.apply();
     let id = ws.resource_values("flink_deployment.secure")["id"]
         .as_str()
@@ -423,5 +411,112 @@ resource "flink_deployment" "secure" {{
     let spec = cluster.kubectl(&["get", "deployment", "flink-secure-jobmanager", "-o", "json"]);
     let password = secret_value(&cluster, "flink-secure-tls", "rest.password");
     assert!(!spec.contains(&password));
+
+    // A stateful upgrade over mutual TLS: the provider stops the job with a savepoint through
+    // the authority's client certificate, and the new job restores from it.
+    ws.config(&secure(&cluster, port, &savepoints, 2));
+    ws.apply();
+    let values = ws.resource_values("flink_deployment.secure");
+    assert_eq!(values["status"], "RUNNING");
+    assert_eq!(values["savepoints"][0]["reason"], "UPGRADE");
+    let location = values["last_savepoint"].as_str().unwrap().to_string();
+    let job_id = values["job_id"].as_str().unwrap().to_string();
+    let restored = wait_for("the restore over TLS", Duration::from_secs(120), || {
+        let ip = pod(&cluster, "jobmanager", &id)["status"]["podIP"]
+            .as_str()?
+            .to_string();
+        let body = https_get(
+            trusted.clone(),
+            &format!("{ip}:8081"),
+            &format!("/jobs/{job_id}/checkpoints"),
+        )
+        .ok()?;
+        let checkpoints: serde_json::Value = serde_json::from_str(&body).ok()?;
+        checkpoints["latest"]["restored"]["external_path"]
+            .as_str()
+            .map(String::from)
+    });
+    let trimmed = |p: &str| {
+        p.trim_start_matches("file:")
+            .trim_start_matches('/')
+            .to_string()
+    };
+    assert_eq!(trimmed(&restored), trimmed(&location));
+    ws.destroy();
+}
+
+fn failing(cluster: &Cluster, port: u16, image: Option<&str>, class: &str) -> String {
+    format!(
+        r#"{provider}
+resource "flink_deployment" "broken" {{
+  name          = "broken"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  {image}
+  artifact = {{
+    jar_uri     = "http://10.245.0.1:{port}/counter.jar"
+    entry_class = "{class}"
+  }}
+  resources = {{
+    jobmanager  = {{ memory = "1024m" }}
+    taskmanager = {{ memory = "1024m" }}
+  }}
+  wait_timeout = "4 min"
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+        image = image.map(|i| format!("image = {i:?}")).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_rollout_that_cannot_run_fails_the_apply_with_its_reason_and_logs() {
+    let cluster = Cluster::start_with_pods("local-fail");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = tempfile::tempdir().unwrap();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+
+    // An image this machine cannot pull.
+    ws.config(&failing(
+        &cluster,
+        port,
+        Some("registry.example.com/not-flink:1.0"),
+        "Counter",
+    ));
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(run.code, 0, "{}", run.text);
+    assert!(
+        run.text.contains("The Flink job did not start"),
+        "{}",
+        run.text
+    );
+    assert!(run.text.contains("ErrImagePull"), "{}", run.text);
+    // What was created is in state, status saying why.
+    assert_eq!(
+        ws.resource_values("flink_deployment.broken")["status"],
+        "ErrImagePull"
+    );
+
+    // The right image, but a job class that does not exist: the JobManager's last lines say so.
+    ws.config(&failing(&cluster, port, None, "NoSuchJob"));
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(run.code, 0, "{}", run.text);
+    assert!(run.text.contains("CrashLoopBackOff"), "{}", run.text);
+    assert!(
+        run.text.contains("Last lines of flink-broken-jobmanager-"),
+        "{}",
+        run.text
+    );
+    assert!(run.text.contains("NoSuchJob"), "{}", run.text);
+
+    // Fixed: the next apply converges to a running job.
+    ws.config(&failing(&cluster, port, None, "Counter"));
+    ws.apply();
+    assert_eq!(
+        ws.resource_values("flink_deployment.broken")["status"],
+        "RUNNING"
+    );
     ws.destroy();
 }

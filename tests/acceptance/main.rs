@@ -16,6 +16,7 @@ mod deployment_tls;
 mod handshake;
 mod harness;
 mod high_availability;
+mod lifecycle;
 mod local_cluster;
 mod modules;
 mod provider_config;

@@ -12,7 +12,7 @@ fn refresh_lists_each_kind_once_per_namespace() {
     let mut config = cluster.provider_block();
     for i in 0..5 {
         config.push_str(&format!(
-            "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  namespace     = \"{ns}\"\n  flink_version = \"2.3\"\n  artifact      = {{ jar_uri = \"https://example.com/job.jar\" }}\n}}\n"
+            "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  namespace     = \"{ns}\"\n  flink_version = \"2.3\"\n  wait_for_job  = false\n  artifact      = {{ jar_uri = \"https://example.com/job.jar\" }}\n}}\n"
         ));
     }
     let ws = Workspace::new();

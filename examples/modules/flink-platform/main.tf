@@ -32,6 +32,12 @@ variable "zookeeper_quorum" {
   default     = []
 }
 
+variable "wait_for_jobs" {
+  description = "Whether apply waits until each job runs."
+  type        = bool
+  default     = true
+}
+
 variable "deployments" {
   description = "Deployments by name."
   type = map(object({
@@ -75,6 +81,7 @@ resource "flink_deployment" "this" {
     main_args   = each.value.main_args
   }
   parallelism         = each.value.parallelism
+  wait_for_job        = var.wait_for_jobs
   flink_configuration = each.value.configuration
   blob_storage        = flink_blob_storage.state.spec
   high_availability   = flink_high_availability.ha.spec

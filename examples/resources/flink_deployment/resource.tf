@@ -12,6 +12,12 @@ resource "flink_deployment" "orders" {
   name          = "orders-enrichment"
   flink_version = "2.3"
 
+  # Lifecycle: a change that rolls the pods stops the job with a savepoint (into the blob storage
+  # layout) and the new job restores from it; "SUSPENDED" stops with a savepoint and frees the pods.
+  state            = "RUNNING"
+  upgrade_strategy = "STATEFUL"
+  restore_strategy = "LATEST_STATE"
+
   artifact = {
     jar_uri     = "https://artifacts.example.com/orders-enrichment-1.4.0.jar"
     entry_class = "com.example.orders.Enrichment"

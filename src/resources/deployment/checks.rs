@@ -96,12 +96,13 @@ fn tls(model: &Model, diags: &mut Diagnostics) {
 }
 
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
-    if let Some(state) = model.state.known().filter(|s| s.as_str() != "RUNNING") {
+    if model.upgrade_strategy.known().map(String::as_str) == Some("NONE") {
         diags.attribute_warning(
-            AttributePath::root("state"),
-            format!("state {state} is recorded but not yet acted on"),
-            "This provider version does not yet suspend or cancel jobs (that needs the savepoint \
-             lifecycle): the job keeps running. Set state = \"RUNNING\" or destroy the deployment.",
+            AttributePath::root("upgrade_strategy"),
+            "upgrade_strategy NONE is not yet acted on",
+            "This provider version rolls a spec change out at once, restarting the job without \
+             a savepoint (as STATELESS does, but without cancelling it first). Use STATEFUL to \
+             keep the job's state.",
         );
     }
     tls(model, diags);

@@ -1,6 +1,7 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
 //! deployment, one with blob storage credentials, Kubernetes HA, Queryable State and pod options,
-//! and one with ZooKeeper HA. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
+//! one with ZooKeeper HA, and a suspended one with a savepoint to restore from (no replicas, the
+//! restore path under 1.x's name). `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
 use super::{deployment_id, derive, model::Model};
 use crate::golden::check;
@@ -86,6 +87,20 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "type": "zookeeper", "name": "zk", "namespace": "team-b", "storage_dir": null,
                     "zookeeper_quorum": "zk-0.zk:2181,zk-1.zk:2181", "zookeeper_path_root": "/flink",
                 },
+            })),
+        ),
+        (
+            "suspended-1.20",
+            model(json!({
+                "name": "sessions", "namespace": "team-c", "flink_version": "1.20",
+                "state": "SUSPENDED",
+                "artifact": {"jar_uri": "https://artifacts.example.com/sessions.jar"},
+                "flink_configuration": {"state.savepoints.dir": "file:///data/savepoints"},
+                "savepoints": [{
+                    "location": "file:///data/savepoints/savepoint-5f1e2d-0a1b2c3d4e5f",
+                    "time": "2026-11-25T06:00:00Z", "reason": "SUSPEND",
+                }],
+                "last_savepoint": "file:///data/savepoints/savepoint-5f1e2d-0a1b2c3d4e5f",
             })),
         ),
     ]

@@ -39,6 +39,16 @@ pub struct Model {
     #[serde(default)]
     pub allow_non_restored_state: Attr<bool>,
     #[serde(default)]
+    pub initial_savepoint_path: Attr<String>,
+    #[serde(default)]
+    pub savepoint_timeout: Attr<String>,
+    #[serde(default)]
+    pub final_savepoint_on_destroy: Attr<bool>,
+    #[serde(default)]
+    pub wait_for_job: Attr<bool>,
+    #[serde(default)]
+    pub wait_timeout: Attr<String>,
+    #[serde(default)]
     pub artifact: Attr<Artifact>,
     #[serde(default)]
     pub parallelism: Attr<i64>,
@@ -76,7 +86,25 @@ pub struct Model {
     pub status: Attr<String>,
     #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub savepoints: Attr<Vec<Savepoint>>,
+    #[serde(default)]
+    pub last_savepoint: Attr<String>,
 }
+
+/// A savepoint the provider took, as state records it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Savepoint {
+    #[serde(default)]
+    pub location: Attr<String>,
+    #[serde(default)]
+    pub time: Attr<String>,
+    #[serde(default)]
+    pub reason: Attr<String>,
+}
+
+/// How many savepoints state keeps (the newest).
+pub const SAVEPOINTS_KEPT: usize = 10;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
@@ -259,7 +287,16 @@ pub fn schema() -> Schema {
          savepoint directories derive from `blob_storage`, high availability from \
          `high_availability`; the HA cluster id is always the deployment `id`. Every object is \
          labelled with the deployment id, read back on refresh so changes made outside Terraform \
-         show in the plan (`kubernetes_objects`), and removed on destroy.",
+         show in the plan (`kubernetes_objects`), and removed on destroy.\n\nLifecycle (Ververica \
+         Platform's): a change that gives the running job new pods is a stateful upgrade by \
+         default: apply stops the job with a savepoint (plan shows `last_savepoint` as known after \
+         apply), records it in `savepoints` and starts the new job from it. `state = \
+         \"SUSPENDED\"` stops the job with a savepoint and scales it to nothing, `RUNNING` again \
+         restores from it; `CANCELLED` cancels without one. Both need a savepoint directory \
+         (`blob_storage`, or `execution.checkpointing.savepoint-dir` in `flink_configuration`); \
+         plan says so when there is none. A savepoint that fails fails the apply with Flink's \
+         reason and the job keeps running. A job cancelled, failed or finished in Flink shows as \
+         drift of `state`, and apply runs it again per `restore_strategy`.",
         vec![
             Attribute::string("id")
                 .computed()
@@ -288,18 +325,45 @@ pub fn schema() -> Schema {
             Attribute::string("state")
                 .default_value(Value::string("RUNNING"))
                 .validate(Validator::OneOf(STATES))
-                .description("Desired state of the job."),
+                .description("Desired state of the job: `RUNNING`; `SUSPENDED` (stopped with a savepoint, its pods scaled to nothing, its configuration and HA data kept); `CANCELLED` (cancelled without a savepoint, Flink's HA data deleted). A refresh records `CANCELLED`, `FAILED` or `FINISHED` when the job ended in Flink while meant to run, so the plan shows it."),
             Attribute::string("upgrade_strategy")
                 .default_value(Value::string("STATEFUL"))
                 .validate(Validator::OneOf(UPGRADE_STRATEGIES))
-                .description("How a spec change reaches a running job."),
+                .description("How a change that gives the running job new pods reaches it: `STATEFUL` stops it with a savepoint and the new job restores from it; `STATELESS` cancels it and the new job restores per `restore_strategy` from an earlier savepoint; `NONE` is not acted on yet (the change rolls out at once, a warning says so)."),
             Attribute::string("restore_strategy")
                 .default_value(Value::string("LATEST_STATE"))
                 .validate(Validator::OneOf(RESTORE_STRATEGIES))
-                .description("What a starting job restores from."),
+                .description("What a starting job restores from: `LATEST_STATE` and `LATEST_SAVEPOINT` the newest savepoint the provider took (`last_savepoint`), else `initial_savepoint_path`; `NONE` nothing. (Retained checkpoints as `LATEST_STATE` sources are not read yet; with high availability Flink recovers its own checkpoints after a JobManager failover.)"),
             Attribute::bool("allow_non_restored_state")
                 .default_value(Value::Bool(false))
                 .description("Allow skipping savepoint state that no operator of the new job claims."),
+            Attribute::string("initial_savepoint_path")
+                .optional()
+                .description("A savepoint (or retained checkpoint) the job starts from while the provider has taken none of its own, e.g. to move a job from elsewhere or `flink_savepoint.x.location`. Ignored with `restore_strategy = \"NONE\"`."),
+            Attribute::string("savepoint_timeout")
+                .default_value(Value::string("10 min"))
+                .apply_setting()
+                .validate(Validator::Custom {
+                    doc: "A duration such as `10 min`, `90 s` or `1 h`.",
+                    check: duration_check,
+                })
+                .description("How long a savepoint the provider takes (stateful upgrade, suspend) may run before the apply fails and the job keeps running. Defaults to `10 min`."),
+            Attribute::bool("final_savepoint_on_destroy")
+                .default_value(Value::Bool(true))
+                .apply_setting()
+                .description("Whether destroying a RUNNING deployment that has a savepoint directory first stops the job with a final savepoint (its location shows as a warning of the destroy). If that savepoint fails, destroy fails and the job keeps running. Set to `false` and apply before destroying to skip it. Defaults to `true`."),
+            Attribute::bool("wait_for_job")
+                .default_value(Value::Bool(true))
+                .apply_setting()
+                .description("Whether apply waits until Flink reports the job RUNNING (through a port-forward to the JobManager's REST API). A rollout that cannot succeed (an image that cannot be pulled, a crashing JobManager, a failed job) fails the apply with the pod's reason and the JobManager's last log lines; everything created stays recorded in state. Defaults to `true`."),
+            Attribute::string("wait_timeout")
+                .default_value(Value::string("10 min"))
+                .apply_setting()
+                .validate(Validator::Custom {
+                    doc: "A duration such as `10 min`, `90 s` or `1 h`.",
+                    check: duration_check,
+                })
+                .description("How long apply waits for the job (`wait_for_job`). Defaults to `10 min`."),
             Attribute::single_nested(
                 "artifact",
                 vec![
@@ -425,10 +489,42 @@ pub fn schema() -> Schema {
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
             Attribute::string("status")
                 .computed()
-                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod, with the authority's client certificate when TLS is on), e.g. `RUNNING`, `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), or `UNREACHABLE` when the REST API does not answer."),
+                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), or `UNREACHABLE` when the REST API does not answer."),
             cluster_objects::attribute(),
+            Attribute::list_nested(
+                "savepoints",
+                vec![
+                    Attribute::string("location").computed().description("Where Flink wrote it (`execution.savepoint.path` to restore from it)."),
+                    Attribute::string("time").computed().description("When it completed (RFC 3339)."),
+                    Attribute::string("reason").computed().description("Why the provider took it: `UPGRADE` (stateful upgrade), `SUSPEND`."),
+                ],
+            )
+            .computed()
+            .description("The savepoints the provider took of this deployment's job, oldest first (the last 10)."),
+            Attribute::string("last_savepoint")
+                .computed()
+                .description("Location of the newest savepoint in `savepoints`: what `LATEST_SAVEPOINT` and `LATEST_STATE` restore from when the job starts again."),
         ],
     )
+}
+
+/// A duration attribute's value, `default` while unknown or unset.
+pub fn duration_of(text: &Attr<String>, default: std::time::Duration) -> std::time::Duration {
+    text.known()
+        .and_then(|t| crate::flink::values::duration_nanos(t))
+        .map_or(default, |n| {
+            std::time::Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX))
+        })
+}
+
+fn duration_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(v) if crate::flink::values::duration_nanos(v).is_none() => Err((
+            format!("Invalid duration {v:?}"),
+            "Give a duration with its unit, e.g. 10 min, 90 s or 1 h.".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn positive_cpu(value: &Value) -> Result<(), (String, String)> {

@@ -1,8 +1,9 @@
 //! The Kubernetes objects of a deployment (pure): the ConfigMap with `config.yaml` and the log4j
 //! file, the ServiceAccount, the JobManager (application mode) and TaskManager Deployments, the
 //! JobManager's rpc/blob and REST Services, and the Queryable State Service
-//! `job-<job id>-taskmanager`. Pods carry a hash of the configuration, so a configuration change
-//! rolls them.
+//! `job-<job id>-taskmanager`. Pods carry a hash of the configuration files and their own
+//! template, so a configuration change rolls them and the pods of the current rollout can be told
+//! from old ones still terminating.
 
 use super::resolve::Resolved;
 use crate::kubernetes::{DesiredObject, Kind, Owner};
@@ -29,6 +30,9 @@ pub const RPC_PORT: u16 = 6123;
 pub const BLOB_PORT: u16 = 6124;
 /// REST port.
 pub const REST_PORT: u16 = 8081;
+/// The pod annotation that identifies a rollout: a hash of the configuration files and the pod
+/// template.
+pub const ROLLOUT_ANNOTATION: &str = "flink.flinkops.io/rollout-hash";
 const CONF_DIR: &str = "/opt/flink/conf";
 const USRLIB_DIR: &str = "/opt/flink/usrlib";
 const FETCH_IMAGE: &str = "busybox:1.36";
@@ -77,7 +81,19 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
         ("jobmanager.bind-host".to_string(), "0.0.0.0".to_string()),
         ("taskmanager.bind-host".to_string(), "0.0.0.0".to_string()),
         ("rest.bind-address".to_string(), "0.0.0.0".to_string()),
+        // The JobManager outlives its job, so a stop with savepoint can be read back and a failed
+        // job shows as FAILED instead of restarting from its start; the provider decides when
+        // the cluster goes.
+        (
+            "execution.shutdown-on-application-finish".to_string(),
+            "false".to_string(),
+        ),
     ]);
+    if let Some(path) = &d.restore_from {
+        let key =
+            crate::flink::options::Catalogue::of(d.version).preferred("execution.savepoint.path");
+        keys.insert(key.to_string(), path.clone());
+    }
     if d.tls.is_some() {
         keys.extend(crate::flink::tls::ssl_configuration(
             d.version,
@@ -161,13 +177,12 @@ fn pod_template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
     for (k, v) in &d.pod.labels {
         pod_labels.insert(k.clone(), v.clone().into());
     }
-    let mut annotations: Map<String, Json> = d
+    let annotations: Map<String, Json> = d
         .pod
         .annotations
         .iter()
         .map(|(k, v)| (k.clone(), v.clone().into()))
         .collect();
-    annotations.insert("flink.flinkops.io/config-hash".into(), config_hash.into());
     let mut env: Vec<Json> = d
         .pod
         .env
@@ -254,7 +269,22 @@ fn pod_template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
     if !d.pod.tolerations.is_empty() {
         spec["tolerations"] = Json::Array(d.pod.tolerations.clone());
     }
-    json!({"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": spec})
+    let mut template =
+        json!({"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": spec});
+    let rollout = hash(&format!("{config_hash}\n{template}"));
+    template["metadata"]["annotations"][ROLLOUT_ANNOTATION] = rollout.into();
+    template
+}
+
+/// The rollout hash the pods of desired Deployment `name` carry.
+pub fn rollout_of(objects: &[DesiredObject], name: &str) -> Option<String> {
+    objects
+        .iter()
+        .find(|o| o.kind == Kind::Deployment && o.name == name)
+        .and_then(|o| {
+            o.manifest["spec"]["template"]["metadata"]["annotations"][ROLLOUT_ANNOTATION].as_str()
+        })
+        .map(String::from)
 }
 
 fn deployment(
@@ -332,12 +362,19 @@ pub fn desired(
             &names.service_account,
             json!({"metadata": {"labels": labels(d, None)}}),
         ),
-        deployment(d, &names.jobmanager, "jobmanager", 1, jm_args, &config_hash),
+        deployment(
+            d,
+            &names.jobmanager,
+            "jobmanager",
+            if d.stopped { 0 } else { 1 },
+            jm_args,
+            &config_hash,
+        ),
         deployment(
             d,
             &names.taskmanager,
             "taskmanager",
-            d.task_managers,
+            if d.stopped { 0 } else { d.task_managers },
             tm_args,
             &config_hash,
         ),

@@ -69,6 +69,24 @@ pub struct Resolved {
     pub queryable_state: bool,
     pub allow_non_restored_state: bool,
     pub tls: Option<ResolvedTls>,
+    /// The savepoint a starting job restores from (`execution.savepoint.path`).
+    pub restore_from: Option<String>,
+    /// SUSPENDED or CANCELLED: the JobManager and TaskManager Deployments scale to nothing.
+    pub stopped: bool,
+}
+
+/// Where a starting job restores from: the newest savepoint the provider took, else the initial
+/// savepoint path; nothing with restore strategy NONE. A savepoint not taken yet (unknown at
+/// plan) counts as none here: the restore path is no part of what plan shows.
+pub fn restore_from(model: &Model) -> Option<String> {
+    if model.restore_strategy.known().map(String::as_str) == Some("NONE") {
+        return None;
+    }
+    model
+        .last_savepoint
+        .known()
+        .or(model.initial_savepoint_path.known())
+        .cloned()
 }
 
 /// The job id pinned for a deployment id: its 32 hex digits.
@@ -264,6 +282,12 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         queryable_state: queryable_state(model)?,
         allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
         tls: tls(model)?,
+        restore_from: restore_from(model),
+        stopped: match &model.state {
+            Attr::Known(state) => state != "RUNNING",
+            Attr::Null => false,
+            Attr::Unknown => return None,
+        },
     })
 }
 

@@ -5,7 +5,7 @@
 //! job is down.
 
 use super::model::Model;
-use super::objects::{DEPLOYMENT_ID_LABEL, REST_PORT};
+use super::objects::{DEPLOYMENT_ID_LABEL, REST_PORT, ROLLOUT_ANNOTATION};
 use crate::flink::rest::{self, RestTls};
 use crate::kubernetes::{Cluster, Kind};
 use crate::resources::certificate_authority::objects as authority;
@@ -17,6 +17,14 @@ const REST_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
     pod.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+fn annotation<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
+    pod.metadata
+        .annotations
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
 }
 
 /// The pod's own verdict: a container's waiting reason, `STARTING` until Ready, or `None` when
@@ -40,7 +48,7 @@ fn pod_verdict(pod: &Pod) -> Option<String> {
 }
 
 /// The client credentials of the deployment's authority, when it has TLS.
-async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, String> {
+pub(super) async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, String> {
     if !super::tls::enabled(model) {
         return Ok(None);
     }
@@ -67,44 +75,101 @@ async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, S
 
 /// The status of the deployment `model` describes (its namespace, id and job id known).
 pub async fn observe(cluster: &Cluster, model: &Model) -> String {
-    let (Some(namespace), Some(id), Some(job_id)) = (
-        model.namespace.known(),
-        model.id.known(),
-        model.job_id.known(),
-    ) else {
-        return "PENDING".into();
+    observe_with_pod(cluster, model, None).await.0
+}
+
+/// The status and the JobManager pod it came from, if there is one: the newest JobManager pod,
+/// of rollout `rollout` when given (old pods may still be there, terminating or not yet).
+async fn observe_with_pod(
+    cluster: &Cluster,
+    model: &Model,
+    rollout: Option<&str>,
+) -> (String, Option<String>) {
+    let (Some(namespace), Some(job_id)) = (model.namespace.known(), model.job_id.known()) else {
+        return ("PENDING".into(), None);
     };
-    let pods = match cluster.pods_labelled(namespace, DEPLOYMENT_ID_LABEL).await {
+    let pods = match jobmanagers(cluster, model, rollout).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "cannot list the deployment's pods");
-            return "UNREACHABLE".into();
+            return ("UNREACHABLE".into(), None);
         }
     };
-    let jobmanager = pods.iter().find(|p| {
-        label(p, DEPLOYMENT_ID_LABEL) == Some(id.as_str())
-            && label(p, "component") == Some("jobmanager")
-            && p.metadata.deletion_timestamp.is_none()
-    });
-    let Some(jobmanager) = jobmanager else {
-        return "PENDING".into();
+    let Some(jobmanager) = pods.last() else {
+        // Scaled to nothing on purpose, the state says so.
+        let state = model.state.known().map_or("RUNNING", String::as_str);
+        let status = if state == "RUNNING" { "PENDING" } else { state };
+        return (status.into(), None);
     };
+    let pod_name = jobmanager.metadata.name.clone().unwrap_or_default();
+    let status = job_state(cluster, model, namespace, job_id, jobmanager, &pod_name).await;
+    (status, Some(pod_name))
+}
+
+/// The deployment's live JobManager pods (of rollout `rollout` when given), oldest first.
+async fn jobmanagers(
+    cluster: &Cluster,
+    model: &Model,
+    rollout: Option<&str>,
+) -> Result<Vec<Pod>, String> {
+    let (Some(namespace), Some(id)) = (model.namespace.known(), model.id.known()) else {
+        return Ok(Vec::new());
+    };
+    let pods = cluster
+        .pods_labelled(namespace, DEPLOYMENT_ID_LABEL)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut mine: Vec<Pod> = pods
+        .into_iter()
+        .filter(|p| {
+            label(p, DEPLOYMENT_ID_LABEL) == Some(id.as_str())
+                && label(p, "component") == Some("jobmanager")
+                && p.metadata.deletion_timestamp.is_none()
+                && rollout.is_none_or(|r| annotation(p, ROLLOUT_ANNOTATION) == Some(r))
+        })
+        .collect();
+    mine.sort_by_key(|p| {
+        (
+            p.metadata.creation_timestamp.clone(),
+            p.metadata.name.clone(),
+        )
+    });
+    Ok(mine)
+}
+
+/// The name of the deployment's newest live JobManager pod.
+pub(super) async fn newest_jobmanager(
+    cluster: &Cluster,
+    model: &Model,
+) -> Result<Option<String>, String> {
+    cluster.forget_pods();
+    Ok(jobmanagers(cluster, model, None)
+        .await?
+        .last()
+        .and_then(|p| p.metadata.name.clone()))
+}
+
+async fn job_state(
+    cluster: &Cluster,
+    model: &Model,
+    namespace: &str,
+    job_id: &str,
+    jobmanager: &Pod,
+    pod_name: &str,
+) -> String {
     if let Some(verdict) = pod_verdict(jobmanager) {
         return verdict;
     }
-    let pod_name = jobmanager.metadata.name.clone().unwrap_or_default();
     let question = async {
         let tls = rest_tls(cluster, model).await?;
         let stream = cluster
-            .port_forward(namespace, &pod_name, REST_PORT)
+            .port_forward(namespace, pod_name, REST_PORT)
             .await
             .map_err(|e| e.to_string())?;
         rest::get(stream, &format!("/jobs/{job_id}"), tls.as_ref()).await
     };
     match tokio::time::timeout(REST_TIMEOUT, question).await {
-        Ok(Ok((200, job))) => job["state"]
-            .as_str()
-            .map_or_else(|| "UNREACHABLE".to_string(), String::from),
+        Ok(Ok((200, job))) => job_status(&job).unwrap_or_else(|| "UNREACHABLE".into()),
         Ok(Ok((404, _))) => "INITIALIZING".into(),
         Ok(Ok((code, body))) => {
             tracing::debug!(code, %body, "unexpected answer from the JobManager");
@@ -115,5 +180,132 @@ pub async fn observe(cluster: &Cluster, model: &Model) -> String {
             "UNREACHABLE".into()
         }
         Err(_) => "UNREACHABLE".into(),
+    }
+}
+
+/// Waits until the deployment's JobManager pods are gone (SUSPENDED, CANCELLED); the status then.
+pub async fn wait_until_stopped(cluster: &Cluster, model: &Model, timeout: Duration) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        cluster.forget_pods();
+        let gone = match jobmanagers(cluster, model, None).await {
+            Ok(pods) => pods.is_empty(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the deployment's pods");
+                false
+            }
+        };
+        if gone || started.elapsed() >= timeout {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    observe(cluster, model).await
+}
+
+/// A job's status from Flink's job details: its state, except that a RUNNING job whose tasks do
+/// not all run yet reports the least advanced task state (e.g. `DEPLOYING`, `INITIALIZING`), so
+/// RUNNING means ready for a savepoint.
+pub fn job_status(job: &serde_json::Value) -> Option<String> {
+    const ORDER: &[&str] = &[
+        "CREATED",
+        "SCHEDULED",
+        "DEPLOYING",
+        "INITIALIZING",
+        "RECONCILING",
+    ];
+    let state = job["state"].as_str()?;
+    if state != "RUNNING" {
+        return Some(state.to_string());
+    }
+    let behind = job["vertices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["status"].as_str())
+        .filter_map(|s| ORDER.iter().position(|o| *o == s))
+        .min();
+    Some(behind.map_or(state, |i| ORDER[i]).to_string())
+}
+
+/// Statuses after which waiting cannot end well.
+const HOPELESS: &[&str] = &[
+    "FAILED",
+    "CANCELED",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CrashLoopBackOff",
+];
+
+/// Waits until Flink runs the job (or finished it) in a JobManager pod of rollout `rollout`:
+/// `Ok(status)`, or `Err` with the last status, why waiting stopped and the JobManager's last log
+/// lines.
+pub async fn wait_until_running(
+    cluster: &Cluster,
+    model: &Model,
+    rollout: Option<&str>,
+    timeout: Duration,
+) -> Result<String, (String, String)> {
+    let name = model.name.known().cloned().unwrap_or_default();
+    let namespace = model.namespace.known().cloned().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    loop {
+        cluster.forget_pods();
+        let (status, pod) = observe_with_pod(cluster, model, rollout).await;
+        if status != last {
+            tracing::info!(deployment = %name, status = %status, "waiting for the job to run");
+            last = status.clone();
+        }
+        if status == "RUNNING" || status == "FINISHED" {
+            return Ok(status);
+        }
+        let hopeless = HOPELESS.contains(&status.as_str());
+        if hopeless || started.elapsed() >= timeout {
+            let why = if hopeless {
+                format!("the deployment cannot run: {status}")
+            } else {
+                format!("still {status} after {}s (wait_timeout)", timeout.as_secs())
+            };
+            let logs = match &pod {
+                Some(pod) => cluster
+                    .pod_log_tail(&namespace, pod, 20)
+                    .await
+                    .map(|l| format!("\n\nLast lines of {pod}:\n{l}"))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            return Err((status, format!("{why}.{logs}")));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_running_job_is_running_only_once_all_its_tasks_run() {
+        let job = |vertices: &[&str]| {
+            let vertices: Vec<_> = vertices.iter().map(|s| json!({"status": s})).collect();
+            json!({"state": "RUNNING", "vertices": vertices})
+        };
+        assert_eq!(
+            job_status(&job(&["RUNNING", "RUNNING"])).unwrap(),
+            "RUNNING"
+        );
+        assert_eq!(
+            job_status(&job(&["RUNNING", "INITIALIZING", "DEPLOYING"])).unwrap(),
+            "DEPLOYING"
+        );
+        assert_eq!(
+            job_status(&json!({"state": "FAILED", "vertices": [{"status": "CANCELED"}]})).unwrap(),
+            "FAILED"
+        );
+        assert_eq!(job_status(&json!({})), None);
     }
 }

@@ -57,13 +57,24 @@ fn template_hash(template: &Json) -> String {
     digest.iter().take(5).map(|b| format!("{b:02x}")).collect()
 }
 
-fn owner_of(pod: &Json) -> Option<String> {
-    pod["metadata"]["ownerReferences"]
+/// The name and uid of the Deployment owning `pod`: like Kubernetes' garbage collector, a
+/// Deployment created again under the same name does not own its predecessor's pods.
+fn owner_of(pod: &Json) -> Option<(String, String)> {
+    let owner = pod["metadata"]["ownerReferences"]
         .as_array()?
         .iter()
-        .find(|o| o["kind"] == "Deployment")
-        .and_then(|o| o["name"].as_str())
-        .map(String::from)
+        .find(|o| o["kind"] == "Deployment")?;
+    Some((
+        owner["name"].as_str()?.into(),
+        owner["uid"].as_str()?.into(),
+    ))
+}
+
+fn uid(object: &Json) -> String {
+    object["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn matches_selector(selector: &Map<String, Json>, labels: &Json) -> bool {
@@ -81,10 +92,10 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
     for pod in &pods {
         let (ns, name) = key(pod);
         let owned = owner_of(pod);
-        let alive = owned.as_ref().is_some_and(|owner| {
+        let alive = owned.as_ref().is_some_and(|(owner, owner_uid)| {
             deployments
                 .iter()
-                .any(|d| key(d) == (ns.clone(), owner.clone()))
+                .any(|d| key(d) == (ns.clone(), owner.clone()) && uid(d) == *owner_uid)
         });
         if owned.is_some() && !alive {
             let _ = store.delete(pod_kind, &ns, &name);
@@ -97,7 +108,7 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
         let replicas = deployment["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
         let mine: Vec<&Json> = pods
             .iter()
-            .filter(|p| key(p).0 == ns && owner_of(p).as_deref() == Some(name.as_str()))
+            .filter(|p| key(p).0 == ns && owner_of(p) == Some((name.clone(), uid(deployment))))
             .collect();
         let (current, old): (Vec<&Json>, Vec<&Json>) = mine
             .iter()
@@ -249,4 +260,54 @@ pub fn reconcile_endpoints(store: &Store) -> BTreeMap<String, std::net::Ipv4Addr
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(store: &Store) -> Json {
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "jm", "namespace": "ns"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "jm"}},
+                "template": {
+                    "metadata": {"labels": {"app": "jm"}},
+                    "spec": {"containers": [{"name": "flink", "image": "flink:2.3"}]},
+                },
+            },
+        });
+        store
+            .create(kind("deployments").unwrap(), "ns", deployment, &write(None))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_deployment_created_again_under_its_name_gets_new_pods() {
+        let store = Store::new();
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}});
+        store
+            .create(kind("namespaces").unwrap(), "", namespace, &write(None))
+            .unwrap();
+        let mut serial = 0;
+        let first = deployment(&store);
+        reconcile_deployments(&store, &|_, _| false, &mut serial);
+        let old = pods(&store);
+        assert_eq!(old.len(), 1);
+        assert_eq!(owner_of(&old[0]).unwrap().1, uid(&first));
+
+        store
+            .delete(kind("deployments").unwrap(), "ns", "jm")
+            .unwrap();
+        let second = deployment(&store);
+        assert_ne!(uid(&first), uid(&second));
+        reconcile_deployments(&store, &|_, _| false, &mut serial);
+        let new = pods(&store);
+        assert_eq!(new.len(), 1, "{new:#?}");
+        assert_eq!(owner_of(&new[0]).unwrap().1, uid(&second));
+        assert_ne!(key(&new[0]), key(&old[0]));
+    }
 }

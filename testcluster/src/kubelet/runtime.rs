@@ -165,7 +165,10 @@ impl PodRuntime {
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &group])
+                .stderr(std::process::Stdio::null())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -173,7 +176,11 @@ impl PodRuntime {
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            // A group that exited already is fine; kill's complaint about it is noise.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(std::process::Stdio::null())
+                .status();
             let _ = child.wait();
         }
         network::delete_pod_network(self.n);

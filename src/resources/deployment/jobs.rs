@@ -1,0 +1,270 @@
+//! Acting on a deployment's running job through Flink's REST API (port-forwarded to the newest
+//! JobManager pod, mutual TLS when the deployment has it): stop with a savepoint and cancel, each
+//! waited for with progress in the logs and Flink's own reason when it fails.
+
+use super::model::Model;
+use super::objects::REST_PORT;
+use super::status;
+use crate::flink::rest::{self, Call, RestTls};
+use crate::kubernetes::Cluster;
+use serde_json::{json, Value as Json};
+use std::time::{Duration, Instant};
+
+/// How long one REST request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause between two questions about a running operation.
+const POLL: Duration = Duration::from_secs(1);
+/// Flink's reason when a savepoint comes before every task runs: worth asking again.
+const TASKS_NOT_RUNNING: &str = "Not all required tasks are currently running";
+/// Failed questions in a row after which the JobManager counts as lost.
+const LOST_AFTER: u32 = 10;
+
+/// The JobManager of the job `model` records.
+pub struct JobManager<'a> {
+    cluster: &'a Cluster,
+    namespace: String,
+    pod: String,
+    job_id: String,
+    tls: Option<RestTls>,
+}
+
+impl<'a> JobManager<'a> {
+    /// The deployment's newest JobManager pod, or why there is none to talk to.
+    pub async fn of(cluster: &'a Cluster, model: &Model) -> Result<JobManager<'a>, String> {
+        let (Some(namespace), Some(job_id)) = (model.namespace.known(), model.job_id.known())
+        else {
+            return Err("the deployment's namespace or job id is unknown".into());
+        };
+        let pod = status::newest_jobmanager(cluster, model)
+            .await?
+            .ok_or("no JobManager pod runs")?;
+        Ok(JobManager {
+            cluster,
+            namespace: namespace.clone(),
+            pod,
+            job_id: job_id.clone(),
+            tls: status::rest_tls(cluster, model).await?,
+        })
+    }
+
+    async fn call(&self, call: Call<'_>) -> Result<(u16, Json), String> {
+        let request = async {
+            let stream = self
+                .cluster
+                .port_forward(&self.namespace, &self.pod, REST_PORT)
+                .await
+                .map_err(|e| e.to_string())?;
+            rest::send(stream, call, self.tls.as_ref()).await
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, request)
+            .await
+            .map_err(|_| format!("{} {}: no answer in time", call.method, call.path))?
+    }
+
+    /// The job's state as Flink reports it.
+    pub async fn job_state(&self) -> Result<String, String> {
+        let path = format!("/jobs/{}", self.job_id);
+        match self
+            .call(Call {
+                method: "GET",
+                path: &path,
+                body: None,
+            })
+            .await?
+        {
+            (200, job) => {
+                status::job_status(&job).ok_or_else(|| format!("GET {path}: no state in {job}"))
+            }
+            (code, body) => Err(format!("GET {path}: {code} {}", flink_error(&body))),
+        }
+    }
+
+    /// Stops the job with a savepoint in `directory` (Flink's default when `None`); the savepoint's
+    /// location once Flink completed it, or Flink's reason it failed (the job then keeps running).
+    /// A job whose tasks are not all running yet (just restarted) is asked again until `timeout`.
+    pub async fn stop_with_savepoint(
+        &self,
+        directory: Option<&str>,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let started = Instant::now();
+        loop {
+            match self.stop_once(directory, started, timeout).await {
+                Err(reason)
+                    if reason.contains(TASKS_NOT_RUNNING) && started.elapsed() < timeout =>
+                {
+                    tracing::info!(job = %self.job_id, "not all tasks run yet; asking for the savepoint again");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn stop_once(
+        &self,
+        directory: Option<&str>,
+        started: Instant,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let path = format!("/jobs/{}/stop", self.job_id);
+        let mut body = json!({"drain": false});
+        if let Some(dir) = directory {
+            body["targetDirectory"] = dir.into();
+        }
+        let trigger = match self
+            .call(Call {
+                method: "POST",
+                path: &path,
+                body: Some(&body),
+            })
+            .await?
+        {
+            (200..=299, answer) => answer["request-id"]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| format!("POST {path}: no request id in {answer}"))?,
+            (code, answer) => {
+                return Err(format!("POST {path}: {code} {}", flink_error(&answer)));
+            }
+        };
+        tracing::info!(job = %self.job_id, trigger = %trigger, "stopping the job with a savepoint");
+        let status_path = format!("/jobs/{}/savepoints/{trigger}", self.job_id);
+        let mut failures = 0;
+        let mut last_report = Instant::now();
+        loop {
+            let answer = self
+                .call(Call {
+                    method: "GET",
+                    path: &status_path,
+                    body: None,
+                })
+                .await;
+            match answer {
+                Ok((200, operation)) => {
+                    failures = 0;
+                    if operation["status"]["id"] == "COMPLETED" {
+                        let result = &operation["operation"];
+                        if let Some(location) = result["location"].as_str() {
+                            tracing::info!(job = %self.job_id, %location, "savepoint completed");
+                            return Ok(location.to_string());
+                        }
+                        return Err(failure_cause(result));
+                    }
+                }
+                Ok((code, body)) => {
+                    return Err(format!("GET {status_path}: {code} {}", flink_error(&body)));
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= LOST_AFTER {
+                        return Err(format!("lost the JobManager while the savepoint ran: {e}"));
+                    }
+                }
+            }
+            if started.elapsed() >= timeout {
+                return Err(format!(
+                    "the savepoint did not complete within {}s (savepoint_timeout)",
+                    timeout.as_secs()
+                ));
+            }
+            if last_report.elapsed() >= Duration::from_secs(10) {
+                tracing::info!(
+                    job = %self.job_id,
+                    seconds = started.elapsed().as_secs(),
+                    "savepoint in progress"
+                );
+                last_report = Instant::now();
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Cancels the job (no savepoint) and waits until Flink reports it CANCELED.
+    pub async fn cancel(&self, timeout: Duration) -> Result<(), String> {
+        let path = format!("/jobs/{}?mode=cancel", self.job_id);
+        match self
+            .call(Call {
+                method: "PATCH",
+                path: &path,
+                body: None,
+            })
+            .await?
+        {
+            (200..=299, _) => {}
+            (code, body) => return Err(format!("PATCH {path}: {code} {}", flink_error(&body))),
+        }
+        tracing::info!(job = %self.job_id, "cancelling the job");
+        let started = Instant::now();
+        loop {
+            match self.job_state().await {
+                Ok(state) if is_terminal(&state) => return Ok(()),
+                _ if started.elapsed() >= timeout => {
+                    return Err(format!(
+                        "the job was not cancelled within {}s",
+                        timeout.as_secs()
+                    ))
+                }
+                _ => tokio::time::sleep(POLL).await,
+            }
+        }
+    }
+}
+
+/// Whether a Flink job state is final.
+pub fn is_terminal(state: &str) -> bool {
+    matches!(state, "FINISHED" | "CANCELED" | "FAILED")
+}
+
+/// Flink's error answer (`{"errors": [...]}`) as one line.
+fn flink_error(body: &Json) -> String {
+    match body["errors"].as_array() {
+        Some(errors) => errors
+            .iter()
+            .filter_map(Json::as_str)
+            .map(|e| e.lines().next().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => body.to_string(),
+    }
+}
+
+/// The reason of a failed savepoint: the innermost cause Flink gives, which names the problem
+/// (e.g. a directory it cannot write), and the outer message.
+fn failure_cause(operation: &Json) -> String {
+    let cause = &operation["failure-cause"];
+    let outer = cause["class"].as_str().unwrap_or("savepoint failed");
+    let trace = cause["stack-trace"].as_str().unwrap_or_default();
+    let innermost = trace
+        .lines()
+        .rfind(|l| l.starts_with("Caused by: ") || !l.starts_with(char::is_whitespace))
+        .map(|l| l.trim_start_matches("Caused by: ").to_string());
+    match innermost {
+        Some(reason) if !reason.is_empty() => format!("Flink: {reason}"),
+        _ => format!("Flink: {outer}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_innermost_cause_of_a_failed_savepoint_is_the_reason() {
+        let operation = json!({"failure-cause": {
+            "class": "java.util.concurrent.CompletionException",
+            "stack-trace": "java.util.concurrent.CompletionException: outer\n\tat a.b(C.java:1)\nCaused by: org.apache.flink.util.FlinkException: Triggering a savepoint failed.\n\tat x\nCaused by: java.nio.file.AccessDeniedException: /readonly/savepoints\n\tat y\n",
+        }});
+        assert_eq!(
+            failure_cause(&operation),
+            "Flink: java.nio.file.AccessDeniedException: /readonly/savepoints"
+        );
+    }
+
+    #[test]
+    fn flink_errors_are_joined_first_lines() {
+        let body = json!({"errors": ["Job not found.\n at ...", "second"]});
+        assert_eq!(flink_error(&body), "Job not found.; second");
+        assert_eq!(flink_error(&json!({"x": 1})), r#"{"x":1}"#);
+    }
+}

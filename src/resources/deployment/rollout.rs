@@ -1,0 +1,237 @@
+//! The apply side of the lifecycle: before new objects roll out, stop the running job with a
+//! savepoint or cancel it, as [`lifecycle::before`] decides. A savepoint that fails stops the
+//! apply with Flink's reason while the job keeps running; a job that is not running gets no
+//! savepoint, and the apply says so and goes on.
+
+use super::jobs::{self, JobManager};
+use super::lifecycle::{self, Before};
+use super::model::{Model, Savepoint, SAVEPOINTS_KEPT};
+use crate::kubernetes::Cluster;
+use crate::schema::{AttributePath, Diagnostics};
+use crate::value::Attr;
+use std::time::Duration;
+
+/// A savepoint the provider just took.
+pub struct Taken {
+    pub location: String,
+    pub reason: lifecycle::Reason,
+}
+
+/// The planned model with the savepoints the prior state records, so both render the same
+/// restore path and only real changes count as a rollout.
+pub fn with_prior_savepoints(planned: &Model, prior: &Model) -> Model {
+    let mut probe = planned.clone();
+    probe.savepoints = prior.savepoints.clone();
+    probe.last_savepoint = prior.last_savepoint.clone();
+    probe
+}
+
+/// Records `taken` after the prior savepoints (the newest [`SAVEPOINTS_KEPT`]).
+pub fn record_savepoint(model: &mut Model, prior: &Model, taken: Option<Taken>) {
+    let mut list = prior.savepoints.known().cloned().unwrap_or_default();
+    if let Some(taken) = taken {
+        let time = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        list.push(Savepoint {
+            location: Attr::Known(taken.location),
+            time: Attr::Known(time),
+            reason: Attr::Known(taken.reason.as_str().into()),
+        });
+    }
+    let excess = list.len().saturating_sub(SAVEPOINTS_KEPT);
+    list.drain(..excess);
+    model.last_savepoint = list
+        .last()
+        .and_then(|s| s.location.known().cloned())
+        .map_or(Attr::Null, Attr::Known);
+    model.savepoints = Attr::Known(list);
+}
+
+/// Acts on the running job of `prior` before `planned` rolls out; the savepoint taken, if any.
+/// Errors in `diags` mean nothing may roll out.
+pub async fn before_rollout(
+    cluster: &Cluster,
+    step: Before,
+    prior: &Model,
+    planned: &Model,
+    savepoint_directory: Option<&str>,
+    diags: &mut Diagnostics,
+) -> Option<Taken> {
+    if step == Before::Nothing {
+        return None;
+    }
+    let timeout = super::model::duration_of(&planned.savepoint_timeout, Duration::from_secs(600));
+    let running = async {
+        let jm = JobManager::of(cluster, prior).await?;
+        let state = jm.job_state().await?;
+        Ok::<_, String>((jm, state))
+    }
+    .await;
+    let restores = prior
+        .last_savepoint
+        .known()
+        .map_or("no savepoint: it starts without state".to_string(), |l| {
+            format!("its last savepoint {l}")
+        });
+    let (jm, state) = match running {
+        Ok((jm, state)) if !jobs::is_terminal(&state) => (jm, state),
+        Ok((_, state)) => {
+            not_running(step, &state, &restores, diags);
+            return None;
+        }
+        Err(e) => {
+            not_running(step, &e, &restores, diags);
+            return None;
+        }
+    };
+    match step {
+        Before::Savepoint(reason) => {
+            if state != "RUNNING" {
+                diags.error(
+                    "The job cannot take a savepoint now",
+                    format!(
+                        "Flink reports the job {state}; a savepoint needs it RUNNING. Apply again \
+                         once it runs, or use upgrade_strategy = \"STATELESS\" to go on without \
+                         one. Nothing was changed."
+                    ),
+                );
+                return None;
+            }
+            match jm.stop_with_savepoint(savepoint_directory, timeout).await {
+                Ok(location) => Some(Taken { location, reason }),
+                Err(e) => {
+                    diags.attribute_error(
+                        AttributePath::root(match reason {
+                            lifecycle::Reason::Suspend => "state",
+                            lifecycle::Reason::Upgrade => "upgrade_strategy",
+                        }),
+                        "The savepoint failed",
+                        format!(
+                            "{e}\n\nThe job keeps running and nothing was changed; fix the cause \
+                             and apply again."
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        Before::Cancel => {
+            if let Err(e) = jm.cancel(timeout).await {
+                diags.error(
+                    "Cancelling the job failed",
+                    format!("{e}\n\nNothing was changed; apply again."),
+                );
+            }
+            None
+        }
+        Before::Nothing => None,
+    }
+}
+
+/// Before destroy: stops a RUNNING job with a final savepoint in `directory` and says where it
+/// went. An error in `diags` means the destroy must not go on (the job keeps running).
+pub async fn final_savepoint(
+    cluster: &Cluster,
+    model: &Model,
+    directory: Option<&str>,
+    diags: &mut Diagnostics,
+) {
+    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
+    if model.final_savepoint_on_destroy.known() == Some(&false) || !runs {
+        return;
+    }
+    let Some(directory) = directory else {
+        diags.warning(
+            "No final savepoint",
+            "The deployment has no savepoint directory, so its job's state is not kept.",
+        );
+        return;
+    };
+    let running = async {
+        let jm = JobManager::of(cluster, model).await?;
+        let state = jm.job_state().await?;
+        Ok::<_, String>((jm, state))
+    }
+    .await;
+    let jm = match running {
+        Ok((jm, state)) if state == "RUNNING" => jm,
+        Ok((_, state)) => {
+            diags.warning(
+                "No final savepoint",
+                format!("The job is {state}, so no final savepoint was taken."),
+            );
+            return;
+        }
+        Err(e) => {
+            diags.warning(
+                "No final savepoint",
+                format!("The job is not running ({e}), so no final savepoint was taken."),
+            );
+            return;
+        }
+    };
+    let timeout = super::model::duration_of(&model.savepoint_timeout, Duration::from_secs(600));
+    match jm.stop_with_savepoint(Some(directory), timeout).await {
+        Ok(location) => diags.warning(
+            "Final savepoint taken",
+            format!(
+                "The job stopped with a savepoint at {location}; a new deployment can start from \
+                 it with initial_savepoint_path."
+            ),
+        ),
+        Err(e) => diags.error(
+            "The final savepoint failed",
+            format!(
+                "{e}\n\nThe deployment was not destroyed and its job keeps running. Fix the \
+                 cause, or set final_savepoint_on_destroy = false and apply before destroying."
+            ),
+        ),
+    }
+}
+
+fn not_running(step: Before, why: &str, restores: &str, diags: &mut Diagnostics) {
+    if let Before::Savepoint(_) = step {
+        diags.warning(
+            "No savepoint taken",
+            format!(
+                "The job is not running ({why}), so the provider took no savepoint; when it \
+                 starts again it restores from {restores}."
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn savepoints_keep_the_newest_and_the_last_one_is_exposed() {
+        let mut model = Model::default();
+        let mut prior = Model::default();
+        for i in 0..12 {
+            record_savepoint(
+                &mut model,
+                &prior,
+                Some(Taken {
+                    location: format!("file:///sp/{i}"),
+                    reason: lifecycle::Reason::Upgrade,
+                }),
+            );
+            prior = model.clone();
+        }
+        let list = model.savepoints.known().unwrap();
+        assert_eq!(list.len(), SAVEPOINTS_KEPT);
+        assert_eq!(list[0].location.known().unwrap(), "file:///sp/2");
+        assert_eq!(model.last_savepoint.known().unwrap(), "file:///sp/11");
+        assert_eq!(list[9].reason.known().unwrap(), "UPGRADE");
+
+        record_savepoint(&mut model, &prior, None);
+        assert_eq!(model.last_savepoint.known().unwrap(), "file:///sp/11");
+        let mut fresh = Model::default();
+        record_savepoint(&mut fresh, &Model::default(), None);
+        assert_eq!(fresh.savepoints, Attr::Known(vec![]));
+        assert_eq!(fresh.last_savepoint, Attr::Null);
+    }
+}

@@ -1,0 +1,303 @@
+//! The stateful lifecycle with real Flink jobs on the local cluster: a STATEFUL upgrade stops the
+//! job with a savepoint that state records and the new job restores from exactly that location
+//! (Flink's `/jobs/<id>/checkpoints` says so); SUSPENDED takes a savepoint and leaves no Flink
+//! pod, RUNNING restores from it; a job cancelled in Flink shows as drift and apply runs it again
+//! from the last savepoint; a savepoint Flink cannot write fails the apply with Flink's
+//! reason while the job keeps running and state keeps its savepoints; destroy leaves a final
+//! savepoint on disk. On the plain test server:
+//! the plan errors of operations that need a savepoint directory.
+
+use crate::cluster::Cluster;
+use crate::harness::Workspace;
+use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn stateful(
+    cluster: &Cluster,
+    port: u16,
+    savepoints: &str,
+    state: &str,
+    parallelism: u32,
+) -> String {
+    format!(
+        r#"{provider}
+resource "flink_deployment" "counter" {{
+  name          = "counter"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  state         = "{state}"
+  artifact = {{
+    jar_uri     = "http://10.245.0.1:{port}/counter.jar"
+    entry_class = "Counter"
+  }}
+  parallelism = {parallelism}
+  resources = {{
+    jobmanager  = {{ memory = "1024m" }}
+    taskmanager = {{ memory = "1024m" }}
+  }}
+  flink_configuration = {{
+    "execution.checkpointing.savepoint-dir" = "{savepoints}"
+  }}
+  wait_timeout = "4 min"
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    )
+}
+
+/// The REST address of the deployment's JobManager pod.
+fn rest_address(cluster: &Cluster, id: &str) -> Option<String> {
+    pod(cluster, "jobmanager", id)["status"]["podIP"]
+        .as_str()
+        .map(|ip| format!("{ip}:8081"))
+}
+
+/// Asserts the job runs, restored from `location` (Flink's `latest.restored.external_path`).
+fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, location: &str) {
+    let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(values["status"], "RUNNING");
+    let (id, job_id) = (
+        values["id"].as_str().unwrap(),
+        values["job_id"].as_str().unwrap(),
+    );
+    let restored = wait_for(
+        "the job to report its restore",
+        Duration::from_secs(120),
+        || {
+            let body = http_get(
+                &rest_address(cluster, id)?,
+                &format!("/jobs/{job_id}/checkpoints"),
+            )?;
+            let checkpoints: serde_json::Value = serde_json::from_str(&body).ok()?;
+            checkpoints["latest"]["restored"]["external_path"]
+                .as_str()
+                .map(String::from)
+        },
+    );
+    assert!(same_path(&restored, location), "{restored} vs {location}");
+}
+
+/// Flink writes `file:/x` where the provider was given `file:///x`.
+fn same_path(a: &str, b: &str) -> bool {
+    let strip = |p: &str| {
+        p.trim_start_matches("file:")
+            .trim_start_matches('/')
+            .to_string()
+    };
+    strip(a) == strip(b)
+}
+
+fn local_path(location: &str) -> std::path::PathBuf {
+    std::path::Path::new("/").join(location.trim_start_matches("file:").trim_start_matches('/'))
+}
+
+fn savepoints(ws: &Workspace) -> Vec<(String, String)> {
+    let values = ws.resource_values("flink_deployment.counter");
+    values["savepoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["location"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_took() {
+    let cluster = Cluster::start_with_pods("lifecycle");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = tempfile::tempdir().unwrap();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let directory = format!("file://{}/savepoints", work.path().display());
+    let ws = Workspace::new();
+
+    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 1));
+    ws.apply();
+    let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(values["status"], "RUNNING");
+    assert_eq!(values["savepoints"], serde_json::json!([]));
+    let (id, job_id) = (
+        values["id"].as_str().unwrap().to_string(),
+        values["job_id"].as_str().unwrap().to_string(),
+    );
+
+    // A STATEFUL upgrade: the plan says a savepoint will be taken, apply records it, and the new
+    // job restores from exactly that location.
+    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 2));
+    let (changes, plan) = ws.plan();
+    assert!(changes);
+    assert!(plan.contains("last_savepoint"), "{plan}");
+    ws.apply();
+    let taken = savepoints(&ws);
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert_eq!(taken[0].1, "UPGRADE");
+    let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(values["last_savepoint"], taken[0].0.as_str());
+    assert_runs_restored_from(&ws, &cluster, &taken[0].0);
+    assert!(local_path(&taken[0].0).is_dir(), "the savepoint is on disk");
+
+    // SUSPENDED: a savepoint, then no JobManager or TaskManager pod.
+    ws.config(&stateful(&cluster, port, &directory, "SUSPENDED", 2));
+    ws.apply();
+    let taken = savepoints(&ws);
+    assert_eq!(taken.len(), 2, "{taken:?}");
+    assert_eq!(taken[1].1, "SUSPEND");
+    assert_eq!(
+        ws.resource_values("flink_deployment.counter")["status"],
+        "SUSPENDED"
+    );
+    let pods = cluster.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        &format!("flink.flinkops.io/deployment-id={id}"),
+        "-o",
+        "name",
+    ]);
+    assert_eq!(pods.trim(), "", "no Flink pod while suspended");
+
+    // RUNNING again: restores from the suspend savepoint.
+    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 2));
+    ws.apply();
+    assert_runs_restored_from(&ws, &cluster, &taken[1].0);
+
+    // Cancelled in Flink, outside Terraform: the plan shows the drift, and apply runs the job
+    // again from the last savepoint.
+    let address = rest_address(&cluster, &id).unwrap();
+    let mut socket = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        socket,
+        "PATCH /jobs/{job_id}?mode=cancel HTTP/1.0\r\nHost: x\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    wait_for("Flink to cancel the job", Duration::from_secs(60), || {
+        let job: serde_json::Value =
+            serde_json::from_str(&http_get(&address, &format!("/jobs/{job_id}"))?).ok()?;
+        (job["state"] == "CANCELED").then_some(())
+    });
+    let (changes, plan) = ws.plan();
+    assert!(changes, "{plan}");
+    assert!(
+        plan.contains(r#"~ state "#) && plan.contains(r#""CANCELLED" -> "RUNNING""#),
+        "{plan}"
+    );
+    ws.apply();
+    assert_runs_restored_from(&ws, &cluster, &taken[1].0);
+
+    // A savepoint Flink cannot write: the apply fails with Flink's reason, the job keeps running
+    // and state keeps what it had.
+    ws.config(&stateful(
+        &cluster,
+        port,
+        "file:///proc/no-savepoints-here",
+        "RUNNING",
+        2,
+    ));
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(run.code, 0, "{}", run.text);
+    assert!(run.text.contains("The savepoint failed"), "{}", run.text);
+    assert!(
+        run.text.contains("Failed to create savepoint directory"),
+        "Flink's reason: {}",
+        run.text
+    );
+    assert!(run.text.contains("The job keeps running"), "{}", run.text);
+    assert_eq!(savepoints(&ws), taken, "state keeps its savepoints");
+    wait_for("the job to run on", Duration::from_secs(60), || {
+        let address = rest_address(&cluster, &id)?;
+        let job: serde_json::Value =
+            serde_json::from_str(&http_get(&address, &format!("/jobs/{job_id}"))?).ok()?;
+        (job["state"] == "RUNNING").then_some(())
+    });
+
+    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 2));
+    // Destroy stops the job with a final savepoint and says where it went.
+    let destroyed = ws.destroy();
+    assert!(destroyed.contains("Final savepoint taken"), "{destroyed}");
+    let location = destroyed[destroyed.find("Final savepoint taken").unwrap()..]
+        .split_whitespace()
+        .skip_while(|w| *w != "at")
+        .nth(1)
+        .map(|w| w.trim_end_matches(';'))
+        .unwrap_or_default();
+    assert!(local_path(location).is_dir(), "{location:?} in {destroyed}");
+}
+
+fn plain(cluster: &Cluster, state: &str, parallelism: u32, extra: &str) -> String {
+    format!(
+        r#"{provider}
+resource "flink_deployment" "job" {{
+  name          = "job"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  state         = "{state}"
+  wait_for_job  = false
+  artifact = {{
+    jar_uri = "https://artifacts.example.com/job.jar"
+  }}
+  parallelism = {parallelism}
+  {extra}
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    )
+}
+
+#[test]
+fn operations_that_need_a_savepoint_directory_fail_the_plan_on_their_attribute() {
+    let cluster = Cluster::start("lifecycle-plan");
+    let ws = Workspace::new();
+    ws.config(&plain(&cluster, "RUNNING", 1, ""));
+    ws.apply();
+
+    ws.config(&plain(&cluster, "RUNNING", 2, ""));
+    let error = ws.plan_error();
+    assert!(error.contains("No savepoint directory"), "{error}");
+    assert!(error.contains("(UPGRADE)"), "{error}");
+    assert!(error.contains("\"STATELESS\""), "{error}");
+
+    ws.config(&plain(&cluster, "SUSPENDED", 1, ""));
+    let error = ws.plan_error();
+    assert!(error.contains("No savepoint directory"), "{error}");
+    assert!(error.contains("(SUSPEND)"), "{error}");
+    assert!(error.contains("\"CANCELLED\""), "{error}");
+    assert!(
+        error.contains("line 17"),
+        "the error points at state: {error}"
+    );
+
+    // STATELESS needs none, and a resumed job without any savepoint is told it starts afresh.
+    ws.config(&plain(
+        &cluster,
+        "RUNNING",
+        2,
+        "upgrade_strategy = \"STATELESS\"",
+    ));
+    ws.apply();
+    ws.config(&plain(
+        &cluster,
+        "CANCELLED",
+        2,
+        "upgrade_strategy = \"STATELESS\"",
+    ));
+    ws.apply();
+    ws.config(&plain(
+        &cluster,
+        "RUNNING",
+        2,
+        "upgrade_strategy = \"STATELESS\"",
+    ));
+    let (_, plan) = ws.plan();
+    assert!(plan.contains("Starting without state"), "{plan}");
+    ws.destroy();
+}
