@@ -98,8 +98,10 @@ echo "== terraform plan (must show no changes)"
 terraform plan -no-color -detailed-exitcode "${vars[@]}"
 echo "== stateful upgrade: wordcount parallelism 1 -> 2 (savepoint, then the new job restores from it)"
 vars+=(-var "wordcount_parallelism=2")
+upgrade_start=$(date +%s)
 terraform apply -auto-approve -no-color "${vars[@]}" | grep -E "Modifying|Modifications complete|Apply complete"
 echo "wordcount restored from $(terraform output -raw wordcount_last_savepoint): $(terraform output -json job_status)"
+echo "== the stateful upgrade took $(( $(date +%s) - upgrade_start )) s, the new job running"
 echo "== drift: kubectl edits the HA ConfigMap; the plan shows it"
 kubectl patch configmap flink-ha-zookeeper-ha -p '{"data":{"zookeeper_path_root":"/edited"}}'
 terraform plan -no-color "${vars[@]}" | grep -E 'outside Terraform|~ ' || true

@@ -7,10 +7,11 @@ pub(crate) mod certificate_authority;
 mod client_credentials;
 mod cluster_objects;
 mod configuration;
-mod deployment;
+pub(crate) mod deployment;
 pub(crate) mod high_availability;
 mod lookup;
 mod owned;
+mod savepoint;
 
 pub use blob_storage::BlobStorage;
 pub use certificate_authority::CertificateAuthority;
@@ -174,6 +175,7 @@ pub fn all() -> Vec<Box<dyn Resource>> {
         Box::new(CertificateAuthority),
         Box::new(FlinkDeployment),
         Box::new(HighAvailability),
+        Box::new(savepoint::Savepoint),
     ]
 }
 

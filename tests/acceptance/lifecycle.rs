@@ -2,10 +2,11 @@
 //! job with a savepoint that state records and the new job restores from exactly that location
 //! (Flink's `/jobs/<id>/checkpoints` says so); SUSPENDED takes a savepoint and leaves no Flink
 //! pod, RUNNING restores from it; a job cancelled in Flink shows as drift and apply runs it again
-//! from the last savepoint; a savepoint Flink cannot write fails the apply with Flink's
+//! from the last savepoint; a flink_savepoint is taken while the job runs and replaced by a new one;
+//! a savepoint Flink cannot write fails the apply with Flink's
 //! reason while the job keeps running and state keeps its savepoints; destroy leaves a final
 //! savepoint on disk. On the plain test server:
-//! the plan errors of operations that need a savepoint directory.
+//! the plan errors of operations that need a savepoint directory or a running job.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
@@ -53,6 +54,20 @@ fn rest_address(cluster: &Cluster, id: &str) -> Option<String> {
         .as_str()
         .map(|ip| format!("{ip}:8081"))
 }
+
+/// The job's state as Flink reports it.
+fn job_state(cluster: &Cluster, id: &str, job_id: &str) -> Option<String> {
+    let body = http_get(&rest_address(cluster, id)?, &format!("/jobs/{job_id}"))?;
+    let job: serde_json::Value = serde_json::from_str(&body).ok()?;
+    job["state"].as_str().map(String::from)
+}
+
+const SNAPSHOT: &str = r#"
+resource "flink_savepoint" "snap" {
+  namespace  = flink_deployment.counter.namespace
+  deployment = flink_deployment.counter.name
+}
+"#;
 
 /// Asserts the job runs, restored from `location` (Flink's `latest.restored.external_path`).
 fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, location: &str) {
@@ -180,9 +195,7 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     socket.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     wait_for("Flink to cancel the job", Duration::from_secs(60), || {
-        let job: serde_json::Value =
-            serde_json::from_str(&http_get(&address, &format!("/jobs/{job_id}"))?).ok()?;
-        (job["state"] == "CANCELED").then_some(())
+        (job_state(&cluster, &id, &job_id)? == "CANCELED").then_some(())
     });
     let (changes, plan) = ws.plan();
     assert!(changes, "{plan}");
@@ -192,6 +205,38 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     );
     ws.apply();
     assert_runs_restored_from(&ws, &cluster, &taken[1].0);
+
+    // flink_savepoint: taken while the job keeps running; -replace takes a new one, and the
+    // first stays on disk.
+    ws.config(&(stateful(&cluster, port, &directory, "RUNNING", 2) + SNAPSHOT));
+    ws.apply();
+    let snapshot = ws.resource_values("flink_savepoint.snap");
+    assert_eq!(snapshot["job_id"], job_id.as_str());
+    let first = snapshot["location"].as_str().unwrap().to_string();
+    assert!(local_path(&first).is_dir(), "{first}");
+    let replaced = ws.terraform(&[
+        "apply",
+        "-replace=flink_savepoint.snap",
+        "-auto-approve",
+        "-no-color",
+    ]);
+    assert_eq!(replaced.code, 0, "{}", replaced.text);
+    ws.assert_no_changes();
+    let second = ws.resource_values("flink_savepoint.snap")["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    assert!(local_path(&first).is_dir() && local_path(&second).is_dir());
+    assert_eq!(
+        savepoints(&ws),
+        taken,
+        "the lifecycle's savepoints are its own"
+    );
+    assert_eq!(
+        job_state(&cluster, &id, &job_id).as_deref(),
+        Some("RUNNING")
+    );
 
     // A savepoint Flink cannot write: the apply fails with Flink's reason, the job keeps running
     // and state keeps what it had.
@@ -213,10 +258,7 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     assert!(run.text.contains("The job keeps running"), "{}", run.text);
     assert_eq!(savepoints(&ws), taken, "state keeps its savepoints");
     wait_for("the job to run on", Duration::from_secs(60), || {
-        let address = rest_address(&cluster, &id)?;
-        let job: serde_json::Value =
-            serde_json::from_str(&http_get(&address, &format!("/jobs/{job_id}"))?).ok()?;
-        (job["state"] == "RUNNING").then_some(())
+        (job_state(&cluster, &id, &job_id)? == "RUNNING").then_some(())
     });
 
     ws.config(&stateful(&cluster, port, &directory, "RUNNING", 2));
@@ -227,7 +269,6 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         .split_whitespace()
         .skip_while(|w| *w != "at")
         .nth(1)
-        .map(|w| w.trim_end_matches(';'))
         .unwrap_or_default();
     assert!(local_path(location).is_dir(), "{location:?} in {destroyed}");
 }
@@ -254,7 +295,7 @@ resource "flink_deployment" "job" {{
 }
 
 #[test]
-fn operations_that_need_a_savepoint_directory_fail_the_plan_on_their_attribute() {
+fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
     let cluster = Cluster::start("lifecycle-plan");
     let ws = Workspace::new();
     ws.config(&plain(&cluster, "RUNNING", 1, ""));
@@ -291,6 +332,20 @@ fn operations_that_need_a_savepoint_directory_fail_the_plan_on_their_attribute()
         "upgrade_strategy = \"STATELESS\"",
     ));
     ws.apply();
+    // A savepoint of a deployment that is not running fails the plan on `deployment`.
+    let cancelled = plain(&cluster, "CANCELLED", 2, "upgrade_strategy = \"STATELESS\"");
+    ws.config(
+        &(cancelled
+            + r#"
+resource "flink_savepoint" "snap" {
+  namespace  = flink_deployment.job.namespace
+  deployment = flink_deployment.job.name
+}
+"#),
+    );
+    let error = ws.plan_error();
+    assert!(error.contains("The deployment is not running"), "{error}");
+    assert!(error.contains("is CANCELLED"), "{error}");
     ws.config(&plain(
         &cluster,
         "RUNNING",

@@ -1,6 +1,7 @@
 //! Acting on a deployment's running job through Flink's REST API (port-forwarded to the newest
-//! JobManager pod, mutual TLS when the deployment has it): stop with a savepoint and cancel, each
-//! waited for with progress in the logs and Flink's own reason when it fails.
+//! JobManager pod, mutual TLS when the deployment has it): stop with a savepoint, take a savepoint,
+//! dispose of one, cancel; each waited for with progress in the logs and Flink's own reason when
+//! it fails.
 
 use super::model::Model;
 use super::objects::REST_PORT;
@@ -87,9 +88,72 @@ impl<'a> JobManager<'a> {
         directory: Option<&str>,
         timeout: Duration,
     ) -> Result<String, String> {
+        let mut body = json!({"drain": false});
+        if let Some(dir) = directory {
+            body["targetDirectory"] = dir.into();
+        }
+        let path = format!("/jobs/{}/stop", self.job_id);
+        self.savepoint(&path, &body, "stopping the job with a savepoint", timeout)
+            .await
+    }
+
+    /// Takes a savepoint of the running job (it keeps running) in `directory`, in `format`
+    /// (`CANONICAL` or `NATIVE`); its location, or Flink's reason it failed.
+    pub async fn trigger_savepoint(
+        &self,
+        directory: Option<&str>,
+        format: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let mut body = json!({"cancel-job": false, "formatType": format});
+        if let Some(dir) = directory {
+            body["target-directory"] = dir.into();
+        }
+        let path = format!("/jobs/{}/savepoints", self.job_id);
+        self.savepoint(&path, &body, "taking a savepoint", timeout)
+            .await
+    }
+
+    /// Deletes the savepoint at `location` through Flink (which knows its file system).
+    pub async fn dispose(&self, location: &str, timeout: Duration) -> Result<(), String> {
+        let started = Instant::now();
+        let body = json!({"savepoint-path": location});
+        let trigger = self.start("/savepoint-disposal", &body).await?;
+        let status_path = format!("/savepoint-disposal/{trigger}");
+        let operation = self
+            .finish(&status_path, "savepoint disposal", started, timeout)
+            .await?;
+        if operation.get("failure-cause").is_some_and(|c| !c.is_null()) {
+            return Err(failure_cause(&operation));
+        }
+        Ok(())
+    }
+
+    async fn savepoint(
+        &self,
+        path: &str,
+        body: &Json,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
         let started = Instant::now();
         loop {
-            match self.stop_once(directory, started, timeout).await {
+            let attempt = async {
+                let trigger = self.start(path, body).await?;
+                tracing::info!(job = %self.job_id, trigger = %trigger, "{what}");
+                let status_path = format!("/jobs/{}/savepoints/{trigger}", self.job_id);
+                let operation = self
+                    .finish(&status_path, "savepoint", started, timeout)
+                    .await?;
+                match operation["location"].as_str() {
+                    Some(location) => {
+                        tracing::info!(job = %self.job_id, %location, "savepoint completed");
+                        Ok(location.to_string())
+                    }
+                    None => Err(failure_cause(&operation)),
+                }
+            };
+            match attempt.await {
                 Err(reason)
                     if reason.contains(TASKS_NOT_RUNNING) && started.elapsed() < timeout =>
                 {
@@ -101,55 +165,43 @@ impl<'a> JobManager<'a> {
         }
     }
 
-    async fn stop_once(
-        &self,
-        directory: Option<&str>,
-        started: Instant,
-        timeout: Duration,
-    ) -> Result<String, String> {
-        let path = format!("/jobs/{}/stop", self.job_id);
-        let mut body = json!({"drain": false});
-        if let Some(dir) = directory {
-            body["targetDirectory"] = dir.into();
-        }
-        let trigger = match self
-            .call(Call {
-                method: "POST",
-                path: &path,
-                body: Some(&body),
-            })
-            .await?
-        {
+    /// Starts an asynchronous Flink operation (`POST path`); its request id.
+    async fn start(&self, path: &str, body: &Json) -> Result<String, String> {
+        let call = Call {
+            method: "POST",
+            path,
+            body: Some(body),
+        };
+        match self.call(call).await? {
             (200..=299, answer) => answer["request-id"]
                 .as_str()
                 .map(String::from)
-                .ok_or_else(|| format!("POST {path}: no request id in {answer}"))?,
-            (code, answer) => {
-                return Err(format!("POST {path}: {code} {}", flink_error(&answer)));
-            }
-        };
-        tracing::info!(job = %self.job_id, trigger = %trigger, "stopping the job with a savepoint");
-        let status_path = format!("/jobs/{}/savepoints/{trigger}", self.job_id);
+                .ok_or_else(|| format!("POST {path}: no request id in {answer}")),
+            (code, answer) => Err(format!("POST {path}: {code} {}", flink_error(&answer))),
+        }
+    }
+
+    /// Asks `status_path` until the operation completed; Flink's `operation` object then.
+    async fn finish(
+        &self,
+        status_path: &str,
+        what: &str,
+        started: Instant,
+        timeout: Duration,
+    ) -> Result<Json, String> {
         let mut failures = 0;
         let mut last_report = Instant::now();
         loop {
-            let answer = self
-                .call(Call {
-                    method: "GET",
-                    path: &status_path,
-                    body: None,
-                })
-                .await;
-            match answer {
-                Ok((200, operation)) => {
+            let call = Call {
+                method: "GET",
+                path: status_path,
+                body: None,
+            };
+            match self.call(call).await {
+                Ok((200, answer)) => {
                     failures = 0;
-                    if operation["status"]["id"] == "COMPLETED" {
-                        let result = &operation["operation"];
-                        if let Some(location) = result["location"].as_str() {
-                            tracing::info!(job = %self.job_id, %location, "savepoint completed");
-                            return Ok(location.to_string());
-                        }
-                        return Err(failure_cause(result));
+                    if answer["status"]["id"] == "COMPLETED" {
+                        return Ok(answer["operation"].clone());
                     }
                 }
                 Ok((code, body)) => {
@@ -158,13 +210,13 @@ impl<'a> JobManager<'a> {
                 Err(e) => {
                     failures += 1;
                     if failures >= LOST_AFTER {
-                        return Err(format!("lost the JobManager while the savepoint ran: {e}"));
+                        return Err(format!("lost the JobManager while the {what} ran: {e}"));
                     }
                 }
             }
             if started.elapsed() >= timeout {
                 return Err(format!(
-                    "the savepoint did not complete within {}s (savepoint_timeout)",
+                    "the {what} did not complete within {}s (savepoint_timeout)",
                     timeout.as_secs()
                 ));
             }
@@ -172,7 +224,7 @@ impl<'a> JobManager<'a> {
                 tracing::info!(
                     job = %self.job_id,
                     seconds = started.elapsed().as_secs(),
-                    "savepoint in progress"
+                    "{what} in progress"
                 );
                 last_report = Instant::now();
             }

@@ -14,6 +14,7 @@ mod objects;
 mod rbac;
 mod resolve;
 mod rollout;
+pub(crate) mod snapshots;
 mod status;
 mod tls;
 
@@ -24,6 +25,7 @@ use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
 use model::Model;
+pub(crate) use model::{duration_check, duration_of};
 pub use rbac::{ha_config_map_selector, KUBERNETES_HA_RULES};
 pub(crate) use resolve::job_id_of;
 use resolve::Resolved;
@@ -128,6 +130,15 @@ fn inputs_json(model: &Model) -> String {
     inputs.kubernetes_objects = Attr::Null;
     inputs.tls_certificates = Attr::Null;
     serde_json::to_string(&inputs).unwrap_or_default()
+}
+
+/// The inputs a deployment's ConfigMap records (for import, and the savepoints it took).
+fn recorded_inputs(observed: &[(Kind, kube::api::DynamicObject)]) -> Option<Model> {
+    let text = observed
+        .iter()
+        .filter(|(kind, _)| *kind == Kind::ConfigMap)
+        .find_map(|(_, o)| o.metadata.annotations.as_ref()?.get(INPUTS_ANNOTATION))?;
+    serde_json::from_str(text).ok()
 }
 
 /// The TLS certificates the plan expects: the recorded ones unless they must be issued anew.
@@ -522,6 +533,9 @@ impl Resource for FlinkDeployment {
         if !owned::has(&observed, Kind::ConfigMap) && !owned::has(&observed, Kind::Deployment) {
             return Value::Null;
         }
+        if let Some(recorded) = recorded_inputs(&observed) {
+            rollout::adopt_recorded(&mut model, &recorded);
+        }
         if let Some(rendered) = derive(&mut model, None) {
             let status = cluster_objects::observe(&rendered.objects, &observed, &[Kind::Secret]);
             model.kubernetes_objects =
@@ -583,12 +597,7 @@ impl Resource for FlinkDeployment {
         else {
             return Value::Null;
         };
-        let inputs = observed
-            .iter()
-            .filter_map(|(_, o)| o.metadata.annotations.as_ref()?.get(INPUTS_ANNOTATION))
-            .next();
-        let Some(mut model) = inputs.and_then(|text| serde_json::from_str::<Model>(text).ok())
-        else {
+        let Some(mut model) = recorded_inputs(&observed) else {
             diags.error(
                 "Deployment not found",
                 format!(

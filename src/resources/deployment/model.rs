@@ -517,7 +517,8 @@ pub fn duration_of(text: &Attr<String>, default: std::time::Duration) -> std::ti
         })
 }
 
-fn duration_check(value: &Value) -> Result<(), (String, String)> {
+/// A duration attribute's check: a number with a unit Flink understands.
+pub fn duration_check(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
         Some(v) if crate::flink::values::duration_nanos(v).is_none() => Err((
             format!("Invalid duration {v:?}"),

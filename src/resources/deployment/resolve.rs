@@ -356,6 +356,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_starting_job_restores_from_the_newest_savepoint_else_the_initial_path() {
+        let mut model = Model {
+            initial_savepoint_path: Attr::Known("s3://elsewhere/sp-1".into()),
+            ..Model::default()
+        };
+        assert_eq!(restore_from(&model).as_deref(), Some("s3://elsewhere/sp-1"));
+        model.last_savepoint = Attr::Known("s3://state/sp-2".into());
+        assert_eq!(restore_from(&model).as_deref(), Some("s3://state/sp-2"));
+        model.last_savepoint = Attr::Unknown;
+        assert_eq!(
+            restore_from(&model).as_deref(),
+            Some("s3://elsewhere/sp-1"),
+            "a savepoint not taken yet is no restore path"
+        );
+        model.restore_strategy = Attr::Known("NONE".into());
+        assert_eq!(restore_from(&model), None);
+    }
+
+    #[test]
     fn job_id_is_the_ids_hex_digits() {
         assert_eq!(
             job_id_of("0f8e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"),

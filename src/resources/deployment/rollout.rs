@@ -48,6 +48,34 @@ pub fn record_savepoint(model: &mut Model, prior: &Model, taken: Option<Taken>) 
     model.savepoints = Attr::Known(list);
 }
 
+/// Adopts the savepoints a deployment's ConfigMap records (`recorded`, from its inputs) when
+/// they are newer than state's: a provider stopped after applying the objects of an upgrade but
+/// before Terraform saved the state leaves the savepoint it took only there, and the next plan
+/// must restore from it rather than roll back to an older one.
+pub fn adopt_recorded(model: &mut Model, recorded: &Model) {
+    let locations = |m: &Model| -> Vec<String> {
+        m.savepoints
+            .known()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.location.known().cloned())
+            .collect()
+    };
+    let (ours, theirs) = (locations(model), locations(recorded));
+    let Some(newest) = theirs.last() else {
+        return;
+    };
+    let continues_ours = model
+        .last_savepoint
+        .known()
+        .is_none_or(|last| theirs.contains(last));
+    if !ours.contains(newest) && continues_ours {
+        tracing::info!(location = %newest, "adopting a savepoint the deployment's ConfigMap records");
+        model.savepoints = recorded.savepoints.clone();
+        model.last_savepoint = recorded.last_savepoint.clone();
+    }
+}
+
 /// Acts on the running job of `prior` before `planned` rolls out; the savepoint taken, if any.
 /// Errors in `diags` mean nothing may roll out.
 pub async fn before_rollout(
@@ -144,7 +172,10 @@ pub async fn final_savepoint(
     let Some(directory) = directory else {
         diags.warning(
             "No final savepoint",
-            "The deployment has no savepoint directory, so its job's state is not kept.",
+            format!(
+                "{} has no savepoint directory, so its job's state is not kept.",
+                deployment_name(model)
+            ),
         );
         return;
     };
@@ -159,14 +190,20 @@ pub async fn final_savepoint(
         Ok((_, state)) => {
             diags.warning(
                 "No final savepoint",
-                format!("The job is {state}, so no final savepoint was taken."),
+                format!(
+                    "The job of {} is {state}, so no final savepoint was taken.",
+                    deployment_name(model)
+                ),
             );
             return;
         }
         Err(e) => {
             diags.warning(
                 "No final savepoint",
-                format!("The job is not running ({e}), so no final savepoint was taken."),
+                format!(
+                    "The job of {} is not running ({e}), so no final savepoint was taken.",
+                    deployment_name(model)
+                ),
             );
             return;
         }
@@ -176,18 +213,28 @@ pub async fn final_savepoint(
         Ok(location) => diags.warning(
             "Final savepoint taken",
             format!(
-                "The job stopped with a savepoint at {location}; a new deployment can start from \
-                 it with initial_savepoint_path."
+                "The job of {} stopped with a savepoint at\n\n{location}\n\nA new deployment \
+                 can start from it with initial_savepoint_path.",
+                deployment_name(model)
             ),
         ),
         Err(e) => diags.error(
             "The final savepoint failed",
             format!(
-                "{e}\n\nThe deployment was not destroyed and its job keeps running. Fix the \
-                 cause, or set final_savepoint_on_destroy = false and apply before destroying."
+                "{e}\n\n{} was not destroyed and its job keeps running. Fix the cause, or set \
+                 final_savepoint_on_destroy = false and apply before destroying.",
+                deployment_name(model)
             ),
         ),
     }
+}
+
+fn deployment_name(model: &Model) -> String {
+    format!(
+        "flink_deployment {}/{}",
+        model.namespace.known().map_or("?", String::as_str),
+        model.name.known().map_or("?", String::as_str)
+    )
 }
 
 fn not_running(step: Before, why: &str, restores: &str, diags: &mut Diagnostics) {
@@ -229,6 +276,50 @@ mod tests {
 
         record_savepoint(&mut model, &prior, None);
         assert_eq!(model.last_savepoint.known().unwrap(), "file:///sp/11");
+
+        // State one savepoint behind what the ConfigMap records adopts it; never the reverse.
+        let mut behind = Model::default();
+        let mut older = Model::default();
+        for i in 0..3 {
+            record_savepoint(
+                &mut behind,
+                &older,
+                Some(Taken {
+                    location: format!("file:///sp/{i}"),
+                    reason: lifecycle::Reason::Upgrade,
+                }),
+            );
+            older = behind.clone();
+        }
+        let mut recorded = Model::default();
+        record_savepoint(
+            &mut recorded,
+            &behind,
+            Some(Taken {
+                location: "file:///sp/3".into(),
+                reason: lifecycle::Reason::Upgrade,
+            }),
+        );
+        let mut stale = recorded.clone();
+        adopt_recorded(&mut stale, &behind);
+        assert_eq!(stale.last_savepoint.known().unwrap(), "file:///sp/3");
+        adopt_recorded(&mut behind, &recorded);
+        assert_eq!(behind.last_savepoint.known().unwrap(), "file:///sp/3");
+        let mut unrelated = Model::default();
+        record_savepoint(
+            &mut unrelated,
+            &Model::default(),
+            Some(Taken {
+                location: "file:///elsewhere/9".into(),
+                reason: lifecycle::Reason::Suspend,
+            }),
+        );
+        let before = unrelated.last_savepoint.clone();
+        adopt_recorded(&mut unrelated, &recorded);
+        assert_eq!(
+            unrelated.last_savepoint, before,
+            "not a continuation of state's"
+        );
         let mut fresh = Model::default();
         record_savepoint(&mut fresh, &Model::default(), None);
         assert_eq!(fresh.savepoints, Attr::Known(vec![]));

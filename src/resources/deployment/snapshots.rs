@@ -1,0 +1,135 @@
+//! Savepoints of a deployment's running job on behalf of other resources (`flink_savepoint`): the
+//! deployment is found by namespace and name through the inputs its ConfigMap records (as import
+//! does), its job reached through [`JobManager`], its savepoint directory taken from its rendered
+//! configuration.
+
+use super::jobs::JobManager;
+use super::{derive, lifecycle, read_model, FlinkDeployment};
+use crate::resources::{Context, Resource};
+use crate::schema::{AttributePath, Diagnostics};
+use std::time::Duration;
+
+/// A savepoint just taken.
+pub(crate) struct Taken {
+    pub location: String,
+    pub job_id: String,
+}
+
+/// The state (`RUNNING`, `SUSPENDED`, ...) deployment `namespace/name` records, or `None` when it
+/// does not exist (yet).
+pub(crate) async fn recorded_state(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
+    let mut quiet = Diagnostics::default();
+    let value = FlinkDeployment
+        .import(ctx, &format!("{namespace}/{name}"), &mut quiet)
+        .await;
+    let model = read_model(&value, &mut quiet)?;
+    model.state.known().cloned()
+}
+
+async fn running_deployment(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    diags: &mut Diagnostics,
+) -> Option<(super::model::Model, Option<String>)> {
+    let value = FlinkDeployment
+        .import(ctx, &format!("{namespace}/{name}"), diags)
+        .await;
+    let mut model = read_model(&value, diags)?;
+    if let Some(state) = model.state.known().filter(|s| *s != "RUNNING") {
+        diags.attribute_error(
+            AttributePath::root("deployment"),
+            "The deployment is not running",
+            format!(
+                "flink_deployment {namespace}/{name} is {state}; a savepoint needs its job \
+                 RUNNING."
+            ),
+        );
+        return None;
+    }
+    let directory = derive(&mut model, None).and_then(|r| {
+        lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
+    });
+    Some((model, directory))
+}
+
+/// Takes a savepoint of deployment `namespace/name`'s running job in `format`.
+pub(crate) async fn take(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    format: &str,
+    timeout: Duration,
+    diags: &mut Diagnostics,
+) -> Option<Taken> {
+    let (model, directory) = running_deployment(ctx, namespace, name, diags).await?;
+    let Some(directory) = directory else {
+        diags.attribute_error(
+            AttributePath::root("deployment"),
+            "No savepoint directory",
+            format!(
+                "flink_deployment {namespace}/{name} has no savepoint directory. Give it \
+                 blob_storage, or execution.checkpointing.savepoint-dir (state.savepoints.dir \
+                 before Flink 2.0) in its flink_configuration."
+            ),
+        );
+        return None;
+    };
+    let cluster = ctx.cluster(diags).await?;
+    let outcome = async {
+        let jm = JobManager::of(cluster, &model).await?;
+        match jm.job_state().await? {
+            state if state == "RUNNING" => {}
+            state => return Err(format!("Flink reports the job {state}; it must be RUNNING")),
+        }
+        jm.trigger_savepoint(Some(&directory), format, timeout)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(location) => Some(Taken {
+            location,
+            job_id: model.job_id.known().cloned().unwrap_or_default(),
+        }),
+        Err(e) => {
+            diags.error(
+                "The savepoint failed",
+                format!("{e}\n\nThe job keeps running; fix the cause and apply again."),
+            );
+            None
+        }
+    }
+}
+
+/// Deletes the savepoint at `location` through deployment `namespace/name`'s JobManager.
+pub(crate) async fn dispose(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    location: &str,
+    timeout: Duration,
+    diags: &mut Diagnostics,
+) {
+    let Some((model, _)) = running_deployment(ctx, namespace, name, diags).await else {
+        return;
+    };
+    let Some(cluster) = ctx.cluster(diags).await else {
+        return;
+    };
+    let outcome = async {
+        JobManager::of(cluster, &model)
+            .await?
+            .dispose(location, timeout)
+            .await
+    }
+    .await;
+    if let Err(e) = outcome {
+        diags.error(
+            "Disposing of the savepoint failed",
+            format!(
+                "{e}\n\nSet dispose_on_destroy = false and apply to keep its files and let \
+                 Terraform forget it."
+            ),
+        );
+    }
+}
