@@ -298,6 +298,29 @@ resource "flink_deployment" "job" {{
 fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
     let cluster = Cluster::start("lifecycle-plan");
     let ws = Workspace::new();
+    ws.config(&plain(
+        &cluster,
+        "RUNNING",
+        1,
+        "savepoint_timeout = \"soon\"\n  wait_timeout = \"5 parsecs\"",
+    ));
+    let error = ws.plan_error();
+    assert!(error.contains("Invalid duration \"soon\""), "{error}");
+    assert!(error.contains("Invalid duration \"5 parsecs\""), "{error}");
+    assert!(error.contains("savepoint_timeout"), "{error}");
+
+    ws.config(&plain(
+        &cluster,
+        "RUNNING",
+        1,
+        "upgrade_strategy = \"NONE\"",
+    ));
+    let (_, plan) = ws.plan();
+    assert!(
+        plan.contains("upgrade_strategy NONE is not yet acted on"),
+        "{plan}"
+    );
+
     ws.config(&plain(&cluster, "RUNNING", 1, ""));
     ws.apply();
 

@@ -1,5 +1,5 @@
-//! Acting on a deployment's running job through Flink's REST API (port-forwarded to the newest
-//! JobManager pod, mutual TLS when the deployment has it): stop with a savepoint, take a savepoint,
+//! Reaching a deployment's JobManager through Flink's REST API (port-forwarded to its pod, mutual
+//! TLS with the authority's client certificate when the deployment has it) and acting on its job: stop with a savepoint, take a savepoint,
 //! dispose of one, cancel; each waited for with progress in the logs and Flink's own reason when
 //! it fails.
 
@@ -7,7 +7,8 @@ use super::model::Model;
 use super::objects::REST_PORT;
 use super::status;
 use crate::flink::rest::{self, Call, RestTls};
-use crate::kubernetes::Cluster;
+use crate::kubernetes::{Cluster, Kind};
+use crate::resources::certificate_authority::objects as authority;
 use serde_json::{json, Value as Json};
 use std::time::{Duration, Instant};
 
@@ -32,19 +33,28 @@ pub struct JobManager<'a> {
 impl<'a> JobManager<'a> {
     /// The deployment's newest JobManager pod, or why there is none to talk to.
     pub async fn of(cluster: &'a Cluster, model: &Model) -> Result<JobManager<'a>, String> {
+        let pod = status::newest_jobmanager(cluster, model)
+            .await?
+            .ok_or("no JobManager pod runs")?;
+        Self::at(cluster, model, &pod).await
+    }
+
+    /// The JobManager in pod `pod` of the deployment.
+    pub async fn at(
+        cluster: &'a Cluster,
+        model: &Model,
+        pod: &str,
+    ) -> Result<JobManager<'a>, String> {
         let (Some(namespace), Some(job_id)) = (model.namespace.known(), model.job_id.known())
         else {
             return Err("the deployment's namespace or job id is unknown".into());
         };
-        let pod = status::newest_jobmanager(cluster, model)
-            .await?
-            .ok_or("no JobManager pod runs")?;
         Ok(JobManager {
             cluster,
             namespace: namespace.clone(),
-            pod,
+            pod: pod.to_string(),
             job_id: job_id.clone(),
-            tls: status::rest_tls(cluster, model).await?,
+            tls: rest_tls(cluster, model).await?,
         })
     }
 
@@ -62,17 +72,21 @@ impl<'a> JobManager<'a> {
             .map_err(|_| format!("{} {}: no answer in time", call.method, call.path))?
     }
 
+    /// `GET /jobs/<id>`: the status code and Flink's job details.
+    pub async fn job(&self) -> Result<(u16, Json), String> {
+        let path = format!("/jobs/{}", self.job_id);
+        self.call(Call {
+            method: "GET",
+            path: &path,
+            body: None,
+        })
+        .await
+    }
+
     /// The job's state as Flink reports it.
     pub async fn job_state(&self) -> Result<String, String> {
         let path = format!("/jobs/{}", self.job_id);
-        match self
-            .call(Call {
-                method: "GET",
-                path: &path,
-                body: None,
-            })
-            .await?
-        {
+        match self.job().await? {
             (200, job) => {
                 status::job_status(&job).ok_or_else(|| format!("GET {path}: no state in {job}"))
             }
@@ -261,6 +275,32 @@ impl<'a> JobManager<'a> {
             }
         }
     }
+}
+
+/// The client credentials of the deployment's authority, when it has TLS.
+async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, String> {
+    if !super::tls::enabled(model) {
+        return Ok(None);
+    }
+    let Some(spec) = model.tls.known().and_then(|t| t.authority.known()) else {
+        return Err("TLS without an authority".into());
+    };
+    let owner = authority::owner(&spec.namespace, &spec.name);
+    let observed = cluster
+        .observe(&owner, &[Kind::Secret])
+        .await
+        .map_err(|e| e.to_string())?;
+    let secret = observed
+        .iter()
+        .map(|(_, o)| o)
+        .find(|o| o.metadata.name.as_deref() == Some(spec.secret_name.as_str()))
+        .ok_or("the authority's Secret is gone")?;
+    let material = authority::material_of(secret)?;
+    Ok(Some(RestTls {
+        ca_pem: material.ca.certificate_pem.clone(),
+        client_certificate_pem: material.client.certificate_pem.clone(),
+        client_key_pem: material.client.private_key_pem().to_string(),
+    }))
 }
 
 /// Whether a Flink job state is final.

@@ -2,11 +2,15 @@
 //! machine in Terraform terms. A running job that keeps running but gets new pods is upgraded per
 //! `upgrade_strategy` (STATEFUL stops it with a savepoint, STATELESS cancels it); RUNNING to
 //! SUSPENDED stops it with a savepoint, to CANCELLED cancels it; a job that starts (created,
-//! resumed) restores per `restore_strategy` in the rendering, with nothing to do before.
+//! resumed) restores per `restore_strategy` in the rendering, with nothing to do before. Plan shows
+//! a savepoint to come as unknown `savepoints`, or an error when it has no directory.
 
+use super::derive;
 use super::model::Model;
 use super::objects::{self, Names};
 use crate::kubernetes::DesiredObject;
+use crate::schema::{AttributePath, Diagnostics};
+use crate::value::Attr;
 
 /// Why the provider takes a savepoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +115,73 @@ pub fn savepoint_directory(
     .iter()
     .find_map(|k| configuration.get(*k))
     .map(String::as_str)
+}
+
+/// What happens to the running job of `prior` before `planned` rolls out, and the savepoint
+/// directory a savepoint goes to (the planned configuration's, else the running job's).
+pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
+    let mut prior_probe = prior.clone();
+    // The planned model with the prior savepoints, so both render the same restore path and only
+    // real changes count as a rollout.
+    let mut planned_probe = planned.clone();
+    planned_probe.savepoints = prior.savepoints.clone();
+    planned_probe.last_savepoint = prior.last_savepoint.clone();
+    match (
+        derive(&mut prior_probe, None),
+        derive(&mut planned_probe, None),
+    ) {
+        (Some(old), Some(new)) => {
+            let step = before(prior, &old.objects, planned, &new.objects);
+            let directory = savepoint_directory(&new.configuration.configuration)
+                .or(savepoint_directory(&old.configuration.configuration))
+                .map(String::from);
+            (step, directory)
+        }
+        _ => (Before::Nothing, None),
+    }
+}
+
+/// What the plan shows of the step before the rollout: a savepoint to be taken (its location is
+/// known after apply), or an error when it has nowhere to go; a job starting again without any
+/// savepoint to restore from is a warning.
+pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
+    let (step, directory) = transition(prior, model);
+    if let Before::Savepoint(reason) = step {
+        if directory.is_none() {
+            let (attribute, instead) = match reason {
+                Reason::Suspend => ("state", "state = \"CANCELLED\" to stop without a savepoint"),
+                Reason::Upgrade => (
+                    "upgrade_strategy",
+                    "upgrade_strategy = \"STATELESS\" to restart without state",
+                ),
+            };
+            diags.attribute_error(
+                AttributePath::root(attribute),
+                "No savepoint directory",
+                format!(
+                    "This change stops the running job with a savepoint ({}), and the deployment \
+                     has no savepoint directory. Set blob_storage, or \
+                     execution.checkpointing.savepoint-dir (state.savepoints.dir before Flink 2.0) \
+                     in flink_configuration, or use {instead}.",
+                    reason.as_str()
+                ),
+            );
+        } else {
+            model.savepoints = Attr::Unknown;
+            model.last_savepoint = Attr::Unknown;
+        }
+    }
+    let was_running = prior.state.known().is_none_or(|s| s == "RUNNING");
+    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
+    let restores = model.restore_strategy.known().is_none_or(|s| s != "NONE");
+    if !was_running && runs && restores && super::resolve::restore_from(model).is_none() {
+        diags.attribute_warning(
+            AttributePath::root("state"),
+            "Starting without state",
+            "The job starts again, and there is no savepoint to restore from (none taken, no \
+             initial_savepoint_path): it starts without state.",
+        );
+    }
 }
 
 #[cfg(test)]

@@ -231,28 +231,6 @@ fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered
     Some(rendered)
 }
 
-/// What happens to the running job of `prior` before `planned` rolls out, and the savepoint
-/// directory a savepoint goes to (the planned configuration's, else the running job's).
-fn transition(prior: &Model, planned: &Model) -> (lifecycle::Before, Option<String>) {
-    let mut prior_probe = prior.clone();
-    let mut planned_probe = rollout::with_prior_savepoints(planned, prior);
-    match (
-        derive(&mut prior_probe, None),
-        derive(&mut planned_probe, None),
-    ) {
-        (Some(before), Some(after)) => {
-            let step = lifecycle::before(prior, &before.objects, planned, &after.objects);
-            let directory = lifecycle::savepoint_directory(&after.configuration.configuration)
-                .or(lifecycle::savepoint_directory(
-                    &before.configuration.configuration,
-                ))
-                .map(String::from);
-            (step, directory)
-        }
-        _ => (lifecycle::Before::Nothing, None),
-    }
-}
-
 impl FlinkDeployment {
     async fn converge(
         &self,
@@ -273,7 +251,7 @@ impl FlinkDeployment {
         };
         let mut taken = None;
         if let Some(prior_model) = &prior_model {
-            let (step, directory) = transition(prior_model, &model);
+            let (step, directory) = lifecycle::transition(prior_model, &model);
             if step != lifecycle::Before::Nothing {
                 let Some(cluster) = ctx.cluster(diags).await else {
                     return prior.cloned().unwrap_or(Value::Null);
@@ -336,15 +314,15 @@ impl FlinkDeployment {
                         let ended = prior_model.as_ref();
                         if ended.is_some_and(|p| lifecycle::ended_outside(p, &model)) {
                             // The JobManager outlives its ended job: a new one runs it again.
-                            restart_jobmanager(cluster, &model, diags).await;
+                            rollout::restart_jobmanager(cluster, &model, diags).await;
                         }
                         let jobmanager = objects::Names::of(name).jobmanager;
                         let rollout = objects::rollout_of(&objects, &jobmanager);
                         model.status =
-                            Attr::Known(settle(cluster, &model, rollout.as_deref(), diags).await);
+                            Attr::Known(status::settle(cluster, &model, rollout.as_deref(), diags).await);
                         if model.state.known().map(String::as_str) == Some("CANCELLED") {
                             // A cancelled job starts afresh: Flink's HA data of it goes.
-                            delete_ha_data(cluster, &model, diags).await;
+                            rollout::delete_ha_data(cluster, &model, diags).await;
                         }
                         return write_model(&model, diags);
                     }
@@ -501,7 +479,7 @@ impl Resource for FlinkDeployment {
         rollout::record_savepoint(&mut model, &prior_model, None);
         derive(&mut model, Some(diags));
         if !prior.is_null() {
-            plan_transition(&prior_model, &mut model, diags);
+            lifecycle::plan_transition(&prior_model, &mut model, diags);
         }
         plan.planned = write_model(&model, diags);
     }
@@ -583,7 +561,7 @@ impl Resource for FlinkDeployment {
         owned::delete(ctx, &objects::owner(ns, name), objects::KINDS, TYPE, diags).await;
         // Flink's own HA ConfigMaps carry no owner reference; they go by their labels.
         if let Some(cluster) = ctx.cluster(diags).await {
-            delete_ha_data(cluster, &model, diags).await;
+            rollout::delete_ha_data(cluster, &model, diags).await;
         }
     }
 
@@ -626,122 +604,6 @@ impl Resource for FlinkDeployment {
         }
         derive(&mut model, None);
         write_model(&model, diags)
-    }
-}
-
-/// What the plan shows of the step before the rollout: a savepoint to be taken (its location is
-/// known after apply), or an error when it has nowhere to go; a job starting again without any
-/// savepoint to restore from is a warning.
-fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
-    let (step, directory) = transition(prior, model);
-    if let lifecycle::Before::Savepoint(reason) = step {
-        if directory.is_none() {
-            let (attribute, instead) = match reason {
-                lifecycle::Reason::Suspend => {
-                    ("state", "state = \"CANCELLED\" to stop without a savepoint")
-                }
-                lifecycle::Reason::Upgrade => (
-                    "upgrade_strategy",
-                    "upgrade_strategy = \"STATELESS\" to restart without state",
-                ),
-            };
-            diags.attribute_error(
-                AttributePath::root(attribute),
-                "No savepoint directory",
-                format!(
-                    "This change stops the running job with a savepoint ({}), and the deployment \
-                     has no savepoint directory. Set blob_storage, or \
-                     execution.checkpointing.savepoint-dir (state.savepoints.dir before Flink 2.0) \
-                     in flink_configuration, or use {instead}.",
-                    reason.as_str()
-                ),
-            );
-        } else {
-            model.savepoints = Attr::Unknown;
-            model.last_savepoint = Attr::Unknown;
-        }
-    }
-    let was_running = prior.state.known().is_none_or(|s| s == "RUNNING");
-    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
-    let restores = model.restore_strategy.known().is_none_or(|s| s != "NONE");
-    if !was_running && runs && restores && resolve::restore_from(model).is_none() {
-        diags.attribute_warning(
-            AttributePath::root("state"),
-            "Starting without state",
-            "The job starts again, and there is no savepoint to restore from (none taken, no \
-             initial_savepoint_path): it starts without state.",
-        );
-    }
-}
-
-/// Deletes the deployment's JobManager pods, so its Deployment starts the job again.
-async fn restart_jobmanager(
-    cluster: &crate::kubernetes::Cluster,
-    model: &Model,
-    diags: &mut Diagnostics,
-) {
-    let Some(ns) = model.namespace.known() else {
-        return;
-    };
-    match status::newest_jobmanager(cluster, model).await {
-        Ok(Some(pod)) => {
-            tracing::info!(pod = %pod, "restarting the JobManager to run the ended job again");
-            if let Err(e) = cluster.delete_pod(ns, &pod).await {
-                diags.error("Restarting the JobManager failed", e.to_string());
-            }
-        }
-        Ok(None) => {}
-        Err(e) => diags.error("Restarting the JobManager failed", e),
-    }
-}
-
-/// Deletes Flink's Kubernetes HA ConfigMaps of the deployment (they go by their labels).
-async fn delete_ha_data(
-    cluster: &crate::kubernetes::Cluster,
-    model: &Model,
-    diags: &mut Diagnostics,
-) {
-    let (Some(ns), Some(id)) = (model.namespace.known(), model.id.known()) else {
-        return;
-    };
-    let selector = rbac::ha_config_map_selector(id);
-    if let Err(e) = cluster
-        .delete_labelled(ns, Kind::ConfigMap, &selector)
-        .await
-    {
-        diags.error("Deleting Flink's HA ConfigMaps failed", e.to_string());
-    }
-}
-
-/// The status at the end of an apply: with `wait_for_job`, once Flink runs the job (an error
-/// saying why and showing the JobManager's last lines when it cannot), else as it is now.
-async fn settle(
-    cluster: &crate::kubernetes::Cluster,
-    model: &Model,
-    rollout: Option<&str>,
-    diags: &mut Diagnostics,
-) -> String {
-    let timeout = model::duration_of(&model.wait_timeout, std::time::Duration::from_secs(600));
-    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
-    if model.wait_for_job.known() == Some(&false) {
-        return status::observe(cluster, model).await;
-    }
-    if !runs {
-        return status::wait_until_stopped(cluster, model, timeout).await;
-    }
-    match status::wait_until_running(cluster, model, rollout, timeout).await {
-        Ok(status) => status,
-        Err((status, detail)) => {
-            diags.error(
-                "The Flink job did not start",
-                format!(
-                    "{detail}\n\nThe Kubernetes objects are applied and recorded in state. Fix \
-                     the cause and apply again, or set wait_for_job = false to apply without \
-                     waiting."
-                ),
-            );
-            status
-        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The apply side of the lifecycle: before new objects roll out, stop the running job with a
 //! savepoint or cancel it, as [`lifecycle::before`] decides. A savepoint that fails stops the
 //! apply with Flink's reason while the job keeps running; a job that is not running gets no
-//! savepoint, and the apply says so and goes on.
+//! savepoint, and the apply says so and goes on. After the rollout: a job that ended in Flink gets
+//! a new JobManager; a cancelled one loses Flink's HA data. Before destroy: the final savepoint.
 
 use super::jobs::{self, JobManager};
 use super::lifecycle::{self, Before};
@@ -15,15 +16,6 @@ use std::time::Duration;
 pub struct Taken {
     pub location: String,
     pub reason: lifecycle::Reason,
-}
-
-/// The planned model with the savepoints the prior state records, so both render the same
-/// restore path and only real changes count as a rollout.
-pub fn with_prior_savepoints(planned: &Model, prior: &Model) -> Model {
-    let mut probe = planned.clone();
-    probe.savepoints = prior.savepoints.clone();
-    probe.last_savepoint = prior.last_savepoint.clone();
-    probe
 }
 
 /// Records `taken` after the prior savepoints (the newest [`SAVEPOINTS_KEPT`]).
@@ -226,6 +218,37 @@ pub async fn final_savepoint(
                 deployment_name(model)
             ),
         ),
+    }
+}
+
+/// Deletes the deployment's JobManager pods, so its Deployment starts the job again.
+pub async fn restart_jobmanager(cluster: &Cluster, model: &Model, diags: &mut Diagnostics) {
+    let Some(ns) = model.namespace.known() else {
+        return;
+    };
+    match super::status::newest_jobmanager(cluster, model).await {
+        Ok(Some(pod)) => {
+            tracing::info!(pod = %pod, "restarting the JobManager to run the ended job again");
+            if let Err(e) = cluster.delete_pod(ns, &pod).await {
+                diags.error("Restarting the JobManager failed", e.to_string());
+            }
+        }
+        Ok(None) => {}
+        Err(e) => diags.error("Restarting the JobManager failed", e),
+    }
+}
+
+/// Deletes Flink's Kubernetes HA ConfigMaps of the deployment (they go by their labels).
+pub async fn delete_ha_data(cluster: &Cluster, model: &Model, diags: &mut Diagnostics) {
+    let (Some(ns), Some(id)) = (model.namespace.known(), model.id.known()) else {
+        return;
+    };
+    let selector = super::rbac::ha_config_map_selector(id);
+    if let Err(e) = cluster
+        .delete_labelled(ns, crate::kubernetes::Kind::ConfigMap, &selector)
+        .await
+    {
+        diags.error("Deleting Flink's HA ConfigMaps failed", e.to_string());
     }
 }
 

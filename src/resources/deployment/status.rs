@@ -2,13 +2,13 @@
 //! the namespace's Flink pods per run; when it is ready, Flink's REST API is asked for the job
 //! through a port-forward (mutual TLS with the authority's client certificate when the deployment
 //! has TLS). Every failure is a status value, never an error: a refresh must not fail because a
-//! job is down.
+//! job is down. At the end of an apply, `settle` waits for the job to run (or its pods to go).
 
+use super::jobs::JobManager;
 use super::model::Model;
-use super::objects::{DEPLOYMENT_ID_LABEL, REST_PORT, ROLLOUT_ANNOTATION};
-use crate::flink::rest::{self, RestTls};
-use crate::kubernetes::{Cluster, Kind};
-use crate::resources::certificate_authority::objects as authority;
+use super::objects::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
+use crate::kubernetes::Cluster;
+use crate::schema::Diagnostics;
 use k8s_openapi::api::core::v1::Pod;
 use std::time::Duration;
 
@@ -47,32 +47,6 @@ fn pod_verdict(pod: &Pod) -> Option<String> {
     (!ready).then(|| "STARTING".to_string())
 }
 
-/// The client credentials of the deployment's authority, when it has TLS.
-pub(super) async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, String> {
-    if !super::tls::enabled(model) {
-        return Ok(None);
-    }
-    let Some(spec) = model.tls.known().and_then(|t| t.authority.known()) else {
-        return Err("TLS without an authority".into());
-    };
-    let owner = authority::owner(&spec.namespace, &spec.name);
-    let observed = cluster
-        .observe(&owner, &[Kind::Secret])
-        .await
-        .map_err(|e| e.to_string())?;
-    let secret = observed
-        .iter()
-        .map(|(_, o)| o)
-        .find(|o| o.metadata.name.as_deref() == Some(spec.secret_name.as_str()))
-        .ok_or("the authority's Secret is gone")?;
-    let material = authority::material_of(secret)?;
-    Ok(Some(RestTls {
-        ca_pem: material.ca.certificate_pem.clone(),
-        client_certificate_pem: material.client.certificate_pem.clone(),
-        client_key_pem: material.client.private_key_pem().to_string(),
-    }))
-}
-
 /// The status of the deployment `model` describes (its namespace, id and job id known).
 pub async fn observe(cluster: &Cluster, model: &Model) -> String {
     observe_with_pod(cluster, model, None).await.0
@@ -85,9 +59,9 @@ async fn observe_with_pod(
     model: &Model,
     rollout: Option<&str>,
 ) -> (String, Option<String>) {
-    let (Some(namespace), Some(job_id)) = (model.namespace.known(), model.job_id.known()) else {
+    if model.namespace.known().is_none() || model.job_id.known().is_none() {
         return ("PENDING".into(), None);
-    };
+    }
     let pods = match jobmanagers(cluster, model, rollout).await {
         Ok(p) => p,
         Err(e) => {
@@ -102,7 +76,7 @@ async fn observe_with_pod(
         return (status.into(), None);
     };
     let pod_name = jobmanager.metadata.name.clone().unwrap_or_default();
-    let status = job_state(cluster, model, namespace, job_id, jobmanager, &pod_name).await;
+    let status = job_state(cluster, model, jobmanager, &pod_name).await;
     (status, Some(pod_name))
 }
 
@@ -149,25 +123,11 @@ pub(super) async fn newest_jobmanager(
         .and_then(|p| p.metadata.name.clone()))
 }
 
-async fn job_state(
-    cluster: &Cluster,
-    model: &Model,
-    namespace: &str,
-    job_id: &str,
-    jobmanager: &Pod,
-    pod_name: &str,
-) -> String {
+async fn job_state(cluster: &Cluster, model: &Model, jobmanager: &Pod, pod_name: &str) -> String {
     if let Some(verdict) = pod_verdict(jobmanager) {
         return verdict;
     }
-    let question = async {
-        let tls = rest_tls(cluster, model).await?;
-        let stream = cluster
-            .port_forward(namespace, pod_name, REST_PORT)
-            .await
-            .map_err(|e| e.to_string())?;
-        rest::get(stream, &format!("/jobs/{job_id}"), tls.as_ref()).await
-    };
+    let question = async { JobManager::at(cluster, model, pod_name).await?.job().await };
     match tokio::time::timeout(REST_TIMEOUT, question).await {
         Ok(Ok((200, job))) => job_status(&job).unwrap_or_else(|| "UNREACHABLE".into()),
         Ok(Ok((404, _))) => "INITIALIZING".into(),
@@ -226,6 +186,39 @@ pub fn job_status(job: &serde_json::Value) -> Option<String> {
         .filter_map(|s| ORDER.iter().position(|o| *o == s))
         .min();
     Some(behind.map_or(state, |i| ORDER[i]).to_string())
+}
+
+/// The status at the end of an apply: with `wait_for_job`, once Flink runs the job (an error
+/// saying why and showing the JobManager's last lines when it cannot), else as it is now.
+pub async fn settle(
+    cluster: &Cluster,
+    model: &Model,
+    rollout: Option<&str>,
+    diags: &mut Diagnostics,
+) -> String {
+    let timeout =
+        super::model::duration_of(&model.wait_timeout, std::time::Duration::from_secs(600));
+    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
+    if model.wait_for_job.known() == Some(&false) {
+        return observe(cluster, model).await;
+    }
+    if !runs {
+        return wait_until_stopped(cluster, model, timeout).await;
+    }
+    match wait_until_running(cluster, model, rollout, timeout).await {
+        Ok(status) => status,
+        Err((status, detail)) => {
+            diags.error(
+                "The Flink job did not start",
+                format!(
+                    "{detail}\n\nThe Kubernetes objects are applied and recorded in state. Fix \
+                     the cause and apply again, or set wait_for_job = false to apply without \
+                     waiting."
+                ),
+            );
+            status
+        }
+    }
 }
 
 /// Statuses after which waiting cannot end well.
