@@ -1,5 +1,5 @@
 //! The keys the provider owns in every rendered configuration: the identities (HA cluster id =
-//! deployment id, the pinned job id), high availability (Kubernetes or ZooKeeper, storage directory
+//! deployment id, the job id and, from Flink 2.3, the application id of the run), high availability (Kubernetes or ZooKeeper, storage directory
 //! from the blob storage layout) and the Queryable State service. They override the user's keys.
 
 use std::collections::BTreeMap;
@@ -8,6 +8,7 @@ use super::issue::Issue;
 use super::layout::BlobLayout;
 use super::options::Catalogue;
 use super::render::{HighAvailability, RenderInput};
+use super::versions::FlinkVersion;
 
 /// The port of the Queryable State client proxy (what `job-<jobId>-taskmanager:9069` serves).
 pub const QUERYABLE_STATE_PROXY_PORT: u16 = 9069;
@@ -34,6 +35,15 @@ pub(crate) fn provider_owned(
             "$internal.pipeline.job-id".to_string(),
             job.to_ascii_lowercase(),
         );
+        // Flink 2.3 derives an application id from the HA cluster id and, on a new JobManager,
+        // recovers the jobs of that application: a run with a new job id would fail ("Base job
+        // ID ... is not found in the recovered jobs"). Each run is its own application.
+        if input.version >= FlinkVersion::V2_3 {
+            c.insert(
+                "$internal.application.id".to_string(),
+                job.to_ascii_lowercase(),
+            );
+        }
     }
     if let Some(ha) = &input.high_availability {
         let blob_ha = input

@@ -14,6 +14,7 @@ pub const IDENTITY_KEYS: &[&str] = &[
     "high-availability.cluster-id",
     "kubernetes.cluster-id",
     "$internal.pipeline.job-id",
+    "$internal.application.id",
 ];
 
 /// Prefixes under which Flink (or its plugins) reads keys no `ConfigOption` declares: named metric,
@@ -60,7 +61,7 @@ fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &m
             "Key is set by the provider",
             format!(
                 "`{key}` identifies the deployment and is always set by the provider (the HA cluster id is \
-                 the deployment id, the job id is pinned). Remove it from flink_configuration."
+                 the deployment id, the job id and application id are the provider's per run). Remove it from flink_configuration."
             ),
         ));
         return;

@@ -39,7 +39,12 @@ impl Cluster {
     }
 
     fn open(prefix: &str, run_pods: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let mut dir = tempfile::tempdir().unwrap();
+        // To read the pods' files and output after a failure.
+        if std::env::var_os("FLINK_TEST_KEEP_PODS").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("pods' files kept in {}", dir.path().display());
+        }
         let namespace = format!(
             "{prefix}-{}-{}",
             std::process::id(),

@@ -122,6 +122,19 @@ fn lifecycle_drift_import_and_destroy() {
         "jsonpath={.spec.replicas}",
     ]);
     assert_eq!(tm_replicas.trim(), "3");
+    // New pods for the job: a new run, with its own job id and Queryable State Service.
+    let upgraded = ws.resource_values("flink_deployment.wordcount")["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(upgraded, job_id, "an upgrade starts a new run");
+    cluster.kubectl(&["get", "service", &format!("job-{upgraded}-taskmanager")]);
+    let (old_service_left, _) = cluster.kubectl_try(&["get", "service", &qs_service]);
+    assert!(
+        !old_service_left,
+        "the old run's Queryable State Service is gone"
+    );
+    let qs_service = format!("job-{upgraded}-taskmanager");
 
     // Drift by the real kubectl: scale the TaskManagers, edit the ConfigMap, delete the QS Service.
     cluster.kubectl(&[

@@ -1,12 +1,12 @@
 //! The stateful lifecycle with real Flink jobs on the local cluster: a STATEFUL upgrade stops the
 //! job with a savepoint that state records and the new job restores from exactly that location
 //! (Flink's `/jobs/<id>/checkpoints` says so); SUSPENDED takes a savepoint and leaves no Flink
-//! pod, RUNNING restores from it; a job cancelled in Flink shows as drift and apply runs it again
-//! from the last savepoint; a flink_savepoint is taken while the job runs and replaced by a new one;
-//! a savepoint Flink cannot write fails the apply with Flink's
-//! reason while the job keeps running and state keeps its savepoints; destroy leaves a final
-//! savepoint on disk. On the plain test server:
-//! the plan errors of operations that need a savepoint directory or a running job.
+//! pod, RUNNING restores from it; each start is a new run with a new job id; a job cancelled in
+//! Flink shows as drift and apply runs it again from the checkpoint Flink retained
+//! (LATEST_STATE); a flink_savepoint is taken while the job runs and replaced by a new one; a
+//! savepoint Flink cannot write fails the apply with Flink's reason while the job keeps running
+//! and state keeps its savepoints; destroy leaves a final savepoint on disk. On the plain test
+//! server: the plan errors of operations that need a savepoint directory or a running job.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
@@ -39,6 +39,7 @@ resource "flink_deployment" "counter" {{
   }}
   flink_configuration = {{
     "execution.checkpointing.savepoint-dir" = "{savepoints}"
+    "execution.checkpointing.dir"           = "{savepoints}-checkpoints"
   }}
   wait_timeout = "4 min"
 }}
@@ -49,14 +50,14 @@ resource "flink_deployment" "counter" {{
 }
 
 /// The REST address of the deployment's JobManager pod.
-fn rest_address(cluster: &Cluster, id: &str) -> Option<String> {
+pub(crate) fn rest_address(cluster: &Cluster, id: &str) -> Option<String> {
     pod(cluster, "jobmanager", id)["status"]["podIP"]
         .as_str()
         .map(|ip| format!("{ip}:8081"))
 }
 
 /// The job's state as Flink reports it.
-fn job_state(cluster: &Cluster, id: &str, job_id: &str) -> Option<String> {
+pub(crate) fn job_state(cluster: &Cluster, id: &str, job_id: &str) -> Option<String> {
     let body = http_get(&rest_address(cluster, id)?, &format!("/jobs/{job_id}"))?;
     let job: serde_json::Value = serde_json::from_str(&body).ok()?;
     job["state"].as_str().map(String::from)
@@ -70,7 +71,7 @@ resource "flink_savepoint" "snap" {
 "#;
 
 /// Asserts the job runs, restored from `location` (Flink's `latest.restored.external_path`).
-fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, location: &str) {
+pub(crate) fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, location: &str) {
     let values = ws.resource_values("flink_deployment.counter");
     assert_eq!(values["status"], "RUNNING");
     let (id, job_id) = (
@@ -94,6 +95,15 @@ fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, location: &str) 
     assert!(same_path(&restored, location), "{restored} vs {location}");
 }
 
+/// The number of checkpoint directory `.../chk-<n>`.
+fn checkpoint_number(location: &str) -> u64 {
+    location
+        .rsplit("chk-")
+        .next()
+        .and_then(|n| n.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("no checkpoint directory: {location}"))
+}
+
 /// Flink writes `file:/x` where the provider was given `file:///x`.
 fn same_path(a: &str, b: &str) -> bool {
     let strip = |p: &str| {
@@ -104,11 +114,19 @@ fn same_path(a: &str, b: &str) -> bool {
     strip(a) == strip(b)
 }
 
-fn local_path(location: &str) -> std::path::PathBuf {
+pub(crate) fn local_path(location: &str) -> std::path::PathBuf {
     std::path::Path::new("/").join(location.trim_start_matches("file:").trim_start_matches('/'))
 }
 
-fn savepoints(ws: &Workspace) -> Vec<(String, String)> {
+/// The job id of the deployment's current run.
+pub(crate) fn job_id(ws: &Workspace) -> String {
+    ws.resource_values("flink_deployment.counter")["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub(crate) fn savepoints(ws: &Workspace) -> Vec<(String, String)> {
     let values = ws.resource_values("flink_deployment.counter");
     values["savepoints"]
         .as_array()
@@ -137,10 +155,8 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     let values = ws.resource_values("flink_deployment.counter");
     assert_eq!(values["status"], "RUNNING");
     assert_eq!(values["savepoints"], serde_json::json!([]));
-    let (id, job_id) = (
-        values["id"].as_str().unwrap().to_string(),
-        values["job_id"].as_str().unwrap().to_string(),
-    );
+    let id = values["id"].as_str().unwrap().to_string();
+    let first_run = job_id(&ws);
 
     // A STATEFUL upgrade: the plan says a savepoint will be taken, apply records it, and the new
     // job restores from exactly that location.
@@ -156,6 +172,7 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     assert_eq!(values["last_savepoint"], taken[0].0.as_str());
     assert_runs_restored_from(&ws, &cluster, &taken[0].0);
     assert!(local_path(&taken[0].0).is_dir(), "the savepoint is on disk");
+    assert_ne!(job_id(&ws), first_run, "an upgrade starts a new run");
 
     // SUSPENDED: a savepoint, then no JobManager or TaskManager pod.
     ws.config(&stateful(&cluster, port, &directory, "SUSPENDED", 2));
@@ -182,20 +199,27 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     ws.apply();
     assert_runs_restored_from(&ws, &cluster, &taken[1].0);
 
-    // Cancelled in Flink, outside Terraform: the plan shows the drift, and apply runs the job
-    // again from the last savepoint.
+    // Cancelled in Flink, outside Terraform, after a checkpoint: the plan shows the drift, and
+    // apply runs the job again as a new run from the checkpoint Flink retained (LATEST_STATE).
+    let cancelled_run = job_id(&ws);
     let address = rest_address(&cluster, &id).unwrap();
+    let checkpoint = wait_for("a completed checkpoint", Duration::from_secs(60), || {
+        let body = http_get(&address, &format!("/jobs/{cancelled_run}/checkpoints"))?;
+        let stats: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let path = stats["latest"]["completed"]["external_path"].as_str()?;
+        path.contains("/chk-").then(|| path.to_string())
+    });
     let mut socket = std::net::TcpStream::connect(&address).unwrap();
     write!(
         socket,
-        "PATCH /jobs/{job_id}?mode=cancel HTTP/1.0\r\nHost: x\r\n\r\n"
+        "PATCH /jobs/{cancelled_run}?mode=cancel HTTP/1.0\r\nHost: x\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
     socket.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     wait_for("Flink to cancel the job", Duration::from_secs(60), || {
-        (job_state(&cluster, &id, &job_id)? == "CANCELED").then_some(())
+        (job_state(&cluster, &id, &cancelled_run)? == "CANCELED").then_some(())
     });
     let (changes, plan) = ws.plan();
     assert!(changes, "{plan}");
@@ -204,7 +228,20 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         "{plan}"
     );
     ws.apply();
-    assert_runs_restored_from(&ws, &cluster, &taken[1].0);
+    let taken = savepoints(&ws);
+    assert_eq!(taken.len(), 3, "{taken:?}");
+    assert_eq!(taken[2].1, "RETAINED_CHECKPOINT");
+    let retained = &taken[2].0;
+    assert!(retained.contains("/chk-"), "{retained}");
+    let (kept, first_seen) = (checkpoint_number(retained), checkpoint_number(&checkpoint));
+    assert!(kept >= first_seen, "{retained} is older than {checkpoint}");
+    assert!(
+        local_path(retained).is_dir(),
+        "kept after the cancel: {retained}"
+    );
+    assert_runs_restored_from(&ws, &cluster, retained);
+    let job_id = job_id(&ws);
+    assert_ne!(job_id, cancelled_run, "the job runs again as a new run");
 
     // flink_savepoint: taken while the job keeps running; -replace takes a new one, and the
     // first stays on disk.

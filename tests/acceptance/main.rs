@@ -17,8 +17,11 @@ mod handshake;
 mod harness;
 mod high_availability;
 mod lifecycle;
+mod lifecycle_ha;
 mod local_cluster;
 mod modules;
 mod provider_config;
 mod refresh;
 mod verify;
+#[path = "../realflink_ha/zookeeper_server.rs"]
+mod zookeeper_server;

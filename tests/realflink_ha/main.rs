@@ -22,6 +22,7 @@ mod rbac;
 #[path = "../realflink_config/support.rs"]
 mod support;
 mod zookeeper;
+mod zookeeper_server;
 
 use support::{
     flink_home, free_port, http_get, java_module_options, start_session_jobmanager, JobManager,

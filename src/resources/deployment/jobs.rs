@@ -18,6 +18,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_secs(1);
 /// Flink's reason when a savepoint comes before every task runs: worth asking again.
 const TASKS_NOT_RUNNING: &str = "Not all required tasks are currently running";
+/// How long Flink's cleanup after an application ended is given before its JobManager goes.
+const APPLICATION_CLEANUP: Duration = Duration::from_secs(2);
 /// Failed questions in a row after which the JobManager counts as lost.
 const LOST_AFTER: u32 = 10;
 
@@ -246,6 +248,70 @@ impl<'a> JobManager<'a> {
         }
     }
 
+    /// The newest completed checkpoint Flink reports of the job that it wrote to a checkpoint
+    /// directory (kept after a cancel or failure when checkpoints are retained): its location
+    /// and completion time (ms since the epoch). `None` when there is none, or it lives only in
+    /// the JobManager's memory.
+    pub async fn latest_checkpoint(&self) -> Result<Option<(String, i64)>, String> {
+        let path = format!("/jobs/{}/checkpoints", self.job_id);
+        let call = Call {
+            method: "GET",
+            path: &path,
+            body: None,
+        };
+        match self.call(call).await? {
+            (200, stats) => Ok(retained_checkpoint(&stats)),
+            (code, body) => Err(format!("GET {path}: {code} {}", flink_error(&body))),
+        }
+    }
+
+    /// Waits until Flink has ended the application the job belongs to (Flink 2.3 and later, where
+    /// the application id is the job id; earlier versions have no applications and return at
+    /// once). Flink marks an ended job's result clean only with its application; a JobManager
+    /// removed before that leaves the job "dirty" in the HA job result store, and the next
+    /// JobManager of the same HA cluster id refuses to start (Dispatcher.onStart,
+    /// IllegalStateException). Gives up after `timeout` with a warning in the logs.
+    pub async fn wait_for_application_end(&self, timeout: Duration) {
+        let path = format!("/applications/{}", self.job_id);
+        let started = Instant::now();
+        loop {
+            let call = Call {
+                method: "GET",
+                path: &path,
+                body: None,
+            };
+            match self.call(call).await {
+                Ok((200, application)) => {
+                    let status = application["status"].as_str().unwrap_or_default();
+                    if matches!(status, "FINISHED" | "FAILED" | "CANCELED") {
+                        tracing::info!(
+                            job = %self.job_id,
+                            status,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "the job's application ended"
+                        );
+                        // Its cleanup (HA data, then the results marked clean) follows at once
+                        // and has no REST signal of its own.
+                        tokio::time::sleep(APPLICATION_CLEANUP).await;
+                        return;
+                    }
+                }
+                // No such route or application: a Flink without applications.
+                Ok((404, _)) => return,
+                Ok(_) | Err(_) => {}
+            }
+            if started.elapsed() >= timeout {
+                tracing::warn!(
+                    job = %self.job_id,
+                    "Flink's application of the stopped job did not end within {}s; the next                      JobManager may find its result unclean",
+                    timeout.as_secs()
+                );
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Cancels the job (no savepoint) and waits until Flink reports it CANCELED.
     pub async fn cancel(&self, timeout: Duration) -> Result<(), String> {
         let path = format!("/jobs/{}?mode=cancel", self.job_id);
@@ -303,6 +369,20 @@ async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, S
     }))
 }
 
+/// The externally addressable newest completed checkpoint in Flink's checkpoint statistics.
+fn retained_checkpoint(stats: &Json) -> Option<(String, i64)> {
+    let completed = &stats["latest"]["completed"];
+    let location = completed["external_path"].as_str()?;
+    // Flink's placeholder for checkpoints kept in the JobManager's memory.
+    if location.starts_with('<') || completed["is_savepoint"] == true {
+        return None;
+    }
+    let time = completed["latest_ack_timestamp"]
+        .as_i64()
+        .unwrap_or_default();
+    Some((location.to_string(), time))
+}
+
 /// Whether a Flink job state is final.
 pub fn is_terminal(state: &str) -> bool {
     matches!(state, "FINISHED" | "CANCELED" | "FAILED")
@@ -350,6 +430,32 @@ mod tests {
         assert_eq!(
             failure_cause(&operation),
             "Flink: java.nio.file.AccessDeniedException: /readonly/savepoints"
+        );
+    }
+
+    #[test]
+    fn only_a_checkpoint_written_to_a_directory_counts_as_retained() {
+        let stats = |path: &str, savepoint: bool| {
+            json!({"latest": {"completed": {
+                "external_path": path, "latest_ack_timestamp": 1_700_000_000_000i64,
+                "is_savepoint": savepoint
+            }}})
+        };
+        assert_eq!(
+            retained_checkpoint(&stats("file:/ck/job/chk-7", false)),
+            Some(("file:/ck/job/chk-7".into(), 1_700_000_000_000))
+        );
+        assert_eq!(
+            retained_checkpoint(&stats("<checkpoint-not-externally-addressable>", false)),
+            None
+        );
+        assert_eq!(
+            retained_checkpoint(&stats("file:/sp/savepoint-1", true)),
+            None
+        );
+        assert_eq!(
+            retained_checkpoint(&json!({"latest": {"completed": null}})),
+            None
         );
     }
 

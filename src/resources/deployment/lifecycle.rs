@@ -19,6 +19,9 @@ pub enum Reason {
     Upgrade,
     /// RUNNING to SUSPENDED.
     Suspend,
+    /// Not a savepoint: the newest checkpoint Flink retained of a job that was cancelled or
+    /// ended, recorded for `LATEST_STATE`.
+    RetainedCheckpoint,
 }
 
 impl Reason {
@@ -27,6 +30,7 @@ impl Reason {
         match self {
             Reason::Upgrade => "UPGRADE",
             Reason::Suspend => "SUSPEND",
+            Reason::RetainedCheckpoint => "RETAINED_CHECKPOINT",
         }
     }
 }
@@ -94,14 +98,26 @@ pub fn drifted_state(model: &Model, status: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether `prior` recorded a job that ended outside Terraform (its JobManager still there) and
-/// `planned` wants it running: the JobManager must start again for the job to run.
-pub fn ended_outside(prior: &Model, planned: &Model) -> bool {
-    let ended = matches!(
+/// Whether `planned` starts a new run of the job: it is to run, and the prior job stops before
+/// the rollout or was not running (created, resumed, or ended outside Terraform). A new run gets
+/// a new job id, which also gives both Deployments new pods.
+pub fn starts_run(prior: &Model, planned: &Model, step: Before) -> bool {
+    state(planned) == "RUNNING" && (step != Before::Nothing || state(prior) != "RUNNING")
+}
+
+/// Whether the apply reads the newest retained checkpoint of the prior job (restore strategy
+/// `LATEST_STATE`): when the provider cancels it (STATELESS upgrade, CANCELLED), or when it ended
+/// outside Terraform and is to run again. Its location then joins `savepoints`.
+pub fn reads_checkpoint(prior: &Model, planned: &Model, step: Before) -> bool {
+    let latest_state = planned
+        .restore_strategy
+        .known()
+        .is_none_or(|s| s == "LATEST_STATE");
+    let ended_outside = matches!(
         prior.status.known().map(String::as_str),
         Some("CANCELED" | "FAILED" | "FINISHED")
-    );
-    ended && state(prior) != "RUNNING" && state(planned) == "RUNNING"
+    ) && matches!(state(prior), "CANCELLED" | "FAILED" | "FINISHED");
+    latest_state && (step == Before::Cancel || (ended_outside && state(planned) == "RUNNING"))
 }
 
 /// The savepoint directory the rendered configuration gives Flink, if any.
@@ -124,6 +140,7 @@ pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
     // The planned model with the prior savepoints, so both render the same restore path and only
     // real changes count as a rollout.
     let mut planned_probe = planned.clone();
+    planned_probe.job_id = prior.job_id.clone();
     planned_probe.savepoints = prior.savepoints.clone();
     planned_probe.last_savepoint = prior.last_savepoint.clone();
     match (
@@ -146,10 +163,20 @@ pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
 /// savepoint to restore from is a warning.
 pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
     let (step, directory) = transition(prior, model);
+    if let (true, Some(job_id)) = (starts_run(prior, model, step), prior.job_id.known()) {
+        model.job_id = Attr::Known(super::resolve::next_job_id(job_id));
+        derive(model, None);
+    }
+    if reads_checkpoint(prior, model, step) {
+        model.savepoints = Attr::Unknown;
+        model.last_savepoint = Attr::Unknown;
+    }
     if let Before::Savepoint(reason) = step {
         if directory.is_none() {
             let (attribute, instead) = match reason {
-                Reason::Suspend => ("state", "state = \"CANCELLED\" to stop without a savepoint"),
+                Reason::Suspend | Reason::RetainedCheckpoint => {
+                    ("state", "state = \"CANCELLED\" to stop without a savepoint")
+                }
                 Reason::Upgrade => (
                     "upgrade_strategy",
                     "upgrade_strategy = \"STATELESS\" to restart without state",
@@ -262,15 +289,82 @@ mod tests {
         let suspended = model("SUSPENDED", "STATEFUL");
         assert_eq!(drifted_state(&suspended, "CANCELED"), None);
 
-        let mut failed = model("FAILED", "STATEFUL");
-        failed.status = Attr::Known("FAILED".into());
-        assert!(ended_outside(&failed, &running));
-        let mut cancelled_by_us = model("CANCELLED", "STATEFUL");
-        cancelled_by_us.status = Attr::Known("CANCELLED".into());
+        let failed = model("FAILED", "STATEFUL");
+        assert!(starts_run(&failed, &running, Before::Nothing));
+    }
+
+    #[test]
+    fn every_start_of_the_job_is_a_new_run_and_nothing_else_is() {
+        let running = model("RUNNING", "STATEFUL");
+        let suspended = model("SUSPENDED", "STATEFUL");
+        assert!(starts_run(
+            &running,
+            &running,
+            Before::Savepoint(Reason::Upgrade)
+        ));
+        assert!(starts_run(&running, &running, Before::Cancel));
+        assert!(starts_run(&suspended, &running, Before::Nothing), "resumed");
         assert!(
-            !ended_outside(&cancelled_by_us, &running),
-            "no JobManager to restart"
+            !starts_run(&running, &running, Before::Nothing),
+            "keeps running"
         );
+        assert!(!starts_run(
+            &running,
+            &suspended,
+            Before::Savepoint(Reason::Suspend)
+        ));
+        assert!(!starts_run(&suspended, &suspended, Before::Nothing));
+    }
+
+    #[test]
+    fn latest_state_reads_the_retained_checkpoint_of_a_cancelled_or_ended_job() {
+        let running = model("RUNNING", "STATELESS");
+        assert!(reads_checkpoint(&running, &running, Before::Cancel));
+        let cancelled = model("CANCELLED", "STATELESS");
+        assert!(reads_checkpoint(&running, &cancelled, Before::Cancel));
+        assert!(!reads_checkpoint(
+            &running,
+            &running,
+            Before::Savepoint(Reason::Upgrade)
+        ));
+        let mut ended = model("FAILED", "STATEFUL");
+        ended.status = Attr::Known("FAILED".into());
+        assert!(reads_checkpoint(&ended, &running, Before::Nothing));
+        let mut by_us = model("CANCELLED", "STATEFUL");
+        by_us.status = Attr::Known("CANCELLED".into());
+        assert!(
+            !reads_checkpoint(&by_us, &running, Before::Nothing),
+            "read when it was cancelled"
+        );
+        let mut savepoints_only = running.clone();
+        savepoints_only.restore_strategy = Attr::Known("LATEST_SAVEPOINT".into());
+        assert!(!reads_checkpoint(
+            &running,
+            &savepoints_only,
+            Before::Cancel
+        ));
+    }
+
+    #[test]
+    fn a_new_run_gets_the_next_job_id_at_plan() {
+        let mut prior = model("SUSPENDED", "STATEFUL");
+        prior.job_id = Attr::Known("0123456789abcdef0123456789abcdef".into());
+        let mut planned = model("RUNNING", "STATEFUL");
+        planned.job_id = prior.job_id.clone();
+        let mut diags = Diagnostics::default();
+        plan_transition(&prior, &mut planned, &mut diags);
+        assert_eq!(
+            planned.job_id.known().map(String::as_str),
+            Some(super::super::resolve::next_job_id("0123456789abcdef0123456789abcdef").as_str())
+        );
+        let mut kept = model("RUNNING", "STATEFUL");
+        kept.job_id = prior.job_id.clone();
+        let running = Model {
+            job_id: prior.job_id.clone(),
+            ..model("RUNNING", "STATEFUL")
+        };
+        plan_transition(&running, &mut kept, &mut diags);
+        assert_eq!(kept.job_id, prior.job_id, "no change, same run");
     }
 
     #[test]

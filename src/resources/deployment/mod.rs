@@ -120,10 +120,9 @@ fn render(
     }
 }
 
-/// The resource's inputs (and its id), recorded on the ConfigMap so import can rebuild the state.
+/// The resource's inputs (its id and job id too), recorded on the ConfigMap so import can rebuild the state.
 fn inputs_json(model: &Model) -> String {
     let mut inputs = model.clone();
-    inputs.job_id = Attr::Null;
     inputs.effective_flink_configuration = Attr::Null;
     inputs.rest_endpoint = Attr::Null;
     inputs.status = Attr::Null;
@@ -172,7 +171,7 @@ fn planned_certificates(prior: &Model, planned: &Model) -> Attr<model::TlsCertif
 
 /// Fills every derived value it can; returns the rendering when everything is known.
 fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered> {
-    if let Some(id) = model.id.known() {
+    if let (false, Some(id)) = (matches!(model.job_id, Attr::Known(_)), model.id.known()) {
         model.job_id = Attr::Known(resolve::job_id_of(id));
     }
     if !matches!(model.image, Attr::Known(_)) {
@@ -269,6 +268,11 @@ impl FlinkDeployment {
                     // Nothing rolled out: the job and the state stay as they were.
                     return prior.cloned().unwrap_or(Value::Null);
                 }
+            } else if lifecycle::reads_checkpoint(prior_model, &model, step) {
+                // The job ended outside Terraform: its JobManager still knows its checkpoints.
+                if let Some(cluster) = ctx.cluster(diags).await {
+                    taken = rollout::retained_checkpoint(cluster, prior_model, diags).await;
+                }
             }
         }
         rollout::record_savepoint(
@@ -311,11 +315,6 @@ impl FlinkDeployment {
                 owned::apply(ctx, &owner, objects::KINDS, &objects, TYPE, diags).await;
                 if !diags.has_errors() {
                     if let Some(cluster) = ctx.cluster(diags).await {
-                        let ended = prior_model.as_ref();
-                        if ended.is_some_and(|p| lifecycle::ended_outside(p, &model)) {
-                            // The JobManager outlives its ended job: a new one runs it again.
-                            rollout::restart_jobmanager(cluster, &model, diags).await;
-                        }
                         let jobmanager = objects::Names::of(name).jobmanager;
                         let rollout = objects::rollout_of(&objects, &jobmanager);
                         model.status =

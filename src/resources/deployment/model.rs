@@ -301,7 +301,7 @@ pub fn schema() -> Schema {
             Attribute::string("id")
                 .computed()
                 .use_state_for_unknown()
-                .description("Deployment id, a UUID derived from namespace and name and fixed for the life of the resource: the HA cluster id, the directory under the blob storage layout and the source of the pinned `job_id`. A deployment created again under the same namespace and name gets the same id, and so finds the state directories of its predecessor."),
+                .description("Deployment id, a UUID derived from namespace and name and fixed for the life of the resource: the HA cluster id, the directory under the blob storage layout and the source of the first run's `job_id`. A deployment created again under the same namespace and name gets the same id, and so finds the state directories of its predecessor."),
             Attribute::string("name")
                 .required()
                 .requires_replace()
@@ -333,7 +333,7 @@ pub fn schema() -> Schema {
             Attribute::string("restore_strategy")
                 .default_value(Value::string("LATEST_STATE"))
                 .validate(Validator::OneOf(RESTORE_STRATEGIES))
-                .description("What a starting job restores from: `LATEST_STATE` and `LATEST_SAVEPOINT` the newest savepoint the provider took (`last_savepoint`), else `initial_savepoint_path`; `NONE` nothing. (Retained checkpoints as `LATEST_STATE` sources are not read yet; with high availability Flink recovers its own checkpoints after a JobManager failover.)"),
+                .description("What a starting job restores from. `LATEST_STATE`: the newest of the savepoints the provider took and the checkpoints Flink retained of a job the provider cancelled (`STATELESS` upgrade, `CANCELLED`) or that ended outside Terraform (recorded in `savepoints` as `RETAINED_CHECKPOINT`; the provider sets `execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION` unless `flink_configuration` sets it, and checkpoints need a checkpoint directory: blob storage or `execution.checkpointing.dir`). `LATEST_SAVEPOINT`: the newest savepoint the provider took. Both fall back to `initial_savepoint_path`. `NONE`: nothing. Within a run, Flink's own high availability recovers its checkpoints after a JobManager failover."),
             Attribute::bool("allow_non_restored_state")
                 .default_value(Value::Bool(false))
                 .description("Allow skipping savepoint state that no operator of the new job claims."),
@@ -398,7 +398,7 @@ pub fn schema() -> Schema {
             .description("Cpu and memory of the JobManager and TaskManagers."),
             Attribute::string_map("flink_configuration")
                 .optional()
-                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`) belong to the provider. Keep credentials out: use `blob_storage`."),
+                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage`."),
             Attribute::single_nested(
                 "logging",
                 vec![
@@ -480,7 +480,7 @@ pub fn schema() -> Schema {
             Attribute::string("job_id")
                 .computed()
                 .use_state_for_unknown()
-                .description("The job id, pinned by the provider (32 hex digits)."),
+                .description("The id of the job's current run (32 hex digits), pinned by the provider: the first run's is derived from `id`, and each run the provider starts anew (upgrade, resume, restart after the job ended outside Terraform) gets the next, as each VVP Job has its own id; plan shows the new one. HA recovery within a run keeps it. From Flink 2.3 it is also the application id."),
             Attribute::string_map("effective_flink_configuration")
                 .computed()
                 .description("The configuration Flink gets, secrets redacted."),
@@ -496,14 +496,14 @@ pub fn schema() -> Schema {
                 vec![
                     Attribute::string("location").computed().description("Where Flink wrote it (`execution.savepoint.path` to restore from it)."),
                     Attribute::string("time").computed().description("When it completed (RFC 3339)."),
-                    Attribute::string("reason").computed().description("Why the provider took it: `UPGRADE` (stateful upgrade), `SUSPEND`."),
+                    Attribute::string("reason").computed().description("Why the provider took it: `UPGRADE` (stateful upgrade), `SUSPEND`; `RETAINED_CHECKPOINT` for a checkpoint Flink retained, found for `LATEST_STATE`."),
                 ],
             )
             .computed()
             .description("The savepoints the provider took of this deployment's job, oldest first (the last 10)."),
             Attribute::string("last_savepoint")
                 .computed()
-                .description("Location of the newest savepoint in `savepoints`: what `LATEST_SAVEPOINT` and `LATEST_STATE` restore from when the job starts again."),
+                .description("Location of the newest entry in `savepoints`: what `LATEST_STATE` restores from when the job starts again (`LATEST_SAVEPOINT` skips retained checkpoints)."),
         ],
     )
 }

@@ -73,28 +73,45 @@ pub struct Resolved {
     pub restore_from: Option<String>,
     /// SUSPENDED or CANCELLED: the JobManager and TaskManager Deployments scale to nothing.
     pub stopped: bool,
+    /// Restore strategy `LATEST_STATE`: checkpoints are retained when the job is cancelled or
+    /// fails, unless the user says otherwise.
+    pub retain_checkpoints: bool,
 }
 
-/// Where a starting job restores from: the newest savepoint the provider took, else the initial
-/// savepoint path; nothing with restore strategy NONE. A savepoint not taken yet (unknown at
-/// plan) counts as none here: the restore path is no part of what plan shows.
+/// Where a starting job restores from: with `LATEST_STATE` the newest entry of `savepoints`
+/// (a savepoint or a retained checkpoint), with `LATEST_SAVEPOINT` the newest savepoint, else
+/// the initial savepoint path; nothing with restore strategy NONE. A savepoint not taken yet
+/// (unknown at plan) counts as none here: the restore path is no part of what plan shows.
 pub fn restore_from(model: &Model) -> Option<String> {
-    if model.restore_strategy.known().map(String::as_str) == Some("NONE") {
-        return None;
-    }
-    model
-        .last_savepoint
-        .known()
-        .or(model.initial_savepoint_path.known())
-        .cloned()
+    let newest = match model.restore_strategy.known().map(String::as_str) {
+        Some("NONE") => return None,
+        Some("LATEST_SAVEPOINT") => model.savepoints.known().and_then(|list| {
+            list.iter()
+                .rev()
+                .find(|s| s.reason.known().map(String::as_str) != Some("RETAINED_CHECKPOINT"))
+                .and_then(|s| s.location.known())
+        }),
+        _ => model.last_savepoint.known(),
+    };
+    newest.or(model.initial_savepoint_path.known()).cloned()
 }
 
-/// The job id pinned for a deployment id: its 32 hex digits.
+/// The job id of a deployment's first run: its id's 32 hex digits.
 pub fn job_id_of(id: &str) -> String {
     id.chars()
         .filter(char::is_ascii_hexdigit)
         .collect::<String>()
         .to_lowercase()
+}
+
+/// The job id of the run after the one with `job_id`. Every run the provider starts gets its own
+/// id, as each VVP Job does: Flink remembers a job that ended (its job result store, with HA) and
+/// would not run the same id again, and HA data of the old run cannot shadow the restore path.
+/// Derived, not random, so plan knows it.
+pub fn next_job_id(job_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("flinkops/flink_deployment/run:{job_id}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// TaskManagers needed for `parallelism` with `slots` each.
@@ -227,7 +244,11 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         })
         .collect();
     Some(Resolved {
-        job_id: job_id_of(&id),
+        job_id: model
+            .job_id
+            .known()
+            .cloned()
+            .unwrap_or_else(|| job_id_of(&id)),
         id,
         name: known(&model.name)?,
         namespace: known(&model.namespace)?,
@@ -283,6 +304,11 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
         tls: tls(model)?,
         restore_from: restore_from(model),
+        retain_checkpoints: match &model.restore_strategy {
+            Attr::Known(strategy) => strategy == "LATEST_STATE",
+            Attr::Null => true,
+            Attr::Unknown => return None,
+        },
         stopped: match &model.state {
             Attr::Known(state) => state != "RUNNING",
             Attr::Null => false,
@@ -305,8 +331,17 @@ pub fn tls_overridden_keys(d: &Resolved) -> Vec<String> {
 }
 
 /// The user's configuration without the keys of [`tls_overridden_keys`].
+/// The checkpoint retention `LATEST_STATE` needs: a cancelled or failed job keeps its newest
+/// checkpoint, for the provider to restore from.
+const RETENTION_KEY: &str = "execution.checkpointing.externalized-checkpoint-retention";
+
 fn user_configuration(d: &Resolved) -> BTreeMap<String, String> {
     let mut user = d.flink_configuration.clone();
+    let catalogue = flink::options::Catalogue::of(d.version);
+    let retention = catalogue.preferred(RETENTION_KEY);
+    if d.retain_checkpoints && !user.keys().any(|k| catalogue.preferred(k) == retention) {
+        user.insert(retention.to_string(), "RETAIN_ON_CANCELLATION".to_string());
+    }
     for key in tls_overridden_keys(d) {
         user.remove(&key);
     }
@@ -372,6 +407,44 @@ mod tests {
         );
         model.restore_strategy = Attr::Known("NONE".into());
         assert_eq!(restore_from(&model), None);
+    }
+
+    #[test]
+    fn only_latest_state_restores_from_a_retained_checkpoint() {
+        let entry = |location: &str, reason: &str| super::super::model::Savepoint {
+            location: Attr::Known(location.into()),
+            time: Attr::Known("2026-11-25T06:00:00Z".into()),
+            reason: Attr::Known(reason.into()),
+        };
+        let mut model = Model {
+            savepoints: Attr::Known(vec![
+                entry("s3://state/savepoints/sp-1", "UPGRADE"),
+                entry("s3://state/checkpoints/job/chk-9", "RETAINED_CHECKPOINT"),
+            ]),
+            last_savepoint: Attr::Known("s3://state/checkpoints/job/chk-9".into()),
+            restore_strategy: Attr::Known("LATEST_STATE".into()),
+            ..Model::default()
+        };
+        assert_eq!(
+            restore_from(&model).as_deref(),
+            Some("s3://state/checkpoints/job/chk-9")
+        );
+        model.restore_strategy = Attr::Known("LATEST_SAVEPOINT".into());
+        assert_eq!(
+            restore_from(&model).as_deref(),
+            Some("s3://state/savepoints/sp-1")
+        );
+    }
+
+    #[test]
+    fn each_run_gets_a_new_job_id_derived_from_the_last() {
+        let first = job_id_of("0f8e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b");
+        let second = next_job_id(&first);
+        assert_eq!(second.len(), 32);
+        assert!(second.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(second, first);
+        assert_eq!(second, next_job_id(&first), "plan and apply agree");
+        assert_ne!(next_job_id(&second), second);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The apply side of the lifecycle: before new objects roll out, stop the running job with a
 //! savepoint or cancel it, as [`lifecycle::before`] decides. A savepoint that fails stops the
 //! apply with Flink's reason while the job keeps running; a job that is not running gets no
-//! savepoint, and the apply says so and goes on. After the rollout: a job that ended in Flink gets
-//! a new JobManager; a cancelled one loses Flink's HA data. Before destroy: the final savepoint.
+//! savepoint, and the apply says so and goes on. After the rollout: a cancelled job loses Flink's HA data. Before
+//! destroy: the final savepoint.
 
 use super::jobs::{self, JobManager};
 use super::lifecycle::{self, Before};
@@ -12,19 +12,24 @@ use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
 use std::time::Duration;
 
-/// A savepoint the provider just took.
+/// How long Flink may take to end the application of a stopped or cancelled job.
+const APPLICATION_END: Duration = Duration::from_secs(60);
+
+/// A savepoint the provider just took, or a retained checkpoint it found.
 pub struct Taken {
     pub location: String,
     pub reason: lifecycle::Reason,
+    /// When it completed, if not just now (RFC 3339).
+    pub time: Option<String>,
 }
 
 /// Records `taken` after the prior savepoints (the newest [`SAVEPOINTS_KEPT`]).
 pub fn record_savepoint(model: &mut Model, prior: &Model, taken: Option<Taken>) {
     let mut list = prior.savepoints.known().cloned().unwrap_or_default();
     if let Some(taken) = taken {
-        let time = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let time = taken
+            .time
+            .unwrap_or_else(|| rfc3339(time::OffsetDateTime::now_utc()));
         list.push(Savepoint {
             location: Attr::Known(taken.location),
             time: Attr::Known(time),
@@ -40,7 +45,8 @@ pub fn record_savepoint(model: &mut Model, prior: &Model, taken: Option<Taken>) 
     model.savepoints = Attr::Known(list);
 }
 
-/// Adopts the savepoints a deployment's ConfigMap records (`recorded`, from its inputs) when
+/// Adopts the savepoints (and the job id of the run they started) a deployment's ConfigMap
+/// records (`recorded`, from its inputs) when
 /// they are newer than state's: a provider stopped after applying the objects of an upgrade but
 /// before Terraform saved the state leaves the savepoint it took only there, and the next plan
 /// must restore from it rather than roll back to an older one.
@@ -65,6 +71,11 @@ pub fn adopt_recorded(model: &mut Model, recorded: &Model) {
         tracing::info!(location = %newest, "adopting a savepoint the deployment's ConfigMap records");
         model.savepoints = recorded.savepoints.clone();
         model.last_savepoint = recorded.last_savepoint.clone();
+        // The run that started from it, too: going back to the old run's id would start a job
+        // Flink may already know as ended.
+        if let Attr::Known(job_id) = &recorded.job_id {
+            model.job_id = Attr::Known(job_id.clone());
+        }
     }
 }
 
@@ -119,11 +130,20 @@ pub async fn before_rollout(
                 return None;
             }
             match jm.stop_with_savepoint(savepoint_directory, timeout).await {
-                Ok(location) => Some(Taken { location, reason }),
+                Ok(location) => {
+                    jm.wait_for_application_end(APPLICATION_END).await;
+                    Some(Taken {
+                        location,
+                        reason,
+                        time: None,
+                    })
+                }
                 Err(e) => {
                     diags.attribute_error(
                         AttributePath::root(match reason {
-                            lifecycle::Reason::Suspend => "state",
+                            lifecycle::Reason::Suspend | lifecycle::Reason::RetainedCheckpoint => {
+                                "state"
+                            }
                             lifecycle::Reason::Upgrade => "upgrade_strategy",
                         }),
                         "The savepoint failed",
@@ -137,16 +157,91 @@ pub async fn before_rollout(
             }
         }
         Before::Cancel => {
-            if let Err(e) = jm.cancel(timeout).await {
-                diags.error(
+            match jm.cancel(timeout).await {
+                Ok(()) => {
+                    jm.wait_for_application_end(APPLICATION_END).await;
+                    if lifecycle::reads_checkpoint(prior, planned, step) {
+                        return newer_checkpoint(&jm, prior, diags).await;
+                    }
+                }
+                Err(e) => diags.error(
                     "Cancelling the job failed",
                     format!("{e}\n\nNothing was changed; apply again."),
-                );
+                ),
             }
             None
         }
         Before::Nothing => None,
     }
+}
+
+/// The newest retained checkpoint of `prior`'s job, which ended outside Terraform (its
+/// JobManager outlives it), when it is newer than the last savepoint.
+pub async fn retained_checkpoint(
+    cluster: &Cluster,
+    prior: &Model,
+    diags: &mut Diagnostics,
+) -> Option<Taken> {
+    match JobManager::of(cluster, prior).await {
+        Ok(jm) => newer_checkpoint(&jm, prior, diags).await,
+        Err(e) => {
+            no_checkpoint(&e, prior, diags);
+            None
+        }
+    }
+}
+
+async fn newer_checkpoint(
+    jm: &JobManager<'_>,
+    prior: &Model,
+    diags: &mut Diagnostics,
+) -> Option<Taken> {
+    let (location, completed_ms) = match jm.latest_checkpoint().await {
+        Ok(Some(found)) => found,
+        Ok(None) => return None,
+        Err(e) => {
+            no_checkpoint(&e, prior, diags);
+            return None;
+        }
+    };
+    let completed =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(completed_ms) * 1_000_000)
+            .ok()?;
+    let last_savepoint = prior
+        .savepoints
+        .known()
+        .and_then(|list| list.last())
+        .and_then(|s| s.time.known())
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+    if last_savepoint.is_some_and(|last| last >= completed) {
+        return None;
+    }
+    tracing::info!(%location, "restoring from the job's newest retained checkpoint");
+    Some(Taken {
+        location,
+        reason: lifecycle::Reason::RetainedCheckpoint,
+        time: Some(rfc3339(completed)),
+    })
+}
+
+fn no_checkpoint(reason: &str, prior: &Model, diags: &mut Diagnostics) {
+    let from = prior
+        .last_savepoint
+        .known()
+        .map_or("nothing".to_string(), |l| format!("the last savepoint {l}"));
+    diags.warning(
+        "No retained checkpoint read",
+        format!(
+            "restore_strategy LATEST_STATE looks for the newest checkpoint Flink retained of the              job, and Flink could not be asked ({reason}): the job restores from {from}."
+        ),
+    );
+}
+
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Before destroy: stops a RUNNING job with a final savepoint in `directory` and says where it
@@ -202,14 +297,18 @@ pub async fn final_savepoint(
     };
     let timeout = super::model::duration_of(&model.savepoint_timeout, Duration::from_secs(600));
     match jm.stop_with_savepoint(Some(directory), timeout).await {
-        Ok(location) => diags.warning(
-            "Final savepoint taken",
-            format!(
-                "The job of {} stopped with a savepoint at\n\n{location}\n\nA new deployment \
+        Ok(location) => {
+            // A deployment created again under this name has the same HA cluster id.
+            jm.wait_for_application_end(APPLICATION_END).await;
+            diags.warning(
+                "Final savepoint taken",
+                format!(
+                    "The job of {} stopped with a savepoint at\n\n{location}\n\nA new deployment \
                  can start from it with initial_savepoint_path.",
-                deployment_name(model)
-            ),
-        ),
+                    deployment_name(model)
+                ),
+            );
+        }
         Err(e) => diags.error(
             "The final savepoint failed",
             format!(
@@ -218,23 +317,6 @@ pub async fn final_savepoint(
                 deployment_name(model)
             ),
         ),
-    }
-}
-
-/// Deletes the deployment's JobManager pods, so its Deployment starts the job again.
-pub async fn restart_jobmanager(cluster: &Cluster, model: &Model, diags: &mut Diagnostics) {
-    let Some(ns) = model.namespace.known() else {
-        return;
-    };
-    match super::status::newest_jobmanager(cluster, model).await {
-        Ok(Some(pod)) => {
-            tracing::info!(pod = %pod, "restarting the JobManager to run the ended job again");
-            if let Err(e) = cluster.delete_pod(ns, &pod).await {
-                diags.error("Restarting the JobManager failed", e.to_string());
-            }
-        }
-        Ok(None) => {}
-        Err(e) => diags.error("Restarting the JobManager failed", e),
     }
 }
 
@@ -287,6 +369,7 @@ mod tests {
                 Some(Taken {
                     location: format!("file:///sp/{i}"),
                     reason: lifecycle::Reason::Upgrade,
+                    time: None,
                 }),
             );
             prior = model.clone();
@@ -300,6 +383,24 @@ mod tests {
         record_savepoint(&mut model, &prior, None);
         assert_eq!(model.last_savepoint.known().unwrap(), "file:///sp/11");
 
+        // A retained checkpoint keeps the time it completed.
+        record_savepoint(
+            &mut model,
+            &prior,
+            Some(Taken {
+                location: "file:///ck/job/chk-4".into(),
+                reason: lifecycle::Reason::RetainedCheckpoint,
+                time: Some("2026-11-25T06:00:00Z".into()),
+            }),
+        );
+        let newest = model.savepoints.known().unwrap().last().unwrap().clone();
+        assert_eq!(newest.time.known().unwrap(), "2026-11-25T06:00:00Z");
+        assert_eq!(newest.reason.known().unwrap(), "RETAINED_CHECKPOINT");
+        assert_eq!(
+            model.last_savepoint.known().unwrap(),
+            "file:///ck/job/chk-4"
+        );
+
         // State one savepoint behind what the ConfigMap records adopts it; never the reverse.
         let mut behind = Model::default();
         let mut older = Model::default();
@@ -310,6 +411,7 @@ mod tests {
                 Some(Taken {
                     location: format!("file:///sp/{i}"),
                     reason: lifecycle::Reason::Upgrade,
+                    time: None,
                 }),
             );
             older = behind.clone();
@@ -321,13 +423,19 @@ mod tests {
             Some(Taken {
                 location: "file:///sp/3".into(),
                 reason: lifecycle::Reason::Upgrade,
+                time: None,
             }),
         );
+        recorded.job_id = Attr::Known("0123456789abcdef0123456789abcdef".into());
         let mut stale = recorded.clone();
         adopt_recorded(&mut stale, &behind);
         assert_eq!(stale.last_savepoint.known().unwrap(), "file:///sp/3");
         adopt_recorded(&mut behind, &recorded);
         assert_eq!(behind.last_savepoint.known().unwrap(), "file:///sp/3");
+        assert_eq!(
+            behind.job_id, recorded.job_id,
+            "and the run that started from it"
+        );
         let mut unrelated = Model::default();
         record_savepoint(
             &mut unrelated,
@@ -335,6 +443,7 @@ mod tests {
             Some(Taken {
                 location: "file:///elsewhere/9".into(),
                 reason: lifecycle::Reason::Suspend,
+                time: None,
             }),
         );
         let before = unrelated.last_savepoint.clone();
