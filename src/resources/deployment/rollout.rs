@@ -46,10 +46,10 @@ pub fn record_savepoint(model: &mut Model, prior: &Model, taken: Option<Taken>) 
 }
 
 /// Adopts the savepoints (and the job id of the run they started) a deployment's ConfigMap
-/// records (`recorded`, from its inputs) when
-/// they are newer than state's: a provider stopped after applying the objects of an upgrade but
-/// before Terraform saved the state leaves the savepoint it took only there, and the next plan
-/// must restore from it rather than roll back to an older one.
+/// records (`recorded`, from its inputs) when they are newer than state's: a provider stopped
+/// after applying the objects of an upgrade but before Terraform saved the state leaves the
+/// savepoint it took only there, and the next plan must restore from it rather than roll back to
+/// an older one.
 pub fn adopt_recorded(model: &mut Model, recorded: &Model) {
     let locations = |m: &Model| -> Vec<String> {
         m.savepoints
