@@ -53,10 +53,6 @@ pub(super) fn colon_hex(bytes: &[u8]) -> String {
         .join(":")
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 impl Issued {
     /// The private key, PKCS#8 PEM.
     pub fn private_key_pem(&self) -> &str {
@@ -163,8 +159,8 @@ fn validity_of(der: &[u8], what: &'static str) -> Result<(String, String), TlsEr
     })?;
     let validity = cert.validity();
     Ok((
-        rfc3339(validity.not_before.to_datetime()),
-        rfc3339(validity.not_after.to_datetime()),
+        crate::value::rfc3339(validity.not_before.to_datetime()),
+        crate::value::rfc3339(validity.not_after.to_datetime()),
     ))
 }
 

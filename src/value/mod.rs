@@ -119,3 +119,9 @@ impl Value {
         Value::String(s.into())
     }
 }
+
+/// A time as state records it: RFC 3339 in UTC.
+pub fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -29,7 +29,7 @@ pub fn record_savepoint(model: &mut Model, prior: &Model, taken: Option<Taken>) 
     if let Some(taken) = taken {
         let time = taken
             .time
-            .unwrap_or_else(|| rfc3339(time::OffsetDateTime::now_utc()));
+            .unwrap_or_else(|| crate::value::rfc3339(time::OffsetDateTime::now_utc()));
         list.push(Savepoint {
             location: Attr::Known(taken.location),
             time: Attr::Known(time),
@@ -222,7 +222,7 @@ async fn newer_checkpoint(
     Some(Taken {
         location,
         reason: lifecycle::Reason::RetainedCheckpoint,
-        time: Some(rfc3339(completed)),
+        time: Some(crate::value::rfc3339(completed)),
     })
 }
 
@@ -237,11 +237,6 @@ fn no_checkpoint(reason: &str, prior: &Model, diags: &mut Diagnostics) {
             "restore_strategy LATEST_STATE looks for the newest checkpoint Flink retained of the              job, and Flink could not be asked ({reason}): the job restores from {from}."
         ),
     );
-}
-
-fn rfc3339(time: time::OffsetDateTime) -> String {
-    time.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Before destroy: stops a RUNNING job with a final savepoint in `directory` and says where it

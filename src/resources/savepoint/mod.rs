@@ -95,9 +95,7 @@ impl Resource for Savepoint {
         else {
             return Value::Null;
         };
-        let time = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let time = crate::value::rfc3339(time::OffsetDateTime::now_utc());
         model.id = Attr::Known(taken.location.clone());
         model.location = Attr::Known(taken.location);
         model.job_id = Attr::Known(taken.job_id);
