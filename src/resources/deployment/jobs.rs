@@ -74,15 +74,19 @@ impl<'a> JobManager<'a> {
             .map_err(|_| format!("{} {}: no answer in time", call.method, call.path))?
     }
 
-    /// `GET /jobs/<id>`: the status code and Flink's job details.
-    pub async fn job(&self) -> Result<(u16, Json), String> {
-        let path = format!("/jobs/{}", self.job_id);
+    async fn get(&self, path: &str) -> Result<(u16, Json), String> {
         self.call(Call {
             method: "GET",
-            path: &path,
+            path,
             body: None,
         })
         .await
+    }
+
+    /// `GET /jobs/<id>`: the status code and Flink's job details.
+    pub async fn job(&self) -> Result<(u16, Json), String> {
+        let path = format!("/jobs/{}", self.job_id);
+        self.get(&path).await
     }
 
     /// The job's state as Flink reports it.
@@ -208,12 +212,7 @@ impl<'a> JobManager<'a> {
         let mut failures = 0;
         let mut last_report = Instant::now();
         loop {
-            let call = Call {
-                method: "GET",
-                path: status_path,
-                body: None,
-            };
-            match self.call(call).await {
+            match self.get(status_path).await {
                 Ok((200, answer)) => {
                     failures = 0;
                     if answer["status"]["id"] == "COMPLETED" {
@@ -254,12 +253,7 @@ impl<'a> JobManager<'a> {
     /// the JobManager's memory.
     pub async fn latest_checkpoint(&self) -> Result<Option<(String, i64)>, String> {
         let path = format!("/jobs/{}/checkpoints", self.job_id);
-        let call = Call {
-            method: "GET",
-            path: &path,
-            body: None,
-        };
-        match self.call(call).await? {
+        match self.get(&path).await? {
             (200, stats) => Ok(retained_checkpoint(&stats)),
             (code, body) => Err(format!("GET {path}: {code} {}", flink_error(&body))),
         }
@@ -275,12 +269,7 @@ impl<'a> JobManager<'a> {
         let path = format!("/applications/{}", self.job_id);
         let started = Instant::now();
         loop {
-            let call = Call {
-                method: "GET",
-                path: &path,
-                body: None,
-            };
-            match self.call(call).await {
+            match self.get(&path).await {
                 Ok((200, application)) => {
                     let status = application["status"].as_str().unwrap_or_default();
                     if matches!(status, "FINISHED" | "FAILED" | "CANCELED") {

@@ -88,7 +88,10 @@ pub fn restore_from(model: &Model) -> Option<String> {
         Some("LATEST_SAVEPOINT") => model.savepoints.known().and_then(|list| {
             list.iter()
                 .rev()
-                .find(|s| s.reason.known().map(String::as_str) != Some("RETAINED_CHECKPOINT"))
+                .find(|s| {
+                    s.reason.known().map(String::as_str)
+                        != Some(super::lifecycle::Reason::RetainedCheckpoint.as_str())
+                })
                 .and_then(|s| s.location.known())
         }),
         _ => model.last_savepoint.known(),
