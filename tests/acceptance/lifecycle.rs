@@ -14,22 +14,27 @@ use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
 use std::io::{Read, Write};
 use std::time::Duration;
 
-fn stateful(
+/// The address the local cluster's pods reach this machine at.
+pub(crate) const HOST: &str = "10.245.0.1";
+
+/// `flink_deployment.counter`: the test's stateful job, served from `port`, with `settings`
+/// (where its state goes) in the block.
+pub(crate) fn counter(
     cluster: &Cluster,
     port: u16,
-    savepoints: &str,
     state: &str,
     parallelism: u32,
+    settings: &str,
 ) -> String {
     format!(
-        r#"{provider}
+        r#"
 resource "flink_deployment" "counter" {{
   name          = "counter"
   namespace     = "{ns}"
   flink_version = "2.3"
   state         = "{state}"
   artifact = {{
-    jar_uri     = "http://10.245.0.1:{port}/counter.jar"
+    jar_uri     = "http://{HOST}:{port}/counter.jar"
     entry_class = "Counter"
   }}
   parallelism = {parallelism}
@@ -37,16 +42,28 @@ resource "flink_deployment" "counter" {{
     jobmanager  = {{ memory = "1024m" }}
     taskmanager = {{ memory = "1024m" }}
   }}
-  flink_configuration = {{
-    "execution.checkpointing.savepoint-dir" = "{savepoints}"
-    "execution.checkpointing.dir"           = "{savepoints}-checkpoints"
-  }}
+  {settings}
   wait_timeout = "4 min"
 }}
 "#,
-        provider = cluster.provider_block(),
         ns = cluster.namespace,
     )
+}
+
+fn stateful(
+    cluster: &Cluster,
+    port: u16,
+    savepoints: &str,
+    state: &str,
+    parallelism: u32,
+) -> String {
+    let settings = format!(
+        r#"flink_configuration = {{
+    "execution.checkpointing.savepoint-dir" = "{savepoints}"
+    "execution.checkpointing.dir"           = "{savepoints}-checkpoints"
+  }}"#
+    );
+    cluster.provider_block() + &counter(cluster, port, state, parallelism, &settings)
 }
 
 /// The REST address of the deployment's JobManager pod.

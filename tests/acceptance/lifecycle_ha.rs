@@ -7,13 +7,10 @@
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
-use crate::lifecycle::{assert_runs_restored_from, job_id, savepoints};
+use crate::lifecycle::{assert_runs_restored_from, counter, job_id, savepoints, HOST};
 use crate::local_cluster::{job_jar, serve, wait_for};
 use crate::zookeeper_server::ZooKeeper;
 use std::time::Duration;
-
-/// The address the local cluster's pods reach this machine at.
-const HOST: &str = "10.245.0.1";
 
 fn with_zookeeper_ha(
     cluster: &Cluster,
@@ -23,7 +20,7 @@ fn with_zookeeper_ha(
     state: &str,
     parallelism: u32,
 ) -> String {
-    format!(
+    let platform = format!(
         r#"{provider}
 resource "flink_blob_storage" "state" {{
   name      = "state"
@@ -39,29 +36,13 @@ resource "flink_high_availability" "zk" {{
     quorum = ["{quorum}"]
   }}
 }}
-
-resource "flink_deployment" "counter" {{
-  name          = "counter"
-  namespace     = "{ns}"
-  flink_version = "2.3"
-  state         = "{state}"
-  artifact = {{
-    jar_uri     = "http://{HOST}:{jar_port}/counter.jar"
-    entry_class = "Counter"
-  }}
-  parallelism = {parallelism}
-  resources = {{
-    jobmanager  = {{ memory = "1024m" }}
-    taskmanager = {{ memory = "1024m" }}
-  }}
-  blob_storage      = flink_blob_storage.state.spec
-  high_availability = flink_high_availability.zk.spec
-  wait_timeout      = "4 min"
-}}
 "#,
         provider = cluster.provider_block(),
         ns = cluster.namespace,
-    )
+    );
+    let settings = "blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.zk.spec";
+    platform + &counter(cluster, jar_port, state, parallelism, settings)
 }
 
 #[test]
