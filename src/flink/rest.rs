@@ -1,10 +1,14 @@
 //! Flink's REST API over any byte stream (a port-forward to the JobManager pod, or a TCP
-//! connection): one request per connection (GET, or POST/PATCH with a JSON body), JSON back, with mutual TLS when the deployment has TLS
-//! (the authority's client certificate, the CA to verify the JobManager, which its REST
-//! certificate names as `localhost` among its Service names).
+//! connection to an explicit REST URL): one request per connection (GET, or POST/PATCH with a JSON
+//! body), JSON back. With the deployment's TLS it is mutual TLS (the authority's client
+//! certificate) and the JobManager's certificate must chain to the authority and name the
+//! deployment's REST Service, whatever host the stream reaches it through; an `https://` URL to an
+//! ingress that ends TLS itself is checked against the system's trusted roots.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -19,31 +23,182 @@ pub struct RestTls {
     pub client_key_pem: String,
 }
 
+/// What the provider talks to at the other end of the stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer<'a> {
+    /// The `Host` header (host, and port when not the scheme's).
+    pub authority: &'a str,
+    /// The host name sent in the TLS handshake (SNI), which TLS-passthrough ingresses route by.
+    pub server_name: &'a str,
+    /// How the connection is secured.
+    pub security: Security<'a>,
+}
+
+/// An explicit REST URL (`rest_url`): where to connect, and the path the JobManager's routes
+/// sit under (an ingress may serve it under a prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestUrl {
+    /// `https://`.
+    pub https: bool,
+    /// Host name or address.
+    pub host: String,
+    /// Port, the scheme's default when the URL names none.
+    pub port: u16,
+    /// Path prefix without a trailing slash (empty for the root).
+    pub prefix: String,
+}
+
+impl RestUrl {
+    /// Reads an `http://` or `https://` URL without query or credentials.
+    pub fn parse(text: &str) -> Result<RestUrl, String> {
+        let uri: hyper::Uri = text.parse().map_err(|e| format!("not a URL ({e})"))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err("the URL must start with http:// or https://".into()),
+        };
+        let authority = uri.authority().ok_or("the URL names no host")?;
+        if authority.as_str().contains('@') {
+            return Err("the URL must not carry credentials".into());
+        }
+        if uri.query().is_some() {
+            return Err("the URL must not have a query".into());
+        }
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if host.is_empty() {
+            return Err("the URL names no host".into());
+        }
+        Ok(RestUrl {
+            https,
+            host: host.to_string(),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            prefix: uri.path().trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The `Host` header for it.
+    pub fn authority(&self) -> String {
+        match (self.https, self.port) {
+            (true, 443) | (false, 80) => self.host.clone(),
+            _ => format!("{}:{}", self.host, self.port),
+        }
+    }
+}
+
+/// How a REST connection is secured.
+#[derive(Debug, Clone, Copy)]
+pub enum Security<'a> {
+    /// Plain http.
+    Plain,
+    /// The deployment's REST mutual TLS.
+    Mutual {
+        /// The authority's CA and client certificate.
+        credentials: &'a RestTls,
+        /// The name the JobManager's certificate must carry.
+        verify_as: &'a str,
+    },
+    /// https to something with a publicly trusted certificate for `host` (an ingress ending TLS).
+    Public,
+}
+
 impl std::fmt::Debug for RestTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RestTls(<client key redacted>)")
     }
 }
 
-fn tls_config(tls: &RestTls) -> Result<Arc<rustls::ClientConfig>, String> {
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Checks the server's certificate as the authority issued it for `name`, whatever name the
+/// handshake was addressed to.
+#[derive(Debug)]
+struct IssuedFor {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for IssuedFor {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _addressed_to: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+fn mutual_config(tls: &RestTls, verify_as: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls::pki_types::PrivateKeyDer;
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(tls.ca_pem.as_bytes()).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(verify_as.to_string()).map_err(|e| e.to_string())?;
     let certificate = CertificateDer::from_pem_slice(tls.client_certificate_pem.as_bytes())
         .map_err(|e| e.to_string())?;
     let key =
         PrivateKeyDer::from_pem_slice(tls.client_key_pem.as_bytes()).map_err(|e| e.to_string())?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_client_auth_cert(vec![certificate], key)
-    .map_err(|e| e.to_string())?;
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(IssuedFor {
+            inner: verifier,
+            name,
+        }))
+        .with_client_auth_cert(vec![certificate], key)
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(config))
+}
+
+fn public_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        return Err("no trusted root certificates found on this machine for https".into());
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
@@ -58,7 +213,11 @@ pub struct Call<'a> {
     pub body: Option<&'a serde_json::Value>,
 }
 
-async fn send_plain<S>(stream: S, call: Call<'_>) -> Result<(u16, serde_json::Value), String>
+async fn send_plain<S>(
+    stream: S,
+    call: Call<'_>,
+    host: &str,
+) -> Result<(u16, serde_json::Value), String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -73,7 +232,7 @@ where
     let mut request = hyper::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", "localhost")
+        .header("host", host)
         .header("accept", "application/json");
     if body.is_some() {
         request = request.header("content-type", "application/json");
@@ -97,45 +256,55 @@ where
     Ok((status, json))
 }
 
-/// `GET path` on the JobManager behind `stream`: the status code and the JSON body (null when
-/// the body is not JSON).
-pub async fn get<S>(
-    stream: S,
-    path: &str,
-    tls: Option<&RestTls>,
-) -> Result<(u16, serde_json::Value), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let call = Call {
-        method: "GET",
-        path,
-        body: None,
-    };
-    send(stream, call, tls).await
-}
-
 /// `call` on the JobManager behind `stream`: the status code and the JSON body (null when the
 /// body is not JSON).
 pub async fn send<S>(
     stream: S,
     call: Call<'_>,
-    tls: Option<&RestTls>,
+    peer: Peer<'_>,
 ) -> Result<(u16, serde_json::Value), String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    match tls {
-        None => send_plain(stream, call).await,
-        Some(tls) => {
-            let connector = tokio_rustls::TlsConnector::from(tls_config(tls)?);
-            let name =
-                rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-            let stream = connector
-                .connect(name, stream)
-                .await
-                .map_err(|e| format!("TLS handshake with the JobManager: {e}"))?;
-            send_plain(stream, call).await
-        }
+    let config = match peer.security {
+        Security::Plain => return send_plain(stream, call, peer.authority).await,
+        Security::Mutual {
+            credentials,
+            verify_as,
+        } => mutual_config(credentials, verify_as)?,
+        Security::Public => public_config()?,
+    };
+    let name = ServerName::try_from(peer.server_name.to_string()).map_err(|e| e.to_string())?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| format!("TLS handshake with {}: {e}", peer.server_name))?;
+    send_plain(stream, call, peer.authority).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rest_url_gives_where_to_connect_and_the_prefix() {
+        let url = RestUrl::parse("https://flink.example.com/orders/").unwrap();
+        assert_eq!(
+            url,
+            RestUrl {
+                https: true,
+                host: "flink.example.com".into(),
+                port: 443,
+                prefix: "/orders".into(),
+            }
+        );
+        assert_eq!(url.authority(), "flink.example.com");
+        let local = RestUrl::parse("http://10.0.0.7:8081").unwrap();
+        assert_eq!((local.port, local.prefix.as_str()), (8081, ""));
+        assert_eq!(local.authority(), "10.0.0.7:8081");
+        assert!(RestUrl::parse("ftp://x").is_err());
+        assert!(RestUrl::parse("flink-orders-rest:8081").is_err());
+        assert!(RestUrl::parse("https://user:pw@x/").is_err());
+        assert!(RestUrl::parse("https://x/?a=b").is_err());
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod high_availability;
 mod lookup;
 mod owned;
 mod savepoint;
+pub(crate) mod timeouts;
 
 pub use blob_storage::BlobStorage;
 pub use certificate_authority::CertificateAuthority;

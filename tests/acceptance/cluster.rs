@@ -106,6 +106,17 @@ impl Cluster {
         )
     }
 
+    /// The arguments that point a kubectl run elsewhere (another thread) at this cluster and
+    /// this test's namespace.
+    pub fn kubectl_args(&self) -> Vec<String> {
+        vec![
+            "--kubeconfig".into(),
+            self.kubeconfig.display().to_string(),
+            "-n".into(),
+            self.namespace.clone(),
+        ]
+    }
+
     /// Runs kubectl; returns (success, stdout+stderr).
     pub fn kubectl_try(&self, args: &[&str]) -> (bool, String) {
         let out = Command::new("kubectl")

@@ -1,12 +1,14 @@
 //! The stateful lifecycle with real Flink jobs on the local cluster: a STATEFUL upgrade stops the
 //! job with a savepoint that state records and the new job restores from exactly that location
-//! (Flink's `/jobs/<id>/checkpoints` says so); SUSPENDED takes a savepoint and leaves no Flink
-//! pod, RUNNING restores from it; each start is a new run with a new job id; a job cancelled in
+//! (Flink's `/jobs/<id>/checkpoints` says so); a change under upgrade_strategy NONE is stored
+//! while the job runs on untouched; SUSPENDED takes a savepoint and leaves no Flink pod, RUNNING
+//! restores from it with the stored change; each start is a new run with a new job id; a job cancelled in
 //! Flink shows as drift and apply runs it again from the checkpoint Flink retained
 //! (LATEST_STATE); a flink_savepoint is taken while the job runs and replaced by a new one; a
 //! savepoint Flink cannot write fails the apply with Flink's reason while the job keeps running
 //! and state keeps its savepoints; destroy leaves a final savepoint on disk. On the plain test
-//! server: the plan errors of operations that need a savepoint directory or a running job.
+//! server: the plan errors of operations that need a savepoint directory or a running job, and a
+//! create that runs past `timeouts.create`.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
@@ -57,13 +59,36 @@ fn stateful(
     state: &str,
     parallelism: u32,
 ) -> String {
+    with_strategy(cluster, port, savepoints, state, parallelism, "STATEFUL")
+}
+
+fn with_strategy(
+    cluster: &Cluster,
+    port: u16,
+    savepoints: &str,
+    state: &str,
+    parallelism: u32,
+    upgrade_strategy: &str,
+) -> String {
     let settings = format!(
-        r#"flink_configuration = {{
+        r#"upgrade_strategy = "{upgrade_strategy}"
+  flink_configuration = {{
     "execution.checkpointing.savepoint-dir" = "{savepoints}"
     "execution.checkpointing.dir"           = "{savepoints}-checkpoints"
   }}"#
     );
     cluster.provider_block() + &counter(cluster, port, state, parallelism, &settings)
+}
+
+/// The parallelism Flink runs the job's operators with.
+fn running_parallelism(cluster: &Cluster, id: &str, job_id: &str) -> Option<u64> {
+    let body = http_get(&rest_address(cluster, id)?, &format!("/jobs/{job_id}"))?;
+    let job: serde_json::Value = serde_json::from_str(&body).ok()?;
+    job["vertices"]
+        .as_array()?
+        .iter()
+        .filter_map(|v| v["parallelism"].as_u64())
+        .max()
 }
 
 /// The REST address of the deployment's JobManager pod.
@@ -191,8 +216,43 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     assert!(local_path(&taken[0].0).is_dir(), "the savepoint is on disk");
     assert_ne!(job_id(&ws), first_run, "an upgrade starts a new run");
 
-    // SUSPENDED: a savepoint, then no JobManager or TaskManager pod.
-    ws.config(&stateful(&cluster, port, &directory, "SUSPENDED", 2));
+    // upgrade_strategy NONE: the change is stored, the running job keeps its pods and its
+    // parallelism, and pending_changes shows what waits.
+    let upgraded_run = job_id(&ws);
+    let jobmanager_pod = pod(&cluster, "jobmanager", &id)["metadata"]["name"].clone();
+    ws.config(&with_strategy(
+        &cluster, port, &directory, "RUNNING", 1, "NONE",
+    ));
+    let (changes, plan) = ws.plan();
+    assert!(changes, "{plan}");
+    assert!(plan.contains("Change stored, not rolled out"), "{plan}");
+    assert!(plan.contains("pending_changes"), "{plan}");
+    ws.apply();
+    ws.assert_no_changes();
+    let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(values["pending_changes"]["parallelism"], "2", "{values}");
+    assert_eq!(
+        values["effective_flink_configuration"]["parallelism.default"],
+        "2"
+    );
+    assert_eq!(job_id(&ws), upgraded_run, "the same run goes on");
+    assert_eq!(
+        pod(&cluster, "jobmanager", &id)["metadata"]["name"],
+        jobmanager_pod,
+        "no new JobManager pod"
+    );
+    assert_eq!(running_parallelism(&cluster, &id, &upgraded_run), Some(2));
+    assert_eq!(savepoints(&ws).len(), 1, "no savepoint for a stored change");
+
+    // SUSPENDED: a savepoint, then no JobManager or TaskManager pod; what waited is stored.
+    ws.config(&with_strategy(
+        &cluster,
+        port,
+        &directory,
+        "SUSPENDED",
+        1,
+        "NONE",
+    ));
     ws.apply();
     let taken = savepoints(&ws);
     assert_eq!(taken.len(), 2, "{taken:?}");
@@ -210,11 +270,16 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         "name",
     ]);
     assert_eq!(pods.trim(), "", "no Flink pod while suspended");
+    assert!(
+        ws.resource_values("flink_deployment.counter")["pending_changes"].is_null(),
+        "nothing waits once the job stopped"
+    );
 
-    // RUNNING again: restores from the suspend savepoint.
-    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 2));
+    // RUNNING again: restores from the suspend savepoint, with the change that waited.
+    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 1));
     ws.apply();
     assert_runs_restored_from(&ws, &cluster, &taken[1].0);
+    assert_eq!(running_parallelism(&cluster, &id, &job_id(&ws)), Some(1));
 
     // Cancelled in Flink, outside Terraform, after a checkpoint: the plan shows the drift, and
     // apply runs the job again as a new run from the checkpoint Flink retained (LATEST_STATE).
@@ -262,7 +327,7 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
 
     // flink_savepoint: taken while the job keeps running; -replace takes a new one, and the
     // first stays on disk.
-    ws.config(&(stateful(&cluster, port, &directory, "RUNNING", 2) + SNAPSHOT));
+    ws.config(&(stateful(&cluster, port, &directory, "RUNNING", 1) + SNAPSHOT));
     ws.apply();
     let snapshot = ws.resource_values("flink_savepoint.snap");
     assert_eq!(snapshot["job_id"], job_id.as_str());
@@ -299,7 +364,7 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         port,
         "file:///proc/no-savepoints-here",
         "RUNNING",
-        2,
+        1,
     ));
     let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
     assert_ne!(run.code, 0, "{}", run.text);
@@ -315,7 +380,7 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         (job_state(&cluster, &id, &job_id)? == "RUNNING").then_some(())
     });
 
-    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 2));
+    ws.config(&stateful(&cluster, port, &directory, "RUNNING", 1));
     // Destroy stops the job with a final savepoint and says where it went.
     let destroyed = ws.destroy();
     assert!(destroyed.contains("Final savepoint taken"), "{destroyed}");
@@ -356,24 +421,14 @@ fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
         &cluster,
         "RUNNING",
         1,
-        "savepoint_timeout = \"soon\"\n  wait_timeout = \"5 parsecs\"",
+        "savepoint_timeout = \"soon\"\n  wait_timeout = \"5 parsecs\"\n  timeouts = { update = \"5 minutes\" }",
     ));
     let error = ws.plan_error();
     assert!(error.contains("Invalid duration \"soon\""), "{error}");
     assert!(error.contains("Invalid duration \"5 parsecs\""), "{error}");
     assert!(error.contains("savepoint_timeout"), "{error}");
-
-    ws.config(&plain(
-        &cluster,
-        "RUNNING",
-        1,
-        "upgrade_strategy = \"NONE\"",
-    ));
-    let (_, plan) = ws.plan();
-    assert!(
-        plan.contains("upgrade_strategy NONE is not yet acted on"),
-        "{plan}"
-    );
+    assert!(error.contains("Invalid timeout \"5 minutes\""), "{error}");
+    assert!(error.contains("Go duration, e.g. 30m"), "{error}");
 
     ws.config(&plain(&cluster, "RUNNING", 1, ""));
     ws.apply();
@@ -431,5 +486,34 @@ resource "flink_savepoint" "snap" {
     ));
     let (_, plan) = ws.plan();
     assert!(plan.contains("Starting without state"), "{plan}");
+    ws.destroy();
+}
+
+#[test]
+fn a_create_that_outlasts_timeouts_create_fails_saying_so_and_stays_in_state() {
+    // The plain test server runs no pods, so the job never runs.
+    let cluster = Cluster::start("lifecycle-timeouts");
+    let ws = Workspace::new();
+    let config = plain(&cluster, "RUNNING", 1, "timeouts = { create = \"3s\" }")
+        .replace("wait_for_job  = false", "wait_for_job  = true");
+    ws.config(&config);
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(run.code, 0, "{}", run.text);
+    assert!(
+        run.text.contains("The Flink job did not start"),
+        "{}",
+        run.text
+    );
+    assert!(
+        run.text.contains("(timeouts.create = \"3s\")"),
+        "names the timeout that ran out: {}",
+        run.text
+    );
+    let listed = ws.terraform(&["state", "list"]);
+    assert!(
+        listed.text.contains("flink_deployment.job"),
+        "what was created is in state: {}",
+        listed.text
+    );
     ws.destroy();
 }

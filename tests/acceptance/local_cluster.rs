@@ -9,6 +9,7 @@
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
+use crate::ingress::Ingress;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -313,6 +314,21 @@ fn secret_value(cluster: &Cluster, secret: &str, key: &str) -> String {
 }
 
 fn secure(cluster: &Cluster, port: u16, savepoints: &str, parallelism: u32) -> String {
+    secure_at(cluster, port, savepoints, parallelism, "")
+}
+
+fn secure_at(
+    cluster: &Cluster,
+    port: u16,
+    savepoints: &str,
+    parallelism: u32,
+    rest_url: &str,
+) -> String {
+    let rest_url = if rest_url.is_empty() {
+        String::new()
+    } else {
+        format!("rest_url = {rest_url:?}")
+    };
     format!(
         r#"{provider}
 resource "flink_certificate_authority" "ca" {{
@@ -340,6 +356,7 @@ resource "flink_deployment" "secure" {{
     enabled   = true
     authority = flink_certificate_authority.ca.spec
   }}
+  {rest_url}
 }}
 "#,
         provider = cluster.provider_block(),
@@ -442,7 +459,31 @@ fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
             .to_string()
     };
     assert_eq!(trimmed(&restored), trimmed(&location));
-    ws.destroy();
+
+    // At an explicit REST URL (an ingress passing TLS through to the Service) instead of a
+    // port-forward: the URL's host is an address the certificate does not name, and the
+    // provider still checks it as issued for the REST Service. A plain http URL cannot work.
+    let ingress = Ingress::start(&cluster, "flink-secure-rest", 8081);
+    let plain_url = format!("http://{}", ingress.address);
+    ws.config(&secure_at(&cluster, port, &savepoints, 2, &plain_url));
+    let error = ws.plan_error();
+    assert!(
+        error.contains("rest_url must be https with TLS on"),
+        "{error}"
+    );
+    let url = format!("https://{}", ingress.address);
+    ws.config(&secure_at(&cluster, port, &savepoints, 1, &url));
+    ws.apply();
+    ws.assert_no_changes();
+    let values = ws.resource_values("flink_deployment.secure");
+    assert_eq!(values["status"], "RUNNING");
+    assert_eq!(values["savepoints"][1]["reason"], "UPGRADE", "{values}");
+    assert!(
+        ingress.carried() > 0,
+        "the savepoint and the status went through the ingress"
+    );
+    let destroyed = ws.destroy();
+    assert!(destroyed.contains("Final savepoint taken"), "{destroyed}");
 }
 
 fn failing(cluster: &Cluster, port: u16, image: Option<&str>, class: &str) -> String {

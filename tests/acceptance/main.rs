@@ -16,6 +16,7 @@ mod deployment_tls;
 mod handshake;
 mod harness;
 mod high_availability;
+mod ingress;
 mod lifecycle;
 mod lifecycle_ha;
 mod local_cluster;

@@ -1,6 +1,6 @@
 //! Plan-time findings of a deployment: the renderer's issues placed on the attribute (or
-//! `flink_configuration` key) that caused them, and the checks of lifecycle settings that this
-//! provider version records but does not act on yet.
+//! `flink_configuration` key) that caused them, and the checks across attributes (TLS, HA size)
+//! that no single attribute's validator can make.
 
 use super::model::{Model, TLS_ANNOTATION};
 use crate::flink::{Issue, Severity as IssueSeverity};
@@ -95,17 +95,29 @@ fn tls(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
-pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
-    if model.upgrade_strategy.known().map(String::as_str) == Some("NONE") {
-        diags.attribute_warning(
-            AttributePath::root("upgrade_strategy"),
-            "upgrade_strategy NONE is not yet acted on",
-            "This provider version rolls a spec change out at once, restarting the job without \
-             a savepoint (as STATELESS does, but without cancelling it first). Use STATEFUL to \
-             keep the job's state.",
+/// The JobManager serves https only when TLS is on.
+fn rest_url(model: &Model, diags: &mut Diagnostics) {
+    let Some(Ok(url)) = model
+        .rest_url
+        .known()
+        .map(|u| crate::flink::rest::RestUrl::parse(u))
+    else {
+        return;
+    };
+    if !url.https && super::resolve::tls_enabled(model) == Some(true) {
+        diags.attribute_error(
+            AttributePath::root("rest_url"),
+            "rest_url must be https with TLS on",
+            "The JobManager's REST API serves only https with client certificates when TLS is \
+             on. Give an https:// URL that passes TLS through to the JobManager (e.g. an Ingress \
+             with SSL passthrough, or a LoadBalancer Service).",
         );
     }
+}
+
+pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
+    rest_url(model, diags);
     let kubernetes_ha = model
         .high_availability
         .known()

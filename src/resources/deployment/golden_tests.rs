@@ -7,7 +7,7 @@ use super::{deployment_id, derive, model::Model};
 use crate::golden::check;
 use serde_json::json;
 
-fn model(mut inputs: serde_json::Value) -> Model {
+pub(super) fn model(mut inputs: serde_json::Value) -> Model {
     let ns = inputs["namespace"].as_str().unwrap().to_string();
     let name = inputs["name"].as_str().unwrap().to_string();
     inputs["id"] = deployment_id(&ns, &name).into();

@@ -1,14 +1,15 @@
-//! Reaching a deployment's JobManager through Flink's REST API (port-forwarded to its pod, mutual
-//! TLS with the authority's client certificate when the deployment has it) and acting on its job: stop with a savepoint, take a savepoint,
-//! dispose of one, cancel; each waited for with progress in the logs and Flink's own reason when
-//! it fails.
+//! Reaching a deployment's JobManager through Flink's REST API (port-forwarded to its pod, or at
+//! its `rest_url`; mutual TLS with the authority's client certificate when the deployment has it)
+//! and acting on its job: stop with a savepoint, take a savepoint, dispose of one, cancel; each
+//! waited for with progress in the logs and Flink's own reason when it fails.
 
 use super::model::Model;
-use super::objects::REST_PORT;
+use super::objects::{Names, REST_PORT};
 use super::status;
-use crate::flink::rest::{self, Call, RestTls};
+use crate::flink::rest::{self, Call, Peer, RestTls, RestUrl, Security};
 use crate::kubernetes::{Cluster, Kind};
 use crate::resources::certificate_authority::objects as authority;
+use crate::resources::timeouts::Limit;
 use serde_json::{json, Value as Json};
 use std::time::{Duration, Instant};
 
@@ -23,51 +24,116 @@ const APPLICATION_CLEANUP: Duration = Duration::from_secs(2);
 /// Failed questions in a row after which the JobManager counts as lost.
 const LOST_AFTER: u32 = 10;
 
+/// Where the JobManager's REST API is reached.
+enum Route {
+    /// A port-forward to its pod.
+    Pod { namespace: String, pod: String },
+    /// The deployment's `rest_url`.
+    Url(RestUrl),
+}
+
 /// The JobManager of the job `model` records.
 pub struct JobManager<'a> {
     cluster: &'a Cluster,
-    namespace: String,
-    pod: String,
+    route: Route,
     job_id: String,
     tls: Option<RestTls>,
+    /// The name the JobManager's REST certificate must carry: its REST Service's.
+    service_name: String,
 }
 
 impl<'a> JobManager<'a> {
-    /// The deployment's newest JobManager pod, or why there is none to talk to.
+    /// The deployment's JobManager: at its `rest_url`, else its newest pod; or why there is none
+    /// to talk to.
     pub async fn of(cluster: &'a Cluster, model: &Model) -> Result<JobManager<'a>, String> {
+        if model.rest_url.known().is_some() {
+            return Self::at(cluster, model, "").await;
+        }
         let pod = status::newest_jobmanager(cluster, model)
             .await?
             .ok_or("no JobManager pod runs")?;
         Self::at(cluster, model, &pod).await
     }
 
-    /// The JobManager in pod `pod` of the deployment.
+    /// The JobManager in pod `pod` of the deployment (at its `rest_url` when it has one).
     pub async fn at(
         cluster: &'a Cluster,
         model: &Model,
         pod: &str,
     ) -> Result<JobManager<'a>, String> {
-        let (Some(namespace), Some(job_id)) = (model.namespace.known(), model.job_id.known())
-        else {
-            return Err("the deployment's namespace or job id is unknown".into());
+        let (Some(namespace), Some(name), Some(job_id)) = (
+            model.namespace.known(),
+            model.name.known(),
+            model.job_id.known(),
+        ) else {
+            return Err("the deployment's namespace, name or job id is unknown".into());
+        };
+        let route = match model.rest_url.known() {
+            Some(url) => Route::Url(RestUrl::parse(url).map_err(|e| format!("rest_url: {e}"))?),
+            None => Route::Pod {
+                namespace: namespace.clone(),
+                pod: pod.to_string(),
+            },
         };
         Ok(JobManager {
             cluster,
-            namespace: namespace.clone(),
-            pod: pod.to_string(),
+            route,
             job_id: job_id.clone(),
-            tls: rest_tls(cluster, model).await?,
+            // The running job's TLS, even while a change of it waits (upgrade_strategy NONE).
+            tls: rest_tls(cluster, &super::pending::running_spec(model)).await?,
+            service_name: format!("{}.{namespace}.svc", Names::of(name).rest),
         })
+    }
+
+    fn security(&self, https: bool) -> Security<'_> {
+        match (&self.tls, https) {
+            (Some(credentials), _) => Security::Mutual {
+                credentials,
+                verify_as: &self.service_name,
+            },
+            (None, true) => Security::Public,
+            (None, false) => Security::Plain,
+        }
     }
 
     async fn call(&self, call: Call<'_>) -> Result<(u16, Json), String> {
         let request = async {
-            let stream = self
-                .cluster
-                .port_forward(&self.namespace, &self.pod, REST_PORT)
-                .await
-                .map_err(|e| e.to_string())?;
-            rest::send(stream, call, self.tls.as_ref()).await
+            match &self.route {
+                Route::Pod { namespace, pod } => {
+                    let stream = self
+                        .cluster
+                        .port_forward(namespace, pod, REST_PORT)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let peer = Peer {
+                        authority: "localhost",
+                        server_name: "localhost",
+                        security: self.security(false),
+                    };
+                    rest::send(stream, call, peer).await
+                }
+                Route::Url(url) => {
+                    let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
+                        .await
+                        .map_err(|e| format!("rest_url {}:{}: {e}", url.host, url.port))?;
+                    let path = format!("{}{}", url.prefix, call.path);
+                    let authority = url.authority();
+                    let peer = Peer {
+                        authority: &authority,
+                        server_name: &url.host,
+                        security: self.security(url.https),
+                    };
+                    rest::send(
+                        stream,
+                        Call {
+                            path: &path,
+                            ..call
+                        },
+                        peer,
+                    )
+                    .await
+                }
+            }
         };
         tokio::time::timeout(REQUEST_TIMEOUT, request)
             .await
@@ -102,18 +168,18 @@ impl<'a> JobManager<'a> {
 
     /// Stops the job with a savepoint in `directory` (Flink's default when `None`); the savepoint's
     /// location once Flink completed it, or Flink's reason it failed (the job then keeps running).
-    /// A job whose tasks are not all running yet (just restarted) is asked again until `timeout`.
+    /// A job whose tasks are not all running yet (just restarted) is asked again within `limit`.
     pub async fn stop_with_savepoint(
         &self,
         directory: Option<&str>,
-        timeout: Duration,
+        limit: &Limit,
     ) -> Result<String, String> {
         let mut body = json!({"drain": false});
         if let Some(dir) = directory {
             body["targetDirectory"] = dir.into();
         }
         let path = format!("/jobs/{}/stop", self.job_id);
-        self.savepoint(&path, &body, "stopping the job with a savepoint", timeout)
+        self.savepoint(&path, &body, "stopping the job with a savepoint", limit)
             .await
     }
 
@@ -123,25 +189,25 @@ impl<'a> JobManager<'a> {
         &self,
         directory: Option<&str>,
         format: &str,
-        timeout: Duration,
+        limit: &Limit,
     ) -> Result<String, String> {
         let mut body = json!({"cancel-job": false, "formatType": format});
         if let Some(dir) = directory {
             body["target-directory"] = dir.into();
         }
         let path = format!("/jobs/{}/savepoints", self.job_id);
-        self.savepoint(&path, &body, "taking a savepoint", timeout)
+        self.savepoint(&path, &body, "taking a savepoint", limit)
             .await
     }
 
     /// Deletes the savepoint at `location` through Flink (which knows its file system).
-    pub async fn dispose(&self, location: &str, timeout: Duration) -> Result<(), String> {
+    pub async fn dispose(&self, location: &str, limit: &Limit) -> Result<(), String> {
         let started = Instant::now();
         let body = json!({"savepoint-path": location});
         let trigger = self.start("/savepoint-disposal", &body).await?;
         let status_path = format!("/savepoint-disposal/{trigger}");
         let operation = self
-            .finish(&status_path, "savepoint disposal", started, timeout)
+            .finish(&status_path, "savepoint disposal", started, limit)
             .await?;
         if operation.get("failure-cause").is_some_and(|c| !c.is_null()) {
             return Err(failure_cause(&operation));
@@ -154,7 +220,7 @@ impl<'a> JobManager<'a> {
         path: &str,
         body: &Json,
         what: &str,
-        timeout: Duration,
+        limit: &Limit,
     ) -> Result<String, String> {
         let started = Instant::now();
         loop {
@@ -163,7 +229,7 @@ impl<'a> JobManager<'a> {
                 tracing::info!(job = %self.job_id, trigger = %trigger, "{what}");
                 let status_path = format!("/jobs/{}/savepoints/{trigger}", self.job_id);
                 let operation = self
-                    .finish(&status_path, "savepoint", started, timeout)
+                    .finish(&status_path, "savepoint", started, limit)
                     .await?;
                 match operation["location"].as_str() {
                     Some(location) => {
@@ -175,7 +241,7 @@ impl<'a> JobManager<'a> {
             };
             match attempt.await {
                 Err(reason)
-                    if reason.contains(TASKS_NOT_RUNNING) && started.elapsed() < timeout =>
+                    if reason.contains(TASKS_NOT_RUNNING) && started.elapsed() < limit.duration =>
                 {
                     tracing::info!(job = %self.job_id, "not all tasks run yet; asking for the savepoint again");
                     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -207,7 +273,7 @@ impl<'a> JobManager<'a> {
         status_path: &str,
         what: &str,
         started: Instant,
-        timeout: Duration,
+        limit: &Limit,
     ) -> Result<Json, String> {
         let mut failures = 0;
         let mut last_report = Instant::now();
@@ -229,11 +295,8 @@ impl<'a> JobManager<'a> {
                     }
                 }
             }
-            if started.elapsed() >= timeout {
-                return Err(format!(
-                    "the {what} did not complete within {}s (savepoint_timeout)",
-                    timeout.as_secs()
-                ));
+            if started.elapsed() >= limit.duration {
+                return Err(format!("the {what} did not complete {}", limit.within()));
             }
             if last_report.elapsed() >= Duration::from_secs(10) {
                 tracing::info!(
@@ -292,7 +355,8 @@ impl<'a> JobManager<'a> {
             if started.elapsed() >= timeout {
                 tracing::warn!(
                     job = %self.job_id,
-                    "Flink's application of the stopped job did not end within {}s; the next                      JobManager may find its result unclean",
+                    "Flink's application of the stopped job did not end within {}s; the next \
+                     JobManager may find its result unclean",
                     timeout.as_secs()
                 );
                 return;
@@ -302,7 +366,7 @@ impl<'a> JobManager<'a> {
     }
 
     /// Cancels the job (no savepoint) and waits until Flink reports it CANCELED.
-    pub async fn cancel(&self, timeout: Duration) -> Result<(), String> {
+    pub async fn cancel(&self, limit: &Limit) -> Result<(), String> {
         let path = format!("/jobs/{}?mode=cancel", self.job_id);
         match self
             .call(Call {
@@ -320,11 +384,8 @@ impl<'a> JobManager<'a> {
         loop {
             match self.job_state().await {
                 Ok(state) if is_terminal(&state) => return Ok(()),
-                _ if started.elapsed() >= timeout => {
-                    return Err(format!(
-                        "the job was not cancelled within {}s",
-                        timeout.as_secs()
-                    ))
+                _ if started.elapsed() >= limit.duration => {
+                    return Err(format!("the job was not cancelled {}", limit.within()))
                 }
                 _ => tokio::time::sleep(POLL).await,
             }

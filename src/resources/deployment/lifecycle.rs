@@ -8,6 +8,7 @@
 use super::derive;
 use super::model::Model;
 use super::objects::{self, Names};
+use super::pending;
 use crate::kubernetes::DesiredObject;
 use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
@@ -44,6 +45,9 @@ pub enum Before {
     Savepoint(Reason),
     /// Cancel it without one.
     Cancel,
+    /// Nothing, and nothing rolls out either: `upgrade_strategy = "NONE"` keeps the running job
+    /// as it is and the change waits in `pending_changes` until the job next starts.
+    Defer,
 }
 
 fn state(model: &Model) -> &str {
@@ -77,7 +81,7 @@ pub fn before(
             match planned.upgrade_strategy.known().map(String::as_str) {
                 _ if !rolls => Before::Nothing,
                 Some("STATELESS") => Before::Cancel,
-                Some("NONE") => Before::Nothing,
+                Some("NONE") => Before::Defer,
                 _ => Before::Savepoint(Reason::Upgrade),
             }
         }
@@ -102,7 +106,8 @@ pub fn drifted_state(model: &Model, status: &str) -> Option<&'static str> {
 /// the rollout or was not running (created, resumed, or ended outside Terraform). A new run gets
 /// a new job id, which also gives both Deployments new pods.
 pub fn starts_run(prior: &Model, planned: &Model, step: Before) -> bool {
-    state(planned) == "RUNNING" && (step != Before::Nothing || state(prior) != "RUNNING")
+    let stops = matches!(step, Before::Savepoint(_) | Before::Cancel);
+    state(planned) == "RUNNING" && (stops || state(prior) != "RUNNING")
 }
 
 /// Whether the apply reads the newest retained checkpoint of the prior job (restore strategy
@@ -133,13 +138,15 @@ pub fn savepoint_directory(
     .map(String::as_str)
 }
 
-/// What happens to the running job of `prior` before `planned` rolls out, and the savepoint
-/// directory a savepoint goes to (the planned configuration's, else the running job's).
+/// What happens to the running job of `prior` (rendered as it runs, pending changes included)
+/// before the whole of `planned` rolls out, and the savepoint directory a savepoint goes to (the
+/// planned configuration's, else the running job's).
 pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
     let mut prior_probe = prior.clone();
     // The planned model with the prior savepoints, so both render the same restore path and only
     // real changes count as a rollout.
     let mut planned_probe = planned.clone();
+    planned_probe.pending_changes = Attr::Null;
     planned_probe.job_id = prior.job_id.clone();
     planned_probe.savepoints = prior.savepoints.clone();
     planned_probe.last_savepoint = prior.last_savepoint.clone();
@@ -166,6 +173,33 @@ pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics
     if let (true, Some(job_id)) = (starts_run(prior, model, step), prior.job_id.known()) {
         model.job_id = Attr::Known(super::resolve::next_job_id(job_id));
         derive(model, None);
+    }
+    let undecided = model.kubernetes_objects.is_unknown()
+        && state(prior) == "RUNNING"
+        && state(model) == "RUNNING"
+        && model.upgrade_strategy.known().is_none_or(|s| s == "NONE");
+    let waiting = if undecided {
+        Attr::Unknown
+    } else {
+        pending::after(prior, model, step == Before::Defer)
+    };
+    if waiting != model.pending_changes {
+        // Rendered again from what runs now.
+        model.pending_changes = waiting;
+        derive(model, None);
+    }
+    if pending::waits(model) {
+        diags.attribute_warning(
+            AttributePath::root("upgrade_strategy"),
+            "Change stored, not rolled out",
+            format!(
+                "upgrade_strategy = \"NONE\": the running job keeps running as it is, and the \
+                 change of {} waits in pending_changes until the job next starts (state \
+                 SUSPENDED or CANCELLED, then RUNNING). Use STATEFUL to roll it out now with a \
+                 savepoint.",
+                pending::names(model)
+            ),
+        );
     }
     if reads_checkpoint(prior, model, step) {
         model.savepoints = Attr::Unknown;
@@ -255,9 +289,17 @@ mod tests {
             Before::Cancel
         );
         assert_eq!(
+            before(&prior, &old, &model("RUNNING", "NONE"), &new),
+            Before::Defer
+        );
+        assert_eq!(
             before(&prior, &old, &model("RUNNING", "STATEFUL"), &old),
             Before::Nothing,
             "no new pods, nothing to do"
+        );
+        assert!(
+            !starts_run(&prior, &prior, Before::Defer),
+            "a deferred change is no new run"
         );
     }
 
@@ -365,6 +407,59 @@ mod tests {
         };
         plan_transition(&running, &mut kept, &mut diags);
         assert_eq!(kept.job_id, prior.job_id, "no change, same run");
+    }
+
+    #[test]
+    fn upgrade_strategy_none_keeps_what_runs_until_the_job_starts_again() {
+        let inputs = |parallelism: i64, state: &str| {
+            json!({
+                "name": "orders", "namespace": "ns", "flink_version": "2.3",
+                "upgrade_strategy": "NONE", "parallelism": parallelism, "state": state,
+                "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+            })
+        };
+        let mut prior = super::super::golden_tests::model(inputs(1, "RUNNING"));
+        let prior_objects = derive(&mut prior, None).expect("renders").objects;
+        let mut planned = super::super::golden_tests::model(inputs(2, "RUNNING"));
+        derive(&mut planned, None);
+        let mut diags = Diagnostics::default();
+        plan_transition(&prior, &mut planned, &mut diags);
+
+        // The TaskManagers it derives wait with it.
+        let waiting: std::collections::BTreeMap<String, String> = [
+            ("number_of_task_managers".to_string(), "1".to_string()),
+            ("parallelism".to_string(), "1".to_string()),
+        ]
+        .into();
+        assert_eq!(planned.pending_changes, Attr::Known(waiting));
+        assert_eq!(planned.job_id, prior.job_id, "the same run goes on");
+        let warning = &diags.0[0];
+        assert_eq!(warning.summary, "Change stored, not rolled out");
+        assert!(warning.detail.contains("parallelism"), "{}", warning.detail);
+        let kept = derive(&mut planned, None).expect("renders");
+        assert_eq!(
+            rollouts(&prior, &prior_objects),
+            rollouts(&planned, &kept.objects),
+            "the pods stay"
+        );
+        assert_eq!(
+            planned.effective_flink_configuration.known().unwrap()["parallelism.default"],
+            "1"
+        );
+
+        // Suspending takes a savepoint and the stored spec is what starts next.
+        let mut suspended = super::super::golden_tests::model(inputs(2, "SUSPENDED"));
+        derive(&mut suspended, None);
+        plan_transition(&planned, &mut suspended, &mut Diagnostics::default());
+        assert_eq!(suspended.pending_changes, Attr::Null);
+        assert_eq!(
+            suspended.effective_flink_configuration.known().unwrap()["parallelism.default"],
+            "2"
+        );
+        assert_eq!(
+            transition(&planned, &suspended).0,
+            Before::Savepoint(Reason::Suspend)
+        );
     }
 
     #[test]

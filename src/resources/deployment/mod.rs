@@ -11,6 +11,7 @@ mod jobs;
 mod lifecycle;
 mod model;
 mod objects;
+mod pending;
 mod rbac;
 mod resolve;
 mod rollout;
@@ -18,7 +19,7 @@ pub(crate) mod snapshots;
 mod status;
 mod tls;
 
-use super::{certificate_authority, cluster_objects, owned, Context, Resource};
+use super::{certificate_authority, cluster_objects, owned, timeouts, Context, Resource};
 use crate::flink::{self, Issue};
 use crate::kubernetes::{DesiredObject, Kind};
 use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
@@ -191,12 +192,14 @@ fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered
             _ => Attr::Unknown,
         };
     }
-    match resolve::tls_enabled(model) {
+    // What runs is rendered: a change upgrade_strategy NONE keeps back is not in the objects.
+    let running = pending::running_spec(model);
+    match resolve::tls_enabled(&running) {
         Some(false) => model.tls_certificates = Attr::Null,
         None => model.tls_certificates = Attr::Unknown,
         Some(true) => {}
     }
-    let Some(resolved) = resolve::resolve(model) else {
+    let Some(resolved) = resolve::resolve(&running) else {
         model.effective_flink_configuration = Attr::Unknown;
         model.rest_endpoint = Attr::Unknown;
         model.kubernetes_objects = Attr::Unknown;
@@ -248,10 +251,19 @@ impl FlinkDeployment {
             },
             None => None,
         };
+        let operation = match prior_model {
+            Some(_) => timeouts::Operation::Update,
+            None => timeouts::Operation::Create,
+        };
+        let deadline = timeouts::Deadline::start(&model.timeouts, operation);
         let mut taken = None;
         if let Some(prior_model) = &prior_model {
             let (step, directory) = lifecycle::transition(prior_model, &model);
-            if step != lifecycle::Before::Nothing {
+            if model.pending_changes.is_unknown() {
+                model.pending_changes =
+                    pending::after(prior_model, &model, step == lifecycle::Before::Defer);
+            }
+            if !matches!(step, lifecycle::Before::Nothing | lifecycle::Before::Defer) {
                 let Some(cluster) = ctx.cluster(diags).await else {
                     return prior.cloned().unwrap_or(Value::Null);
                 };
@@ -261,6 +273,7 @@ impl FlinkDeployment {
                     prior_model,
                     &model,
                     directory.as_deref(),
+                    &deadline,
                     diags,
                 )
                 .await;
@@ -280,10 +293,14 @@ impl FlinkDeployment {
             prior_model.as_ref().unwrap_or(&Model::default()),
             taken,
         );
+        if prior_model.is_none() {
+            model.pending_changes = Attr::Null;
+        }
         model.status = Attr::Known("PENDING".into());
         let mut tls_data = None;
-        if tls::enabled(&model) {
-            match self.tls_material(ctx, &model, diags).await {
+        let running = pending::running_spec(&model);
+        if tls::enabled(&running) {
+            match self.tls_material(ctx, &running, diags).await {
                 Some((certificates, data)) => {
                     model.tls_certificates = Attr::Known(certificates);
                     tls_data = Some(data);
@@ -317,8 +334,9 @@ impl FlinkDeployment {
                     if let Some(cluster) = ctx.cluster(diags).await {
                         let jobmanager = objects::Names::of(name).jobmanager;
                         let rollout = objects::rollout_of(&objects, &jobmanager);
-                        model.status =
-                            Attr::Known(status::settle(cluster, &model, rollout.as_deref(), diags).await);
+                        let settled =
+                            status::settle(cluster, &model, rollout.as_deref(), &deadline, diags);
+                        model.status = Attr::Known(settled.await);
                         if model.state.known().map(String::as_str) == Some("CANCELLED") {
                             // A cancelled job starts afresh: Flink's HA data of it goes.
                             rollout::delete_ha_data(cluster, &model, diags).await;
@@ -477,8 +495,15 @@ impl Resource for FlinkDeployment {
         model.tls_certificates = planned_certificates(&prior_model, &model);
         rollout::record_savepoint(&mut model, &prior_model, None);
         derive(&mut model, Some(diags));
-        if !prior.is_null() {
+        if prior.is_null() {
+            model.pending_changes = Attr::Null;
+        } else {
             lifecycle::plan_transition(&prior_model, &mut model, diags);
+        }
+        if pending::waits(&model) {
+            model.tls_certificates =
+                planned_certificates(&prior_model, &pending::running_spec(&model));
+            derive(&mut model, None);
         }
         plan.planned = write_model(&model, diags);
     }
@@ -552,7 +577,8 @@ impl Resource for FlinkDeployment {
             let directory = derive(&mut probe, None).and_then(|r| {
                 lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
             });
-            rollout::final_savepoint(cluster, &model, directory.as_deref(), diags).await;
+            let deadline = timeouts::Deadline::start(&model.timeouts, timeouts::Operation::Delete);
+            rollout::final_savepoint(cluster, &model, directory.as_deref(), &deadline, diags).await;
             if diags.has_errors() {
                 return;
             }

@@ -49,6 +49,10 @@ pub struct Model {
     #[serde(default)]
     pub wait_timeout: Attr<String>,
     #[serde(default)]
+    pub rest_url: Attr<String>,
+    #[serde(default)]
+    pub timeouts: Attr<crate::resources::timeouts::Timeouts>,
+    #[serde(default)]
     pub artifact: Attr<Artifact>,
     #[serde(default)]
     pub parallelism: Attr<i64>,
@@ -90,6 +94,8 @@ pub struct Model {
     pub savepoints: Attr<Vec<Savepoint>>,
     #[serde(default)]
     pub last_savepoint: Attr<String>,
+    #[serde(default)]
+    pub pending_changes: Attr<BTreeMap<String, String>>,
 }
 
 /// A savepoint the provider took, as state records it.
@@ -329,7 +335,7 @@ pub fn schema() -> Schema {
             Attribute::string("upgrade_strategy")
                 .default_value(Value::string("STATEFUL"))
                 .validate(Validator::OneOf(UPGRADE_STRATEGIES))
-                .description("How a change that gives the running job new pods reaches it: `STATEFUL` stops it with a savepoint and the new job restores from it; `STATELESS` cancels it and the new job restores per `restore_strategy` from an earlier savepoint; `NONE` is not acted on yet (the change rolls out at once, a warning says so)."),
+                .description("How a change that gives the running job new pods reaches it: `STATEFUL` stops it with a savepoint and the new job restores from it; `STATELESS` cancels it and the new job restores per `restore_strategy` from an earlier savepoint; `NONE` leaves the running job alone: the change is stored (plan warns, `pending_changes` shows what waits) and rolls out when the job next starts, i.e. `state` through `SUSPENDED` or `CANCELLED` back to `RUNNING`, or a restart after the job ended outside Terraform. Changes that give no new pods (e.g. `wait_timeout`) apply at once under every strategy."),
             Attribute::string("restore_strategy")
                 .default_value(Value::string("LATEST_STATE"))
                 .validate(Validator::OneOf(RESTORE_STRATEGIES))
@@ -355,7 +361,7 @@ pub fn schema() -> Schema {
             Attribute::bool("wait_for_job")
                 .default_value(Value::Bool(true))
                 .apply_setting()
-                .description("Whether apply waits until Flink reports the job RUNNING (through a port-forward to the JobManager's REST API). A rollout that cannot succeed (an image that cannot be pulled, a crashing JobManager, a failed job) fails the apply with the pod's reason and the JobManager's last log lines; everything created stays recorded in state. Defaults to `true`."),
+                .description("Whether apply waits until Flink reports the job RUNNING (asking its REST API through a port-forward to the JobManager pod, or at `rest_url`). A rollout that cannot succeed (an image that cannot be pulled, a crashing JobManager, a failed job) fails the apply with the pod's reason and the JobManager's last log lines; everything created stays recorded in state. Defaults to `true`."),
             Attribute::string("wait_timeout")
                 .default_value(Value::string("10 min"))
                 .apply_setting()
@@ -364,6 +370,19 @@ pub fn schema() -> Schema {
                     check: duration_check,
                 })
                 .description("How long apply waits for the job (`wait_for_job`). Defaults to `10 min`."),
+            crate::resources::timeouts::attribute(
+                "`create` the rollout and the wait for the job, `update` also the savepoint or \
+                 cancel before it, `delete` the final savepoint; `savepoint_timeout` and \
+                 `wait_timeout` still bound each wait on its own",
+            ),
+            Attribute::string("rest_url")
+                .optional()
+                .apply_setting()
+                .validate(Validator::Custom {
+                    doc: "An `http://` or `https://` URL, e.g. `https://flink.example.com/orders`.",
+                    check: rest_url_check,
+                })
+                .description("Where the provider reaches the JobManager's REST API (savepoints, cancel, the job's status) instead of a port-forward to its pod: an Ingress or LoadBalancer in front of the Service `flink-<name>-rest`, for a provider outside the cluster's network policies or without `pods/portforward` rights. A path is a prefix the routes sit under. With TLS on, the URL must be `https://` and pass TLS through to the JobManager: the provider presents the authority's client certificate and checks the JobManager's certificate against the authority, as issued for `flink-<name>-rest.<namespace>.svc`, whatever host the URL names (the host is sent as SNI for routing). Without TLS, an `https://` URL is checked against the system's trusted roots."),
             Attribute::single_nested(
                 "artifact",
                 vec![
@@ -489,7 +508,7 @@ pub fn schema() -> Schema {
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
             Attribute::string("status")
                 .computed()
-                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), or `UNREACHABLE` when the REST API does not answer."),
+                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod or at `rest_url`, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), or `UNREACHABLE` when the REST API does not answer."),
             cluster_objects::attribute(),
             Attribute::list_nested(
                 "savepoints",
@@ -504,6 +523,9 @@ pub fn schema() -> Schema {
             Attribute::string("last_savepoint")
                 .computed()
                 .description("Location of the newest entry in `savepoints`: what `LATEST_STATE` restores from when the job starts again (`LATEST_SAVEPOINT` skips retained checkpoints)."),
+            Attribute::string_map("pending_changes")
+                .computed()
+                .description("Changes that `upgrade_strategy = \"NONE\"` keeps from the running job until it next starts: each changed attribute with the value the job runs with (as JSON). The Kubernetes objects, `effective_flink_configuration` and drift detection follow what runs meanwhile. Null when the job runs what the configuration says."),
         ],
     )
 }
@@ -523,6 +545,16 @@ pub fn duration_check(value: &Value) -> Result<(), (String, String)> {
         Some(v) if crate::flink::values::duration_nanos(v).is_none() => Err((
             format!("Invalid duration {v:?}"),
             "Give a duration with its unit, e.g. 10 min, 90 s or 1 h.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str().map(crate::flink::rest::RestUrl::parse) {
+        Some(Err(e)) => Err((
+            "Invalid rest_url".into(),
+            format!("{e}. Give the URL the JobManager's REST API is reached at, e.g. https://flink.example.com/orders."),
         )),
         _ => Ok(()),
     }

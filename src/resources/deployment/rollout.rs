@@ -8,12 +8,24 @@ use super::jobs::{self, JobManager};
 use super::lifecycle::{self, Before};
 use super::model::{Model, Savepoint, SAVEPOINTS_KEPT};
 use crate::kubernetes::Cluster;
+use crate::resources::timeouts::{Deadline, Limit};
 use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
 use std::time::Duration;
 
 /// How long Flink may take to end the application of a stopped or cancelled job.
 const APPLICATION_END: Duration = Duration::from_secs(60);
+
+/// How long a savepoint (or cancel) may take: `savepoint_timeout`, within the operation's deadline.
+fn savepoint_limit(model: &Model, deadline: &Deadline) -> Limit {
+    let own = super::model::duration_of(&model.savepoint_timeout, Duration::from_secs(600));
+    deadline.limit(own, "savepoint_timeout")
+}
+
+/// How long to wait for Flink to end the stopped job's application, within the deadline.
+fn application_end(deadline: &Deadline) -> Duration {
+    deadline.limit(APPLICATION_END, "").duration
+}
 
 /// A savepoint the provider just took, or a retained checkpoint it found.
 pub struct Taken {
@@ -87,12 +99,13 @@ pub async fn before_rollout(
     prior: &Model,
     planned: &Model,
     savepoint_directory: Option<&str>,
+    deadline: &Deadline,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
-    if step == Before::Nothing {
+    if matches!(step, Before::Nothing | Before::Defer) {
         return None;
     }
-    let timeout = super::model::duration_of(&planned.savepoint_timeout, Duration::from_secs(600));
+    let limit = savepoint_limit(planned, deadline);
     let running = async {
         let jm = JobManager::of(cluster, prior).await?;
         let state = jm.job_state().await?;
@@ -129,9 +142,9 @@ pub async fn before_rollout(
                 );
                 return None;
             }
-            match jm.stop_with_savepoint(savepoint_directory, timeout).await {
+            match jm.stop_with_savepoint(savepoint_directory, &limit).await {
                 Ok(location) => {
-                    jm.wait_for_application_end(APPLICATION_END).await;
+                    jm.wait_for_application_end(application_end(deadline)).await;
                     Some(Taken {
                         location,
                         reason,
@@ -157,9 +170,9 @@ pub async fn before_rollout(
             }
         }
         Before::Cancel => {
-            match jm.cancel(timeout).await {
+            match jm.cancel(&limit).await {
                 Ok(()) => {
-                    jm.wait_for_application_end(APPLICATION_END).await;
+                    jm.wait_for_application_end(application_end(deadline)).await;
                     if lifecycle::reads_checkpoint(prior, planned, step) {
                         return newer_checkpoint(&jm, prior, diags).await;
                     }
@@ -171,7 +184,7 @@ pub async fn before_rollout(
             }
             None
         }
-        Before::Nothing => None,
+        Before::Nothing | Before::Defer => None,
     }
 }
 
@@ -245,6 +258,7 @@ pub async fn final_savepoint(
     cluster: &Cluster,
     model: &Model,
     directory: Option<&str>,
+    deadline: &Deadline,
     diags: &mut Diagnostics,
 ) {
     let runs = model.state.known().is_none_or(|s| s == "RUNNING");
@@ -290,11 +304,13 @@ pub async fn final_savepoint(
             return;
         }
     };
-    let timeout = super::model::duration_of(&model.savepoint_timeout, Duration::from_secs(600));
-    match jm.stop_with_savepoint(Some(directory), timeout).await {
+    match jm
+        .stop_with_savepoint(Some(directory), &savepoint_limit(model, deadline))
+        .await
+    {
         Ok(location) => {
             // A deployment created again under this name has the same HA cluster id.
-            jm.wait_for_application_end(APPLICATION_END).await;
+            jm.wait_for_application_end(application_end(deadline)).await;
             diags.warning(
                 "Final savepoint taken",
                 format!(

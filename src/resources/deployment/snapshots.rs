@@ -5,6 +5,7 @@
 
 use super::jobs::JobManager;
 use super::{derive, lifecycle, read_model, FlinkDeployment};
+use crate::resources::timeouts::Limit;
 use crate::resources::{Context, Resource};
 use crate::schema::{AttributePath, Diagnostics};
 use std::time::Duration;
@@ -82,7 +83,7 @@ pub(crate) async fn take(
             state if state == "RUNNING" => {}
             state => return Err(format!("Flink reports the job {state}; it must be RUNNING")),
         }
-        jm.trigger_savepoint(Some(&directory), format, timeout)
+        jm.trigger_savepoint(Some(&directory), format, &Limit::of(timeout, "timeout"))
             .await
     }
     .await;
@@ -119,7 +120,7 @@ pub(crate) async fn dispose(
     let outcome = async {
         JobManager::of(cluster, &model)
             .await?
-            .dispose(location, timeout)
+            .dispose(location, &Limit::of(timeout, "timeout"))
             .await
     }
     .await;

@@ -8,6 +8,7 @@ use super::jobs::JobManager;
 use super::model::Model;
 use super::objects::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
 use crate::kubernetes::Cluster;
+use crate::resources::timeouts::{Deadline, Limit};
 use crate::schema::Diagnostics;
 use k8s_openapi::api::core::v1::Pod;
 use std::time::Duration;
@@ -194,18 +195,19 @@ pub async fn settle(
     cluster: &Cluster,
     model: &Model,
     rollout: Option<&str>,
+    deadline: &Deadline,
     diags: &mut Diagnostics,
 ) -> String {
-    let timeout =
-        super::model::duration_of(&model.wait_timeout, std::time::Duration::from_secs(600));
+    let own = super::model::duration_of(&model.wait_timeout, Duration::from_secs(600));
+    let limit = deadline.limit(own, "wait_timeout");
     let runs = model.state.known().is_none_or(|s| s == "RUNNING");
     if model.wait_for_job.known() == Some(&false) {
         return observe(cluster, model).await;
     }
     if !runs {
-        return wait_until_stopped(cluster, model, timeout).await;
+        return wait_until_stopped(cluster, model, limit.duration).await;
     }
-    match wait_until_running(cluster, model, rollout, timeout).await {
+    match wait_until_running(cluster, model, rollout, &limit).await {
         Ok(status) => status,
         Err((status, detail)) => {
             diags.error(
@@ -239,7 +241,7 @@ pub async fn wait_until_running(
     cluster: &Cluster,
     model: &Model,
     rollout: Option<&str>,
-    timeout: Duration,
+    limit: &Limit,
 ) -> Result<String, (String, String)> {
     let name = model.name.known().cloned().unwrap_or_default();
     let namespace = model.namespace.known().cloned().unwrap_or_default();
@@ -256,11 +258,15 @@ pub async fn wait_until_running(
             return Ok(status);
         }
         let hopeless = HOPELESS.contains(&status.as_str());
-        if hopeless || started.elapsed() >= timeout {
+        if hopeless || started.elapsed() >= limit.duration {
             let why = if hopeless {
                 format!("the deployment cannot run: {status}")
             } else {
-                format!("still {status} after {}s (wait_timeout)", timeout.as_secs())
+                format!(
+                    "still {status} after {}s ({})",
+                    limit.duration.as_secs(),
+                    limit.name
+                )
             };
             let logs = match &pod {
                 Some(pod) => cluster
