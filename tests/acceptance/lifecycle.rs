@@ -2,13 +2,13 @@
 //! job with a savepoint that state records and the new job restores from exactly that location
 //! (Flink's `/jobs/<id>/checkpoints` says so); a change under upgrade_strategy NONE is stored
 //! while the job runs on untouched; SUSPENDED takes a savepoint and leaves no Flink pod, RUNNING
-//! restores from it with the stored change; each start is a new run with a new job id; a job cancelled in
-//! Flink shows as drift and apply runs it again from the checkpoint Flink retained
-//! (LATEST_STATE); a flink_savepoint is taken while the job runs and replaced by a new one; a
-//! savepoint Flink cannot write fails the apply with Flink's reason while the job keeps running
-//! and state keeps its savepoints; destroy leaves a final savepoint on disk. On the plain test
-//! server: the plan errors of operations that need a savepoint directory or a running job, and a
-//! create that runs past `timeouts.create`.
+//! restores from it with the stored change; each start is a new run with a new job id; a job
+//! cancelled in Flink shows as drift and apply runs it again from the checkpoint Flink retained
+//! (LATEST_STATE), one stopped with a savepoint by hand from that savepoint; a flink_savepoint is
+//! taken while the job runs and replaced by a new one; a savepoint Flink cannot write fails the
+//! apply with Flink's reason while the job keeps running and state keeps its savepoints; destroy
+//! leaves a final savepoint on disk. On the plain test server: the plan errors of operations that
+//! need a savepoint directory or a running job, and a create that runs past `timeouts.create`.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
@@ -135,6 +135,21 @@ pub(crate) fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, locat
         },
     );
     assert!(same_path(&restored, location), "{restored} vs {location}");
+}
+
+/// `POST path` with a JSON body to a Flink REST address; the answer's body.
+fn http_post(address: &str, path: &str, body: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(address).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
 }
 
 /// The number of checkpoint directory `.../chk-<n>`.
@@ -322,8 +337,54 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         "kept after the cancel: {retained}"
     );
     assert_runs_restored_from(&ws, &cluster, retained);
+    let stopped_run = job_id(&ws);
+    assert_ne!(
+        stopped_run, cancelled_run,
+        "the job runs again as a new run"
+    );
+
+    // Stopped with a savepoint by hand (as `flink stop` does; also what an apply killed right
+    // after its savepoint leaves): the plan shows the drift, and apply restores from exactly
+    // that savepoint, recorded as FOUND_SAVEPOINT.
+    let address = rest_address(&cluster, &id).unwrap();
+    let by_hand = format!("{directory}-by-hand");
+    let trigger = wait_for(
+        "Flink to take the stop request",
+        Duration::from_secs(60),
+        || {
+            let answer = http_post(
+                &address,
+                &format!("/jobs/{stopped_run}/stop"),
+                &format!(r#"{{"targetDirectory": "{by_hand}", "drain": false}}"#),
+            )?;
+            let answer: serde_json::Value = serde_json::from_str(&answer).ok()?;
+            answer["request-id"].as_str().map(String::from)
+        },
+    );
+    let location = wait_for("the savepoint by hand", Duration::from_secs(120), || {
+        let body = http_get(
+            &address,
+            &format!("/jobs/{stopped_run}/savepoints/{trigger}"),
+        )?;
+        let status: serde_json::Value = serde_json::from_str(&body).ok()?;
+        status["operation"]["location"].as_str().map(String::from)
+    });
+    wait_for("Flink to finish the job", Duration::from_secs(60), || {
+        (job_state(&cluster, &id, &stopped_run)? == "FINISHED").then_some(())
+    });
+    let (changes, plan) = ws.plan();
+    assert!(
+        changes && plan.contains(r#""FINISHED" -> "RUNNING""#),
+        "{plan}"
+    );
+    ws.apply();
+    let taken = savepoints(&ws);
+    assert_eq!(taken.len(), 4, "{taken:?}");
+    assert_eq!(taken[3].1, "FOUND_SAVEPOINT");
+    assert!(same_path(&taken[3].0, &location), "{taken:?} vs {location}");
+    assert_runs_restored_from(&ws, &cluster, &location);
     let job_id = job_id(&ws);
-    assert_ne!(job_id, cancelled_run, "the job runs again as a new run");
+    assert_ne!(job_id, stopped_run);
 
     // flink_savepoint: taken while the job keeps running; -replace takes a new one, and the
     // first stays on disk.

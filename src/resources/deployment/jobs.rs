@@ -310,14 +310,12 @@ impl<'a> JobManager<'a> {
         }
     }
 
-    /// The newest completed checkpoint Flink reports of the job that it wrote to a checkpoint
-    /// directory (kept after a cancel or failure when checkpoints are retained): its location
-    /// and completion time (ms since the epoch). `None` when there is none, or it lives only in
-    /// the JobManager's memory.
-    pub async fn latest_checkpoint(&self) -> Result<Option<(String, i64)>, String> {
+    /// The newest state Flink reports of the job that a new run can restore from (see
+    /// [`newest_retained`]); `None` when there is none.
+    pub async fn newest_retained(&self, checkpoints: bool) -> Result<Option<Retained>, String> {
         let path = format!("/jobs/{}/checkpoints", self.job_id);
         match self.get(&path).await? {
-            (200, stats) => Ok(retained_checkpoint(&stats)),
+            (200, stats) => Ok(newest_retained(&stats, checkpoints)),
             (code, body) => Err(format!("GET {path}: {code} {}", flink_error(&body))),
         }
     }
@@ -419,18 +417,42 @@ async fn rest_tls(cluster: &Cluster, model: &Model) -> Result<Option<RestTls>, S
     }))
 }
 
-/// The externally addressable newest completed checkpoint in Flink's checkpoint statistics.
-fn retained_checkpoint(stats: &Json) -> Option<(String, i64)> {
-    let completed = &stats["latest"]["completed"];
-    let location = completed["external_path"].as_str()?;
-    // Flink's placeholder for checkpoints kept in the JobManager's memory.
-    if location.starts_with('<') || completed["is_savepoint"] == true {
-        return None;
-    }
-    let time = completed["latest_ack_timestamp"]
-        .as_i64()
-        .unwrap_or_default();
-    Some((location.to_string(), time))
+/// State of an ended job that Flink keeps on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retained {
+    pub location: String,
+    /// When it completed (ms since the epoch).
+    pub completed_ms: i64,
+    /// A savepoint (taken by hand, or by an apply that did not get to record it), not a
+    /// retained checkpoint.
+    pub savepoint: bool,
+}
+
+/// The newest externally addressable state in Flink's checkpoint statistics: its latest
+/// savepoint, or (with `checkpoints`) its latest completed checkpoint when that is newer.
+fn newest_retained(stats: &Json, checkpoints: bool) -> Option<Retained> {
+    let entry = |entry: &Json, savepoint: bool| {
+        let location = entry["external_path"].as_str()?;
+        // Flink's placeholder for state kept in the JobManager's memory.
+        if location.starts_with('<') {
+            return None;
+        }
+        Some(Retained {
+            location: location.to_string(),
+            completed_ms: entry["latest_ack_timestamp"].as_i64().unwrap_or_default(),
+            savepoint,
+        })
+    };
+    let latest = &stats["latest"];
+    let completed = &latest["completed"];
+    let is_savepoint = completed["is_savepoint"] == true;
+    [
+        entry(&latest["savepoint"], true),
+        entry(completed, is_savepoint).filter(|c| c.savepoint || checkpoints),
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(|r| r.completed_ms)
 }
 
 /// Whether a Flink job state is final.
@@ -484,27 +506,47 @@ mod tests {
     }
 
     #[test]
-    fn only_a_checkpoint_written_to_a_directory_counts_as_retained() {
-        let stats = |path: &str, savepoint: bool| {
-            json!({"latest": {"completed": {
-                "external_path": path, "latest_ack_timestamp": 1_700_000_000_000i64,
-                "is_savepoint": savepoint
-            }}})
+    fn the_newest_state_on_disk_is_what_a_new_run_restores_from() {
+        let stats = |checkpoint: &str, savepoint: Json| {
+            json!({"latest": {
+                "completed": {
+                    "external_path": checkpoint, "latest_ack_timestamp": 2_000i64,
+                    "is_savepoint": false
+                },
+                "savepoint": savepoint,
+            }})
         };
+        let retained = |location: &str, completed_ms: i64, savepoint: bool| Retained {
+            location: location.into(),
+            completed_ms,
+            savepoint,
+        };
+        let older_savepoint =
+            json!({"external_path": "file:/sp/savepoint-1", "latest_ack_timestamp": 1_000i64});
         assert_eq!(
-            retained_checkpoint(&stats("file:/ck/job/chk-7", false)),
-            Some(("file:/ck/job/chk-7".into(), 1_700_000_000_000))
+            newest_retained(&stats("file:/ck/job/chk-7", older_savepoint.clone()), true),
+            Some(retained("file:/ck/job/chk-7", 2_000, false))
         );
         assert_eq!(
-            retained_checkpoint(&stats("<checkpoint-not-externally-addressable>", false)),
+            newest_retained(&stats("file:/ck/job/chk-7", older_savepoint.clone()), false),
+            Some(retained("file:/sp/savepoint-1", 1_000, true)),
+            "savepoints only"
+        );
+        let newer_savepoint =
+            json!({"external_path": "file:/sp/savepoint-2", "latest_ack_timestamp": 3_000i64});
+        assert_eq!(
+            newest_retained(&stats("file:/ck/job/chk-7", newer_savepoint), true),
+            Some(retained("file:/sp/savepoint-2", 3_000, true))
+        );
+        assert_eq!(
+            newest_retained(
+                &stats("<checkpoint-not-externally-addressable>", Json::Null),
+                true
+            ),
             None
         );
         assert_eq!(
-            retained_checkpoint(&stats("file:/sp/savepoint-1", true)),
-            None
-        );
-        assert_eq!(
-            retained_checkpoint(&json!({"latest": {"completed": null}})),
+            newest_retained(&json!({"latest": {"completed": null}}), true),
             None
         );
     }

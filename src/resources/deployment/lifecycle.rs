@@ -23,6 +23,10 @@ pub enum Reason {
     /// Not a savepoint: the newest checkpoint Flink retained of a job that was cancelled or
     /// ended, recorded for `LATEST_STATE`.
     RetainedCheckpoint,
+    /// Not taken by this apply: a savepoint Flink reports of a job that ended outside what
+    /// state records (stopped with a savepoint by hand, or an apply interrupted before it
+    /// recorded its own).
+    FoundSavepoint,
 }
 
 impl Reason {
@@ -32,6 +36,7 @@ impl Reason {
             Reason::Upgrade => "UPGRADE",
             Reason::Suspend => "SUSPEND",
             Reason::RetainedCheckpoint => "RETAINED_CHECKPOINT",
+            Reason::FoundSavepoint => "FOUND_SAVEPOINT",
         }
     }
 }
@@ -110,19 +115,27 @@ pub fn starts_run(prior: &Model, planned: &Model, step: Before) -> bool {
     state(planned) == "RUNNING" && (stops || state(prior) != "RUNNING")
 }
 
-/// Whether the apply reads the newest retained checkpoint of the prior job (restore strategy
-/// `LATEST_STATE`): when the provider cancels it (STATELESS upgrade, CANCELLED), or when it ended
-/// outside Terraform and is to run again. Its location then joins `savepoints`.
+/// Whether the apply reads the newest state Flink kept of the prior job: when the provider
+/// cancels it (STATELESS upgrade, CANCELLED) under `LATEST_STATE`, or when it ended outside
+/// Terraform and is to run again under any restore strategy but NONE. What is found and newer
+/// than the last savepoint joins `savepoints`.
 pub fn reads_checkpoint(prior: &Model, planned: &Model, step: Before) -> bool {
-    let latest_state = planned
-        .restore_strategy
-        .known()
-        .is_none_or(|s| s == "LATEST_STATE");
+    let restores = planned.restore_strategy.known().is_none_or(|s| s != "NONE");
     let ended_outside = matches!(
         prior.status.known().map(String::as_str),
         Some("CANCELED" | "FAILED" | "FINISHED")
     ) && matches!(state(prior), "CANCELLED" | "FAILED" | "FINISHED");
-    latest_state && (step == Before::Cancel || (ended_outside && state(planned) == "RUNNING"))
+    (counts_checkpoints(planned) && step == Before::Cancel)
+        || (restores && ended_outside && state(planned) == "RUNNING")
+}
+
+/// Whether retained checkpoints count as state to restore from (`LATEST_STATE`), not only
+/// savepoints.
+pub fn counts_checkpoints(planned: &Model) -> bool {
+    planned
+        .restore_strategy
+        .known()
+        .is_none_or(|s| s == "LATEST_STATE")
 }
 
 /// The savepoint directory the rendered configuration gives Flink, if any.
@@ -208,7 +221,7 @@ pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics
     if let Before::Savepoint(reason) = step {
         if directory.is_none() {
             let (attribute, instead) = match reason {
-                Reason::Suspend | Reason::RetainedCheckpoint => {
+                Reason::Suspend | Reason::RetainedCheckpoint | Reason::FoundSavepoint => {
                     ("state", "state = \"CANCELLED\" to stop without a savepoint")
                 }
                 Reason::Upgrade => (
@@ -385,6 +398,13 @@ mod tests {
             &savepoints_only,
             Before::Cancel
         ));
+        assert!(
+            reads_checkpoint(&ended, &savepoints_only, Before::Nothing),
+            "a savepoint of the ended job counts"
+        );
+        let mut nothing = running.clone();
+        nothing.restore_strategy = Attr::Known("NONE".into());
+        assert!(!reads_checkpoint(&ended, &nothing, Before::Nothing));
     }
 
     #[test]

@@ -284,7 +284,7 @@ impl FlinkDeployment {
             } else if lifecycle::reads_checkpoint(prior_model, &model, step) {
                 // The job ended outside Terraform: its JobManager still knows its checkpoints.
                 if let Some(cluster) = ctx.cluster(diags).await {
-                    taken = rollout::retained_checkpoint(cluster, prior_model, diags).await;
+                    taken = rollout::retained_checkpoint(cluster, prior_model, &model, diags).await;
                 }
             }
         }

@@ -339,7 +339,7 @@ pub fn schema() -> Schema {
             Attribute::string("restore_strategy")
                 .default_value(Value::string("LATEST_STATE"))
                 .validate(Validator::OneOf(RESTORE_STRATEGIES))
-                .description("What a starting job restores from. `LATEST_STATE`: the newest of the savepoints the provider took and the checkpoints Flink retained of a job the provider cancelled (`STATELESS` upgrade, `CANCELLED`) or that ended outside Terraform (recorded in `savepoints` as `RETAINED_CHECKPOINT`; the provider sets `execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION` unless `flink_configuration` sets it, and checkpoints need a checkpoint directory: blob storage or `execution.checkpointing.dir`). `LATEST_SAVEPOINT`: the newest savepoint the provider took. Both fall back to `initial_savepoint_path`. `NONE`: nothing. Within a run, Flink's own high availability recovers its checkpoints after a JobManager failover."),
+                .description("What a starting job restores from. `LATEST_STATE`: the newest of the savepoints the provider took and the checkpoints Flink retained of a job the provider cancelled (`STATELESS` upgrade, `CANCELLED`) or that ended outside Terraform (recorded in `savepoints` as `RETAINED_CHECKPOINT`; the provider sets `execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION` unless `flink_configuration` sets it, and checkpoints need a checkpoint directory: blob storage or `execution.checkpointing.dir`). `LATEST_SAVEPOINT`: the newest savepoint in `savepoints`. Under both, a job that ended outside Terraform and runs again first has its newest savepoint read from Flink (`FOUND_SAVEPOINT`, e.g. one taken by hand with `flink stop`, or by an apply interrupted before it recorded it). Both fall back to `initial_savepoint_path`. `NONE`: nothing. Within a run, Flink's own high availability recovers its checkpoints after a JobManager failover."),
             Attribute::bool("allow_non_restored_state")
                 .default_value(Value::Bool(false))
                 .description("Allow skipping savepoint state that no operator of the new job claims."),
@@ -515,7 +515,7 @@ pub fn schema() -> Schema {
                 vec![
                     Attribute::string("location").computed().description("Where Flink wrote it (`execution.savepoint.path` to restore from it)."),
                     Attribute::string("time").computed().description("When it completed (RFC 3339)."),
-                    Attribute::string("reason").computed().description("Why the provider took it: `UPGRADE` (stateful upgrade), `SUSPEND`; `RETAINED_CHECKPOINT` for a checkpoint Flink retained, found for `LATEST_STATE`."),
+                    Attribute::string("reason").computed().description("Why the provider took it: `UPGRADE` (stateful upgrade), `SUSPEND`; `RETAINED_CHECKPOINT` for a checkpoint Flink retained, found for `LATEST_STATE`; `FOUND_SAVEPOINT` for a savepoint Flink reports of a job that ended outside what state records (stopped with a savepoint by hand, or an apply interrupted after its savepoint), which a restart restores from."),
                 ],
             )
             .computed()

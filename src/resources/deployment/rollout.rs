@@ -154,9 +154,9 @@ pub async fn before_rollout(
                 Err(e) => {
                     diags.attribute_error(
                         AttributePath::root(match reason {
-                            lifecycle::Reason::Suspend | lifecycle::Reason::RetainedCheckpoint => {
-                                "state"
-                            }
+                            lifecycle::Reason::Suspend
+                            | lifecycle::Reason::RetainedCheckpoint
+                            | lifecycle::Reason::FoundSavepoint => "state",
                             lifecycle::Reason::Upgrade => "upgrade_strategy",
                         }),
                         "The savepoint failed",
@@ -174,7 +174,7 @@ pub async fn before_rollout(
                 Ok(()) => {
                     jm.wait_for_application_end(application_end(deadline)).await;
                     if lifecycle::reads_checkpoint(prior, planned, step) {
-                        return newer_checkpoint(&jm, prior, diags).await;
+                        return newer_state(&jm, prior, planned, diags).await;
                     }
                 }
                 Err(e) => diags.error(
@@ -188,37 +188,44 @@ pub async fn before_rollout(
     }
 }
 
-/// The newest retained checkpoint of `prior`'s job, which ended outside Terraform (its
-/// JobManager outlives it), when it is newer than the last savepoint.
+/// The newest state Flink kept of `prior`'s job, which ended outside Terraform (its JobManager
+/// outlives it), when it is newer than the last savepoint.
 pub async fn retained_checkpoint(
     cluster: &Cluster,
     prior: &Model,
+    planned: &Model,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
     match JobManager::of(cluster, prior).await {
-        Ok(jm) => newer_checkpoint(&jm, prior, diags).await,
+        Ok(jm) => newer_state(&jm, prior, planned, diags).await,
         Err(e) => {
-            no_checkpoint(&e, prior, diags);
+            no_checkpoint(&e, prior, planned, diags);
             None
         }
     }
 }
 
-async fn newer_checkpoint(
+/// The newest savepoint (or, under `LATEST_STATE`, retained checkpoint) Flink reports of the
+/// prior job, when it is newer than the last one state records.
+async fn newer_state(
     jm: &JobManager<'_>,
     prior: &Model,
+    planned: &Model,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
-    let (location, completed_ms) = match jm.latest_checkpoint().await {
+    let found = match jm
+        .newest_retained(lifecycle::counts_checkpoints(planned))
+        .await
+    {
         Ok(Some(found)) => found,
         Ok(None) => return None,
         Err(e) => {
-            no_checkpoint(&e, prior, diags);
+            no_checkpoint(&e, prior, planned, diags);
             return None;
         }
     };
     let completed =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(completed_ms) * 1_000_000)
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(found.completed_ms) * 1_000_000)
             .ok()?;
     let last_savepoint = prior
         .savepoints
@@ -231,23 +238,33 @@ async fn newer_checkpoint(
     if last_savepoint.is_some_and(|last| last >= completed) {
         return None;
     }
-    tracing::info!(%location, "restoring from the job's newest retained checkpoint");
+    let reason = if found.savepoint {
+        lifecycle::Reason::FoundSavepoint
+    } else {
+        lifecycle::Reason::RetainedCheckpoint
+    };
+    tracing::info!(location = %found.location, reason = reason.as_str(), "restoring from the newest state Flink kept of the job");
     Some(Taken {
-        location,
-        reason: lifecycle::Reason::RetainedCheckpoint,
+        location: found.location,
+        reason,
         time: Some(crate::value::rfc3339(completed)),
     })
 }
 
-fn no_checkpoint(reason: &str, prior: &Model, diags: &mut Diagnostics) {
+fn no_checkpoint(reason: &str, prior: &Model, planned: &Model, diags: &mut Diagnostics) {
     let from = prior
         .last_savepoint
         .known()
         .map_or("nothing".to_string(), |l| format!("the last savepoint {l}"));
+    let strategy = planned
+        .restore_strategy
+        .known()
+        .map_or("LATEST_STATE", String::as_str);
     diags.warning(
         "No retained checkpoint read",
         format!(
-            "restore_strategy LATEST_STATE looks for the newest checkpoint Flink retained of the              job, and Flink could not be asked ({reason}): the job restores from {from}."
+            "restore_strategy {strategy} looks for the newest state Flink kept of the job, and \
+             Flink could not be asked ({reason}): the job restores from {from}."
         ),
     );
 }
