@@ -13,14 +13,53 @@ use super::{KubeError, FIELD_MANAGER};
 use crate::provider::ClusterAccess;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const ATTEMPTS: u32 = 5;
 
-type Listing = Arc<tokio::sync::OnceCell<Vec<DynamicObject>>>;
+/// An object of a shared listing: its labels to select by, and the rest as the server sent it,
+/// parsed only for the resource that asks for it. A parsed tree takes several times the memory of
+/// its text, and a large refresh holds every managed object of a namespace at once.
+struct Listed {
+    labels: BTreeMap<String, String>,
+    text: Box<serde_json::value::RawValue>,
+}
+
+type Listing = Arc<tokio::sync::OnceCell<Vec<Listed>>>;
+
+/// What a listing is parsed into first: the items unparsed.
+#[derive(serde::Deserialize)]
+struct ListBody {
+    items: Vec<Box<serde_json::value::RawValue>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Head {
+    metadata: HeadMetadata,
+}
+
+#[derive(serde::Deserialize)]
+struct HeadMetadata {
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+fn listed(text: &str) -> Result<Vec<Listed>, serde_json::Error> {
+    let body: ListBody = serde_json::from_str(text)?;
+    body.items
+        .into_iter()
+        .map(|text| {
+            let head: Head = serde_json::from_str(text.get())?;
+            Ok(Listed {
+                labels: head.metadata.labels.unwrap_or_default(),
+                text,
+            })
+        })
+        .collect()
+}
 
 /// A connected cluster.
 #[derive(Clone)]
@@ -86,19 +125,20 @@ impl Cluster {
         let mut found = Vec::new();
         for &kind in kinds {
             let listing = self.managed_in(&owner.namespace, kind).await?;
-            found.extend(
-                listing
-                    .get()
-                    .into_iter()
-                    .flatten()
-                    .filter(|o| {
-                        let have = o.metadata.labels.as_ref();
-                        labels
-                            .iter()
-                            .all(|(k, v)| have.and_then(|l| l.get(k)) == Some(v))
-                    })
-                    .map(|o| (kind, o.clone())),
-            );
+            let ours = listing
+                .get()
+                .into_iter()
+                .flatten()
+                .filter(|o| labels.iter().all(|(k, v)| o.labels.get(k) == Some(v)));
+            for object in ours {
+                let parsed =
+                    serde_json::from_str(object.text.get()).map_err(|e| KubeError::List {
+                        kind: kind.name().into(),
+                        namespace: owner.namespace.clone(),
+                        message: format!("unreadable object: {e}"),
+                    })?;
+                found.push((kind, parsed));
+            }
         }
         Ok(found)
     }
@@ -119,15 +159,21 @@ impl Cluster {
         };
         let api = self.api(kind, namespace);
         let params = ListParams::default().labels(&Owner::managed_selector());
+        let list_error = |message: String| KubeError::List {
+            kind: kind.name().into(),
+            namespace: namespace.to_string(),
+            message,
+        };
         cell.get_or_try_init(|| async {
-            retry(|| api.list(&params))
-                .await
-                .map(|list| list.items)
-                .map_err(|e| KubeError::List {
-                    kind: kind.name().into(),
-                    namespace: namespace.to_string(),
-                    message: server_message(&e),
-                })
+            let text = retry(|| async {
+                let request = kube::core::Request::new(api.resource_url())
+                    .list(&params)
+                    .map_err(kube::Error::BuildRequest)?;
+                self.client.request_text(request).await
+            })
+            .await
+            .map_err(|e| list_error(server_message(&e)))?;
+            listed(&text).map_err(|e| list_error(format!("unreadable list: {e}")))
         })
         .await?;
         Ok(cell)
@@ -267,5 +313,26 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_keeps_each_object_as_sent_with_its_labels() {
+        let body = r#"{"kind": "ConfigMapList", "metadata": {"resourceVersion": "7"}, "items": [
+            {"metadata": {"name": "a", "labels": {"x": "1"}}, "data": {"k": "v"}},
+            {"metadata": {"name": "b"}}
+        ]}"#;
+        let items = listed(body).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].labels.get("x").map(String::as_str), Some("1"));
+        assert!(items[1].labels.is_empty());
+        let object: DynamicObject = serde_json::from_str(items[0].text.get()).unwrap();
+        assert_eq!(object.metadata.name.as_deref(), Some("a"));
+        assert_eq!(object.data["data"]["k"], "v");
+        assert!(listed(r#"{"items": [{"no metadata": 1}]}"#).is_err());
     }
 }
