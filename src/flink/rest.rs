@@ -303,7 +303,10 @@ mod tests {
         assert_eq!((local.port, local.prefix.as_str()), (8081, ""));
         assert_eq!(local.authority(), "10.0.0.7:8081");
         assert!(RestUrl::parse("ftp://x").is_err());
-        assert!(RestUrl::parse("flink-orders-rest:8081").is_err());
+        assert_eq!(
+            RestUrl::parse("flink-orders-rest:8081"),
+            Err("the URL must start with http:// or https://".to_string())
+        );
         assert!(RestUrl::parse("https://user:pw@x/").is_err());
         assert!(RestUrl::parse("https://x/?a=b").is_err());
     }

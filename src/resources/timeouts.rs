@@ -134,27 +134,22 @@ impl Deadline {
         Deadline { end }
     }
 
+    /// `step`, or what is left when that is less.
+    pub fn cap(&self, step: Duration) -> Duration {
+        match &self.end {
+            Some((end, _)) => step.min(end.saturating_duration_since(Instant::now())),
+            None => step,
+        }
+    }
+
     /// A wait bounded by its own setting (`step`, named `step_name`) and by what is left.
     pub fn limit(&self, step: Duration, step_name: &str) -> Limit {
-        match &self.end {
-            Some((end, name)) => {
-                let left = end.saturating_duration_since(Instant::now());
-                if left < step {
-                    return Limit {
-                        duration: left,
-                        name: name.clone(),
-                    };
-                }
-                Limit {
-                    duration: step,
-                    name: step_name.to_string(),
-                }
-            }
-            None => Limit {
-                duration: step,
-                name: step_name.to_string(),
-            },
-        }
+        let duration = self.cap(step);
+        let name = match &self.end {
+            Some((_, name)) if duration < step => name.clone(),
+            _ => step_name.to_string(),
+        };
+        Limit { duration, name }
     }
 }
 

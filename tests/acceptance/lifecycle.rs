@@ -243,7 +243,6 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     assert!(plan.contains("Change stored, not rolled out"), "{plan}");
     assert!(plan.contains("pending_changes"), "{plan}");
     ws.apply();
-    ws.assert_no_changes();
     let values = ws.resource_values("flink_deployment.counter");
     assert_eq!(values["pending_changes"]["parallelism"], "2", "{values}");
     assert_eq!(
@@ -482,7 +481,7 @@ fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
         &cluster,
         "RUNNING",
         1,
-        "savepoint_timeout = \"soon\"\n  wait_timeout = \"5 parsecs\"\n  timeouts = { update = \"5 minutes\" }",
+        "savepoint_timeout = \"soon\"\n  wait_timeout = \"5 parsecs\"\n  timeouts = { update = \"5 minutes\" }\n  rest_url = \"flink-job-rest:8081\"",
     ));
     let error = ws.plan_error();
     assert!(error.contains("Invalid duration \"soon\""), "{error}");
@@ -490,6 +489,11 @@ fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
     assert!(error.contains("savepoint_timeout"), "{error}");
     assert!(error.contains("Invalid timeout \"5 minutes\""), "{error}");
     assert!(error.contains("Go duration, e.g. 30m"), "{error}");
+    assert!(error.contains("Invalid rest_url"), "{error}");
+    assert!(
+        error.contains("the URL must start with http:// or https://"),
+        "{error}"
+    );
 
     ws.config(&plain(&cluster, "RUNNING", 1, ""));
     ws.apply();

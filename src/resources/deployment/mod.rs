@@ -5,6 +5,7 @@
 //! records.
 
 mod checks;
+mod flink_answers;
 #[cfg(test)]
 mod golden_tests;
 mod jobs;
@@ -193,13 +194,16 @@ fn derive(model: &mut Model, diags: Option<&mut Diagnostics>) -> Option<Rendered
         };
     }
     // What runs is rendered: a change upgrade_strategy NONE keeps back is not in the objects.
-    let running = pending::running_spec(model);
-    match resolve::tls_enabled(&running) {
+    let (tls_enabled, resolved) = {
+        let running = pending::running_spec(model);
+        (resolve::tls_enabled(&running), resolve::resolve(&running))
+    };
+    match tls_enabled {
         Some(false) => model.tls_certificates = Attr::Null,
         None => model.tls_certificates = Attr::Unknown,
         Some(true) => {}
     }
-    let Some(resolved) = resolve::resolve(&running) else {
+    let Some(resolved) = resolved else {
         model.effective_flink_configuration = Attr::Unknown;
         model.rest_endpoint = Attr::Unknown;
         model.kubernetes_objects = Attr::Unknown;
@@ -298,20 +302,25 @@ impl FlinkDeployment {
         }
         model.status = Attr::Known("PENDING".into());
         let mut tls_data = None;
-        let running = pending::running_spec(&model);
-        if tls::enabled(&running) {
-            match self.tls_material(ctx, &running, diags).await {
-                Some((certificates, data)) => {
-                    model.tls_certificates = Attr::Known(certificates);
-                    tls_data = Some(data);
-                }
-                // Nothing was applied: keep the state as planned but without certificates.
-                None => {
-                    model.tls_certificates = Attr::Null;
-                    derive(&mut model, None);
-                    return write_model(&model, diags);
-                }
+        let material = {
+            let running = pending::running_spec(&model);
+            match tls::enabled(&running) {
+                true => Some(self.tls_material(ctx, &running, diags).await),
+                false => None,
             }
+        };
+        match material {
+            Some(Some((certificates, data))) => {
+                model.tls_certificates = Attr::Known(certificates);
+                tls_data = Some(data);
+            }
+            // Nothing was applied: keep the state as planned but without certificates.
+            Some(None) => {
+                model.tls_certificates = Attr::Null;
+                derive(&mut model, None);
+                return write_model(&model, diags);
+            }
+            None => {}
         }
         let rendered = derive(&mut model, None);
         let state = write_model(&model, diags);

@@ -7,6 +7,7 @@
 use super::model::Model;
 use crate::value::Attr;
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Attributes that never wait: identity, lifecycle, apply settings and computed values. Every
@@ -50,23 +51,26 @@ pub fn waits(model: &Model) -> bool {
 }
 
 /// The spec the running job has: `model` with its pending attributes back at their running
-/// values. `model` itself when nothing waits.
-pub fn running_spec(model: &Model) -> Model {
+/// values. `model` itself (not a copy: every render asks) when nothing waits.
+pub fn running_spec(model: &Model) -> Cow<'_, Model> {
     let Some(pending) = model.pending_changes.known().filter(|p| !p.is_empty()) else {
-        return model.clone();
+        return Cow::Borrowed(model);
     };
     let Ok(Json::Object(mut fields)) = serde_json::to_value(model) else {
-        return model.clone();
+        return Cow::Borrowed(model);
     };
     for (name, running) in pending {
         if let Ok(value) = serde_json::from_str::<Json>(running) {
             fields.insert(name.clone(), value);
         }
     }
-    serde_json::from_value(Json::Object(fields)).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "pending_changes do not fit the model; rendering the stored spec");
-        model.clone()
-    })
+    match serde_json::from_value(Json::Object(fields)) {
+        Ok(running) => Cow::Owned(running),
+        Err(e) => {
+            tracing::warn!(error = %e, "pending_changes do not fit the model; rendering the stored spec");
+            Cow::Borrowed(model)
+        }
+    }
 }
 
 /// The spec attributes in which `planned` differs from `running`, each with its running value

@@ -24,7 +24,7 @@ fn savepoint_limit(model: &Model, deadline: &Deadline) -> Limit {
 
 /// How long to wait for Flink to end the stopped job's application, within the deadline.
 fn application_end(deadline: &Deadline) -> Duration {
-    deadline.limit(APPLICATION_END, "").duration
+    deadline.cap(APPLICATION_END)
 }
 
 /// A savepoint the provider just took, or a retained checkpoint it found.
