@@ -41,6 +41,19 @@ pub(super) fn newest_retained(stats: &Json, checkpoints: bool) -> Option<Retaine
     .max_by_key(|r| r.completed_ms)
 }
 
+/// Whether Flink kept the checkpoints of a job that ended in `state`, under the checkpoint
+/// `retention` it ran with: a cancelled job's only with `RETAIN_ON_CANCELLATION`, a failed job's
+/// unless checkpoints are not externalized, a finished job's never (Flink discards them when a
+/// job finishes, e.g. stopped with a savepoint; its latest checkpoint statistics still name
+/// them).
+pub(super) fn checkpoints_kept(state: &str, retention: Option<&str>) -> bool {
+    match state {
+        "CANCELED" => retention == Some("RETAIN_ON_CANCELLATION"),
+        "FAILED" => retention.is_some_and(|r| r != "NO_EXTERNALIZED_CHECKPOINTS"),
+        _ => false,
+    }
+}
+
 /// Whether a Flink job state is final.
 pub fn is_terminal(state: &str) -> bool {
     matches!(state, "FINISHED" | "CANCELED" | "FAILED")
@@ -59,20 +72,34 @@ pub(super) fn flink_error(body: &Json) -> String {
     }
 }
 
-/// The reason of a failed savepoint: the innermost cause Flink gives, which names the problem
-/// (e.g. a directory it cannot write), and the outer message.
+/// The innermost cause in a Java stack trace: the line that names the problem (e.g. a directory
+/// it cannot write or a file it cannot find), not the wrappers around it.
+fn innermost_cause(trace: &str) -> Option<&str> {
+    trace
+        .lines()
+        .rfind(|l| l.starts_with("Caused by: ") || !l.starts_with(char::is_whitespace))
+        .map(|l| l.trim_start_matches("Caused by: ").trim_end())
+        .filter(|l| !l.is_empty())
+}
+
+/// The reason of a failed savepoint: the innermost cause Flink gives, else the outer class.
 pub(super) fn failure_cause(operation: &Json) -> String {
     let cause = &operation["failure-cause"];
     let outer = cause["class"].as_str().unwrap_or("savepoint failed");
     let trace = cause["stack-trace"].as_str().unwrap_or_default();
-    let innermost = trace
-        .lines()
-        .rfind(|l| l.starts_with("Caused by: ") || !l.starts_with(char::is_whitespace))
-        .map(|l| l.trim_start_matches("Caused by: ").to_string());
-    match innermost {
-        Some(reason) if !reason.is_empty() => format!("Flink: {reason}"),
-        _ => format!("Flink: {outer}"),
-    }
+    format!("Flink: {}", innermost_cause(trace).unwrap_or(outer))
+}
+
+/// Why a job failed, from `GET /jobs/<id>/exceptions`: the innermost cause of the newest
+/// exception in its history (Flink 1.x also answers a `root-exception`).
+pub(super) fn job_failure(exceptions: &Json) -> Option<String> {
+    let newest = exceptions["exceptionHistory"]["entries"]
+        .as_array()
+        .and_then(|entries| entries.iter().max_by_key(|e| e["timestamp"].as_i64()));
+    let trace = newest
+        .and_then(|e| e["stacktrace"].as_str())
+        .or_else(|| exceptions["root-exception"].as_str())?;
+    innermost_cause(trace).map(|cause| format!("Flink: {cause}"))
 }
 
 #[cfg(test)]
@@ -136,6 +163,57 @@ mod tests {
             newest_retained(&json!({"latest": {"completed": null}}), true),
             None
         );
+    }
+
+    #[test]
+    fn a_failed_job_is_explained_by_the_innermost_cause_of_its_newest_exception() {
+        let trace = |cause: &str| {
+            format!(
+                "org.apache.flink.runtime.client.JobInitializationException: Could not start the \
+                 JobMaster.\n\tat a.b(C.java:1)\nCaused by: {cause}\n\tat d.e(F.java:2)\n\t... 5 more\n"
+            )
+        };
+        let history = json!({"exceptionHistory": {"entries": [
+            {"timestamp": 1, "stacktrace": trace("java.io.IOException: older")},
+            {"timestamp": 2, "stacktrace": trace("java.io.FileNotFoundException: /sp/_metadata")},
+        ]}});
+        assert_eq!(
+            job_failure(&history).unwrap(),
+            "Flink: java.io.FileNotFoundException: /sp/_metadata"
+        );
+        let flink_1 = json!({"root-exception": "java.lang.RuntimeException: boom\n\tat x\n"});
+        assert_eq!(
+            job_failure(&flink_1).unwrap(),
+            "Flink: java.lang.RuntimeException: boom"
+        );
+        assert_eq!(
+            job_failure(&json!({"exceptionHistory": {"entries": []}})),
+            None
+        );
+    }
+
+    #[test]
+    fn only_a_cancelled_or_failed_job_keeps_its_checkpoints() {
+        let retain = Some("RETAIN_ON_CANCELLATION");
+        assert!(checkpoints_kept("CANCELED", retain));
+        assert!(!checkpoints_kept(
+            "CANCELED",
+            Some("DELETE_ON_CANCELLATION")
+        ));
+        assert!(checkpoints_kept("FAILED", Some("DELETE_ON_CANCELLATION")));
+        assert!(!checkpoints_kept(
+            "FAILED",
+            Some("NO_EXTERNALIZED_CHECKPOINTS")
+        ));
+        assert!(
+            !checkpoints_kept("FAILED", None),
+            "Flink's default keeps none"
+        );
+        assert!(
+            !checkpoints_kept("FINISHED", retain),
+            "stopped with a savepoint"
+        );
+        assert!(!checkpoints_kept("RUNNING", retain));
     }
 
     #[test]

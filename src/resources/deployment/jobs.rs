@@ -3,7 +3,9 @@
 //! and acting on its job: stop with a savepoint, take a savepoint, dispose of one, cancel; each
 //! waited for with progress in the logs and Flink's own reason when it fails.
 
-use super::flink_answers::{failure_cause, flink_error, newest_retained};
+use super::flink_answers::{
+    checkpoints_kept, failure_cause, flink_error, job_failure, newest_retained,
+};
 pub use super::flink_answers::{is_terminal, Retained};
 use super::model::Model;
 use super::objects::{Names, REST_PORT};
@@ -169,6 +171,15 @@ impl<'a> JobManager<'a> {
         self.get(&path).await
     }
 
+    /// Why the job failed, as Flink's exception history says; `None` when Flink gives no reason.
+    pub async fn failure(&self) -> Option<String> {
+        let path = format!("/jobs/{}/exceptions", self.job_id);
+        match self.get(&path).await {
+            Ok((200, exceptions)) => job_failure(&exceptions),
+            _ => None,
+        }
+    }
+
     /// The job's state as Flink reports it.
     pub async fn job_state(&self) -> Result<String, String> {
         let path = format!("/jobs/{}", self.job_id);
@@ -324,12 +335,18 @@ impl<'a> JobManager<'a> {
         }
     }
 
-    /// The newest state Flink reports of the job that a new run can restore from (see
-    /// [`newest_retained`]); `None` when there is none.
-    pub async fn newest_retained(&self, checkpoints: bool) -> Result<Option<Retained>, String> {
+    /// The newest state Flink reports of the ended job that a new run can restore from (see
+    /// [`newest_retained`]): its savepoints, and with `checkpoints` its latest checkpoint when
+    /// Flink kept it under the job's checkpoint `retention`; `None` when there is none.
+    pub async fn newest_retained(
+        &self,
+        checkpoints: bool,
+        retention: Option<&str>,
+    ) -> Result<Option<Retained>, String> {
+        let kept = checkpoints && checkpoints_kept(&self.job_state().await?, retention);
         let path = format!("/jobs/{}/checkpoints", self.job_id);
         match self.get(&path).await? {
-            (200, stats) => Ok(newest_retained(&stats, checkpoints)),
+            (200, stats) => Ok(newest_retained(&stats, kept)),
             (code, body) => Err(format!("GET {path}: {code} {}", flink_error(&body))),
         }
     }

@@ -248,7 +248,11 @@ pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics
     let was_running = prior.state.known().is_none_or(|s| s == "RUNNING");
     let runs = model.state.known().is_none_or(|s| s == "RUNNING");
     let restores = model.restore_strategy.known().is_none_or(|s| s != "NONE");
-    if !was_running && runs && restores && super::resolve::restore_from(model).is_none() {
+    // Unknown savepoints are read from Flink at apply (FOUND_SAVEPOINT, RETAINED_CHECKPOINT):
+    // there may well be state to restore from.
+    let decided = !model.savepoints.is_unknown();
+    if !was_running && runs && restores && decided && super::resolve::restore_from(model).is_none()
+    {
         diags.attribute_warning(
             AttributePath::root("state"),
             "Starting without state",
@@ -479,6 +483,25 @@ mod tests {
         assert_eq!(
             transition(&planned, &suspended).0,
             Before::Savepoint(Reason::Suspend)
+        );
+    }
+
+    #[test]
+    fn a_start_warns_of_no_state_only_when_nothing_can_be_found() {
+        let warned = |prior: &Model| {
+            let mut diags = Diagnostics::default();
+            plan_transition(prior, &mut model("RUNNING", "STATEFUL"), &mut diags);
+            diags
+                .0
+                .iter()
+                .any(|d| d.summary == "Starting without state")
+        };
+        assert!(warned(&model("SUSPENDED", "STATEFUL")), "nothing taken");
+        let mut finished = model("FINISHED", "STATEFUL");
+        finished.status = Attr::Known("FINISHED".into());
+        assert!(
+            !warned(&finished),
+            "apply reads what Flink kept of the ended job first"
         );
     }
 

@@ -333,11 +333,11 @@ pub fn tls_overridden_keys(d: &Resolved) -> Vec<String> {
         .collect()
 }
 
-/// The user's configuration without the keys of [`tls_overridden_keys`].
 /// The checkpoint retention `LATEST_STATE` needs: a cancelled or failed job keeps its newest
 /// checkpoint, for the provider to restore from.
-const RETENTION_KEY: &str = "execution.checkpointing.externalized-checkpoint-retention";
+pub const RETENTION_KEY: &str = "execution.checkpointing.externalized-checkpoint-retention";
 
+/// The user's configuration without the keys of [`tls_overridden_keys`].
 fn user_configuration(d: &Resolved) -> BTreeMap<String, String> {
     let mut user = d.flink_configuration.clone();
     let catalogue = flink::options::Catalogue::of(d.version);

@@ -213,8 +213,13 @@ async fn newer_state(
     planned: &Model,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
+    let retention = prior
+        .effective_flink_configuration
+        .known()
+        .and_then(|c| c.get(super::resolve::RETENTION_KEY))
+        .map(String::as_str);
     let found = match jm
-        .newest_retained(lifecycle::counts_checkpoints(planned))
+        .newest_retained(lifecycle::counts_checkpoints(planned), retention)
         .await
     {
         Ok(Some(found)) => found,

@@ -268,6 +268,17 @@ pub async fn wait_until_running(
                     limit.name
                 )
             };
+            let flink = match (&pod, status.as_str()) {
+                (Some(pod), "FAILED") => match JobManager::at(cluster, model, pod).await {
+                    Ok(jobmanager) => jobmanager.failure().await,
+                    Err(_) => None,
+                },
+                _ => None,
+            };
+            let why = match flink {
+                Some(cause) => format!("{why} ({cause})"),
+                None => why,
+            };
             let logs = match &pod {
                 Some(pod) => cluster
                     .pod_log_tail(&namespace, pod, 20)
