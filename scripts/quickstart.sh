@@ -73,23 +73,34 @@ echo "== terraform apply"
 terraform apply -auto-approve -no-color "${vars[@]}"
 if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
   echo "== apply waited until Flink ran both jobs: $(terraform output -json job_status)"
-  pod_ip() { kubectl get pods -l "component=jobmanager,flink.flinkops.io/deployment-id=$1" -o jsonpath='{.items[0].status.podIP}'; }
-  wordcount_ip=$(pod_ip "$(terraform output -raw wordcount_id)")
-  orders_ip=$(pod_ip "$(terraform output -raw orders_id)")
+  # The REST APIs through `kubectl port-forward` to each deployment's REST Service, as on a real
+  # cluster (the server forwards to the JobManager pod's address).
+  port_forward() { # port_forward <service> <local port>
+    kubectl port-forward "service/$1" "$2:8081" > "$work/forward-$1.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q "Forwarding from" "$work/forward-$1.log" && return 0; sleep 0.1; done
+    cat "$work/forward-$1.log" >&2
+    return 1
+  }
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  wordcount_port=$(free_port)
+  orders_port=$(free_port)
+  port_forward flink-wordcount-rest "$wordcount_port"
+  port_forward flink-orders-rest "$orders_port"
   for secret_key in ca.crt client.crt client.key; do
     kubectl get secret flink-platform-ca -o "jsonpath={.data.${secret_key//./\\.}}" | base64 -d > "$work/$secret_key"
   done
   orders_rest() {
     curl -sf --cacert "$work/ca.crt" --cert "$work/client.crt" --key "$work/client.key" \
-      --resolve "localhost:8081:$orders_ip" "https://localhost:8081$1"
+      "https://localhost:$orders_port$1"
   }
-  echo "wordcount at http://$wordcount_ip:8081: $(curl -sf "http://$wordcount_ip:8081/jobs/overview")"
-  echo "orders at https://$orders_ip:8081 (mutual TLS): $(orders_rest /jobs/overview)"
-  echo "orders without a client certificate: $(curl -sk "https://$orders_ip:8081/overview" >/dev/null 2>&1 && echo answered || echo refused)"
+  echo "wordcount (kubectl port-forward service/flink-wordcount-rest $wordcount_port:8081): $(curl -sf "http://localhost:$wordcount_port/jobs/overview")"
+  echo "orders (kubectl port-forward service/flink-orders-rest $orders_port:8081, mutual TLS): $(orders_rest /jobs/overview)"
+  echo "orders without a client certificate: $(curl -sk "https://localhost:$orders_port/overview" >/dev/null 2>&1 && echo answered || echo refused)"
   kubectl get pods -o 'custom-columns=POD:.metadata.name,IP:.status.podIP,READY:.status.containerStatuses[0].ready,RESTARTS:.status.containerStatuses[0].restartCount'
   echo "== both jobs running $(( $(date +%s) - start )) s after terraform apply started"
   if [ -n "${QUICKSTART_KEEP:-}" ]; then
-    echo "Flink web UI: http://$wordcount_ip:8081 (wordcount); KUBECONFIG=$kubeconfig kubectl get pods,services"
+    echo "Flink web UI of wordcount: http://localhost:$wordcount_port (kubectl port-forward runs); KUBECONFIG=$kubeconfig kubectl get pods,services"
     echo "press Enter to go on (drift, restore, destroy)"
     read -r _
   fi

@@ -316,7 +316,7 @@ async fn dispatch(
     };
     let name = target.name.clone().unwrap_or_default();
     if sub == Some("log") {
-        return pod_log(shared, &ns, &name, q);
+        return crate::logs::serve(shared, &ns, &name, q);
     }
     if sub == Some("portforward") {
         let pod = shared.store.get(kind, &ns, &name)?;
@@ -472,45 +472,6 @@ async fn dispatch(
 
 /// `pods/log` from the local kubelet's capture of the container output (`tailLines` honoured;
 /// `follow` answers with what there is so far).
-fn pod_log(
-    shared: &Shared,
-    namespace: &str,
-    name: &str,
-    q: &BTreeMap<String, String>,
-) -> Result<Response<Body>, ApiError> {
-    let pods = crate::kinds::find("", "v1", "pods")
-        .ok_or_else(|| ApiError::not_found("pods", "", name))?;
-    shared.store.get(pods, namespace, name)?;
-    let file = shared
-        .pods_dir
-        .get()
-        .map(|dir| dir.join(namespace).join(name).join("container.log"));
-    let text = match file.and_then(|f| std::fs::read_to_string(f).ok()) {
-        Some(text) => text,
-        None => {
-            return Err(ApiError::bad_request(format!(
-                "container \"flink-main-container\" in pod \"{name}\" is waiting to start: \
-                 ContainerCreating"
-            )))
-        }
-    };
-    let text = match q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
-        Some(n) => {
-            let lines: Vec<&str> = text.lines().collect();
-            let mut tail = lines[lines.len().saturating_sub(n)..].join("\n");
-            tail.push('\n');
-            tail
-        }
-        None => text,
-    };
-    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain"),
-    );
-    Ok(response)
-}
-
 fn scale_of(deployment: &Json) -> Json {
     let replicas = deployment
         .pointer("/spec/replicas")

@@ -1,8 +1,11 @@
-//! `pods/portforward` over WebSocket with the `v4.channel.k8s.io` subprotocol, as kube-rs's
-//! `Api::<Pod>::portforward` speaks it: every binary frame starts with a channel byte (port `i`
-//! has data channel `2i` and error channel `2i+1`), the server opens each channel with a frame
-//! carrying the port (little-endian u16), then bytes flow both ways between the client and a TCP
-//! connection to the pod's IP and port. kubectl's SPDY variant is not served.
+//! `pods/portforward`, in the three ways clients ask for it: kubectl's SPDY streams over an
+//! `Upgrade: SPDY/3.1` connection, the same tunnelled through WebSocket with the
+//! `SPDY/3.1+portforward.k8s.io` subprotocol (kubectl 1.30 and later try this first), and
+//! WebSocket with the `v4.channel.k8s.io` subprotocol as kube-rs's `Api::<Pod>::portforward`
+//! speaks it: every binary frame starts with a channel byte (port `i` has data channel `2i` and
+//! error channel `2i+1`), the server opens each channel with a frame carrying the port
+//! (little-endian u16), then bytes flow both ways between the client and a TCP connection to the
+//! pod's IP and port. SPDY is served by [`crate::portforward_spdy`].
 
 use crate::status::ApiError;
 use bytes::Bytes;
@@ -18,39 +21,81 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-const PROTOCOL: &str = "v4.channel.k8s.io";
+const CHANNELS: &str = "v4.channel.k8s.io";
+const STREAMS: &str = "portforward.k8s.io";
+const SPDY_IN_WEBSOCKET: &str = "SPDY/3.1+portforward.k8s.io";
 
-/// Answers the upgrade and, once it completes, forwards `ports` of `pod` (its status.podIP).
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn switching(headers: &[(&'static str, &str)]) -> Response<super::http::Body> {
+    let mut response = Response::new(Full::new(Bytes::new()).boxed());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    for (name, value) in headers {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, v);
+        }
+    }
+    response
+}
+
+/// Answers the upgrade and, once it completes, forwards to the ports of `pod` (its status.podIP)
+/// the client asks for.
 pub fn serve(
     req: Request<Incoming>,
     pod: &Json,
     q: &BTreeMap<String, String>,
 ) -> Result<Response<super::http::Body>, ApiError> {
-    let offered = req
-        .headers()
-        .get("sec-websocket-protocol")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
-        return Err(ApiError::bad_request(format!(
-            "port-forward here speaks the WebSocket subprotocol {PROTOCOL} (kube-rs); offered: {offered:?}"
-        )));
-    }
-    let key = req
-        .headers()
-        .get("sec-websocket-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key: not a WebSocket upgrade"))?
-        .to_string();
     let address = pod["status"]["podIP"]
         .as_str()
         .ok_or_else(|| ApiError::bad_request("pod has no IP address yet: it is not running"))?
         .to_string();
+    if header(&req, "upgrade").eq_ignore_ascii_case("SPDY/3.1") {
+        if !header(&req, "x-stream-protocol-version")
+            .split(',')
+            .any(|p| p.trim() == STREAMS)
+        {
+            return Err(ApiError::bad_request(format!(
+                "port-forward over SPDY speaks {STREAMS} (X-Stream-Protocol-Version)"
+            )));
+        }
+        tokio::spawn(async move {
+            if let Ok(upgraded) = hyper::upgrade::on(req).await {
+                crate::portforward_spdy::serve(hyper_util::rt::TokioIo::new(upgraded), address)
+                    .await;
+            }
+        });
+        return Ok(switching(&[
+            ("upgrade", "SPDY/3.1"),
+            ("connection", "Upgrade"),
+            ("x-stream-protocol-version", STREAMS),
+        ]));
+    }
+    let offered = header(&req, "sec-websocket-protocol").to_string();
+    let protocol = [SPDY_IN_WEBSOCKET, CHANNELS]
+        .into_iter()
+        .find(|wanted| offered.split(',').any(|p| p.trim() == *wanted))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "port-forward here speaks SPDY/3.1 ({STREAMS}) or the WebSocket subprotocols \
+                 {SPDY_IN_WEBSOCKET} and {CHANNELS}; offered: {offered:?}"
+            ))
+        })?;
+    let key = header(&req, "sec-websocket-key").to_string();
+    if key.is_empty() {
+        return Err(ApiError::bad_request(
+            "missing Sec-WebSocket-Key: not a WebSocket upgrade",
+        ));
+    }
     let ports: Vec<u16> = q
         .get("ports")
         .map(|p| p.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_default();
-    if ports.is_empty() {
+    if ports.is_empty() && protocol == CHANNELS {
         return Err(ApiError::bad_request(
             "at least one port is required (ports=...)",
         ));
@@ -65,22 +110,57 @@ pub fn serve(
             None,
         )
         .await;
-        forward(ws, &address, &ports).await;
+        if protocol == CHANNELS {
+            forward(ws, &address, &ports).await;
+        } else {
+            tunnel(ws, address).await;
+        }
     });
-    let mut response = Response::new(Full::new(Bytes::new()).boxed());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("upgrade", "websocket".to_string()),
-        ("connection", "Upgrade".to_string()),
-        ("sec-websocket-accept", derive_accept_key(key.as_bytes())),
-        ("sec-websocket-protocol", PROTOCOL.to_string()),
-    ] {
-        if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
-            headers.insert(name, v);
+    Ok(switching(&[
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-accept", &derive_accept_key(key.as_bytes())),
+        ("sec-websocket-protocol", protocol),
+    ]))
+}
+
+/// SPDY carried in WebSocket binary messages: the messages' bytes, in order, are the SPDY
+/// connection's.
+async fn tunnel<S>(ws: WebSocketStream<S>, address: String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (spdy_side, pipe) = tokio::io::duplex(64 * 1024);
+    let session = tokio::spawn(crate::portforward_spdy::serve(spdy_side, address));
+    let (mut from_session, mut to_session) = tokio::io::split(pipe);
+    let (mut sink, mut source) = ws.split();
+    let outbound = tokio::spawn(async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match from_session.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sink.send(Message::binary(buf[..n].to_vec())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = sink.close().await;
+    });
+    while let Some(Ok(message)) = source.next().await {
+        let delivered = match message {
+            Message::Binary(bytes) => to_session.write_all(&bytes).await.is_ok(),
+            Message::Close(_) => false,
+            _ => true,
+        };
+        if !delivered {
+            break;
         }
     }
-    Ok(response)
+    let _ = to_session.shutdown().await;
+    let _ = session.await;
+    outbound.abort();
 }
 
 async fn forward<S>(ws: WebSocketStream<S>, address: &str, ports: &[u16])

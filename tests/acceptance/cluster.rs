@@ -134,6 +134,44 @@ impl Cluster {
         )
     }
 
+    /// Starts a long-running kubectl in this test's namespace (`logs -f`, `port-forward`), its
+    /// output piped.
+    pub fn spawn_kubectl(&self, args: &[&str]) -> std::process::Child {
+        Command::new("kubectl")
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(["-n", self.namespace.as_str()])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the real kubectl must be on PATH for the acceptance tests")
+    }
+
+    /// `kubectl port-forward <target> :<port>` running, and the local address it listens on.
+    pub fn port_forward(&self, target: &str, port: u16) -> (std::process::Child, String) {
+        use std::io::BufRead;
+        let mut child = self.spawn_kubectl(&["port-forward", target, &format!(":{port}")]);
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // "Forwarding from 127.0.0.1:<local> -> <port>"
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let local = first
+            .split_whitespace()
+            .find(|w| w.starts_with("127.0.0.1:"))
+            .map(String::from);
+        std::thread::spawn(move || lines.for_each(drop));
+        match local {
+            Some(local) => (child, local),
+            None => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "kubectl port-forward {target} did not start: {first}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+
     /// Runs kubectl in this test's namespace and asserts it succeeded.
     pub fn kubectl(&self, args: &[&str]) -> String {
         let mut all = vec!["-n", self.namespace.as_str()];

@@ -1,11 +1,13 @@
 //! `terraform apply` ends in a running Flink job: on the test server with its local kubelet, a
 //! flink_deployment's pods run as real Flink 2.3 processes (the job jar fetched by the provider's
 //! init container from a local HTTP server), the job Flink reports runs under the state's
-//! `job_id`, `kubectl logs` shows the JobManager's output, a killed TaskManager is restarted and
-//! counted, and destroy stops it all; an image that cannot be pulled and a job class that does not
-//! exist each fail the apply with the reason and the JobManager's last lines, and the apply after
-//! fixing them converges. A TLS deployment runs with mutual TLS and is upgraded statefully
-//! through the authority's client certificate.
+//! `job_id`, `kubectl logs` shows the JobManager's output, `kubectl port-forward` to the REST
+//! Service reaches Flink, `kubectl logs -f` follows a TaskManager until it is killed, a killed
+//! TaskManager is restarted and counted, and destroy stops it all; an image that cannot be pulled
+//! and a job class that does not exist each fail the apply with the reason and the JobManager's
+//! last lines, and the apply after fixing them converges; a container over its memory limit is
+//! OOMKilled (a memory cgroup per pod). A TLS deployment runs with mutual TLS and is upgraded
+//! statefully through the authority's client certificate.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
@@ -204,6 +206,12 @@ resource "flink_deployment" "counter" {{
         logs.contains("StandaloneApplicationClusterEntryPoint"),
         "{logs}"
     );
+    // kubectl port-forward to the REST Service reaches Flink, as a user opens the web UI.
+    let (mut forward, local) = cluster.port_forward("service/flink-counter-rest", 8081);
+    let overview = http_get(&local, "/jobs/overview").unwrap_or_default();
+    assert!(overview.contains(&job_id), "{overview}");
+    let _ = forward.kill();
+    let _ = forward.wait();
 
     // A crashed TaskManager is restarted, counted, and the job runs again.
     let taskmanager = pod(&cluster, "taskmanager", &id);
@@ -211,6 +219,8 @@ resource "flink_deployment" "counter" {{
         .as_str()
         .unwrap()
         .to_string();
+    // kubectl logs -f follows the TaskManager until its container stops.
+    let following = cluster.spawn_kubectl(&["logs", "-f", &tm_name]);
     let killed = Command::new("pkill")
         .args([
             "-KILL",
@@ -226,6 +236,17 @@ resource "flink_deployment" "counter" {{
         (status["restartCount"].as_u64()? >= 1 && status["state"]["running"].is_object())
             .then_some(())
     });
+    let follower = following.id();
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(following.wait_with_output());
+    });
+    let Ok(Ok(followed)) = ended.recv_timeout(Duration::from_secs(60)) else {
+        let _ = Command::new("kill").arg(follower.to_string()).status();
+        panic!("kubectl logs -f went on after the container stopped");
+    };
+    let followed = String::from_utf8_lossy(&followed.stdout);
+    assert!(followed.contains("TaskExecutor"), "{followed}");
     wait_for("the job to run again", Duration::from_secs(180), || {
         let body = http_get(&address, "/overview")?;
         let overview: serde_json::Value = serde_json::from_str(&body).ok()?;
@@ -559,4 +580,28 @@ fn a_rollout_that_cannot_run_fails_the_apply_with_its_reason_and_logs() {
         "RUNNING"
     );
     ws.destroy();
+}
+
+#[test]
+fn a_container_over_its_memory_limit_is_oom_killed() {
+    let cluster = Cluster::start_with_pods("local-oom");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    // A TaskManager whose JVM alone needs more than the pod may use.
+    cluster.kubectl_apply(
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "greedy"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "greedy"}},
+              "template": {"metadata": {"labels": {"app": "greedy"}}, "spec": {"containers": [{
+                "name": "flink-main-container", "image": "flink:2.3.0", "args": ["taskmanager"],
+                "resources": {"limits": {"memory": "48Mi"}}}]}}}}"#,
+    );
+    let terminated = wait_for("an OOM kill", Duration::from_secs(120), || {
+        let pods = cluster.kubectl(&["get", "pods", "-l", "app=greedy", "-o", "json"]);
+        let pods: serde_json::Value = serde_json::from_str(&pods).ok()?;
+        let status = &pods["items"][0]["status"]["containerStatuses"][0];
+        let last = &status["lastState"]["terminated"];
+        (last["reason"] == "OOMKilled").then(|| (last.clone(), status["restartCount"].clone()))
+    });
+    assert_eq!(terminated.0["exitCode"], 137, "{terminated:?}");
+    assert!(terminated.1.as_u64() >= Some(1), "{terminated:?}");
+    cluster.kubectl(&["delete", "deployment", "greedy"]);
 }

@@ -10,6 +10,7 @@
 
 mod container;
 mod image;
+mod memory;
 mod network;
 mod pods;
 mod runtime;
@@ -100,6 +101,10 @@ fn pod_number() -> u32 {
 }
 
 fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
+    // Declared before the runtimes, so it is removed after their cgroups.
+    let memory_root = memory::Root::create()
+        .map_err(|e| eprintln!("kubelet: pods run without memory limits: {e}"))
+        .ok();
     let store = &shared.store;
     let mut runtimes: BTreeMap<(String, String), PodRuntime> = BTreeMap::new();
     let mut serial = 0u64;
@@ -119,7 +124,16 @@ fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
             let key = pods::key(pod);
             if !runtimes.contains_key(&key) {
                 let dir = options.work_dir.join(&key.0).join(&key.1);
-                match PodRuntime::new(pod_number(), dir) {
+                let n = pod_number();
+                let limit = memory::container_limit(&pod["spec"]["containers"][0]);
+                let cgroup = match (&memory_root, limit) {
+                    (Some(root), Some(bytes)) => root
+                        .pod(n, bytes)
+                        .map_err(|e| eprintln!("kubelet: pod {}: no memory limit: {e}", key.1))
+                        .ok(),
+                    _ => None,
+                };
+                match PodRuntime::new(n, dir, cgroup) {
                     Ok(r) => {
                         runtimes.insert(key.clone(), r);
                     }

@@ -2,6 +2,7 @@
 //! network namespace, the `sh` that sets up its mount namespace and execs the container, restarts
 //! with back-off after it exits (restartPolicy Always), and what a kubelet reports of it.
 
+use super::memory::PodMemory;
 use super::network;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ pub struct PodRuntime {
     /// The last termination: exit code and reason.
     pub last_exit: Option<(i32, String)>,
     next_start: Instant,
+    /// Its memory cgroup, when the machine has one to give; OOM kills seen in it so far.
+    memory: Option<PodMemory>,
+    oom_kills: u64,
 }
 
 fn now() -> String {
@@ -48,8 +52,9 @@ fn now() -> String {
 }
 
 impl PodRuntime {
-    /// A pod whose network is set up and which waits to be started.
-    pub fn new(n: u32, dir: PathBuf) -> Result<Self, String> {
+    /// A pod whose network is set up and which waits to be started, its processes kept in
+    /// `memory` when given.
+    pub fn new(n: u32, dir: PathBuf, memory: Option<PodMemory>) -> Result<Self, String> {
         let address = network::pod_address(n);
         network::create_pod_network(n, address)?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -65,6 +70,8 @@ impl PodRuntime {
             },
             last_exit: None,
             next_start: Instant::now(),
+            memory,
+            oom_kills: 0,
         })
     }
 
@@ -100,9 +107,16 @@ impl PodRuntime {
         let Ok(log_err) = log.try_clone() else {
             return self.cannot_start("RunContainerError", "log file".into());
         };
-        let mut command = Command::new("ip");
+        // A shell joins the memory cgroup and execs the rest: `ip netns exec` mounts a sysfs of
+        // the network namespace, in which the cgroup hierarchy is not to be found.
+        let mut command = Command::new("sh");
+        let join = match &self.memory {
+            Some(memory) => format!("echo $$ > '{}' && ", memory.procs().display()),
+            None => String::new(),
+        };
         command
-            .args(["netns", "exec", &network::namespace_name(self.n)])
+            .args(["-c", &format!("{join}exec \"$@\""), "sh"])
+            .args(["ip", "netns", "exec", &network::namespace_name(self.n)])
             .args([
                 "unshare",
                 "--mount",
@@ -141,7 +155,15 @@ impl PodRuntime {
         };
         self.child = None;
         let code = status.code().unwrap_or(137);
-        let reason = if code == 0 { "Completed" } else { "Error" };
+        let oom_kills = self.memory.as_ref().map_or(0, PodMemory::oom_kills);
+        let reason = if oom_kills > self.oom_kills {
+            "OOMKilled"
+        } else if code == 0 {
+            "Completed"
+        } else {
+            "Error"
+        };
+        self.oom_kills = oom_kills;
         self.last_exit = Some((code, reason.into()));
         self.restarts += 1;
         let backoff = Duration::from_secs(10 * 2u64.pow(self.restarts.min(5) - 1))

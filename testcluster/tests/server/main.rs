@@ -6,6 +6,7 @@
 mod api;
 mod kubectl;
 mod pods;
+mod port_forward_kubectl;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 

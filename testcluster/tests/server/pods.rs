@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A pod object whose status points at `ip` (no kubelet runs here: the test plays its part).
-async fn pod_at(client: kube::Client, name: &str, ip: &str) -> Api<Pod> {
+pub(crate) async fn pod_at(client: kube::Client, name: &str, ip: &str) -> Api<Pod> {
     let pods: Api<Pod> = Api::default_namespaced(client);
     let pod: Pod = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod",
