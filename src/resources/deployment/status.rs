@@ -59,7 +59,7 @@ async fn observe_with_pod(
     cluster: &Cluster,
     model: &Model,
     rollout: Option<&str>,
-) -> (String, Option<String>) {
+) -> (String, Option<Pod>) {
     if model.namespace.known().is_none() || model.job_id.known().is_none() {
         return ("PENDING".into(), None);
     }
@@ -70,15 +70,35 @@ async fn observe_with_pod(
             return ("UNREACHABLE".into(), None);
         }
     };
-    let Some(jobmanager) = pods.last() else {
+    let Some(jobmanager) = pods.into_iter().last() else {
         // Scaled to nothing on purpose, the state says so.
         let state = model.state.known().map_or("RUNNING", String::as_str);
         let status = if state == "RUNNING" { "PENDING" } else { state };
         return (status.into(), None);
     };
     let pod_name = jobmanager.metadata.name.clone().unwrap_or_default();
-    let status = job_state(cluster, model, jobmanager, &pod_name).await;
-    (status, Some(pod_name))
+    let status = job_state(cluster, model, &jobmanager, &pod_name).await;
+    (status, Some(jobmanager))
+}
+
+/// How the pod's container last ended, when it did not end well: OOMKilled (with what to do) or
+/// another reason with its exit code.
+fn last_termination(pod: &Pod) -> Option<String> {
+    let container = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
+    let ended = container.last_state.as_ref()?.terminated.as_ref()?;
+    let restarts = container.restart_count;
+    match ended.reason.as_deref() {
+        Some("OOMKilled") => Some(format!(
+            "the JobManager container was OOMKilled (exit code {}, {restarts} restarts): it needs \
+             more memory than its limit; raise jobmanager.memory",
+            ended.exit_code
+        )),
+        Some("Completed") | None => None,
+        Some(reason) => Some(format!(
+            "the JobManager container last ended with {reason} (exit code {}, {restarts} restarts)",
+            ended.exit_code
+        )),
+    }
 }
 
 /// The deployment's live JobManager pods (of rollout `rollout` when given), oldest first.
@@ -249,7 +269,8 @@ pub async fn wait_until_running(
     let mut last = String::new();
     loop {
         cluster.forget_pods();
-        let (status, pod) = observe_with_pod(cluster, model, rollout).await;
+        let (status, jobmanager) = observe_with_pod(cluster, model, rollout).await;
+        let pod = jobmanager.as_ref().and_then(|p| p.metadata.name.clone());
         if status != last {
             tracing::info!(deployment = %name, status = %status, "waiting for the job to run");
             last = status.clone();
@@ -279,6 +300,10 @@ pub async fn wait_until_running(
                 Some(cause) => format!("{why} ({cause})"),
                 None => why,
             };
+            let why = match jobmanager.as_ref().and_then(last_termination) {
+                Some(ended) => format!("{why}; {ended}"),
+                None => why,
+            };
             let logs = match &pod {
                 Some(pod) => cluster
                     .pod_log_tail(&namespace, pod, 20)
@@ -297,6 +322,29 @@ pub async fn wait_until_running(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_oom_killed_jobmanager_says_what_to_raise() {
+        let pod = |terminated: serde_json::Value| -> Pod {
+            serde_json::from_value(json!({"status": {"containerStatuses": [{
+                "name": "flink-main-container", "image": "flink:2.3.0", "ready": false,
+                "restartCount": 3, "imageID": "", "lastState": {"terminated": terminated},
+            }]}}))
+            .unwrap()
+        };
+        let oom = last_termination(&pod(json!({"exitCode": 137, "reason": "OOMKilled"}))).unwrap();
+        assert!(
+            oom.contains("OOMKilled (exit code 137, 3 restarts)"),
+            "{oom}"
+        );
+        assert!(oom.contains("raise jobmanager.memory"), "{oom}");
+        let error = last_termination(&pod(json!({"exitCode": 1, "reason": "Error"}))).unwrap();
+        assert!(error.contains("ended with Error (exit code 1"), "{error}");
+        assert_eq!(
+            last_termination(&pod(json!({"exitCode": 0, "reason": "Completed"}))),
+            None
+        );
+    }
 
     #[test]
     fn a_running_job_is_running_only_once_all_its_tasks_run() {
