@@ -124,6 +124,29 @@ pub fn serve(
     ]))
 }
 
+/// Sends what `read` gives, each read made a frame by `frame`, to `to` until `read` ends (true)
+/// or the receiver is gone (false).
+pub(crate) async fn pump<R>(
+    read: &mut R,
+    to: &tokio::sync::mpsc::Sender<Vec<u8>>,
+    frame: impl Fn(&[u8]) -> Vec<u8>,
+) -> bool
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match read.read(&mut buf).await {
+            Ok(0) | Err(_) => return true,
+            Ok(n) => {
+                if to.send(frame(&buf[..n])).await.is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
 /// SPDY carried in WebSocket binary messages: the messages' bytes, in order, are the SPDY
 /// connection's.
 async fn tunnel<S>(ws: WebSocketStream<S>, address: String)
@@ -182,20 +205,7 @@ where
                 writers.push(Some(write));
                 let to_client = to_client.clone();
                 tokio::spawn(async move {
-                    let mut buf = vec![0u8; 32 * 1024];
-                    loop {
-                        match read.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                let mut frame = Vec::with_capacity(n + 1);
-                                frame.push(data);
-                                frame.extend_from_slice(&buf[..n]);
-                                if to_client.send(frame).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                    }
+                    pump(&mut read, &to_client, |bytes| [&[data], bytes].concat()).await;
                 });
             }
             Err(e) => {

@@ -146,20 +146,9 @@ async fn connect(address: &str, pair: &Pair, to_client: &mpsc::Sender<Vec<u8>>) 
             let (mut from_pod, to_pod) = tcp.into_split();
             let to_client = to_client.clone();
             let from_pod = tokio::spawn(async move {
-                let mut buf = vec![0u8; 32 * 1024];
-                loop {
-                    match from_pod.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if to_client
-                                .send(spdy::data(data, &buf[..n], false))
-                                .await
-                                .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
+                let frame = |bytes: &[u8]| spdy::data(data, bytes, false);
+                if !crate::portforward::pump(&mut from_pod, &to_client, frame).await {
+                    return;
                 }
                 let _ = to_client.send(spdy::data(data, &[], true)).await;
                 let _ = to_client.send(spdy::data(error, &[], true)).await;
