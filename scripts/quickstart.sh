@@ -97,6 +97,8 @@ if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
   echo "wordcount (kubectl port-forward service/flink-wordcount-rest $wordcount_port:8081): $(curl -sf "http://localhost:$wordcount_port/jobs/overview")"
   echo "orders (kubectl port-forward service/flink-orders-rest $orders_port:8081, mutual TLS): $(orders_rest /jobs/overview)"
   echo "orders without a client certificate: $(curl -sk "https://localhost:$orders_port/overview" >/dev/null 2>&1 && echo answered || echo refused)"
+  echo "wordcount's Kubernetes HA: Flink's own ConfigMaps (leader election as its ServiceAccount, flink-wordcount):"
+  kubectl get configmaps -l "app=$(terraform output -raw wordcount_id),type=flink-native-kubernetes"
   kubectl get pods -o 'custom-columns=POD:.metadata.name,IP:.status.podIP,READY:.status.containerStatuses[0].ready,RESTARTS:.status.containerStatuses[0].restartCount'
   echo "== both jobs running $(( $(date +%s) - start )) s after terraform apply started"
   if [ -n "${QUICKSTART_KEEP:-}" ]; then
@@ -119,4 +121,6 @@ terraform plan -no-color "${vars[@]}" | grep -E 'outside Terraform|~ ' || true
 echo "== terraform apply restores it"
 terraform apply -auto-approve -no-color "${vars[@]}" | grep "Apply complete"
 echo "== terraform destroy"
+wordcount_id=$(terraform output -raw wordcount_id)
 terraform destroy -auto-approve -no-color "${vars[@]}"
+echo "Flink's HA ConfigMaps left: $(kubectl get configmaps -l "app=$wordcount_id,type=flink-native-kubernetes" -o name | wc -l)"

@@ -59,8 +59,8 @@ resource "flink_high_availability" "zookeeper" {
 }
 
 # A Flink application: JobManager and TaskManagers, its Services and its configuration, with state
-# under the blob storage layout. (On a real cluster add high_availability =
-# flink_high_availability.kubernetes.spec; the local cluster's pods cannot reach its API server yet.)
+# under the blob storage layout, and Kubernetes HA (its own ServiceAccount and Role; Flink keeps
+# leader and checkpoint pointers in ConfigMaps, removed on destroy).
 resource "flink_deployment" "wordcount" {
   name          = "wordcount"
   flink_version = "2.3"
@@ -73,7 +73,8 @@ resource "flink_deployment" "wordcount" {
     jobmanager  = { memory = "1024m" }
     taskmanager = { memory = "1024m" }
   }
-  blob_storage = flink_blob_storage.state.spec
+  blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.kubernetes.spec
 }
 
 # The platform's TLS identity: a signing CA and a REST client certificate, keys only in a Secret.

@@ -2,6 +2,7 @@
 //! responses and `Status` errors, watch streams, the `scale` subresource, and a request counter
 //! (`GET /testserver/requests`, `POST /testserver/requests/reset`) for benchmarks.
 
+use crate::auth::{Attributes, User};
 use crate::discovery;
 use crate::kinds::{self, ResourceKind};
 use crate::selectors::{FieldSelector, LabelSelector};
@@ -23,8 +24,8 @@ pub type Body = BoxBody<Bytes, Infallible>;
 pub struct Shared {
     /// The objects.
     pub store: Store,
-    /// The bearer token clients must send.
-    pub token: String,
+    /// The bearer tokens it accepts: the admin's and the pods' ServiceAccounts'.
+    pub tokens: crate::auth::Tokens,
     /// `https://host:port`, for discovery.
     pub address: String,
     /// Requests per `VERB resource`.
@@ -93,15 +94,20 @@ pub async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let authorized = req
+    let authorization = req
         .headers()
         .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {}", shared.token));
-    if !authorized {
+        .and_then(|v| v.to_str().ok());
+    let Some(user) = shared.tokens.authenticate(&shared.store, authorization) else {
         return Ok(error(ApiError::unauthorized()));
-    }
+    };
     let path = req.uri().path().trim_matches('/').to_string();
+    if path.starts_with("testserver/") && user != User::Admin {
+        return Ok(error(ApiError::forbidden(
+            format!("User \"{}\" cannot reach /{path}", user.username()),
+            json!({}),
+        )));
+    }
     // HTTP/2 clients (fabric8's OkHttp) send the absolute URI: log the path and query only.
     let logged = (!path.starts_with("testserver/")).then(|| {
         let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -160,12 +166,12 @@ pub async fn handle(
         }
         (_, ["api", "v1", rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            resource(&shared, req, "", "v1", rest).await
+            resource(&shared, &user, req, "", "v1", rest).await
         }
         (_, ["apis", group, version, rest @ ..]) => {
             let (group, version) = (group.to_string(), version.to_string());
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            resource(&shared, req, &group, &version, rest).await
+            resource(&shared, &user, req, &group, &version, rest).await
         }
         _ => error(ApiError::not_found("", "", &path)),
     };
@@ -173,7 +179,11 @@ pub async fn handle(
         if log.len() == REQUEST_LOG_LIMIT {
             log.pop_front();
         }
-        log.push_back(format!("{line} -> {}", response.status().as_u16()));
+        let status = response.status().as_u16();
+        log.push_back(match &user {
+            User::Admin => format!("{line} -> {status}"),
+            other => format!("{line} -> {status} as {}", other.username()),
+        });
     }
     Ok(response)
 }
@@ -251,6 +261,7 @@ fn parse_body(bytes: &[u8], yaml: bool) -> Result<Json, ApiError> {
 
 async fn resource(
     shared: &Arc<Shared>,
+    user: &User,
     req: Request<Incoming>,
     group: &str,
     version: &str,
@@ -277,6 +288,21 @@ async fn resource(
         *counts
             .entry(format!("{verb} {}", target.kind.plural))
             .or_default() += 1;
+    }
+    let selected_name = q.get("fieldSelector").and_then(|f| {
+        f.split(',')
+            .find_map(|term| term.strip_prefix("metadata.name="))
+    });
+    let attributes = Attributes {
+        verb,
+        group,
+        resource: target.kind.plural,
+        subresource: target.subresource.as_deref(),
+        namespace: target.namespace.as_deref(),
+        name: target.name.as_deref().or(selected_name),
+    };
+    if let Err(e) = crate::auth::authorize(&shared.store, user, &attributes) {
+        return error(e);
     }
     let result = dispatch(shared, req, &target, verb, &q).await;
     result.unwrap_or_else(error)

@@ -1,15 +1,17 @@
 //! kube-test-server: a Kubernetes API server for tests, faithful where terraform-provider-flink and
-//! its tools depend on one: HTTPS with a bearer token, discovery for real kubectl, create / get /
+//! its tools depend on one: HTTPS with bearer tokens (the admin's, and pods' ServiceAccounts' under
+//! RBAC), discovery for real kubectl, create / get /
 //! list with selectors / update with optimistic concurrency / merge, JSON and strategic patches /
 //! server-side apply with managedFields and conflicts / delete / deletecollection / watch, the
 //! Deployment scale subresource, and real `Status` errors. It is a test tool, not the product: the
 //! provider never links it.
 //!
 //! # Layout
-//! `tls` (CA, serving certificate, token, kubeconfig) -> `http` (auth, routing, watch) ->
+//! `tls` (CA, serving certificate, token, kubeconfig) -> `auth` (tokens, RBAC) -> `http` (routing, watch) ->
 //! `store` (objects, write semantics) -> `fields` (managedFields, server-side apply) and `patch`
 //! (the other patch types); `kinds` (the served kinds), `selectors`, `status`, `discovery`.
 
+pub mod auth;
 pub mod discovery;
 pub mod fields;
 pub mod http;
@@ -35,8 +37,12 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// A kubeconfig that reaches it.
     pub kubeconfig: String,
+    /// PEM of the CA that signed its serving certificate (what a pod's `ca.crt` holds).
+    pub ca_pem: String,
     /// Its state, for tests that look inside.
     pub shared: Arc<http::Shared>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    runtime: tokio::runtime::Handle,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -44,6 +50,26 @@ impl RunningServer {
     /// Stops accepting connections.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Serves on `listen` too (port 0 picks a free port), with the same identity and objects, as
+    /// the `kubernetes` Service's address serves pods in a cluster; returns the address. Callable
+    /// from any thread. The serving certificate names [`tls::IN_CLUSTER_IP`] besides the first
+    /// listening address.
+    pub fn listen_also(&self, listen: &str) -> Result<SocketAddr, StartError> {
+        let failed = |e| StartError::Listen(listen.to_string(), e);
+        let listener = std::net::TcpListener::bind(listen).map_err(failed)?;
+        listener.set_nonblocking(true).map_err(failed)?;
+        let addr = listener.local_addr().map_err(failed)?;
+        let _entered = self.runtime.enter();
+        let listener = TcpListener::from_std(listener).map_err(failed)?;
+        self.runtime.spawn(serve(
+            listener,
+            self.acceptor.clone(),
+            self.shared.clone(),
+            self.stop.subscribe(),
+        ));
+        Ok(addr)
     }
 }
 
@@ -76,42 +102,50 @@ pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
     let kubeconfig = tls::kubeconfig(addr, &identity);
     let shared = Arc::new(http::Shared {
         store: store::Store::new(),
-        token: identity.token.clone(),
+        tokens: auth::Tokens::new(identity.token.clone()),
         address: addr.to_string(),
         requests: Default::default(),
         request_log: Default::default(),
         pods_dir: Default::default(),
     });
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config.clone());
-    let serving = shared.clone();
-    tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                _ = stopped.wait_for(|s| *s) => return,
-                accepted = listener.accept() => accepted,
-            };
-            let Ok((tcp, _)) = accepted else { continue };
-            let acceptor = acceptor.clone();
-            let shared = serving.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service =
-                    hyper::service::service_fn(move |req| http::handle(shared.clone(), req));
-                let _ = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                )
-                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service)
-                .await;
-            });
-        }
-    });
+    tokio::spawn(serve(listener, acceptor.clone(), shared.clone(), stopped));
     Ok(RunningServer {
         addr,
         kubeconfig,
+        ca_pem: identity.ca_pem,
         shared,
+        acceptor,
+        runtime: tokio::runtime::Handle::current(),
         stop,
     })
+}
+
+/// Accepts TLS connections on `listener` and serves the API on them until `stopped`.
+async fn serve(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: Arc<http::Shared>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, _)) = accepted else { continue };
+        let acceptor = acceptor.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |req| http::handle(shared.clone(), req));
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+        });
+    }
 }

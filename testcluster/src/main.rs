@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
             work_dir: pods_dir,
             fetch_script: fetch_flink,
         };
-        match kube_test_server::kubelet::Kubelet::start(server.shared.clone(), options) {
+        match kube_test_server::kubelet::Kubelet::start(&server, options) {
             Ok(k) => Some(k),
             Err(e) => {
                 eprintln!("kube-test-server: {e}");

@@ -103,6 +103,10 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized".into(), json!({}))
     }
+    /// 403: RBAC does not allow the request; `message` says who cannot do what, where.
+    pub fn forbidden(message: String, details: Json) -> Self {
+        Self::new(403, "Forbidden", message, details)
+    }
     /// 405 for a verb the resource does not support.
     pub fn method_not_allowed() -> Self {
         Self::new(

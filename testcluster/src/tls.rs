@@ -1,12 +1,16 @@
 //! The server's TLS identity, made at start: a CA, a serving certificate it signs for the
-//! listening address, a random bearer token, and the kubeconfig that trusts the CA and carries
+//! listening address and the in-cluster address pods use, a random bearer token, and the kubeconfig that trusts the CA and carries
 //! the token.
 
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+
+/// The address pods reach the API server at (`KUBERNETES_SERVICE_HOST`): the local kubelet's
+/// bridge, which the serving certificate names besides the listening address.
+pub const IN_CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(10, 245, 0, 1);
 
 /// What clients need to trust and reach the server.
 pub struct Identity {
@@ -43,11 +47,14 @@ pub fn generate(addr: SocketAddr) -> Result<Identity, TlsError> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(vec![
         "localhost".to_string(),
+        "kubernetes".to_string(),
+        "kubernetes.default".to_string(),
         "kubernetes.default.svc".to_string(),
+        "kubernetes.default.svc.cluster.local".to_string(),
     ])?;
-    params
-        .subject_alt_names
-        .push(rcgen::SanType::IpAddress(addr.ip()));
+    for ip in [addr.ip(), IpAddr::V4(IN_CLUSTER_IP)] {
+        params.subject_alt_names.push(rcgen::SanType::IpAddress(ip));
+    }
     params
         .distinguished_name
         .push(DnType::CommonName, "kube-apiserver");

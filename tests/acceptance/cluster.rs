@@ -73,7 +73,7 @@ impl Cluster {
                     fetch_script: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("scripts/fetch-flink.sh"),
                 };
-                match kube_test_server::kubelet::Kubelet::start(server.shared.clone(), options) {
+                match kube_test_server::kubelet::Kubelet::start(server, options) {
                     Ok(k) => Some(k),
                     Err(e) => panic!("the local kubelet cannot run pods here: {e}"),
                 }
@@ -228,6 +228,14 @@ impl Cluster {
         let server = self.server.as_ref()?;
         let mut counts = server.shared.requests.lock().unwrap();
         Some(std::mem::take(&mut *counts))
+    }
+
+    /// The test server's log of API requests (`METHOD path -> status [as user]`), oldest first,
+    /// when the cluster is the in-process test server.
+    pub fn request_log(&self) -> Option<Vec<String>> {
+        let server = self.server.as_ref()?;
+        let log = server.shared.request_log.lock().unwrap();
+        Some(log.iter().cloned().collect())
     }
 
     /// Names (`kind/name`) of every object in the namespace carrying the provider's label.

@@ -6,7 +6,8 @@
 //! TaskManager is restarted and counted, and destroy stops it all; an image that cannot be pulled
 //! and a job class that does not exist each fail the apply with the reason and the JobManager's
 //! last lines, and the apply after fixing them converges; a container over its memory limit is
-//! OOMKilled (a memory cgroup per pod). A TLS deployment runs with mutual TLS and is upgraded
+//! OOMKilled (a memory cgroup per pod); `FLINK_PROPERTIES` reaches Flink where its configuration is
+//! writable and not through a read-only ConfigMap volume. A TLS deployment runs with mutual TLS and is upgraded
 //! statefully through the authority's client certificate.
 
 use crate::cluster::Cluster;
@@ -604,4 +605,79 @@ fn a_container_over_its_memory_limit_is_oom_killed() {
     assert_eq!(terminated.0["exitCode"], 137, "{terminated:?}");
     assert!(terminated.1.as_u64() >= Some(1), "{terminated:?}");
     cluster.kubectl(&["delete", "deployment", "greedy"]);
+}
+
+/// A session JobManager Deployment of the official image with `FLINK_PROPERTIES` setting the REST
+/// port, its configuration from ConfigMap `flink-config` either mounted as is (read-only) or
+/// copied by an init container into a writable emptyDir (the way to let the image's entrypoint
+/// write into it).
+fn jobmanager_with_properties(name: &str, writable: bool) -> String {
+    let (volumes, mounts, init) = if writable {
+        (
+            r#"[{"name": "template", "configMap": {"name": "flink-config"}}, {"name": "conf", "emptyDir": {}}]"#,
+            r#"[{"name": "template", "mountPath": "/opt/flink/conf-template"}, {"name": "conf", "mountPath": "/opt/flink/conf"}]"#,
+            r#"[{"name": "copy-config", "image": "busybox", "command": ["cp", "/opt/flink/conf-template/config.yaml", "/opt/flink/conf/"]}]"#,
+        )
+    } else {
+        (
+            r#"[{"name": "conf", "configMap": {"name": "flink-config"}}]"#,
+            r#"[{"name": "conf", "mountPath": "/opt/flink/conf"}]"#,
+            "[]",
+        )
+    };
+    format!(
+        r#"{{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {{"name": "{name}"}},
+            "spec": {{"replicas": 1, "selector": {{"matchLabels": {{"app": "{name}"}}}},
+              "template": {{"metadata": {{"labels": {{"app": "{name}"}}}}, "spec": {{
+                "volumes": {volumes}, "initContainers": {init},
+                "containers": [{{"name": "flink-main-container", "image": "flink:2.3.0",
+                  "args": ["jobmanager"], "volumeMounts": {mounts},
+                  "env": [{{"name": "FLINK_PROPERTIES", "value": "rest.port: 8089\n"}}]}}]}}}}}}}}"#
+    )
+}
+
+#[test]
+fn flink_properties_reach_flink_only_where_its_configuration_is_writable() {
+    let cluster = Cluster::start_with_pods("local-properties");
+    assert!(cluster.local_pods(), "this test reaches pods at their IPs");
+    cluster.kubectl_apply(
+        r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flink-config"},
+            "data": {"config.yaml": "jobmanager.memory.process.size: 1024m\nrest.port: 8081\n"}}"#,
+    );
+    cluster.kubectl_apply(&jobmanager_with_properties("writable", true));
+    cluster.kubectl_apply(&jobmanager_with_properties("mounted", false));
+    let address = |app: &str| {
+        let pods = cluster.kubectl(&["get", "pods", "-l", &format!("app={app}"), "-o", "json"]);
+        let pods: serde_json::Value = serde_json::from_str(&pods).ok()?;
+        pods["items"][0]["status"]["podIP"]
+            .as_str()
+            .map(String::from)
+    };
+    // Copied into an emptyDir, the configuration takes the image's settings and FLINK_PROPERTIES.
+    wait_for(
+        "REST on 8089 of the writable one",
+        Duration::from_secs(120),
+        || {
+            http_get(&format!("{}:8089", address("writable")?), "/overview")
+                .filter(|body| body.contains("taskmanagers"))
+        },
+    );
+    // A ConfigMap volume is read-only: the entrypoint cannot write into it, Flink keeps 8081.
+    wait_for(
+        "REST on 8081 of the mounted one",
+        Duration::from_secs(120),
+        || {
+            http_get(&format!("{}:8081", address("mounted")?), "/overview")
+                .filter(|body| body.contains("taskmanagers"))
+        },
+    );
+    let mounted = address("mounted").unwrap();
+    assert!(
+        http_get(&format!("{mounted}:8089"), "/overview").is_none(),
+        "FLINK_PROPERTIES reached a read-only configuration"
+    );
+    let pod = cluster.kubectl(&["get", "pods", "-l", "app=mounted", "-o", "name"]);
+    let log = cluster.kubectl(&["logs", pod.trim(), "--tail", "2000"]);
+    assert!(log.contains("/opt/flink/conf is read-only"), "{log}");
+    cluster.kubectl(&["delete", "deployment", "writable", "mounted"]);
 }

@@ -17,6 +17,7 @@ mod handshake;
 mod harness;
 mod high_availability;
 mod ingress;
+mod kubernetes_ha;
 mod lifecycle;
 mod lifecycle_ha;
 mod local_cluster;

@@ -13,6 +13,8 @@ use std::path::Path;
 /// Where the official image keeps Flink.
 pub const FLINK_HOME: &str = "/opt/flink";
 const CONF_DIR: &str = "/opt/flink/conf";
+/// Where Kubernetes mounts ServiceAccount tokens, outside the image's private `/opt`.
+const SECRETS_DIR: &str = "/var/run/secrets";
 
 /// Quotes a word for `sh`.
 pub fn quote(word: &str) -> String {
@@ -122,6 +124,10 @@ pub struct Launch<'a> {
     pub args: &'a [String],
     /// The mounted `config.yaml`.
     pub config_yaml: &'a str,
+    /// Whether the configuration directory is writable (not a ConfigMap or Secret volume).
+    pub config_writable: bool,
+    /// What the image's entrypoint writes into the configuration ([`entrypoint_settings`]).
+    pub entrypoint_settings: &'a [(String, String)],
     /// The hosts file Java resolves names with.
     pub hosts_file: &'a Path,
     /// Flink's log file inside the pod.
@@ -138,6 +144,8 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         init_commands,
         args,
         config_yaml,
+        config_writable,
+        entrypoint_settings,
         hosts_file,
         log_file,
     } = launch;
@@ -165,6 +173,12 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
     s.push_str(&format!(
         "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
     ));
+    // Only the pod sees what is mounted under it: the host keeps an empty directory at most.
+    if mounts.iter().any(|m| m.path.starts_with(SECRETS_DIR)) {
+        s.push_str(&format!(
+            "mkdir -p {SECRETS_DIR}\nmount -t tmpfs tmpfs {SECRETS_DIR}\n"
+        ));
+    }
     for m in mounts.iter() {
         let path = quote(&m.path);
         s.push_str(&format!(
@@ -180,6 +194,38 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         let words: Vec<String> = command.iter().map(|w| quote(w)).collect();
         s.push_str(&format!("{}\n", words.join(" ")));
     }
+    // The image's entrypoint rewrites the configuration with its settings; where the directory is
+    // a ConfigMap (read-only, as the provider mounts it) that write fails and Flink starts on the
+    // file as mounted, so the settings are left out here too.
+    if *config_writable {
+        let options: Vec<String> = entrypoint_settings
+            .iter()
+            .map(|(k, v)| quote(&format!("-D{k}={v}")))
+            .collect();
+        // Only over a file: the distribution here has no image's default `config.yaml`.
+        s.push_str(&format!(
+            "if [ -f {CONF_DIR}/config.yaml ]; then\n\
+             settings=$(java -cp \"{FLINK_HOME}/bin/bash-java-utils.jar:{FLINK_HOME}/lib/*\" \
+             org.apache.flink.runtime.util.bash.BashJavaUtils UPDATE_AND_GET_FLINK_CONFIGURATION \
+             --configDir {CONF_DIR} {} | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' \
+             | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')\n\
+             echo \"$settings\" > {CONF_DIR}/config.yaml\nfi\n",
+            options.join(" ")
+        ));
+    } else {
+        s.push_str(&format!(
+            "echo 'kubelet: {CONF_DIR} is read-only (a ConfigMap or Secret volume): the image'\\''s \
+             entrypoint cannot write its settings or FLINK_PROPERTIES into it'\n"
+        ));
+    }
+    let setting = |key: &str| {
+        let written = entrypoint_settings
+            .iter()
+            .rev()
+            .find(|(k, _)| *config_writable && k == key)
+            .map(|(_, v)| v.clone());
+        written.or_else(|| config_value(config_yaml, key))
+    };
     let mut jvm_options = Vec::new();
     for key in [
         "env.java.default-opts.all".to_string(),
@@ -187,7 +233,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         format!("env.java.opts.{}", entry.component),
         "env.java.opts".to_string(),
     ] {
-        if let Some(v) = config_value(config_yaml, &key) {
+        if let Some(v) = setting(&key) {
             jvm_options.push(v);
         }
     }
@@ -215,6 +261,77 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         program.join(" ")
     ));
     Ok(Script { text: s })
+}
+
+/// What the official image's entrypoint writes into the configuration before Flink starts, in
+/// order: `jobmanager.rpc.address` (`JOB_MANAGER_RPC_ADDRESS`, else the pod's hostname), the blob
+/// and query server ports, `taskmanager.numberOfTaskSlots` from `TASK_MANAGER_NUMBER_OF_TASK_SLOTS`,
+/// then each `key: value` line of `FLINK_PROPERTIES` as the entrypoint reads it (all whitespace
+/// dropped, split at the first `:`, `$VAR` and `${VAR}` in the value substituted).
+pub fn entrypoint_settings(
+    hostname: &str,
+    env: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let address = env
+        .get("JOB_MANAGER_RPC_ADDRESS")
+        .filter(|a| !a.is_empty())
+        .map_or(hostname, String::as_str);
+    let mut settings = vec![
+        ("jobmanager.rpc.address".to_string(), address.to_string()),
+        ("blob.server.port".to_string(), "6124".to_string()),
+        ("query.server.port".to_string(), "6125".to_string()),
+    ];
+    if let Some(slots) = env
+        .get("TASK_MANAGER_NUMBER_OF_TASK_SLOTS")
+        .filter(|s| !s.is_empty())
+    {
+        settings.push(("taskmanager.numberOfTaskSlots".into(), slots.clone()));
+    }
+    for line in env
+        .get("FLINK_PROPERTIES")
+        .map(String::as_str)
+        .unwrap_or_default()
+        .lines()
+    {
+        let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        if line.is_empty() {
+            continue;
+        }
+        let (key, value) = line.split_once(':').unwrap_or((&line, ""));
+        settings.push((key.to_string(), substitute(value, env)));
+    }
+    settings
+}
+
+/// `envsubst`: `$VAR` and `${VAR}` replaced by the variable's value, empty when unset.
+fn substitute(text: &str, env: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, consumed) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        out.push_str(env.get(name).map_or("", String::as_str));
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The commands of a pod's init containers (command then args), in order.
@@ -266,6 +383,72 @@ mod tests {
     }
 
     #[test]
+    fn the_entrypoint_settings_come_from_its_environment_and_flink_properties() {
+        let env: BTreeMap<String, String> = [
+            ("TASK_MANAGER_NUMBER_OF_TASK_SLOTS", "4"),
+            ("BUCKET", "state"),
+            (
+                "FLINK_PROPERTIES",
+                "state.checkpoints.dir: s3://${BUCKET}/cp\n\n  rest.port : 9000\nweird $BUCKET x: $NONE.",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = entrypoint_settings("jm-0", &env);
+        let pairs: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("jobmanager.rpc.address", "jm-0"),
+                ("blob.server.port", "6124"),
+                ("query.server.port", "6125"),
+                ("taskmanager.numberOfTaskSlots", "4"),
+                ("state.checkpoints.dir", "s3://state/cp"),
+                ("rest.port", "9000"),
+                // As the image: whitespace goes first, so the key swallows the words before ':'.
+                ("weird$BUCKETx", "."),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_read_only_configuration_keeps_the_entrypoint_settings_out() {
+        let launch = |writable: bool| {
+            script(&Launch {
+                hostname: "pod",
+                distribution: Path::new("/d"),
+                mounts: &[],
+                init_commands: &[],
+                args: &["taskmanager".into()],
+                config_yaml: "env.java.opts.all: --from-file\n",
+                config_writable: writable,
+                entrypoint_settings: &[("env.java.opts.all".into(), "--from-properties".into())],
+                hosts_file: Path::new("/h"),
+                log_file: Path::new("/l"),
+            })
+            .ok()
+            .unwrap()
+            .text
+        };
+        let writable = launch(true);
+        assert!(
+            writable.contains("UPDATE_AND_GET_FLINK_CONFIGURATION"),
+            "{writable}"
+        );
+        assert!(writable.contains("--from-properties"), "{writable}");
+        let read_only = launch(false);
+        assert!(
+            !read_only.contains("UPDATE_AND_GET_FLINK_CONFIGURATION"),
+            "{read_only}"
+        );
+        assert!(read_only.contains("--from-file") && !read_only.contains("--from-properties"));
+    }
+
+    #[test]
     fn unknown_entrypoints_are_refused() {
         let err = script(&Launch {
             hostname: "pod",
@@ -274,6 +457,8 @@ mod tests {
             init_commands: &[],
             args: &["sleep".into()],
             config_yaml: "",
+            config_writable: false,
+            entrypoint_settings: &[],
             hosts_file: Path::new("/h"),
             log_file: Path::new("/l"),
         })

@@ -14,11 +14,14 @@ mod memory;
 mod network;
 mod pods;
 mod runtime;
+mod service_account;
 mod volumes;
 
 use crate::http::Shared;
+use crate::RunningServer;
 use runtime::{PodRuntime, State};
 use serde_json::{json, Value as Json};
+use service_account::InClusterApi;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,16 +67,25 @@ pub fn check_host() -> Result<(), String> {
 }
 
 impl Kubelet {
-    /// Starts the kubelet over the server's store, after checking the host can run pods.
-    pub fn start(shared: Arc<Shared>, options: Options) -> Result<Kubelet, String> {
+    /// Starts the kubelet over the server's store, after checking the host can run pods; the
+    /// server also listens at the pods' gateway, where their in-cluster clients reach it.
+    pub fn start(server: &RunningServer, options: Options) -> Result<Kubelet, String> {
         check_host()?;
+        let address = server
+            .listen_also(&format!("{}:0", network::GATEWAY))
+            .map_err(|e| format!("the in-cluster API listener: {e}"))?;
+        let api = InClusterApi {
+            address,
+            ca_pem: server.ca_pem.clone(),
+        };
+        let shared = server.shared.clone();
         std::fs::create_dir_all(&options.work_dir)
             .map_err(|e| format!("{}: {e}", options.work_dir.display()))?;
         let _ = shared.pods_dir.set(options.work_dir.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
-            std::thread::spawn(move || run(&shared, &options, &stop))
+            std::thread::spawn(move || run(&shared, &options, &api, &stop))
         };
         Ok(Kubelet {
             stop,
@@ -100,7 +112,7 @@ fn pod_number() -> u32 {
     block * 300 + 1 + NEXT.fetch_add(1, Ordering::Relaxed) % 299
 }
 
-fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
+fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool) {
     // Declared before the runtimes, so it is removed after their cgroups.
     let memory_root = memory::Root::create()
         .map_err(|e| eprintln!("kubelet: pods run without memory limits: {e}"))
@@ -148,7 +160,7 @@ fn run(shared: &Shared, options: &Options, stop: &AtomicBool) {
             };
             runtime.poll();
             if runtime.due() {
-                match prepare(store, pod, runtime, &services, options) {
+                match prepare(shared, pod, runtime, &services, options, api) {
                     Ok(ready) => runtime.start(&ready.script, &ready.env),
                     Err(not) => runtime.cannot_start(not.reason, not.message),
                 }
@@ -188,12 +200,14 @@ fn not_started(reason: &'static str) -> impl Fn(String) -> NotStarted {
 
 /// The script and environment of a pod's container, or why it cannot start.
 fn prepare(
-    store: &crate::store::Store,
+    shared: &Shared,
     pod: &Json,
     runtime: &PodRuntime,
     services: &BTreeMap<String, std::net::Ipv4Addr>,
     options: &Options,
+    api: &InClusterApi,
 ) -> Result<Prepared, NotStarted> {
+    let store = &shared.store;
     let (ns, name) = pods::key(pod);
     let spec = &pod["spec"];
     let main = &spec["containers"][0];
@@ -205,10 +219,18 @@ fn prepare(
     })?;
     let distribution = image::distribution(&release, &options.fetch_script)
         .map_err(not_started("ErrImagePull"))?;
-    let mounts = volumes::materialize(store, &ns, spec, main, &runtime.dir)
+    let mut mounts = volumes::materialize(store, &ns, spec, main, &runtime.dir)
         .map_err(not_started("CreateContainerConfigError"))?;
-    let env = volumes::environment(store, &ns, &name, &runtime.address.to_string(), main)
-        .map_err(not_started("CreateContainerConfigError"))?;
+    mounts.extend(
+        service_account::mount(store, &shared.tokens, api, &ns, spec, &runtime.dir)
+            .map_err(not_started("RunContainerError"))?,
+    );
+    // The container's own variables win over the kubelet's, as in a cluster.
+    let mut env = service_account::environment(api);
+    env.extend(
+        volumes::environment(store, &ns, &name, &runtime.address.to_string(), main)
+            .map_err(not_started("CreateContainerConfigError"))?,
+    );
     let args: Vec<String> = main["args"]
         .as_array()
         .map(|a| {
@@ -218,9 +240,8 @@ fn prepare(
                 .collect()
         })
         .unwrap_or_default();
-    let config_yaml = mounts
-        .iter()
-        .find(|m| m.path == "/opt/flink/conf")
+    let config_mount = mounts.iter().find(|m| m.path == "/opt/flink/conf");
+    let config_yaml = config_mount
         .and_then(|m| std::fs::read_to_string(PathBuf::from(&m.source).join("config.yaml")).ok())
         .unwrap_or_default();
     let hosts = runtime.dir.join("hosts");
@@ -236,6 +257,8 @@ fn prepare(
         init_commands: &container::init_commands(spec, &env),
         args: &args,
         config_yaml: &config_yaml,
+        config_writable: config_mount.is_none_or(|m| !m.read_only),
+        entrypoint_settings: &container::entrypoint_settings(&name, &env),
         hosts_file: &hosts,
         log_file: std::path::Path::new("/opt/flink/log/flink.log"),
     })
@@ -273,7 +296,7 @@ fn status(pod: &Json, runtime: &PodRuntime) -> Json {
         "phase": if ready || runtime.restarts > 0 { "Running" } else { "Pending" },
         "podIP": runtime.address.to_string(),
         "podIPs": [{"ip": runtime.address.to_string()}],
-        "hostIP": "10.245.0.1",
+        "hostIP": network::GATEWAY.to_string(),
         "conditions": [
             condition("PodScheduled", true),
             condition("Initialized", true),

@@ -9,7 +9,9 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 const BRIDGE: &str = "kts0";
-const GATEWAY: &str = "10.245.0.1/16";
+
+/// The bridge's address: the pods' default route, and where they reach the API server.
+pub const GATEWAY: Ipv4Addr = crate::tls::IN_CLUSTER_IP;
 
 fn ip(args: &[&str]) -> Result<(), String> {
     let out = Command::new("ip")
@@ -33,7 +35,7 @@ pub fn ensure_bridge() -> Result<(), String> {
         return Ok(());
     }
     ip(&["link", "add", BRIDGE, "type", "bridge"])?;
-    ip(&["addr", "add", GATEWAY, "dev", BRIDGE])?;
+    ip(&["addr", "add", &format!("{GATEWAY}/16"), "dev", BRIDGE])?;
     ip(&["link", "set", BRIDGE, "up"])
 }
 
@@ -63,7 +65,15 @@ pub fn create_pod_network(n: u32, address: Ipv4Addr) -> Result<(), String> {
     ip(&["-n", &netns, "addr", "add", &cidr, "dev", "eth0"])?;
     ip(&["-n", &netns, "link", "set", "eth0", "up"])?;
     ip(&["-n", &netns, "link", "set", "lo", "up"])?;
-    ip(&["-n", &netns, "route", "add", "default", "via", "10.245.0.1"])
+    ip(&[
+        "-n",
+        &netns,
+        "route",
+        "add",
+        "default",
+        "via",
+        &GATEWAY.to_string(),
+    ])
 }
 
 /// Removes pod `n`'s namespace (its veth pair goes with it).

@@ -129,7 +129,8 @@ impl PodRuntime {
             ])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", "/root")
+            // The official image runs Flink as user `flink`, whose home is Flink's.
+            .env("HOME", super::container::FLINK_HOME)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log)

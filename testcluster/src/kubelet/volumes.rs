@@ -1,5 +1,5 @@
 //! A pod's volumes and environment from the store: ConfigMap and Secret volumes written as files
-//! (with `items` and modes), emptyDir as a directory, each bind-mounted at its `mountPath`; env
+//! (with `items` and modes) and mounted read-only as a kubelet does, emptyDir as a directory, each bind-mounted at its `mountPath`; env
 //! from values, Secret and ConfigMap keys and the pod's own fields. A missing ConfigMap, Secret or
 //! key is the error a kubelet reports as `CreateContainerConfigError`.
 
@@ -100,21 +100,25 @@ pub fn materialize(
     container: &Json,
     dir: &Path,
 ) -> Result<Vec<Mount>, String> {
+    // (host directory, whether the volume is read-only whatever the mount says)
     let mut sources = BTreeMap::new();
     for volume in spec["volumes"].as_array().into_iter().flatten() {
         let name = volume["name"].as_str().unwrap_or_default();
         let path = dir.join("volumes").join(name);
-        if volume["emptyDir"].is_object() {
+        let read_only = if volume["emptyDir"].is_object() {
             std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+            false
         } else if volume["configMap"].is_object() || volume["secret"].is_object() {
             let all = files(store, namespace, volume)?;
             write_files(&path, volume, all)?;
+            // The kubelet mounts ConfigMap and Secret volumes read-only, always.
+            true
         } else {
             return Err(format!(
                 "volume {name:?}: only configMap, secret and emptyDir volumes run here"
             ));
-        }
-        sources.insert(name.to_string(), path);
+        };
+        sources.insert(name.to_string(), (path, read_only));
     }
     container["volumeMounts"]
         .as_array()
@@ -122,7 +126,7 @@ pub fn materialize(
         .flatten()
         .map(|m| {
             let name = m["name"].as_str().unwrap_or_default();
-            let source = sources
+            let (source, always_read_only) = sources
                 .get(name)
                 .ok_or_else(|| format!("volume mount {name:?} names no volume"))?;
             let source = match m["subPath"].as_str() {
@@ -132,7 +136,7 @@ pub fn materialize(
             Ok(Mount {
                 source: source.display().to_string(),
                 path: m["mountPath"].as_str().unwrap_or_default().to_string(),
-                read_only: m["readOnly"].as_bool().unwrap_or(false),
+                read_only: *always_read_only || m["readOnly"].as_bool().unwrap_or(false),
             })
         })
         .collect()

@@ -7,6 +7,7 @@ mod api;
 mod kubectl;
 mod pods;
 mod port_forward_kubectl;
+mod rbac;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
