@@ -276,12 +276,22 @@ impl AsyncWrite for Conn {
     }
 }
 
+/// Turns Nagle's algorithm off, as Go (Terraform's side) does on its end: a gRPC answer goes out
+/// in several small writes (HTTP/2 headers, data, trailers), and with Nagle on each write after
+/// the first waits for the ACK of the one before, which Terraform's kernel delays by up to 40 ms.
+fn no_delay(stream: &TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
+}
+
 type Incoming = tokio_stream::wrappers::ReceiverStream<Result<Conn, std::io::Error>>;
 
 fn accept_plain(listener: TcpListener) -> Incoming {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
+            no_delay(&stream);
             if tx.send(Ok(Conn::Plain(stream))).await.is_err() {
                 break;
             }
@@ -296,6 +306,7 @@ fn accept_tls(listener: TcpListener, acceptor: TlsAcceptor) -> Incoming {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         while let Ok((stream, peer)) = listener.accept().await {
+            no_delay(&stream);
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -185,7 +185,11 @@ async fn metadata_and_schemas() {
         .map(|r| r.type_name.as_str())
         .collect();
     assert_eq!(names, ["flink_high_availability", "flink_probe"]);
-    assert!(meta.server_capabilities.unwrap().plan_destroy);
+    let capabilities = meta.server_capabilities.unwrap();
+    assert!(capabilities.plan_destroy);
+    // Promised because any RPC may come first (validate_plan_apply_read_... starts with
+    // ValidateResourceConfig on a fresh provider).
+    assert!(capabilities.get_provider_schema_optional);
 
     let schema = c
         .get_provider_schema(wire::get_provider_schema::Request {})

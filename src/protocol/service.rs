@@ -529,7 +529,9 @@ impl WireProvider for ProviderService {
 fn capabilities() -> wire::ServerCapabilities {
     wire::ServerCapabilities {
         plan_destroy: true,
-        get_provider_schema_optional: false,
+        // Schemas are built at start, so any RPC may come first: Terraform need not ask each
+        // provider process it starts for the schema it has already read once.
+        get_provider_schema_optional: true,
         move_resource_state: false,
     }
 }
