@@ -1,8 +1,10 @@
 //! Plan benchmark: `terraform plan` (with refresh) over N flink_deployment resources against the
-//! Kubernetes API test server, next to the same plan over N `terraform_data` resources, Terraform's
-//! own floor with no provider, measured in the same run. Also prints the apply time, the API
-//! requests per deployment during one refresh (counted by the test server) and the provider's
-//! peak resident memory during the plan.
+//! Kubernetes API test server, next to the same plan over N `terraform_data` resources (Terraform's
+//! own floor, no provider) and over N `flink_high_availability` resources (the provider's smallest
+//! resource: eight top-level attributes, one ConfigMap; the floor of any resource a provider
+//! serves), all measured in the same run. Also prints the apply time, the API requests per
+//! deployment during one refresh (counted by the test server) and the provider's peak resident
+//! memory during the plan.
 //!
 //! The apply is set against `kubectl apply --server-side` of the same objects (read back from the
 //! server after the provider's apply, one kubectl invocation per deployment, into a fresh
@@ -34,6 +36,20 @@ fn deployments(n: usize, kubeconfig: &str) -> String {
     for i in 0..n {
         text.push_str(&format!(
             "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  wait_for_job  = false\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
+        ));
+    }
+    text
+}
+
+/// N of the provider's smallest resource, to tell what Terraform costs per provider resource from
+/// what a deployment's schema and values add to it.
+fn small_resources(n: usize, kubeconfig: &str) -> String {
+    let mut text = format!(
+        "provider \"flink\" {{\n  kubernetes = {{\n    config_path = {kubeconfig:?}\n  }}\n}}\n"
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "resource \"flink_high_availability\" \"h{i}\" {{\n  name = \"ha-{i}\"\n  type = \"kubernetes\"\n}}\n"
         ));
     }
     text
@@ -200,8 +216,18 @@ fn main() {
         "terraform plan with refresh, median of {runs}, against the Kubernetes API test server"
     );
     println!(
-        "{:>5} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>13} {:>10}",
-        "N", "plan", "floor", "ratio", "apply", "kubectl", "ratio", "requests/dep", "peak RSS"
+        "{:>5} {:>10} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10} {:>7} {:>13} {:>10}",
+        "N",
+        "plan",
+        "floor",
+        "ratio",
+        "small res",
+        "ratio",
+        "apply",
+        "kubectl",
+        "ratio",
+        "requests/dep",
+        "peak RSS"
     );
     let kubeconfig_path = kubeconfig.to_str().unwrap().to_string();
     for n in sizes {
@@ -227,33 +253,41 @@ fn main() {
                 .code,
             0
         );
+        let small = Workspace::new();
+        small.config(&small_resources(n, kubeconfig.to_str().unwrap()));
+        small.apply();
 
-        let (mut provider, mut floor_times) = (Vec::new(), Vec::new());
+        let (mut provider, mut floor_times, mut small_times) = (Vec::new(), Vec::new(), Vec::new());
         let mut peak = 0;
         for _ in 0..runs {
             let (t, rss) = with_peak_rss(|| timed_plan(&ws));
             provider.push(t);
             peak = peak.max(rss);
             floor_times.push(timed_plan(&base));
+            small_times.push(timed_plan(&small));
         }
         server.shared.requests.lock().unwrap().clear();
         timed_plan(&ws);
         let requests: u64 = server.shared.requests.lock().unwrap().values().sum();
 
-        let (p, f) = (median(provider), median(floor_times));
+        let (p, f, s) = (median(provider), median(floor_times), median(small_times));
         println!(
-            "{:>5} {:>10.2?} {:>10.2?} {:>6.2}x {:>10.2?} {:>10.2?} {:>6.2}x {:>13.2} {:>7.1} MB",
+            "{:>5} {:>10.2?} {:>10.2?} {:>6.2}x {:>10.2?} {:>6.2}x {:>10.2?} {:>10.2?} {:>6.2}x {:>13.2} {:>7.1} MB",
             n,
             p,
             f,
             p.as_secs_f64() / f.as_secs_f64(),
+            s,
+            s.as_secs_f64() / f.as_secs_f64(),
             apply_time,
             kubectl_time,
             apply_time.as_secs_f64() / kubectl_time.as_secs_f64(),
             requests as f64 / n as f64,
             peak as f64 / 1024.0
         );
-        let destroy = ws.terraform(&["destroy", "-auto-approve", "-no-color"]);
-        assert_eq!(destroy.code, 0, "{}", destroy.text);
+        for workspace in [&ws, &small] {
+            let destroy = workspace.terraform(&["destroy", "-auto-approve", "-no-color"]);
+            assert_eq!(destroy.code, 0, "{}", destroy.text);
+        }
     }
 }

@@ -5,7 +5,9 @@
 //!
 //! Observation lists each kind once per namespace (every object this provider manages there) and
 //! shares the answer between the resources of one Terraform run, so a refresh of N deployments
-//! costs one request per kind, not N; any write by this process drops the shared lists.
+//! costs one request per kind, not N. Once this process writes (an apply or destroy), shared lists
+//! are dropped and each resource lists only its own objects: a shared list would be stale after
+//! the next resource's write, and listing the whole namespace for each of N resources costs N^2.
 
 use super::objects::{DesiredObject, Kind};
 use super::owner::Owner;
@@ -15,6 +17,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::Client;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,6 +70,8 @@ pub struct Cluster {
     pub(super) client: Client,
     listings: Arc<Mutex<HashMap<(String, Kind), Listing>>>,
     pub(super) pod_listings: super::pods::PodListings,
+    /// Whether this process has written to the cluster, after which reads are per owner.
+    wrote: Arc<AtomicBool>,
 }
 
 impl Cluster {
@@ -76,6 +81,7 @@ impl Cluster {
             client: super::client::connect(access).await?,
             listings: Arc::default(),
             pod_listings: Arc::default(),
+            wrote: Arc::default(),
         })
     }
 
@@ -83,8 +89,10 @@ impl Cluster {
         Api::namespaced_with(self.client.clone(), namespace, &kind.api_resource())
     }
 
-    /// Forgets the shared lists: what this process writes must be read fresh.
+    /// Forgets the shared lists and lists per owner from now on: what this process writes must be
+    /// read fresh.
     fn forget_listings(&self) {
+        self.wrote.store(true, Ordering::Relaxed);
         if let Ok(mut listings) = self.listings.lock() {
             listings.clear();
         }
@@ -115,7 +123,14 @@ impl Cluster {
         Ok(applied)
     }
 
-    /// Every object of `owner` of the given kinds, from the shared per-namespace lists.
+    /// Whether reads go to the cluster per owner (this process has written) rather than to the
+    /// shared per-namespace lists.
+    pub(super) fn lists_per_owner(&self) -> bool {
+        self.wrote.load(Ordering::Relaxed)
+    }
+
+    /// Every object of `owner` of the given kinds: from the shared per-namespace lists until this
+    /// process writes, then from a list of the owner's own objects.
     pub async fn observe(
         &self,
         owner: &Owner,
@@ -124,11 +139,16 @@ impl Cluster {
         let labels = owner.labels();
         let mut found = Vec::new();
         for &kind in kinds {
-            let listing = self.managed_in(&owner.namespace, kind).await?;
+            let (own, shared);
+            let listing: &[Listed] = if self.lists_per_owner() {
+                own = self.list(&owner.namespace, kind, &owner.selector()).await?;
+                &own
+            } else {
+                shared = self.managed_in(&owner.namespace, kind).await?;
+                shared.get().map(Vec::as_slice).unwrap_or_default()
+            };
             let ours = listing
-                .get()
-                .into_iter()
-                .flatten()
+                .iter()
                 .filter(|o| labels.iter().all(|(k, v)| o.labels.get(k) == Some(v)));
             for object in ours {
                 let parsed =
@@ -157,26 +177,35 @@ impl Cluster {
                 .or_default()
                 .clone()
         };
+        let selector = Owner::managed_selector();
+        cell.get_or_try_init(|| self.list(namespace, kind, &selector))
+            .await?;
+        Ok(cell)
+    }
+
+    /// The objects of `kind` in `namespace` that match `selector`, unparsed but for their labels.
+    async fn list(
+        &self,
+        namespace: &str,
+        kind: Kind,
+        selector: &str,
+    ) -> Result<Vec<Listed>, KubeError> {
         let api = self.api(kind, namespace);
-        let params = ListParams::default().labels(&Owner::managed_selector());
+        let params = ListParams::default().labels(selector);
         let list_error = |message: String| KubeError::List {
             kind: kind.name().into(),
             namespace: namespace.to_string(),
             message,
         };
-        cell.get_or_try_init(|| async {
-            let text = retry(|| async {
-                let request = kube::core::Request::new(api.resource_url())
-                    .list(&params)
-                    .map_err(kube::Error::BuildRequest)?;
-                self.client.request_text(request).await
-            })
-            .await
-            .map_err(|e| list_error(server_message(&e)))?;
-            listed(&text).map_err(|e| list_error(format!("unreadable list: {e}")))
+        let text = retry(|| async {
+            let request = kube::core::Request::new(api.resource_url())
+                .list(&params)
+                .map_err(kube::Error::BuildRequest)?;
+            self.client.request_text(request).await
         })
-        .await?;
-        Ok(cell)
+        .await
+        .map_err(|e| list_error(server_message(&e)))?;
+        listed(&text).map_err(|e| list_error(format!("unreadable list: {e}")))
     }
 
     /// Deletes owned objects of the given kinds that are not desired.

@@ -1,5 +1,6 @@
-//! Pods and the way into them: the pods of a namespace that carry a label (one list per namespace
-//! and run, shared by every resource that asks), and a byte stream to a pod's port through the API
+//! Pods and the way into them: the pods of a namespace with a given label value (one list per
+//! namespace and run, shared by every resource that asks, until this process writes; then one list
+//! per question, of that label value only), and a byte stream to a pod's port through the API
 //! server's `pods/portforward` (kube-rs, WebSocket), which is how the provider reaches a
 //! JobManager's REST API on any cluster without exposing it.
 
@@ -15,17 +16,26 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub type PodListings = Arc<Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<Vec<Pod>>>>>>;
 
 impl Cluster {
-    /// Every pod in `namespace` that has the label `label_key`.
+    /// Every pod in `namespace` whose label `label_key` is `value`.
     pub async fn pods_labelled(
         &self,
         namespace: &str,
         label_key: &str,
+        value: &str,
     ) -> Result<Vec<Pod>, KubeError> {
         let list_error = |message: String| KubeError::List {
             kind: "Pod".into(),
             namespace: namespace.to_string(),
             message,
         };
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        if self.lists_per_owner() {
+            let params = ListParams::default().labels(&format!("{label_key}={value}"));
+            return retry(|| api.list(&params))
+                .await
+                .map(|list| list.items)
+                .map_err(|e| list_error(server_message(&e)));
+        }
         let cell = self
             .pod_listings
             .lock()
@@ -33,7 +43,6 @@ impl Cluster {
             .entry((namespace.to_string(), label_key.to_string()))
             .or_default()
             .clone();
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let params = ListParams::default().labels(label_key);
         let pods = cell
             .get_or_try_init(|| async {
@@ -43,24 +52,17 @@ impl Cluster {
                     .map_err(|e| list_error(server_message(&e)))
             })
             .await?;
-        Ok(pods.clone())
-    }
-
-    /// Deletes pod `name`; its Deployment starts a new one. A pod already gone is no error.
-    pub async fn delete_pod(&self, namespace: &str, name: &str) -> Result<(), KubeError> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let params = kube::api::DeleteParams::default();
-        match retry(|| api.delete(name, &params)).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-            Err(e) => Err(KubeError::Object {
-                verb: "delete",
-                kind: "Pod".into(),
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-                message: server_message(&e),
-            }),
-        }
+        Ok(pods
+            .iter()
+            .filter(|p| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(label_key))
+                    .is_some_and(|v| v == value)
+            })
+            .cloned()
+            .collect())
     }
 
     /// Forgets the pod lists, so the next question sees pods as they are now.

@@ -111,7 +111,7 @@ async fn jobmanagers(
         return Ok(Vec::new());
     };
     let pods = cluster
-        .pods_labelled(namespace, DEPLOYMENT_ID_LABEL)
+        .pods_labelled(namespace, DEPLOYMENT_ID_LABEL, id)
         .await
         .map_err(|e| e.to_string())?;
     let mut mine: Vec<Pod> = pods
