@@ -29,30 +29,30 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn deployments(n: usize, kubeconfig: &str) -> String {
-    let mut text = format!(
+/// The provider block, then `resource(i)` for i in 0..n.
+fn configuration(n: usize, kubeconfig: &str, resource: impl Fn(usize) -> String) -> String {
+    let provider = format!(
         "provider \"flink\" {{\n  kubernetes = {{\n    config_path = {kubeconfig:?}\n  }}\n}}\n"
     );
-    for i in 0..n {
-        text.push_str(&format!(
-            "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  wait_for_job  = false\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
-        ));
-    }
-    text
+    (0..n).map(resource).fold(provider, |text, r| text + &r)
+}
+
+fn deployments(n: usize, kubeconfig: &str) -> String {
+    configuration(n, kubeconfig, |i| {
+        format!(
+        "resource \"flink_deployment\" \"d{i}\" {{\n  name          = \"job-{i}\"\n  flink_version = \"2.3\"\n  wait_for_job  = false\n  artifact      = {{ jar_uri = \"https://example.com/job-{i}.jar\" }}\n  parallelism   = 2\n  flink_configuration = {{\n    \"execution.checkpointing.interval\" = \"30 s\"\n  }}\n}}\n"
+    )
+    })
 }
 
 /// N of the provider's smallest resource, to tell what Terraform costs per provider resource from
 /// what a deployment's schema and values add to it.
 fn small_resources(n: usize, kubeconfig: &str) -> String {
-    let mut text = format!(
-        "provider \"flink\" {{\n  kubernetes = {{\n    config_path = {kubeconfig:?}\n  }}\n}}\n"
-    );
-    for i in 0..n {
-        text.push_str(&format!(
-            "resource \"flink_high_availability\" \"h{i}\" {{\n  name = \"ha-{i}\"\n  type = \"kubernetes\"\n}}\n"
-        ));
-    }
-    text
+    configuration(n, kubeconfig, |i| {
+        format!(
+        "resource \"flink_high_availability\" \"h{i}\" {{\n  name = \"ha-{i}\"\n  type = \"kubernetes\"\n}}\n"
+    )
+    })
 }
 
 fn floor(n: usize) -> String {

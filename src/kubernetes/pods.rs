@@ -23,34 +23,20 @@ impl Cluster {
         label_key: &str,
         value: &str,
     ) -> Result<Vec<Pod>, KubeError> {
-        let list_error = |message: String| KubeError::List {
-            kind: "Pod".into(),
-            namespace: namespace.to_string(),
-            message,
-        };
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         if self.lists_per_owner() {
-            let params = ListParams::default().labels(&format!("{label_key}={value}"));
-            return retry(|| api.list(&params))
-                .await
-                .map(|list| list.items)
-                .map_err(|e| list_error(server_message(&e)));
+            return self
+                .list_pods(namespace, &format!("{label_key}={value}"))
+                .await;
         }
         let cell = self
             .pod_listings
             .lock()
-            .map_err(|_| list_error("internal lock poisoned".into()))?
+            .map_err(|_| pod_list_error(namespace, "internal lock poisoned".into()))?
             .entry((namespace.to_string(), label_key.to_string()))
             .or_default()
             .clone();
-        let params = ListParams::default().labels(label_key);
         let pods = cell
-            .get_or_try_init(|| async {
-                retry(|| api.list(&params))
-                    .await
-                    .map(|list| list.items)
-                    .map_err(|e| list_error(server_message(&e)))
-            })
+            .get_or_try_init(|| self.list_pods(namespace, label_key))
             .await?;
         Ok(pods
             .iter()
@@ -63,6 +49,15 @@ impl Cluster {
             })
             .cloned()
             .collect())
+    }
+
+    async fn list_pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>, KubeError> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = ListParams::default().labels(selector);
+        retry(|| api.list(&params))
+            .await
+            .map(|list| list.items)
+            .map_err(|e| pod_list_error(namespace, server_message(&e)))
     }
 
     /// Forgets the pod lists, so the next question sees pods as they are now.
@@ -122,5 +117,13 @@ impl Cluster {
             let _ = forwarder.join().await;
         });
         Ok(stream)
+    }
+}
+
+fn pod_list_error(namespace: &str, message: String) -> KubeError {
+    KubeError::List {
+        kind: "Pod".into(),
+        namespace: namespace.to_string(),
+        message,
     }
 }

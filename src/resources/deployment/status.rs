@@ -117,8 +117,7 @@ async fn jobmanagers(
     let mut mine: Vec<Pod> = pods
         .into_iter()
         .filter(|p| {
-            label(p, DEPLOYMENT_ID_LABEL) == Some(id.as_str())
-                && label(p, "component") == Some("jobmanager")
+            label(p, "component") == Some("jobmanager")
                 && p.metadata.deletion_timestamp.is_none()
                 && rollout.is_none_or(|r| annotation(p, ROLLOUT_ANNOTATION) == Some(r))
         })
