@@ -160,3 +160,13 @@ impl Workspace {
             .unwrap_or_else(|| panic!("{address} not in state: {state}"))
     }
 }
+
+/// Terraform's output with its diagnostics' box and line wrapping undone, words single-spaced, so
+/// a test can look for a sentence however Terraform wrapped it.
+pub fn unwrapped(output: &str) -> String {
+    output
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -7,11 +7,12 @@
 //! (LATEST_STATE), one stopped with a savepoint by hand from that savepoint; a flink_savepoint is
 //! taken while the job runs and replaced by a new one; a savepoint Flink cannot write fails the
 //! apply with Flink's reason while the job keeps running and state keeps its savepoints; destroy
-//! leaves a final savepoint on disk. On the plain test server: the plan errors of operations that
-//! need a savepoint directory or a running job, and a create that runs past `timeouts.create`.
+//! leaves a final savepoint on disk. On the plain test server: the plan errors of invalid
+//! settings and of a savepoint of a deployment that is not running, the warnings of changes that
+//! would need a savepoint directory, and a create that runs past `timeouts.create`.
 
 use crate::cluster::Cluster;
-use crate::harness::Workspace;
+use crate::harness::{unwrapped, Workspace};
 use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -323,6 +324,13 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         plan.contains(r#"~ state "#) && plan.contains(r#""CANCELLED" -> "RUNNING""#),
         "{plan}"
     );
+    let said = unwrapped(&plan);
+    assert!(
+        said.contains("Restarting a job that ended outside Terraform")
+            && said.contains("Flink reports the job CANCELED")
+            && said.contains(&format!("otherwise the job starts from {}", taken[1].0)),
+        "the plan names what the restart restores from: {plan}"
+    );
     ws.apply();
     let taken = savepoints(&ws);
     assert_eq!(taken.len(), 3, "{taken:?}");
@@ -374,6 +382,12 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     let (changes, plan) = ws.plan();
     assert!(
         changes && plan.contains(r#""FINISHED" -> "RUNNING""#),
+        "{plan}"
+    );
+    let said = unwrapped(&plan);
+    assert!(
+        said.contains("Restarting a job that ended outside Terraform")
+            && said.contains("Flink reports the job FINISHED"),
         "{plan}"
     );
     ws.apply();
@@ -498,20 +512,28 @@ fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
     ws.config(&plain(&cluster, "RUNNING", 1, ""));
     ws.apply();
 
+    // Whether a change needs a savepoint depends on what runs, so a deployment without a
+    // savepoint directory gets a warning, never a plan error (it would block destroy too); the
+    // plain server runs no job, so the change rolls out without one.
     ws.config(&plain(&cluster, "RUNNING", 2, ""));
-    let error = ws.plan_error();
-    assert!(error.contains("No savepoint directory"), "{error}");
-    assert!(error.contains("(UPGRADE)"), "{error}");
-    assert!(error.contains("\"STATELESS\""), "{error}");
+    let (changes, plan) = ws.plan();
+    let said = unwrapped(&plan);
+    assert!(changes, "{plan}");
+    assert!(said.contains("No savepoint directory"), "{plan}");
+    assert!(said.contains("The job is not running (PENDING)"), "{plan}");
+    assert!(
+        said.contains("(UPGRADE needs one only of a running job)"),
+        "{plan}"
+    );
 
     ws.config(&plain(&cluster, "SUSPENDED", 1, ""));
-    let error = ws.plan_error();
-    assert!(error.contains("No savepoint directory"), "{error}");
-    assert!(error.contains("(SUSPEND)"), "{error}");
-    assert!(error.contains("\"CANCELLED\""), "{error}");
+    let (_, plan) = ws.plan();
+    let said = unwrapped(&plan);
+    assert!(said.contains("No savepoint directory"), "{plan}");
+    assert!(said.contains("(SUSPEND needs one only"), "{plan}");
     assert!(
-        error.contains("line 17"),
-        "the error points at state: {error}"
+        said.contains("line 17"),
+        "the warning points at state: {plan}"
     );
 
     // STATELESS needs none, and a resumed job without any savepoint is told it starts afresh.

@@ -13,6 +13,7 @@ mod cluster;
 mod data_sources;
 mod deployment;
 mod deployment_tls;
+mod destroy;
 mod handshake;
 mod harness;
 mod high_availability;

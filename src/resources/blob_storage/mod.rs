@@ -212,7 +212,8 @@ impl Resource for BlobStorage {
     }
 }
 
-/// The model as the cluster has it: `Some(None)` when its ConfigMap is gone, `None` on errors.
+/// The model as the cluster has it: `Some(None)` when none of its objects is left (on import: no
+/// ConfigMap), `None` on errors.
 async fn observe(
     ctx: &Context,
     namespace: &str,
@@ -222,7 +223,10 @@ async fn observe(
 ) -> Option<Option<Model>> {
     let owner = objects::owner(namespace, name);
     let observed = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await?;
-    if !owned::has(&observed, Kind::ConfigMap) {
+    // It exists while any of its objects does (a Secret left behind is still its own, to recreate
+    // the rest or to delete); an import needs the ConfigMap, which records what it was given.
+    let imported = model.spec.known().is_none();
+    if observed.is_empty() || (imported && !owned::has(&observed, Kind::ConfigMap)) {
         return Some(None);
     }
     // Drift is judged against what Terraform applied (the prior state), attributes read back from

@@ -1,7 +1,13 @@
 //! What Flink's REST answers say, read without IO: the newest state an ended job left on disk,
-//! whether a job state is final, Flink's error lines and the reason a savepoint failed.
+//! how long Flink may answer from its caches, whether a job state is final, Flink's error lines
+//! and the reason a savepoint failed.
 
 use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Flink's default for `web.refresh-interval`, which its REST caches live for.
+const FLINK_REFRESH_INTERVAL: Duration = Duration::from_secs(3);
 
 /// State of an ended job that Flink keeps on disk.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +58,26 @@ pub(super) fn checkpoints_kept(state: &str, retention: Option<&str>) -> bool {
         "FAILED" => retention.is_some_and(|r| r != "NO_EXTERNALIZED_CHECKPOINTS"),
         _ => false,
     }
+}
+
+/// How old a job's checkpoint statistics may be when Flink's REST API answers them: they come
+/// from a cache of their own (`rest.cache.checkpoint-statistics.timeout`, which falls back to
+/// `web.refresh-interval`, 3 s), separate from the job details' cache. So `GET /jobs/<id>` can
+/// already say FINISHED while `GET /jobs/<id>/checkpoints` still answers from before the stop's
+/// savepoint completed (no `latest.savepoint`), or before the cancel (a checkpoint a newer one
+/// has since subsumed and deleted). Statistics read this long after the job was first seen
+/// ended are its final ones.
+pub(super) fn checkpoint_statistics_age(configuration: &BTreeMap<String, String>) -> Duration {
+    [
+        "rest.cache.checkpoint-statistics.timeout",
+        "web.refresh-interval",
+    ]
+    .iter()
+    .find_map(|key| configuration.get(*key))
+    .and_then(|v| crate::flink::values::duration_nanos(v))
+    .map_or(FLINK_REFRESH_INTERVAL, |n| {
+        Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX))
+    })
 }
 
 /// Whether a Flink job state is final.
@@ -106,6 +132,30 @@ pub(super) fn job_failure(exceptions: &Json) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn checkpoint_statistics_are_cached_as_flink_configures_it() {
+        let configured = |pairs: &[(&str, &str)]| {
+            let configuration = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>();
+            checkpoint_statistics_age(&configuration)
+        };
+        assert_eq!(configured(&[]), Duration::from_secs(3));
+        // Flink 1.19 gives web.refresh-interval in milliseconds, 2.x as a duration.
+        assert_eq!(
+            configured(&[("web.refresh-interval", "10000")]),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            configured(&[
+                ("web.refresh-interval", "10 s"),
+                ("rest.cache.checkpoint-statistics.timeout", "500 ms"),
+            ]),
+            Duration::from_millis(500)
+        );
+    }
 
     #[test]
     fn the_innermost_cause_of_a_failed_savepoint_is_the_reason() {

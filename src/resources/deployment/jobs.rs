@@ -25,6 +25,8 @@ const POLL: Duration = Duration::from_secs(1);
 const TASKS_NOT_RUNNING: &str = "Not all required tasks are currently running";
 /// How long Flink's cleanup after an application ended is given before its JobManager goes.
 const APPLICATION_CLEANUP: Duration = Duration::from_secs(2);
+/// Added to the statistics cache's lifetime: the job may have ended a little before it was seen.
+const STATISTICS_SLACK: Duration = Duration::from_millis(250);
 /// Failed questions in a row after which the JobManager counts as lost.
 const LOST_AFTER: u32 = 10;
 
@@ -44,6 +46,9 @@ pub struct JobManager<'a> {
     tls: Option<RestTls>,
     /// The name the JobManager's REST certificate must carry: its REST Service's.
     service_name: String,
+    /// When this client first saw the job in a final state: Flink's checkpoint statistics are
+    /// final only a cache lifetime later.
+    ended_seen: std::sync::Mutex<Option<Instant>>,
 }
 
 impl<'a> JobManager<'a> {
@@ -98,6 +103,7 @@ impl<'a> JobManager<'a> {
             // The running job's TLS, even while a change of it waits (upgrade_strategy NONE).
             tls: rest_tls(cluster, &super::pending::running_spec(model)).await?,
             service_name: format!("{}.{namespace}.svc", Names::of(name).rest),
+            ended_seen: std::sync::Mutex::default(),
         })
     }
 
@@ -185,7 +191,13 @@ impl<'a> JobManager<'a> {
         let path = format!("/jobs/{}", self.job_id);
         match self.job().await? {
             (200, job) => {
-                status::job_status(&job).ok_or_else(|| format!("GET {path}: no state in {job}"))
+                let state = status::job_status(&job)
+                    .ok_or_else(|| format!("GET {path}: no state in {job}"))?;
+                if is_terminal(&state) {
+                    let mut seen = self.ended_seen.lock().unwrap_or_else(|e| e.into_inner());
+                    seen.get_or_insert_with(Instant::now);
+                }
+                Ok(state)
             }
             (code, body) => Err(format!("GET {path}: {code} {}", flink_error(&body))),
         }
@@ -337,13 +349,31 @@ impl<'a> JobManager<'a> {
 
     /// The newest state Flink reports of the ended job that a new run can restore from (see
     /// [`newest_retained`]): its savepoints, and with `checkpoints` its latest checkpoint when
-    /// Flink kept it under the job's checkpoint `retention`; `None` when there is none.
+    /// Flink kept it under the job's checkpoint `retention`; `None` when there is none. The
+    /// statistics are read once they are at most `statistics_age` older than the moment the job
+    /// was first seen ended (see
+    /// [`super::flink_answers::checkpoint_statistics_age`]), so they include the stop's
+    /// savepoint and name no checkpoint deleted since.
     pub async fn newest_retained(
         &self,
         checkpoints: bool,
         retention: Option<&str>,
+        statistics_age: Duration,
     ) -> Result<Option<Retained>, String> {
-        let kept = checkpoints && checkpoints_kept(&self.job_state().await?, retention);
+        let state = self.job_state().await?;
+        let kept = checkpoints && checkpoints_kept(&state, retention);
+        let ended = *self.ended_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ended) = ended {
+            let fresh = ended + statistics_age + STATISTICS_SLACK;
+            if fresh > Instant::now() {
+                tracing::debug!(
+                    job = %self.job_id,
+                    wait_ms = (fresh - Instant::now()).as_millis() as u64,
+                    "waiting for Flink's checkpoint statistics to include the job's end"
+                );
+                tokio::time::sleep_until(fresh.into()).await;
+            }
+        }
         let path = format!("/jobs/{}/checkpoints", self.job_id);
         match self.get(&path).await? {
             (200, stats) => Ok(newest_retained(&stats, kept)),

@@ -120,13 +120,18 @@ pub fn starts_run(prior: &Model, planned: &Model, step: Before) -> bool {
 /// Terraform and is to run again under any restore strategy but NONE. What is found and newer
 /// than the last savepoint joins `savepoints`.
 pub fn reads_checkpoint(prior: &Model, planned: &Model, step: Before) -> bool {
+    (counts_checkpoints(planned) && step == Before::Cancel) || restarts_ended_job(prior, planned)
+}
+
+/// Whether `planned` runs again, with state, a job that ended outside Terraform (stopped with a
+/// savepoint by hand, cancelled or failed in Flink), so apply asks Flink what it kept of it.
+fn restarts_ended_job(prior: &Model, planned: &Model) -> bool {
     let restores = planned.restore_strategy.known().is_none_or(|s| s != "NONE");
     let ended_outside = matches!(
         prior.status.known().map(String::as_str),
         Some("CANCELED" | "FAILED" | "FINISHED")
     ) && matches!(state(prior), "CANCELLED" | "FAILED" | "FINISHED");
-    (counts_checkpoints(planned) && step == Before::Cancel)
-        || (restores && ended_outside && state(planned) == "RUNNING")
+    restores && ended_outside && state(planned) == "RUNNING"
 }
 
 /// Whether retained checkpoints count as state to restore from (`LATEST_STATE`), not only
@@ -178,8 +183,116 @@ pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
     }
 }
 
+/// Whether the job of `prior` may be running, as far as the last refresh saw: a savepoint can
+/// only be taken of a running job, so one that is not (pending, starting, failed, unreachable)
+/// rolls out without one.
+fn job_may_run(prior: &Model) -> bool {
+    prior.status.known().is_none_or(|s| s == "RUNNING")
+}
+
+/// The attribute that asks for a savepoint for `reason`, and the setting that needs none.
+fn savepoint_setting(reason: Reason) -> (&'static str, &'static str) {
+    match reason {
+        Reason::Suspend | Reason::RetainedCheckpoint | Reason::FoundSavepoint => {
+            ("state", "state = \"CANCELLED\" to stop without a savepoint")
+        }
+        Reason::Upgrade => (
+            "upgrade_strategy",
+            "upgrade_strategy = \"STATELESS\" to restart without state",
+        ),
+    }
+}
+
+/// How to give a deployment a savepoint directory.
+const SET_A_SAVEPOINT_DIRECTORY: &str =
+    "Set blob_storage, or execution.checkpointing.savepoint-dir \
+     (state.savepoints.dir before Flink 2.0) in flink_configuration";
+
+/// A step that needs a savepoint and a deployment without a savepoint directory. Whether the
+/// savepoint is needed depends on what runs, not on the configuration alone, and an error here
+/// would also block the refresh `terraform destroy` starts with: so the plan warns, and the apply
+/// (which knows whether the job runs) fails before it changes anything.
+fn no_savepoint_directory(prior: &Model, reason: Reason, diags: &mut Diagnostics) {
+    let (attribute, instead) = savepoint_setting(reason);
+    let detail = if job_may_run(prior) {
+        format!(
+            "This change stops the running job with a savepoint ({}), and the deployment has no \
+             savepoint directory: apply will fail and change nothing while the job runs. \
+             {SET_A_SAVEPOINT_DIRECTORY}, or use {instead}.",
+            reason.as_str()
+        )
+    } else {
+        format!(
+            "The job is not running ({}), so this change rolls out without a savepoint ({} \
+             needs one only of a running job); when the job starts it restores from {}. \
+             {SET_A_SAVEPOINT_DIRECTORY} so that later changes keep the job's state.",
+            prior.status.known().map_or("unknown", String::as_str),
+            reason.as_str(),
+            super::resolve::restore_from(prior).unwrap_or_else(|| "nothing".into()),
+        )
+    };
+    diags.attribute_warning(
+        AttributePath::root(attribute),
+        "No savepoint directory",
+        detail,
+    );
+}
+
+/// At create: a deployment whose upgrades take savepoints (`STATEFUL`, the default) and that has
+/// no savepoint directory is told now, not when its first upgrade or suspend needs one. Read from
+/// the configuration as written, so the plan says it even while other values are unknown.
+pub fn warn_stateful_without_directory(model: &Model, diags: &mut Diagnostics) {
+    let stateful = model
+        .upgrade_strategy
+        .known()
+        .is_none_or(|s| s == "STATEFUL");
+    // Blob storage always derives one, known or not yet.
+    let has_directory = !model.blob_storage.is_null()
+        || match &model.flink_configuration {
+            Attr::Known(configuration) => savepoint_directory(configuration).is_some(),
+            Attr::Null => false,
+            Attr::Unknown => true,
+        };
+    if stateful && !has_directory {
+        diags.attribute_warning(
+            AttributePath::root("upgrade_strategy"),
+            "No savepoint directory",
+            format!(
+                "upgrade_strategy STATEFUL stops the job with a savepoint at each upgrade, and \
+                 SUSPENDED takes one too, but the deployment has no savepoint directory: its \
+                 first upgrade or suspend while the job runs will fail. \
+                 {SET_A_SAVEPOINT_DIRECTORY}, or set upgrade_strategy = \"STATELESS\"."
+            ),
+        );
+    }
+}
+
+/// The apply's check before it stops a running job with a savepoint: an error when the savepoint
+/// has nowhere to go (nothing has changed yet).
+pub fn require_savepoint_directory(
+    reason: Reason,
+    directory: Option<&str>,
+    diags: &mut Diagnostics,
+) -> bool {
+    if directory.is_some() {
+        return true;
+    }
+    let (attribute, instead) = savepoint_setting(reason);
+    diags.attribute_error(
+        AttributePath::root(attribute),
+        "No savepoint directory",
+        format!(
+            "This change stops the running job with a savepoint ({}), and the deployment has no \
+             savepoint directory. Nothing was changed and the job keeps running. \
+             {SET_A_SAVEPOINT_DIRECTORY}, or use {instead}.",
+            reason.as_str()
+        ),
+    );
+    false
+}
+
 /// What the plan shows of the step before the rollout: a savepoint to be taken (its location is
-/// known after apply), or an error when it has nowhere to go; a job starting again without any
+/// known after apply), or a warning when it has nowhere to go; a job starting again without any
 /// savepoint to restore from is a warning.
 pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
     let (step, directory) = transition(prior, model);
@@ -218,29 +331,31 @@ pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics
         model.savepoints = Attr::Unknown;
         model.last_savepoint = Attr::Unknown;
     }
+    if restarts_ended_job(prior, model) {
+        let kept = if counts_checkpoints(model) {
+            "savepoint or retained checkpoint"
+        } else {
+            "savepoint"
+        };
+        let otherwise = super::resolve::restore_from(prior)
+            .map_or("without state".to_string(), |l| format!("from {l}"));
+        diags.attribute_warning(
+            AttributePath::root("state"),
+            "Restarting a job that ended outside Terraform",
+            format!(
+                "Flink reports the job {}. Apply asks Flink for the newest {kept} it kept of the \
+                 job and restores from it when it is newer than what state records; otherwise \
+                 the job starts {otherwise}. If Flink cannot be asked, the apply fails and \
+                 changes nothing.",
+                prior.status.known().map_or("ended", String::as_str)
+            ),
+        );
+    }
     if let Before::Savepoint(reason) = step {
         if directory.is_none() {
-            let (attribute, instead) = match reason {
-                Reason::Suspend | Reason::RetainedCheckpoint | Reason::FoundSavepoint => {
-                    ("state", "state = \"CANCELLED\" to stop without a savepoint")
-                }
-                Reason::Upgrade => (
-                    "upgrade_strategy",
-                    "upgrade_strategy = \"STATELESS\" to restart without state",
-                ),
-            };
-            diags.attribute_error(
-                AttributePath::root(attribute),
-                "No savepoint directory",
-                format!(
-                    "This change stops the running job with a savepoint ({}), and the deployment \
-                     has no savepoint directory. Set blob_storage, or \
-                     execution.checkpointing.savepoint-dir (state.savepoints.dir before Flink 2.0) \
-                     in flink_configuration, or use {instead}.",
-                    reason.as_str()
-                ),
-            );
+            no_savepoint_directory(prior, reason, diags);
         } else {
+            // Known after apply, even for a job not running now: it may run by then.
             model.savepoints = Attr::Unknown;
             model.last_savepoint = Attr::Unknown;
         }

@@ -15,6 +15,8 @@ mod objects;
 mod pending;
 mod rbac;
 mod resolve;
+#[cfg(test)]
+mod restart_scenario_tests;
 mod rollout;
 pub(crate) mod snapshots;
 mod status;
@@ -290,6 +292,9 @@ impl FlinkDeployment {
                 if let Some(cluster) = ctx.cluster(diags).await {
                     taken = rollout::retained_checkpoint(cluster, prior_model, &model, diags).await;
                 }
+                if diags.has_errors() {
+                    return prior.cloned().unwrap_or(Value::Null);
+                }
             }
         }
         rollout::record_savepoint(
@@ -506,6 +511,7 @@ impl Resource for FlinkDeployment {
         derive(&mut model, Some(diags));
         if prior.is_null() {
             model.pending_changes = Attr::Null;
+            lifecycle::warn_stateful_without_directory(&model, diags);
         } else {
             lifecycle::plan_transition(&prior_model, &mut model, diags);
         }
@@ -541,7 +547,9 @@ impl Resource for FlinkDeployment {
         let Some(observed) = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await else {
             return current.clone();
         };
-        if !owned::has(&observed, Kind::ConfigMap) && !owned::has(&observed, Kind::Deployment) {
+        // Gone only when none of its objects is left: a ServiceAccount or Service left behind is
+        // still its own, so the plan recreates what is missing and destroy removes the rest.
+        if observed.is_empty() {
             return Value::Null;
         }
         if let Some(recorded) = recorded_inputs(&observed) {

@@ -299,10 +299,32 @@ pub fn schema() -> Schema {
          apply), records it in `savepoints` and starts the new job from it. `state = \
          \"SUSPENDED\"` stops the job with a savepoint and scales it to nothing, `RUNNING` again \
          restores from it; `CANCELLED` cancels without one. Both need a savepoint directory \
-         (`blob_storage`, or `execution.checkpointing.savepoint-dir` in `flink_configuration`); \
-         plan says so when there is none. A savepoint that fails fails the apply with Flink's \
-         reason and the job keeps running. A job cancelled, failed or finished in Flink shows as \
-         drift of `state`, and apply runs it again per `restore_strategy`.",
+         (`blob_storage`, or `execution.checkpointing.savepoint-dir` in `flink_configuration`). \
+         Whether a change needs a savepoint depends on what runs, so a missing savepoint \
+         directory is a plan warning (at create, too, for a `STATEFUL` deployment), never a plan \
+         error: a change that needs a savepoint of a running job then fails at apply with nothing \
+         changed, and one of a job that is not running (pending, starting, failed, unreachable) \
+         rolls out without a savepoint. The same holds for drift that needs new pods, such as a \
+         deleted TLS Secret or an edited ConfigMap: restoring it rolls the pods like any other \
+         change. A savepoint that fails fails the apply with Flink's reason and the job keeps \
+         running. A job cancelled, failed or finished in Flink shows as drift of `state`, and \
+         apply runs it again per `restore_strategy`: the plan warns what it restores from, apply \
+         asks Flink for the newest savepoint or retained checkpoint it kept (once Flink's REST \
+         cache of checkpoint statistics, `rest.cache.checkpoint-statistics.timeout`, has passed \
+         since the job ended), and fails without changing anything when Flink cannot be asked.\n\n\
+         Destroy never depends on what the cluster looks like: it succeeds from every state and \
+         leaves none of the deployment's objects. A RUNNING job with a savepoint directory is \
+         stopped with a final savepoint (its location shows as a warning); without a savepoint \
+         directory, with `final_savepoint_on_destroy = false` or with \
+         `FLINK_SKIP_FINAL_SAVEPOINT=true` in the environment it is cancelled without one, and \
+         the destroy says that its state is not kept. A job that is not running (no JobManager \
+         pod, a crash-looping JobManager, a REST API refusing connections, a failed or finished \
+         job) is not asked for a savepoint; the destroy says so and removes the objects. The one \
+         exception: a final savepoint that fails fails the destroy and the job keeps running; \
+         `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then destroys without it in one \
+         step. The deployment stays in state while any object it owns is left (found by its \
+         labels), so a refresh after some were deleted by hand keeps it, the plan recreates \
+         what is missing, and destroy removes the rest.",
         vec![
             Attribute::string("id")
                 .computed()
@@ -357,7 +379,7 @@ pub fn schema() -> Schema {
             Attribute::bool("final_savepoint_on_destroy")
                 .default_value(Value::Bool(true))
                 .apply_setting()
-                .description("Whether destroying a RUNNING deployment that has a savepoint directory first stops the job with a final savepoint (its location shows as a warning of the destroy). If that savepoint fails, destroy fails and the job keeps running. Set to `false` and apply before destroying to skip it. Defaults to `true`."),
+                .description("Whether destroying a RUNNING deployment that has a savepoint directory first stops the job with a final savepoint (its location shows as a warning of the destroy). If that savepoint fails, destroy fails and the job keeps running; `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then cancels the job and destroys without it in one step (destroy reads this attribute from state, so setting it to `false` takes an apply first). With `false` the job is cancelled. Defaults to `true`."),
             Attribute::bool("wait_for_job")
                 .default_value(Value::Bool(true))
                 .apply_setting()

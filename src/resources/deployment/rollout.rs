@@ -4,7 +4,7 @@
 //! savepoint, and the apply says so and goes on. After the rollout: a cancelled job loses Flink's HA data. Before
 //! destroy: the final savepoint.
 
-use super::jobs::{self, JobManager};
+use super::jobs::{self, JobManager, Retained};
 use super::lifecycle::{self, Before};
 use super::model::{Model, Savepoint, SAVEPOINTS_KEPT};
 use crate::kubernetes::Cluster;
@@ -131,6 +131,9 @@ pub async fn before_rollout(
     };
     match step {
         Before::Savepoint(reason) => {
+            if !lifecycle::require_savepoint_directory(reason, savepoint_directory, diags) {
+                return None;
+            }
             if state != "RUNNING" {
                 diags.error(
                     "The job cannot take a savepoint now",
@@ -189,15 +192,50 @@ pub async fn before_rollout(
 }
 
 /// The newest state Flink kept of `prior`'s job, which ended outside Terraform (its JobManager
-/// outlives it), when it is newer than the last savepoint.
+/// outlives it), when it is newer than the last savepoint. When Flink cannot be asked, the apply
+/// fails (an error in `diags`): a savepoint taken by hand may be newer than anything state
+/// records, and restoring older state without a word would silently lose the job's progress.
 pub async fn retained_checkpoint(
     cluster: &Cluster,
     prior: &Model,
     planned: &Model,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
-    match JobManager::of(cluster, prior).await {
-        Ok(jm) => newer_state(&jm, prior, planned, diags).await,
+    let reached = match JobManager::of(cluster, prior).await {
+        Ok(jm) => read_newer_state(&jm, prior, planned).await,
+        Err(e) => Err(e),
+    };
+    match reached {
+        Ok(found) => found,
+        Err(e) => {
+            let from = restores_otherwise(prior);
+            diags.attribute_error(
+                AttributePath::root("state"),
+                "Cannot read the ended job's newest state",
+                format!(
+                    "The job ended outside Terraform, and Flink could not be asked for the newest \
+                     savepoint or checkpoint it kept of it ({e}). Starting it now would restore \
+                     from {from}, and a newer savepoint (one taken by hand with `flink stop`) \
+                     would be lost. Nothing was changed: apply again once the JobManager \
+                     answers, or set restore_strategy = \"NONE\" to start without state."
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The newest savepoint (or, under `LATEST_STATE`, retained checkpoint) Flink reports of the
+/// prior job, when it is newer than the last one state records; a warning when Flink cannot be
+/// asked (the provider just cancelled the job itself).
+async fn newer_state(
+    jm: &JobManager<'_>,
+    prior: &Model,
+    planned: &Model,
+    diags: &mut Diagnostics,
+) -> Option<Taken> {
+    match read_newer_state(jm, prior, planned).await {
+        Ok(found) => found,
         Err(e) => {
             no_checkpoint(&e, prior, planned, diags);
             None
@@ -205,30 +243,34 @@ pub async fn retained_checkpoint(
     }
 }
 
-/// The newest savepoint (or, under `LATEST_STATE`, retained checkpoint) Flink reports of the
-/// prior job, when it is newer than the last one state records.
-async fn newer_state(
+/// What [`newer_state`] finds, or why Flink could not be asked.
+async fn read_newer_state(
     jm: &JobManager<'_>,
     prior: &Model,
     planned: &Model,
-    diags: &mut Diagnostics,
-) -> Option<Taken> {
-    let retention = prior
-        .effective_flink_configuration
-        .known()
+) -> Result<Option<Taken>, String> {
+    let configuration = prior.effective_flink_configuration.known();
+    let retention = configuration
         .and_then(|c| c.get(super::resolve::RETENTION_KEY))
         .map(String::as_str);
-    let found = match jm
-        .newest_retained(lifecycle::counts_checkpoints(planned), retention)
-        .await
-    {
-        Ok(Some(found)) => found,
-        Ok(None) => return None,
-        Err(e) => {
-            no_checkpoint(&e, prior, planned, diags);
-            return None;
-        }
+    let statistics_age = super::flink_answers::checkpoint_statistics_age(
+        configuration.unwrap_or(&std::collections::BTreeMap::new()),
+    );
+    let Some(found) = jm
+        .newest_retained(
+            lifecycle::counts_checkpoints(planned),
+            retention,
+            statistics_age,
+        )
+        .await?
+    else {
+        return Ok(None);
     };
+    Ok(newer_than_recorded(found, prior))
+}
+
+/// `found` as a [`Taken`] when it completed after the newest savepoint `prior` records.
+fn newer_than_recorded(found: Retained, prior: &Model) -> Option<Taken> {
     let completed =
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(found.completed_ms) * 1_000_000)
             .ok()?;
@@ -256,11 +298,24 @@ async fn newer_state(
     })
 }
 
-fn no_checkpoint(reason: &str, prior: &Model, planned: &Model, diags: &mut Diagnostics) {
-    let from = prior
+/// What a run restores from when Flink reports nothing newer: the last savepoint state records.
+fn restores_otherwise(prior: &Model) -> String {
+    prior
         .last_savepoint
         .known()
-        .map_or("nothing".to_string(), |l| format!("the last savepoint {l}"));
+        .map_or("nothing".to_string(), |l| format!("the last savepoint {l}"))
+}
+
+/// The newest state of the job that outlives a destroy without a final savepoint.
+fn newest_kept(model: &Model) -> String {
+    match model.last_savepoint.known() {
+        Some(l) => format!("the newest state kept is {l}"),
+        None => "no savepoint of it is kept".to_string(),
+    }
+}
+
+fn no_checkpoint(reason: &str, prior: &Model, planned: &Model, diags: &mut Diagnostics) {
+    let from = restores_otherwise(prior);
     let strategy = planned
         .restore_strategy
         .known()
@@ -274,8 +329,21 @@ fn no_checkpoint(reason: &str, prior: &Model, planned: &Model, diags: &mut Diagn
     );
 }
 
+/// The environment variable that lets one `terraform destroy` go on without final savepoints:
+/// the way out when a final savepoint fails (destroy sees only what state records, so setting
+/// `final_savepoint_on_destroy = false` would need an apply first).
+pub const SKIP_FINAL_SAVEPOINT: &str = "FLINK_SKIP_FINAL_SAVEPOINT";
+
+/// Whether [`SKIP_FINAL_SAVEPOINT`] is set to a true value.
+fn skip_final_savepoint() -> bool {
+    std::env::var(SKIP_FINAL_SAVEPOINT)
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
 /// Before destroy: stops a RUNNING job with a final savepoint in `directory` and says where it
-/// went. An error in `diags` means the destroy must not go on (the job keeps running).
+/// went. A running job without a savepoint directory is cancelled, and the destroy says its state
+/// is not kept. An error in `diags` means the destroy must not go on (the job keeps running);
+/// nothing that depends on the cluster (no JobManager, a job not running) is an error.
 pub async fn final_savepoint(
     cluster: &Cluster,
     model: &Model,
@@ -284,19 +352,11 @@ pub async fn final_savepoint(
     diags: &mut Diagnostics,
 ) {
     let runs = model.state.known().is_none_or(|s| s == "RUNNING");
-    if model.final_savepoint_on_destroy.known() == Some(&false) || !runs {
+    if !runs {
         return;
     }
-    let Some(directory) = directory else {
-        diags.warning(
-            "No final savepoint",
-            format!(
-                "{} has no savepoint directory, so its job's state is not kept.",
-                deployment_name(model)
-            ),
-        );
-        return;
-    };
+    let wanted = model.final_savepoint_on_destroy.known() != Some(&false);
+    let skipped = wanted && skip_final_savepoint();
     let running = async {
         let jm = JobManager::of(cluster, model).await?;
         let state = jm.job_state().await?;
@@ -306,30 +366,60 @@ pub async fn final_savepoint(
     let jm = match running {
         Ok((jm, state)) if state == "RUNNING" => jm,
         Ok((_, state)) => {
-            diags.warning(
-                "No final savepoint",
-                format!(
-                    "The job of {} is {state}, so no final savepoint was taken.",
-                    deployment_name(model)
-                ),
-            );
+            if wanted {
+                diags.warning(
+                    "No final savepoint",
+                    format!(
+                        "The job of {} is {state}, so no final savepoint was taken.",
+                        deployment_name(model)
+                    ),
+                );
+            }
             return;
         }
         Err(e) => {
-            diags.warning(
-                "No final savepoint",
-                format!(
-                    "The job of {} is not running ({e}), so no final savepoint was taken.",
-                    deployment_name(model)
-                ),
-            );
+            if wanted {
+                diags.warning(
+                    "No final savepoint",
+                    format!(
+                        "The job of {} is not running ({e}), so no final savepoint was taken.",
+                        deployment_name(model)
+                    ),
+                );
+            }
             return;
         }
     };
-    match jm
-        .stop_with_savepoint(Some(directory), &savepoint_limit(model, deadline))
-        .await
-    {
+    let limit = savepoint_limit(model, deadline);
+    let Some(directory) = directory.filter(|_| wanted && !skipped) else {
+        let why = if skipped {
+            format!("{SKIP_FINAL_SAVEPOINT} is set")
+        } else if !wanted {
+            "final_savepoint_on_destroy = false".to_string()
+        } else {
+            "the deployment has no savepoint directory".to_string()
+        };
+        match jm.cancel(&limit).await {
+            Ok(()) => {
+                jm.wait_for_application_end(application_end(deadline)).await;
+                if wanted {
+                    diags.warning(
+                        "No final savepoint",
+                        format!(
+                            "The job of {} was cancelled without a savepoint ({why}), so its \
+                             current state is not kept; {}.",
+                            deployment_name(model),
+                            newest_kept(model)
+                        ),
+                    );
+                }
+            }
+            // The pods go with the deployment all the same.
+            Err(e) => tracing::warn!(error = %e, "cancelling the job before destroy failed"),
+        }
+        return;
+    };
+    match jm.stop_with_savepoint(Some(directory), &limit).await {
         Ok(location) => {
             // A deployment created again under this name has the same HA cluster id.
             jm.wait_for_application_end(application_end(deadline)).await;
@@ -345,9 +435,12 @@ pub async fn final_savepoint(
         Err(e) => diags.error(
             "The final savepoint failed",
             format!(
-                "{e}\n\n{} was not destroyed and its job keeps running. Fix the cause, or set \
-                 final_savepoint_on_destroy = false and apply before destroying.",
-                deployment_name(model)
+                "{e}\n\n{} was not destroyed and its job keeps running. Fix the cause and destroy \
+                 again, or destroy without the savepoint in one step: \
+                 {SKIP_FINAL_SAVEPOINT}=true terraform destroy (the job is then cancelled and \
+                 its current state is not kept; {}).",
+                deployment_name(model),
+                newest_kept(model)
             ),
         ),
     }
