@@ -4,13 +4,15 @@
 //! # Layout
 //! The modules follow the data flow, and arrows only point down:
 //! `protocol` (gRPC, handshake) -> `schema` and `value` (types, values with unknowns, diagnostics)
-//! -> `resources` (one file per Terraform type) -> `flink` and `tls` (pure rendering)
-//! -> `kubernetes` (the only API client) -> `jobmanager` (Flink's REST API).
+//! -> `resources` (one file per Terraform type) -> `flink` and `tls` (pure rendering, no IO)
+//! -> `kubernetes` (the only Kubernetes API client) and `jobmanager` (the only code that talks to
+//! Flink's REST API; the deployment hands it how its JobManager is reached).
 
 pub mod docs;
 pub mod flink;
 #[cfg(test)]
 mod golden;
+pub mod jobmanager;
 pub mod kubernetes;
 pub mod logging;
 pub mod protocol;

@@ -15,7 +15,7 @@ pub mod options;
 pub mod owned;
 pub mod redact;
 pub mod render;
-pub mod rest;
+
 pub mod tls;
 pub mod validate;
 pub mod values;

@@ -153,27 +153,8 @@ impl Deadline {
     }
 }
 
-/// How long a wait may take, and the setting that says so (for the message when it runs out).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limit {
-    pub duration: Duration,
-    pub name: String,
-}
-
-impl Limit {
-    /// A wait bounded only by its own setting.
-    pub fn of(duration: Duration, name: &str) -> Limit {
-        Limit {
-            duration,
-            name: name.to_string(),
-        }
-    }
-
-    /// "within 600s (savepoint_timeout)", for messages.
-    pub fn within(&self) -> String {
-        format!("within {}s ({})", self.duration.as_secs(), self.name)
-    }
-}
+/// How long a wait may take, and the setting that says so: the JobManager client's own type.
+pub use crate::jobmanager::Limit;
 
 #[cfg(test)]
 mod tests {

@@ -100,7 +100,7 @@ fn rest_url(model: &Model, diags: &mut Diagnostics) {
     let Some(Ok(url)) = model
         .rest_url
         .known()
-        .map(|u| crate::flink::rest::RestUrl::parse(u))
+        .map(|u| crate::jobmanager::RestUrl::parse(u))
     else {
         return;
     };

@@ -5,15 +5,14 @@
 //! records.
 
 mod checks;
-mod flink_answers;
 #[cfg(test)]
 mod golden_tests;
-mod jobs;
 mod lifecycle;
 mod model;
 mod objects;
 mod pending;
 mod rbac;
+mod reach;
 mod resolve;
 #[cfg(test)]
 mod restart_scenario_tests;

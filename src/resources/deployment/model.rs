@@ -573,7 +573,7 @@ pub fn duration_check(value: &Value) -> Result<(), (String, String)> {
 }
 
 fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
-    match value.as_str().map(crate::flink::rest::RestUrl::parse) {
+    match value.as_str().map(crate::jobmanager::RestUrl::parse) {
         Some(Err(e)) => Err((
             "Invalid rest_url".into(),
             format!("{e}. Give the URL the JobManager's REST API is reached at, e.g. https://flink.example.com/orders."),

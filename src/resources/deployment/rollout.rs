@@ -4,9 +4,10 @@
 //! savepoint, and the apply says so and goes on. After the rollout: a cancelled job loses Flink's HA data. Before
 //! destroy: the final savepoint.
 
-use super::jobs::{self, JobManager, Retained};
 use super::lifecycle::{self, Before};
 use super::model::{Model, Savepoint, SAVEPOINTS_KEPT};
+use super::reach::{self, JobManager};
+use crate::jobmanager::{self, Error, Retained};
 use crate::kubernetes::Cluster;
 use crate::resources::timeouts::{Deadline, Limit};
 use crate::schema::{AttributePath, Diagnostics};
@@ -107,9 +108,9 @@ pub async fn before_rollout(
     }
     let limit = savepoint_limit(planned, deadline);
     let running = async {
-        let jm = JobManager::of(cluster, prior).await?;
+        let jm = reach::of(cluster, prior).await?;
         let state = jm.job_state().await?;
-        Ok::<_, String>((jm, state))
+        Ok::<_, Error>((jm, state))
     }
     .await;
     let restores = prior
@@ -119,13 +120,13 @@ pub async fn before_rollout(
             format!("its last savepoint {l}")
         });
     let (jm, state) = match running {
-        Ok((jm, state)) if !jobs::is_terminal(&state) => (jm, state),
+        Ok((jm, state)) if !jobmanager::is_terminal(&state) => (jm, state),
         Ok((_, state)) => {
             not_running(step, &state, &restores, diags);
             return None;
         }
         Err(e) => {
-            not_running(step, &e, &restores, diags);
+            not_running(step, &e.to_string(), &restores, diags);
             return None;
         }
     };
@@ -201,7 +202,7 @@ pub async fn retained_checkpoint(
     planned: &Model,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
-    let reached = match JobManager::of(cluster, prior).await {
+    let reached = match reach::of(cluster, prior).await {
         Ok(jm) => read_newer_state(&jm, prior, planned).await,
         Err(e) => Err(e),
     };
@@ -237,7 +238,7 @@ async fn newer_state(
     match read_newer_state(jm, prior, planned).await {
         Ok(found) => found,
         Err(e) => {
-            no_checkpoint(&e, prior, planned, diags);
+            no_checkpoint(&e.to_string(), prior, planned, diags);
             None
         }
     }
@@ -248,12 +249,12 @@ async fn read_newer_state(
     jm: &JobManager<'_>,
     prior: &Model,
     planned: &Model,
-) -> Result<Option<Taken>, String> {
+) -> Result<Option<Taken>, Error> {
     let configuration = prior.effective_flink_configuration.known();
     let retention = configuration
         .and_then(|c| c.get(super::resolve::RETENTION_KEY))
         .map(String::as_str);
-    let statistics_age = super::flink_answers::checkpoint_statistics_age(
+    let statistics_age = jobmanager::answers::checkpoint_statistics_age(
         configuration.unwrap_or(&std::collections::BTreeMap::new()),
     );
     let Some(found) = jm
@@ -358,9 +359,9 @@ pub async fn final_savepoint(
     let wanted = model.final_savepoint_on_destroy.known() != Some(&false);
     let skipped = wanted && skip_final_savepoint();
     let running = async {
-        let jm = JobManager::of(cluster, model).await?;
+        let jm = reach::of(cluster, model).await?;
         let state = jm.job_state().await?;
-        Ok::<_, String>((jm, state))
+        Ok::<_, Error>((jm, state))
     }
     .await;
     let jm = match running {

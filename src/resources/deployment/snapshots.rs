@@ -3,8 +3,9 @@
 //! does), its job reached through [`JobManager`], its savepoint directory taken from its rendered
 //! configuration.
 
-use super::jobs::JobManager;
+use super::reach;
 use super::{derive, lifecycle, read_model, FlinkDeployment};
+use crate::jobmanager::Error;
 use crate::resources::timeouts::Limit;
 use crate::resources::{Context, Resource};
 use crate::schema::{AttributePath, Diagnostics};
@@ -78,10 +79,14 @@ pub(crate) async fn take(
     };
     let cluster = ctx.cluster(diags).await?;
     let outcome = async {
-        let jm = JobManager::of(cluster, &model).await?;
+        let jm = reach::of(cluster, &model).await?;
         match jm.job_state().await? {
             state if state == "RUNNING" => {}
-            state => return Err(format!("Flink reports the job {state}; it must be RUNNING")),
+            state => {
+                return Err(Error::Unexpected(format!(
+                    "Flink reports the job {state}; it must be RUNNING"
+                )))
+            }
         }
         jm.trigger_savepoint(Some(&directory), format, &Limit::of(timeout, "timeout"))
             .await
@@ -118,7 +123,7 @@ pub(crate) async fn dispose(
         return;
     };
     let outcome = async {
-        JobManager::of(cluster, &model)
+        reach::of(cluster, &model)
             .await?
             .dispose(location, &Limit::of(timeout, "timeout"))
             .await

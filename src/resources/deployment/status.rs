@@ -4,10 +4,11 @@
 //! has TLS). Every failure is a status value, never an error: a refresh must not fail because a
 //! job is down. At the end of an apply, `settle` waits for the job to run (or its pods to go).
 
-use super::jobs::JobManager;
 use super::model::Model;
 use super::objects::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
-use crate::kubernetes::Cluster;
+use super::reach;
+use crate::jobmanager::answers::job_status;
+use crate::kubernetes::{Cluster, KubeError};
 use crate::resources::timeouts::{Deadline, Limit};
 use crate::schema::Diagnostics;
 use k8s_openapi::api::core::v1::Pod;
@@ -106,14 +107,13 @@ async fn jobmanagers(
     cluster: &Cluster,
     model: &Model,
     rollout: Option<&str>,
-) -> Result<Vec<Pod>, String> {
+) -> Result<Vec<Pod>, KubeError> {
     let (Some(namespace), Some(id)) = (model.namespace.known(), model.id.known()) else {
         return Ok(Vec::new());
     };
     let pods = cluster
         .pods_labelled(namespace, DEPLOYMENT_ID_LABEL, id)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut mine: Vec<Pod> = pods
         .into_iter()
         .filter(|p| {
@@ -135,7 +135,7 @@ async fn jobmanagers(
 pub(super) async fn newest_jobmanager(
     cluster: &Cluster,
     model: &Model,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, KubeError> {
     cluster.forget_pods();
     Ok(jobmanagers(cluster, model, None)
         .await?
@@ -147,7 +147,7 @@ async fn job_state(cluster: &Cluster, model: &Model, jobmanager: &Pod, pod_name:
     if let Some(verdict) = pod_verdict(jobmanager) {
         return verdict;
     }
-    let question = async { JobManager::at(cluster, model, pod_name).await?.job().await };
+    let question = async { reach::at(cluster, model, pod_name).await?.job().await };
     match tokio::time::timeout(REST_TIMEOUT, question).await {
         Ok(Ok((200, job))) => job_status(&job).unwrap_or_else(|| "UNREACHABLE".into()),
         Ok(Ok((404, _))) => "INITIALIZING".into(),
@@ -181,31 +181,6 @@ pub async fn wait_until_stopped(cluster: &Cluster, model: &Model, timeout: Durat
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     observe(cluster, model).await
-}
-
-/// A job's status from Flink's job details: its state, except that a RUNNING job whose tasks do
-/// not all run yet reports the least advanced task state (e.g. `DEPLOYING`, `INITIALIZING`), so
-/// RUNNING means ready for a savepoint.
-pub fn job_status(job: &serde_json::Value) -> Option<String> {
-    const ORDER: &[&str] = &[
-        "CREATED",
-        "SCHEDULED",
-        "DEPLOYING",
-        "INITIALIZING",
-        "RECONCILING",
-    ];
-    let state = job["state"].as_str()?;
-    if state != "RUNNING" {
-        return Some(state.to_string());
-    }
-    let behind = job["vertices"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v["status"].as_str())
-        .filter_map(|s| ORDER.iter().position(|o| *o == s))
-        .min();
-    Some(behind.map_or(state, |i| ORDER[i]).to_string())
 }
 
 /// The status at the end of an apply: with `wait_for_job`, once Flink runs the job (an error
@@ -289,7 +264,7 @@ pub async fn wait_until_running(
                 )
             };
             let flink = match (&pod, status.as_str()) {
-                (Some(pod), "FAILED") => match JobManager::at(cluster, model, pod).await {
+                (Some(pod), "FAILED") => match reach::at(cluster, model, pod).await {
                     Ok(jobmanager) => jobmanager.failure().await,
                     Err(_) => None,
                 },
@@ -343,26 +318,5 @@ mod tests {
             last_termination(&pod(json!({"exitCode": 0, "reason": "Completed"}))),
             None
         );
-    }
-
-    #[test]
-    fn a_running_job_is_running_only_once_all_its_tasks_run() {
-        let job = |vertices: &[&str]| {
-            let vertices: Vec<_> = vertices.iter().map(|s| json!({"status": s})).collect();
-            json!({"state": "RUNNING", "vertices": vertices})
-        };
-        assert_eq!(
-            job_status(&job(&["RUNNING", "RUNNING"])).unwrap(),
-            "RUNNING"
-        );
-        assert_eq!(
-            job_status(&job(&["RUNNING", "INITIALIZING", "DEPLOYING"])).unwrap(),
-            "DEPLOYING"
-        );
-        assert_eq!(
-            job_status(&json!({"state": "FAILED", "vertices": [{"status": "CANCELED"}]})).unwrap(),
-            "FAILED"
-        );
-        assert_eq!(job_status(&json!({})), None);
     }
 }

@@ -1,6 +1,6 @@
-//! What Flink's REST answers say, read without IO: the newest state an ended job left on disk,
-//! how long Flink may answer from its caches, whether a job state is final, Flink's error lines
-//! and the reason a savepoint failed.
+//! What Flink's REST answers say, read without IO: a job's status, the newest state an ended job
+//! left on disk, how long Flink may answer from its caches, whether a job state is final, Flink's
+//! error lines and the reason a savepoint or job failed.
 
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ const FLINK_REFRESH_INTERVAL: Duration = Duration::from_secs(3);
 /// State of an ended job that Flink keeps on disk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retained {
+    /// Where it is (`external_path`).
     pub location: String,
     /// When it completed (ms since the epoch).
     pub completed_ms: i64,
@@ -22,7 +23,7 @@ pub struct Retained {
 
 /// The newest externally addressable state in Flink's checkpoint statistics: its latest
 /// savepoint, or (with `checkpoints`) its latest completed checkpoint when that is newer.
-pub(super) fn newest_retained(stats: &Json, checkpoints: bool) -> Option<Retained> {
+pub fn newest_retained(stats: &Json, checkpoints: bool) -> Option<Retained> {
     let entry = |entry: &Json, savepoint: bool| {
         let location = entry["external_path"].as_str()?;
         // Flink's placeholder for state kept in the JobManager's memory.
@@ -52,7 +53,7 @@ pub(super) fn newest_retained(stats: &Json, checkpoints: bool) -> Option<Retaine
 /// unless checkpoints are not externalized, a finished job's never (Flink discards them when a
 /// job finishes, e.g. stopped with a savepoint; its latest checkpoint statistics still name
 /// them).
-pub(super) fn checkpoints_kept(state: &str, retention: Option<&str>) -> bool {
+pub fn checkpoints_kept(state: &str, retention: Option<&str>) -> bool {
     match state {
         "CANCELED" => retention == Some("RETAIN_ON_CANCELLATION"),
         "FAILED" => retention.is_some_and(|r| r != "NO_EXTERNALIZED_CHECKPOINTS"),
@@ -67,7 +68,7 @@ pub(super) fn checkpoints_kept(state: &str, retention: Option<&str>) -> bool {
 /// savepoint completed (no `latest.savepoint`), or before the cancel (a checkpoint a newer one
 /// has since subsumed and deleted). Statistics read this long after the job was first seen
 /// ended are its final ones.
-pub(super) fn checkpoint_statistics_age(configuration: &BTreeMap<String, String>) -> Duration {
+pub fn checkpoint_statistics_age(configuration: &BTreeMap<String, String>) -> Duration {
     [
         "rest.cache.checkpoint-statistics.timeout",
         "web.refresh-interval",
@@ -80,13 +81,46 @@ pub(super) fn checkpoint_statistics_age(configuration: &BTreeMap<String, String>
     })
 }
 
+/// A job's status from Flink's job details: its state, except that a RUNNING job whose tasks do
+/// not all run yet reports the least advanced task state (e.g. `DEPLOYING`, `INITIALIZING`), so
+/// RUNNING means ready for a savepoint.
+pub fn job_status(job: &Json) -> Option<String> {
+    const ORDER: &[&str] = &[
+        "CREATED",
+        "SCHEDULED",
+        "DEPLOYING",
+        "INITIALIZING",
+        "RECONCILING",
+    ];
+    let state = job["state"].as_str()?;
+    if state != "RUNNING" {
+        return Some(state.to_string());
+    }
+    let behind = job["vertices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["status"].as_str())
+        .filter_map(|s| ORDER.iter().position(|o| *o == s))
+        .min();
+    Some(behind.map_or(state, |i| ORDER[i]).to_string())
+}
+
+/// Flink's reason when a savepoint comes before every task runs: worth asking again.
+const TASKS_NOT_RUNNING: &str = "Not all required tasks are currently running";
+
+/// Whether Flink's error text says the job's tasks do not all run yet (a job just restarted).
+pub fn tasks_not_running(text: &str) -> bool {
+    text.contains(TASKS_NOT_RUNNING)
+}
+
 /// Whether a Flink job state is final.
 pub fn is_terminal(state: &str) -> bool {
     matches!(state, "FINISHED" | "CANCELED" | "FAILED")
 }
 
 /// Flink's error answer (`{"errors": [...]}`) as one line.
-pub(super) fn flink_error(body: &Json) -> String {
+pub fn flink_error(body: &Json) -> String {
     match body["errors"].as_array() {
         Some(errors) => errors
             .iter()
@@ -109,7 +143,7 @@ fn innermost_cause(trace: &str) -> Option<&str> {
 }
 
 /// The reason of a failed savepoint: the innermost cause Flink gives, else the outer class.
-pub(super) fn failure_cause(operation: &Json) -> String {
+pub fn failure_cause(operation: &Json) -> String {
     let cause = &operation["failure-cause"];
     let outer = cause["class"].as_str().unwrap_or("savepoint failed");
     let trace = cause["stack-trace"].as_str().unwrap_or_default();
@@ -118,7 +152,7 @@ pub(super) fn failure_cause(operation: &Json) -> String {
 
 /// Why a job failed, from `GET /jobs/<id>/exceptions`: the innermost cause of the newest
 /// exception in its history (Flink 1.x also answers a `root-exception`).
-pub(super) fn job_failure(exceptions: &Json) -> Option<String> {
+pub fn job_failure(exceptions: &Json) -> Option<String> {
     let newest = exceptions["exceptionHistory"]["entries"]
         .as_array()
         .and_then(|entries| entries.iter().max_by_key(|e| e["timestamp"].as_i64()));
@@ -271,5 +305,26 @@ mod tests {
         let body = json!({"errors": ["Job not found.\n at ...", "second"]});
         assert_eq!(flink_error(&body), "Job not found.; second");
         assert_eq!(flink_error(&json!({"x": 1})), r#"{"x":1}"#);
+    }
+
+    #[test]
+    fn a_running_job_is_running_only_once_all_its_tasks_run() {
+        let job = |vertices: &[&str]| {
+            let vertices: Vec<_> = vertices.iter().map(|s| json!({"status": s})).collect();
+            json!({"state": "RUNNING", "vertices": vertices})
+        };
+        assert_eq!(
+            job_status(&job(&["RUNNING", "RUNNING"])).unwrap(),
+            "RUNNING"
+        );
+        assert_eq!(
+            job_status(&job(&["RUNNING", "INITIALIZING", "DEPLOYING"])).unwrap(),
+            "DEPLOYING"
+        );
+        assert_eq!(
+            job_status(&json!({"state": "FAILED", "vertices": [{"status": "CANCELED"}]})).unwrap(),
+            "FAILED"
+        );
+        assert_eq!(job_status(&json!({})), None);
     }
 }

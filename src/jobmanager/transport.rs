@@ -5,6 +5,7 @@
 //! deployment's REST Service, whatever host the stream reaches it through; an `https://` URL to an
 //! ingress that ends TLS itself is checked against the system's trusted roots.
 
+use super::Error;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -34,6 +35,17 @@ pub struct Peer<'a> {
     pub security: Security<'a>,
 }
 
+/// Why a `rest_url` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidUrl(String);
+
+impl InvalidUrl {
+    fn new(why: &str) -> Self {
+        InvalidUrl(why.to_string())
+    }
+}
+
 /// An explicit REST URL (`rest_url`): where to connect, and the path the JobManager's routes
 /// sit under (an ingress may serve it under a prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,27 +61,36 @@ pub struct RestUrl {
 }
 
 impl RestUrl {
-    /// Reads an `http://` or `https://` URL without query or credentials.
-    pub fn parse(text: &str) -> Result<RestUrl, String> {
-        let uri: hyper::Uri = text.parse().map_err(|e| format!("not a URL ({e})"))?;
+    /// Reads an `http://` or `https://` URL without query or credentials; what is wrong with it
+    /// otherwise, said for the `rest_url` attribute's diagnostic.
+    pub fn parse(text: &str) -> Result<RestUrl, InvalidUrl> {
+        let uri: hyper::Uri = text
+            .parse()
+            .map_err(|e| InvalidUrl(format!("not a URL ({e})")))?;
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            _ => return Err("the URL must start with http:// or https://".into()),
+            _ => {
+                return Err(InvalidUrl::new(
+                    "the URL must start with http:// or https://",
+                ))
+            }
         };
-        let authority = uri.authority().ok_or("the URL names no host")?;
+        let authority = uri
+            .authority()
+            .ok_or(InvalidUrl::new("the URL names no host"))?;
         if authority.as_str().contains('@') {
-            return Err("the URL must not carry credentials".into());
+            return Err(InvalidUrl::new("the URL must not carry credentials"));
         }
         if uri.query().is_some() {
-            return Err("the URL must not have a query".into());
+            return Err(InvalidUrl::new("the URL must not have a query"));
         }
         let host = authority
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
         if host.is_empty() {
-            return Err("the URL names no host".into());
+            return Err(InvalidUrl::new("the URL names no host"));
         }
         Ok(RestUrl {
             https,
@@ -158,45 +179,51 @@ impl ServerCertVerifier for IssuedFor {
     }
 }
 
-fn mutual_config(tls: &RestTls, verify_as: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+/// A certificate, key or TLS setting that cannot be used.
+fn credentials(e: impl std::fmt::Display) -> Error {
+    Error::Credentials(e.to_string())
+}
+
+fn mutual_config(tls: &RestTls, verify_as: &str) -> Result<Arc<rustls::ClientConfig>, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::PrivateKeyDer;
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(tls.ca_pem.as_bytes()).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+        .add(CertificateDer::from_pem_slice(tls.ca_pem.as_bytes()).map_err(credentials)?)
+        .map_err(credentials)?;
     let verifier =
         rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()
-            .map_err(|e| e.to_string())?;
-    let name = ServerName::try_from(verify_as.to_string()).map_err(|e| e.to_string())?;
+            .map_err(credentials)?;
+    let name = ServerName::try_from(verify_as.to_string()).map_err(credentials)?;
     let certificate = CertificateDer::from_pem_slice(tls.client_certificate_pem.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let key =
-        PrivateKeyDer::from_pem_slice(tls.client_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+        .map_err(credentials)?;
+    let key = PrivateKeyDer::from_pem_slice(tls.client_key_pem.as_bytes()).map_err(credentials)?;
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(credentials)?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(IssuedFor {
             inner: verifier,
             name,
         }))
         .with_client_auth_cert(vec![certificate], key)
-        .map_err(|e| e.to_string())?;
+        .map_err(credentials)?;
     Ok(Arc::new(config))
 }
 
-fn public_config() -> Result<Arc<rustls::ClientConfig>, String> {
+fn public_config() -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(found.certs);
     if roots.is_empty() {
-        return Err("no trusted root certificates found on this machine for https".into());
+        return Err(Error::Credentials(
+            "no trusted root certificates found on this machine for https".into(),
+        ));
     }
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(credentials)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
@@ -217,14 +244,14 @@ async fn send_plain<S>(
     stream: S,
     call: Call<'_>,
     host: &str,
-) -> Result<(u16, serde_json::Value), String>
+) -> Result<(u16, serde_json::Value), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .map_err(|e| format!("HTTP handshake: {e}"))?;
+            .map_err(|e| Error::Unreachable(format!("HTTP handshake: {e}")))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -240,17 +267,17 @@ where
     let bytes = body.map(|b| b.to_string()).unwrap_or_default();
     let request = request
         .body(Full::new(Bytes::from(bytes)))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::Unreachable(format!("{method} {path}: {e}")))?;
     let response = sender
         .send_request(request)
         .await
-        .map_err(|e| format!("{method} {path}: {e}"))?;
+        .map_err(|e| Error::Unreachable(format!("{method} {path}: {e}")))?;
     let status = response.status().as_u16();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| format!("{method} {path}: {e}"))?
+        .map_err(|e| Error::Unreachable(format!("{method} {path}: {e}")))?
         .to_bytes();
     let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     Ok((status, json))
@@ -262,7 +289,7 @@ pub async fn send<S>(
     stream: S,
     call: Call<'_>,
     peer: Peer<'_>,
-) -> Result<(u16, serde_json::Value), String>
+) -> Result<(u16, serde_json::Value), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -274,11 +301,12 @@ where
         } => mutual_config(credentials, verify_as)?,
         Security::Public => public_config()?,
     };
-    let name = ServerName::try_from(peer.server_name.to_string()).map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(peer.server_name.to_string())
+        .map_err(|e| Error::Credentials(format!("server name {}: {e}", peer.server_name)))?;
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
-        .map_err(|e| format!("TLS handshake with {}: {e}", peer.server_name))?;
+        .map_err(|e| Error::Unreachable(format!("TLS handshake with {}: {e}", peer.server_name)))?;
     send_plain(stream, call, peer.authority).await
 }
 
@@ -304,8 +332,10 @@ mod tests {
         assert_eq!(local.authority(), "10.0.0.7:8081");
         assert!(RestUrl::parse("ftp://x").is_err());
         assert_eq!(
-            RestUrl::parse("flink-orders-rest:8081"),
-            Err("the URL must start with http:// or https://".to_string())
+            RestUrl::parse("flink-orders-rest:8081")
+                .unwrap_err()
+                .to_string(),
+            "the URL must start with http:// or https://"
         );
         assert!(RestUrl::parse("https://user:pw@x/").is_err());
         assert!(RestUrl::parse("https://x/?a=b").is_err());

@@ -1,0 +1,429 @@
+//! A typed client of one job's JobManager: its details and status, stop with a savepoint, take a
+//! savepoint, dispose of one, cancel, the newest state Flink kept of an ended job, and the end of
+//! its application; each operation waited for with progress in the logs and Flink's own reason
+//! when it fails. How the JobManager is reached is the caller's [`Reach`].
+
+use super::answers::{
+    checkpoints_kept, failure_cause, flink_error, is_terminal, job_failure, job_status,
+    newest_retained, tasks_not_running, Retained,
+};
+use super::{Call, Error};
+use serde_json::{json, Value as Json};
+use std::time::{Duration, Instant};
+
+/// How long one REST request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause between two questions about a running operation.
+const POLL: Duration = Duration::from_secs(1);
+/// Pause before asking again for a savepoint that came before every task ran.
+const SAVEPOINT_RETRY: Duration = Duration::from_secs(2);
+/// How long Flink's cleanup after an application ended is given before its JobManager goes.
+const APPLICATION_CLEANUP: Duration = Duration::from_secs(2);
+/// Failed questions in a row after which the JobManager counts as lost.
+const LOST_AFTER: u32 = 10;
+/// Added to the statistics cache's lifetime: the job may have ended a little before it was seen.
+const STATISTICS_SLACK: Duration = Duration::from_millis(250);
+
+/// How a request gets to the JobManager (a port-forward to its pod, or its `rest_url`, with the
+/// deployment's credentials): the one piece the caller hands in.
+#[async_trait::async_trait]
+pub trait Reach: Send + Sync {
+    /// Sends `call`: the status code and the JSON body (null when it is not JSON).
+    async fn send(&self, call: Call<'_>) -> Result<(u16, Json), Error>;
+}
+
+/// How long a wait may take, and the setting that says so (for the message when it runs out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    /// The longest wait.
+    pub duration: Duration,
+    /// The setting it comes from, e.g. `savepoint_timeout`.
+    pub name: String,
+}
+
+impl Limit {
+    /// A wait bounded only by its own setting.
+    pub fn of(duration: Duration, name: &str) -> Limit {
+        Limit {
+            duration,
+            name: name.to_string(),
+        }
+    }
+
+    /// "within 600s (savepoint_timeout)", for messages.
+    pub fn within(&self) -> String {
+        format!("within {}s ({})", self.duration.as_secs(), self.name)
+    }
+}
+
+/// The JobManager of job `job_id`, reached through `R`.
+pub struct JobManager<R> {
+    reach: R,
+    job_id: String,
+    /// When this client first saw the job in a final state: Flink's checkpoint statistics are
+    /// final only a cache lifetime later.
+    ended_seen: std::sync::Mutex<Option<Instant>>,
+    /// Pause between two questions about a running operation.
+    poll: Duration,
+    /// Pause before asking again for a savepoint Flink refused as too early.
+    retry: Duration,
+}
+
+impl<R: Reach> JobManager<R> {
+    /// The JobManager of job `job_id`, reached through `reach`.
+    pub fn new(reach: R, job_id: &str) -> Self {
+        JobManager {
+            reach,
+            job_id: job_id.to_string(),
+            ended_seen: std::sync::Mutex::default(),
+            poll: POLL,
+            retry: SAVEPOINT_RETRY,
+        }
+    }
+
+    /// The same client asking every `poll` and retrying after `retry` (tests replay Flink's
+    /// answers faster than Flink gives them).
+    #[cfg(test)]
+    pub fn paced(mut self, poll: Duration, retry: Duration) -> Self {
+        self.poll = poll;
+        self.retry = retry;
+        self
+    }
+
+    async fn call(&self, call: Call<'_>) -> Result<(u16, Json), Error> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.reach.send(call))
+            .await
+            .map_err(|_| {
+                Error::Unreachable(format!("{} {}: no answer in time", call.method, call.path))
+            })?
+    }
+
+    async fn get(&self, path: &str) -> Result<(u16, Json), Error> {
+        self.call(Call {
+            method: "GET",
+            path,
+            body: None,
+        })
+        .await
+    }
+
+    /// `GET /jobs/<id>`: the status code and Flink's job details.
+    pub async fn job(&self) -> Result<(u16, Json), Error> {
+        let path = format!("/jobs/{}", self.job_id);
+        self.get(&path).await
+    }
+
+    /// Why the job failed, as Flink's exception history says; `None` when Flink gives no reason.
+    pub async fn failure(&self) -> Option<String> {
+        let path = format!("/jobs/{}/exceptions", self.job_id);
+        match self.get(&path).await {
+            Ok((200, exceptions)) => job_failure(&exceptions),
+            _ => None,
+        }
+    }
+
+    /// The job's status as Flink reports it (see [`job_status`]).
+    pub async fn job_state(&self) -> Result<String, Error> {
+        let path = format!("/jobs/{}", self.job_id);
+        match self.job().await? {
+            (200, job) => {
+                let state = job_status(&job)
+                    .ok_or_else(|| Error::Unexpected(format!("GET {path}: no state in {job}")))?;
+                if is_terminal(&state) {
+                    let mut seen = self.ended_seen.lock().unwrap_or_else(|e| e.into_inner());
+                    seen.get_or_insert_with(Instant::now);
+                }
+                Ok(state)
+            }
+            (code, body) => Err(refused("GET", path, code, &body)),
+        }
+    }
+
+    /// Stops the job with a savepoint in `directory` (Flink's default when `None`); the savepoint's
+    /// location once Flink completed it, or Flink's reason it failed (the job then keeps running).
+    /// A job whose tasks are not all running yet (just restarted) is asked again within `limit`.
+    pub async fn stop_with_savepoint(
+        &self,
+        directory: Option<&str>,
+        limit: &Limit,
+    ) -> Result<String, Error> {
+        let mut body = json!({"drain": false});
+        if let Some(dir) = directory {
+            body["targetDirectory"] = dir.into();
+        }
+        let path = format!("/jobs/{}/stop", self.job_id);
+        self.savepoint(&path, &body, "stopping the job with a savepoint", limit)
+            .await
+    }
+
+    /// Takes a savepoint of the running job (it keeps running) in `directory`, in `format`
+    /// (`CANONICAL` or `NATIVE`); its location, or Flink's reason it failed.
+    pub async fn trigger_savepoint(
+        &self,
+        directory: Option<&str>,
+        format: &str,
+        limit: &Limit,
+    ) -> Result<String, Error> {
+        let mut body = json!({"cancel-job": false, "formatType": format});
+        if let Some(dir) = directory {
+            body["target-directory"] = dir.into();
+        }
+        let path = format!("/jobs/{}/savepoints", self.job_id);
+        self.savepoint(&path, &body, "taking a savepoint", limit)
+            .await
+    }
+
+    /// Deletes the savepoint at `location` through Flink (which knows its file system).
+    pub async fn dispose(&self, location: &str, limit: &Limit) -> Result<(), Error> {
+        let started = Instant::now();
+        let body = json!({"savepoint-path": location});
+        let trigger = self.start("/savepoint-disposal", &body).await?;
+        let status_path = format!("/savepoint-disposal/{trigger}");
+        let operation = self
+            .finish(&status_path, "savepoint disposal", started, limit)
+            .await?;
+        if operation.get("failure-cause").is_some_and(|c| !c.is_null()) {
+            return Err(Error::Failed(failure_cause(&operation)));
+        }
+        Ok(())
+    }
+
+    async fn savepoint(
+        &self,
+        path: &str,
+        body: &Json,
+        what: &str,
+        limit: &Limit,
+    ) -> Result<String, Error> {
+        let started = Instant::now();
+        loop {
+            match self.savepoint_once(path, body, what, started, limit).await {
+                Err(Error::TasksNotRunning(_)) if started.elapsed() < limit.duration => {
+                    tracing::info!(job = %self.job_id, "not all tasks run yet; asking for the savepoint again");
+                    tokio::time::sleep(self.retry).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn savepoint_once(
+        &self,
+        path: &str,
+        body: &Json,
+        what: &str,
+        started: Instant,
+        limit: &Limit,
+    ) -> Result<String, Error> {
+        let trigger = self.start(path, body).await?;
+        tracing::info!(job = %self.job_id, trigger = %trigger, "{what}");
+        let status_path = format!("/jobs/{}/savepoints/{trigger}", self.job_id);
+        let operation = self
+            .finish(&status_path, "savepoint", started, limit)
+            .await?;
+        match operation["location"].as_str() {
+            Some(location) => {
+                tracing::info!(job = %self.job_id, %location, "savepoint completed");
+                Ok(location.to_string())
+            }
+            None => {
+                let cause = failure_cause(&operation);
+                Err(match tasks_not_running(&cause) {
+                    true => Error::TasksNotRunning(cause),
+                    false => Error::Failed(cause),
+                })
+            }
+        }
+    }
+
+    /// Starts an asynchronous Flink operation (`POST path`); its request id.
+    async fn start(&self, path: &str, body: &Json) -> Result<String, Error> {
+        let call = Call {
+            method: "POST",
+            path,
+            body: Some(body),
+        };
+        match self.call(call).await? {
+            (200..=299, answer) => {
+                answer["request-id"]
+                    .as_str()
+                    .map(String::from)
+                    .ok_or_else(|| {
+                        Error::Unexpected(format!("POST {path}: no request id in {answer}"))
+                    })
+            }
+            (code, answer) if tasks_not_running(&flink_error(&answer)) => Err(
+                Error::TasksNotRunning(format!("POST {path}: {code} {}", flink_error(&answer))),
+            ),
+            (code, answer) => Err(refused("POST", path.to_string(), code, &answer)),
+        }
+    }
+
+    /// Asks `status_path` until the operation completed; Flink's `operation` object then.
+    async fn finish(
+        &self,
+        status_path: &str,
+        what: &'static str,
+        started: Instant,
+        limit: &Limit,
+    ) -> Result<Json, Error> {
+        let mut failures = 0;
+        let mut last_report = Instant::now();
+        loop {
+            match self.get(status_path).await {
+                Ok((200, answer)) => {
+                    failures = 0;
+                    if answer["status"]["id"] == "COMPLETED" {
+                        return Ok(answer["operation"].clone());
+                    }
+                }
+                Ok((code, body)) => {
+                    return Err(refused("GET", status_path.to_string(), code, &body));
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= LOST_AFTER {
+                        return Err(Error::Lost {
+                            what,
+                            cause: Box::new(e),
+                        });
+                    }
+                }
+            }
+            if started.elapsed() >= limit.duration {
+                return Err(Error::Timeout {
+                    what,
+                    within: limit.within(),
+                });
+            }
+            if last_report.elapsed() >= Duration::from_secs(10) {
+                tracing::info!(
+                    job = %self.job_id,
+                    seconds = started.elapsed().as_secs(),
+                    "{what} in progress"
+                );
+                last_report = Instant::now();
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    /// The newest state Flink reports of the ended job that a new run can restore from (see
+    /// [`newest_retained`]): its savepoints, and with `checkpoints` its latest checkpoint when
+    /// Flink kept it under the job's checkpoint `retention`; `None` when there is none. The
+    /// statistics are read once they are at most `statistics_age` older than the moment the job
+    /// was first seen ended (see [`super::answers::checkpoint_statistics_age`]), so they include
+    /// the stop's savepoint and name no checkpoint deleted since.
+    pub async fn newest_retained(
+        &self,
+        checkpoints: bool,
+        retention: Option<&str>,
+        statistics_age: Duration,
+    ) -> Result<Option<Retained>, Error> {
+        let state = self.job_state().await?;
+        let kept = checkpoints && checkpoints_kept(&state, retention);
+        let ended = *self.ended_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ended) = ended {
+            let fresh = ended + statistics_age + STATISTICS_SLACK;
+            if fresh > Instant::now() {
+                tracing::debug!(
+                    job = %self.job_id,
+                    wait_ms = (fresh - Instant::now()).as_millis() as u64,
+                    "waiting for Flink's checkpoint statistics to include the job's end"
+                );
+                tokio::time::sleep_until(fresh.into()).await;
+            }
+        }
+        let path = format!("/jobs/{}/checkpoints", self.job_id);
+        match self.get(&path).await? {
+            (200, stats) => Ok(newest_retained(&stats, kept)),
+            (code, body) => Err(refused("GET", path, code, &body)),
+        }
+    }
+
+    /// Waits until Flink has ended the application the job belongs to (Flink 2.3 and later, where
+    /// the application id is the job id; earlier versions have no applications and return at
+    /// once). Flink marks an ended job's result clean only with its application; a JobManager
+    /// removed before that leaves the job "dirty" in the HA job result store, and the next
+    /// JobManager of the same HA cluster id refuses to start (Dispatcher.onStart,
+    /// IllegalStateException). Gives up after `timeout` with a warning in the logs.
+    pub async fn wait_for_application_end(&self, timeout: Duration) {
+        let path = format!("/applications/{}", self.job_id);
+        let started = Instant::now();
+        loop {
+            match self.get(&path).await {
+                Ok((200, application)) => {
+                    let status = application["status"].as_str().unwrap_or_default();
+                    if matches!(status, "FINISHED" | "FAILED" | "CANCELED") {
+                        tracing::info!(
+                            job = %self.job_id,
+                            status,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "the job's application ended"
+                        );
+                        // Its cleanup (HA data, then the results marked clean) follows at once
+                        // and has no REST signal of its own.
+                        tokio::time::sleep(APPLICATION_CLEANUP).await;
+                        return;
+                    }
+                }
+                // No such route or application: a Flink without applications.
+                Ok((404, _)) => return,
+                Ok(_) | Err(_) => {}
+            }
+            if started.elapsed() >= timeout {
+                tracing::warn!(
+                    job = %self.job_id,
+                    "Flink's application of the stopped job did not end within {}s; the next \
+                     JobManager may find its result unclean",
+                    timeout.as_secs()
+                );
+                return;
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    /// Cancels the job (no savepoint) and waits until Flink reports it in a final state.
+    pub async fn cancel(&self, limit: &Limit) -> Result<(), Error> {
+        let path = format!("/jobs/{}?mode=cancel", self.job_id);
+        match self
+            .call(Call {
+                method: "PATCH",
+                path: &path,
+                body: None,
+            })
+            .await?
+        {
+            (200..=299, _) => {}
+            (code, body) => return Err(refused("PATCH", path, code, &body)),
+        }
+        tracing::info!(job = %self.job_id, "cancelling the job");
+        let started = Instant::now();
+        loop {
+            match self.job_state().await {
+                Ok(state) if is_terminal(&state) => return Ok(()),
+                _ if started.elapsed() >= limit.duration => {
+                    return Err(Error::Timeout {
+                        what: "cancel",
+                        within: limit.within(),
+                    })
+                }
+                _ => tokio::time::sleep(self.poll).await,
+            }
+        }
+    }
+}
+
+fn refused(method: &'static str, path: String, code: u16, body: &Json) -> Error {
+    Error::Refused {
+        method,
+        path,
+        code,
+        message: flink_error(body),
+    }
+}
+
+#[cfg(test)]
+#[path = "client_scenario_tests.rs"]
+mod scenario_tests;
