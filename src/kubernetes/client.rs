@@ -1,8 +1,8 @@
 //! A kube client from the provider configuration: a kubeconfig file (and context), an explicit API
 //! server with token or client certificate, or the pod's service account.
 
+use super::ClusterAccess;
 use super::KubeError;
-use crate::provider::ClusterAccess;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 

@@ -11,8 +11,8 @@
 
 use super::objects::{DesiredObject, Kind};
 use super::owner::Owner;
+use super::ClusterAccess;
 use super::{KubeError, FIELD_MANAGER};
-use crate::provider::ClusterAccess;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
 use std::collections::{BTreeMap, HashMap};

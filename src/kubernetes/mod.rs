@@ -3,10 +3,12 @@
 //! one field manager, labels them as managed by this provider and by their owner, prunes owned
 //! objects no longer wanted, deletes, and reads back what exists so drift can be shown.
 //!
-//! Layout: `client` (a client from the provider configuration), `owner` (labels and selectors),
+//! Layout: `access` (how to reach the cluster, and the shared connection), `client` (a client
+//! from the access), `owner` (labels and selectors),
 //! `objects` (desired objects and their API types), `converge` (apply, list, prune, delete, with
 //! retries), `drift` (pure comparison of desired and observed objects).
 
+mod access;
 mod client;
 mod converge;
 pub mod drift;
@@ -14,6 +16,7 @@ mod objects;
 mod owner;
 mod pods;
 
+pub use access::{ClusterAccess, Connection};
 pub use client::connect;
 pub use converge::Cluster;
 pub use objects::{DesiredObject, Kind};

@@ -1,8 +1,8 @@
 //! The provider's own configuration: how to reach the Kubernetes cluster. Parsed in two stages, as
 //! typed (the [`KubernetesConfig`] model, which may hold unknowns at plan time) and then resolved
-//! ([`ProviderData`]) once every value is known.
+//! ([`Connection`], in `kubernetes`) once every value is known.
 
-use crate::kubernetes::{Cluster, KubeError};
+use crate::kubernetes::{ClusterAccess, Connection};
 use crate::schema::{Attribute, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use serde::{Deserialize, Serialize};
@@ -81,83 +81,6 @@ struct ProviderConfig {
     kubernetes: Attr<KubernetesConfig>,
 }
 
-/// Where the cluster is, once the configuration is known.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ClusterAccess {
-    /// A kubeconfig file, optionally with a context.
-    Kubeconfig {
-        /// File path.
-        path: String,
-        /// Context name.
-        context: Option<String>,
-    },
-    /// An explicit API server.
-    Explicit {
-        /// API server URL.
-        host: String,
-        /// Bearer token.
-        token: Option<String>,
-        /// CA (PEM).
-        ca_certificate: Option<String>,
-        /// Client certificate and key (PEM).
-        client_identity: Option<(String, String)>,
-        /// Skip TLS verification.
-        insecure: bool,
-    },
-    /// The pod's service account.
-    InCluster,
-}
-
-impl std::fmt::Debug for ClusterAccess {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClusterAccess::Kubeconfig { path, context } => f
-                .debug_struct("Kubeconfig")
-                .field("path", path)
-                .field("context", context)
-                .finish(),
-            ClusterAccess::Explicit { host, insecure, .. } => f
-                .debug_struct("Explicit")
-                .field("host", host)
-                .field("insecure", insecure)
-                .finish_non_exhaustive(),
-            ClusterAccess::InCluster => f.write_str("InCluster"),
-        }
-    }
-}
-
-/// The resolved provider configuration shared by every resource operation.
-pub struct ProviderData {
-    /// How to reach the cluster.
-    pub cluster: ClusterAccess,
-    /// The connection, made on first use and shared by every operation of this run.
-    connection: tokio::sync::OnceCell<Cluster>,
-}
-
-impl std::fmt::Debug for ProviderData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // ClusterAccess may hold a token or key: never print it.
-        f.debug_struct("ProviderData").finish_non_exhaustive()
-    }
-}
-
-impl ProviderData {
-    /// Configuration for `cluster`, not yet connected.
-    pub fn new(cluster: ClusterAccess) -> Self {
-        ProviderData {
-            cluster,
-            connection: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    /// The cluster connection, made on first use.
-    pub async fn cluster(&self) -> Result<&Cluster, KubeError> {
-        self.connection
-            .get_or_try_init(|| Cluster::connect(&self.cluster))
-            .await
-    }
-}
-
 /// Checks the configuration; unknown values are accepted (they are checked again at configure).
 pub fn validate(config: &Value, diags: &mut Diagnostics) {
     let Some(k8s) = parse(config, diags) else {
@@ -208,7 +131,7 @@ pub fn resolve(
     config: &Value,
     env_kubeconfig: Option<String>,
     diags: &mut Diagnostics,
-) -> Option<ProviderData> {
+) -> Option<Connection> {
     if !config.is_wholly_known() {
         return None;
     }
@@ -230,7 +153,7 @@ pub fn resolve(
     } else {
         ClusterAccess::InCluster
     };
-    Some(ProviderData::new(cluster))
+    Some(Connection::new(cluster))
 }
 
 fn expand_home(path: &str) -> String {

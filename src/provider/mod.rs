@@ -5,7 +5,8 @@
 
 mod config;
 
-pub use config::{ClusterAccess, KubernetesConfig, ProviderData};
+pub use crate::kubernetes::{ClusterAccess, Connection};
+pub use config::KubernetesConfig;
 
 use crate::resources::{self, Context, DataSource, EphemeralResource, Resource};
 use crate::schema::{plan, validate::validate_attributes, AttributePath, Diagnostics, Schema};
@@ -34,7 +35,7 @@ pub struct Provider {
     resources: BTreeMap<&'static str, ResourceEntry>,
     data_sources: BTreeMap<&'static str, DataSourceEntry>,
     ephemeral_resources: BTreeMap<&'static str, EphemeralEntry>,
-    configured: RwLock<Option<Arc<ProviderData>>>,
+    configured: RwLock<Option<Arc<Connection>>>,
 }
 
 impl Default for Provider {

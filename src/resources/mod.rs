@@ -20,7 +20,7 @@ pub use deployment::{deployment_id, ha_config_map_selector, FlinkDeployment, KUB
 pub use high_availability::HighAvailability;
 
 use crate::kubernetes::Cluster;
-use crate::provider::ProviderData;
+use crate::kubernetes::Connection;
 use crate::schema::{plan::Plan, Diagnostics, Schema};
 use crate::value::Value;
 use async_trait::async_trait;
@@ -29,7 +29,7 @@ use async_trait::async_trait;
 #[derive(Debug, Clone)]
 pub struct Context {
     /// The provider's configuration; `None` while it is unknown (a cluster created in the same run).
-    pub provider: Option<std::sync::Arc<ProviderData>>,
+    pub provider: Option<std::sync::Arc<Connection>>,
 }
 
 impl Context {

@@ -11,7 +11,7 @@ use super::model::{Model, Savepoint};
 use super::rollout;
 use crate::jobmanager::stopped_by_hand::{serve as stopped_by_hand, JOB_ID, STOP_SAVEPOINT};
 use crate::kubernetes::Cluster;
-use crate::provider::ClusterAccess;
+use crate::kubernetes::ClusterAccess;
 use crate::schema::Diagnostics;
 use crate::value::Attr;
 use std::time::{Duration, Instant};
