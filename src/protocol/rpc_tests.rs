@@ -113,7 +113,9 @@ async fn client() -> (
     let provider = Provider::with_types(
         vec![
             Box::new(Probe),
-            Box::new(crate::resources::HighAvailability),
+            Box::new(crate::resources::typed::Typed(
+                crate::resources::HighAvailability,
+            )),
         ],
         vec![Box::new(Probe)],
         vec![Box::new(Probe)],

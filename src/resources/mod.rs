@@ -13,6 +13,7 @@ mod lookup;
 mod owned;
 mod savepoint;
 pub(crate) mod timeouts;
+pub(crate) mod typed;
 
 pub use blob_storage::BlobStorage;
 pub use certificate_authority::CertificateAuthority;
@@ -172,10 +173,10 @@ pub(crate) fn write_model<M: serde::Serialize>(
 /// Every resource type of the provider.
 pub fn all() -> Vec<Box<dyn Resource>> {
     vec![
-        Box::new(BlobStorage),
+        Box::new(typed::Typed(BlobStorage)),
         Box::new(CertificateAuthority),
         Box::new(FlinkDeployment),
-        Box::new(HighAvailability),
+        Box::new(typed::Typed(HighAvailability)),
         Box::new(savepoint::Savepoint),
     ]
 }
@@ -188,10 +189,10 @@ pub fn all_ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
 /// Every data source type of the provider.
 pub fn all_data_sources() -> Vec<Box<dyn DataSource>> {
     vec![
-        Box::new(lookup::Lookup(Box::new(BlobStorage))),
+        Box::new(lookup::Lookup(Box::new(typed::Typed(BlobStorage)))),
         Box::new(lookup::Lookup(Box::new(CertificateAuthority))),
         Box::new(configuration::Configuration),
         Box::new(lookup::Lookup(Box::new(FlinkDeployment))),
-        Box::new(lookup::Lookup(Box::new(HighAvailability))),
+        Box::new(lookup::Lookup(Box::new(typed::Typed(HighAvailability)))),
     ]
 }

@@ -6,9 +6,10 @@
 mod model;
 mod objects;
 
-use super::{cluster_objects, owned, Context, Resource};
-use crate::kubernetes::Kind;
-use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
+use super::typed::OwnsObjects;
+use super::{cluster_objects, owned, Context};
+use crate::kubernetes::{Kind, Owner};
+use crate::schema::{AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
 use model::Model;
@@ -18,14 +19,6 @@ pub(crate) use model::SCHEMES;
 pub struct BlobStorage;
 
 const TYPE: &str = "flink_blob_storage";
-
-fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    super::read_model(TYPE, value, diags)
-}
-
-fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    super::write_model(TYPE, &model::schema(), model, diags)
-}
 
 /// Fills the values derived from the inputs: id, spec and the objects expected in sync.
 fn derive(model: &mut Model) {
@@ -68,20 +61,53 @@ fn configured_secret_key(config: &Value) -> Option<String> {
         .find_map(|k| config.get(k).and_then(Value::as_str).map(String::from))
 }
 
-impl BlobStorage {
+#[async_trait]
+impl OwnsObjects for BlobStorage {
+    type Model = Model;
+    const TYPE: &'static str = TYPE;
+    const KINDS: &'static [Kind] = objects::KINDS;
+    const NOUN: &'static str = "Blob storage";
+
+    fn schema(&self) -> Schema {
+        model::schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        model::validate(config, diags);
+    }
+
+    fn derive(&self, model: &mut Model) {
+        derive(model);
+    }
+
+    fn names(model: &Model) -> Option<(&str, &str)> {
+        Some((model.namespace.known()?, model.name.known()?))
+    }
+
+    fn named(namespace: &str, name: &str) -> Model {
+        Model {
+            name: Attr::Known(name.into()),
+            namespace: Attr::Known(namespace.into()),
+            ..Model::default()
+        }
+    }
+
+    fn owner(namespace: &str, name: &str) -> Owner {
+        objects::owner(namespace, name)
+    }
+
+    fn recorded_in(name: &str) -> String {
+        format!("ConfigMap {}", objects::object_name(name))
+    }
+
     async fn converge(
         &self,
         ctx: &Context,
-        prior: &Value,
-        planned: &Value,
+        _prior: Option<&Model>,
+        model: Model,
         config: &Value,
         diags: &mut Diagnostics,
-    ) -> Value {
-        let Some(mut model) = read_model(planned, diags) else {
-            return planned.clone();
-        };
-        derive(&mut model);
-        let state = write_model(&model, diags);
+    ) -> Option<Model> {
         let secret_key = configured_secret_key(config);
         if model.verify.known() == Some(&true) {
             if let Err(e) = verify(&model, secret_key.as_deref()).await {
@@ -94,7 +120,7 @@ impl BlobStorage {
                     ),
                 );
                 // Nothing was written: the state stays as it was.
-                return prior.clone();
+                return None;
             }
         }
         if let Some(spec) = model.spec.known() {
@@ -107,144 +133,38 @@ impl BlobStorage {
             owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
         }
         // Returned even on failure, so whatever was created is recorded in state.
-        state
-    }
-}
-
-#[async_trait]
-impl Resource for BlobStorage {
-    fn type_name(&self) -> &'static str {
-        TYPE
+        Some(model)
     }
 
-    fn schema(&self) -> Schema {
-        model::schema()
-    }
-
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        model::validate(config, diags);
-    }
-
-    async fn modify_plan(
+    /// A Secret left without its ConfigMap is still its own (to recreate the rest or to
+    /// delete); an import needs the ConfigMap, which records what it was given. Drift is judged
+    /// against what Terraform applied (the prior state), attributes read back from what the
+    /// cluster has; an import has no prior state and judges against what it reads.
+    fn observed(
         &self,
-        _ctx: &Context,
-        _prior: &Value,
-        _config: &Value,
-        plan: &mut Plan,
-        diags: &mut Diagnostics,
-    ) {
-        if let Some(mut model) = read_model(&plan.planned, diags) {
-            derive(&mut model);
-            plan.planned = write_model(&model, diags);
+        mut model: Model,
+        observed: &[(Kind, kube::api::DynamicObject)],
+    ) -> Option<Model> {
+        let imported = model.spec.known().is_none();
+        if imported && !owned::has(observed, Kind::ConfigMap) {
+            return None;
         }
-    }
-
-    async fn create(
-        &self,
-        ctx: &Context,
-        planned: &Value,
-        config: &Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        self.converge(ctx, &Value::Null, planned, config, diags)
-            .await
-    }
-
-    async fn read(&self, ctx: &Context, current: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(model) = read_model(current, diags) else {
-            return current.clone();
+        let mut applied = model.clone();
+        objects::read_back(&mut model, observed);
+        derive(&mut model);
+        derive(&mut applied);
+        let judged = if applied.spec.known().is_some() {
+            &applied
+        } else {
+            &model
         };
-        let (Some(namespace), Some(name)) = (model.namespace.known(), model.name.known()) else {
-            return current.clone();
-        };
-        match observe(ctx, namespace, name, model.clone(), diags).await {
-            Some(Some(observed)) => write_model(&observed, diags),
-            Some(None) => Value::Null,
-            None => current.clone(),
+        if let Some(spec) = judged.spec.known() {
+            let access_key = judged.access_key.known().map(String::as_str);
+            let desired = objects::desired(spec, access_key, None);
+            let status = cluster_objects::observe(&desired, observed, &[Kind::Secret]);
+            model.kubernetes_objects =
+                value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
         }
+        Some(model)
     }
-
-    async fn update(
-        &self,
-        ctx: &Context,
-        prior: &Value,
-        planned: &Value,
-        config: &Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        self.converge(ctx, prior, planned, config, diags).await
-    }
-
-    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
-        let Some(model) = read_model(prior, diags) else {
-            return;
-        };
-        if let (Some(namespace), Some(name)) = (model.namespace.known(), model.name.known()) {
-            let owner = objects::owner(namespace, name);
-            owned::delete(ctx, &owner, objects::KINDS, TYPE, diags).await;
-        }
-    }
-
-    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Value {
-        let Some((namespace, name)) = owned::import_id(id, TYPE, diags) else {
-            return Value::Null;
-        };
-        let model = Model {
-            name: Attr::Known(name.into()),
-            namespace: Attr::Known(namespace.into()),
-            ..Model::default()
-        };
-        match observe(ctx, namespace, name, model, diags).await {
-            Some(Some(found)) => write_model(&found, diags),
-            Some(None) => {
-                diags.error(
-                    "Blob storage not found",
-                    format!(
-                        "No ConfigMap {} managed by this provider in namespace {namespace}. \
-                         Check the id, or create the blob storage with terraform apply.",
-                        objects::object_name(name)
-                    ),
-                );
-                Value::Null
-            }
-            None => Value::Null,
-        }
-    }
-}
-
-/// The model as the cluster has it: `Some(None)` when none of its objects is left (on import: no
-/// ConfigMap), `None` on errors.
-async fn observe(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-    mut model: Model,
-    diags: &mut Diagnostics,
-) -> Option<Option<Model>> {
-    let owner = objects::owner(namespace, name);
-    let observed = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await?;
-    // It exists while any of its objects does (a Secret left behind is still its own, to recreate
-    // the rest or to delete); an import needs the ConfigMap, which records what it was given.
-    let imported = model.spec.known().is_none();
-    if observed.is_empty() || (imported && !owned::has(&observed, Kind::ConfigMap)) {
-        return Some(None);
-    }
-    // Drift is judged against what Terraform applied (the prior state), attributes read back from
-    // what the cluster has; an import has no prior state and judges against what it reads.
-    let mut applied = model.clone();
-    objects::read_back(&mut model, &observed);
-    derive(&mut model);
-    derive(&mut applied);
-    let judged = if applied.spec.known().is_some() {
-        &applied
-    } else {
-        &model
-    };
-    if let Some(spec) = judged.spec.known() {
-        let access_key = judged.access_key.known().map(String::as_str);
-        let desired = objects::desired(spec, access_key, None);
-        let status = cluster_objects::observe(&desired, &observed, &[Kind::Secret]);
-        model.kubernetes_objects = value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
-    }
-    Some(Some(model))
 }

@@ -246,12 +246,16 @@ fn authority_type() -> Type {
 /// The type of `flink_blob_storage.x.spec`, taken from that resource's schema so the two can
 /// never disagree.
 fn blob_storage_type() -> Type {
-    crate::resources::spec_type(&crate::resources::blob_storage::BlobStorage)
+    crate::resources::spec_type(&crate::resources::typed::Typed(
+        crate::resources::blob_storage::BlobStorage,
+    ))
 }
 
 /// The type of `flink_high_availability.x.spec`.
 fn high_availability_type() -> Type {
-    crate::resources::spec_type(&crate::resources::high_availability::HighAvailability)
+    crate::resources::spec_type(&crate::resources::typed::Typed(
+        crate::resources::high_availability::HighAvailability,
+    ))
 }
 
 fn version_check(value: &Value) -> Result<(), (String, String)> {

@@ -7,9 +7,10 @@
 mod model;
 mod objects;
 
-use super::{cluster_objects, owned, Context, Resource};
-use crate::kubernetes::Kind;
-use crate::schema::{plan::Plan, Diagnostics, Schema};
+use super::typed::OwnsObjects;
+use super::{cluster_objects, owned, Context};
+use crate::kubernetes::{Kind, Owner};
+use crate::schema::{Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
 use model::Model;
@@ -18,14 +19,6 @@ use model::Model;
 pub struct HighAvailability;
 
 const TYPE: &str = "flink_high_availability";
-
-fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    super::read_model(TYPE, value, diags)
-}
-
-fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    super::write_model(TYPE, &model::schema(), model, diags)
-}
 
 /// Fills id, spec and the objects expected in sync from the inputs.
 fn derive(model: &mut Model) {
@@ -41,26 +34,12 @@ fn derive(model: &mut Model) {
     };
 }
 
-impl HighAvailability {
-    async fn converge(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(mut model) = read_model(planned, diags) else {
-            return planned.clone();
-        };
-        derive(&mut model);
-        if let Some(spec) = model.spec.known() {
-            let owner = objects::owner(&spec.namespace, &spec.name);
-            let desired = objects::desired(spec);
-            owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
-        }
-        write_model(&model, diags)
-    }
-}
-
 #[async_trait]
-impl Resource for HighAvailability {
-    fn type_name(&self) -> &'static str {
-        TYPE
-    }
+impl OwnsObjects for HighAvailability {
+    type Model = Model;
+    const TYPE: &'static str = TYPE;
+    const KINDS: &'static [Kind] = objects::KINDS;
+    const NOUN: &'static str = "High-availability settings";
 
     fn schema(&self) -> Schema {
         model::schema()
@@ -70,126 +49,75 @@ impl Resource for HighAvailability {
         model::validate(config, diags);
     }
 
-    async fn modify_plan(
-        &self,
-        _ctx: &Context,
-        _prior: &Value,
-        _config: &Value,
-        plan: &mut Plan,
-        diags: &mut Diagnostics,
-    ) {
-        if let Some(mut model) = read_model(&plan.planned, diags) {
-            derive(&mut model);
-            plan.planned = write_model(&model, diags);
-        }
+    fn derive(&self, model: &mut Model) {
+        derive(model);
     }
 
-    async fn create(
-        &self,
-        ctx: &Context,
-        planned: &Value,
-        _config: &Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        self.converge(ctx, planned, diags).await
+    fn names(model: &Model) -> Option<(&str, &str)> {
+        Some((model.namespace.known()?, model.name.known()?))
     }
 
-    async fn read(&self, ctx: &Context, current: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(model) = read_model(current, diags) else {
-            return current.clone();
-        };
-        let (Some(namespace), Some(name)) = (model.namespace.known(), model.name.known()) else {
-            return current.clone();
-        };
-        match observe(ctx, namespace, name, model.clone(), diags).await {
-            Some(Some(observed)) => write_model(&observed, diags),
-            Some(None) => Value::Null,
-            None => current.clone(),
-        }
-    }
-
-    async fn update(
-        &self,
-        ctx: &Context,
-        _prior: &Value,
-        planned: &Value,
-        _config: &Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        self.converge(ctx, planned, diags).await
-    }
-
-    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
-        let Some(model) = read_model(prior, diags) else {
-            return;
-        };
-        if let (Some(namespace), Some(name)) = (model.namespace.known(), model.name.known()) {
-            let owner = objects::owner(namespace, name);
-            owned::delete(ctx, &owner, objects::KINDS, TYPE, diags).await;
-        }
-    }
-
-    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Value {
-        let Some((namespace, name)) = owned::import_id(id, TYPE, diags) else {
-            return Value::Null;
-        };
-        let model = Model {
+    fn named(namespace: &str, name: &str) -> Model {
+        Model {
             name: Attr::Known(name.into()),
             namespace: Attr::Known(namespace.into()),
             ..Model::default()
-        };
-        match observe(ctx, namespace, name, model, diags).await {
-            Some(Some(found)) => write_model(&found, diags),
-            Some(None) => {
-                diags.error(
-                    "High-availability settings not found",
-                    format!(
-                        "No ConfigMap {} managed by this provider in namespace {namespace}. \
-                         Check the id, or create the settings with terraform apply.",
-                        objects::object_name(name)
-                    ),
-                );
-                Value::Null
-            }
-            None => Value::Null,
         }
     }
-}
 
-/// The model as the cluster has it: `Some(None)` when its ConfigMap is gone, `None` on errors.
-async fn observe(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-    mut model: Model,
-    diags: &mut Diagnostics,
-) -> Option<Option<Model>> {
-    let owner = objects::owner(namespace, name);
-    let observed = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await?;
-    if !owned::has(&observed, Kind::ConfigMap) {
-        return Some(None);
+    fn owner(namespace: &str, name: &str) -> Owner {
+        objects::owner(namespace, name)
     }
-    // Drift is judged against what Terraform applied (the prior state), attributes read back from
-    // what the cluster has; an import has no prior state and judges against what it reads.
-    let mut applied = model.clone();
-    objects::read_back(&mut model, &observed);
-    derive(&mut model);
-    derive(&mut applied);
-    let judged = if applied.spec.known().is_some() {
-        &applied
-    } else {
-        &model
-    };
-    if let Some(spec) = judged.spec.known() {
-        let status = cluster_objects::observe(&objects::desired(spec), &observed, &[]);
-        model.kubernetes_objects = value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
+
+    fn recorded_in(name: &str) -> String {
+        format!("ConfigMap {}", objects::object_name(name))
     }
-    Some(Some(model))
+
+    async fn converge(
+        &self,
+        ctx: &Context,
+        _prior: Option<&Model>,
+        model: Model,
+        _config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Model> {
+        if let Some(spec) = model.spec.known() {
+            let owner = objects::owner(&spec.namespace, &spec.name);
+            let desired = objects::desired(spec);
+            owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+        }
+        Some(model)
+    }
+
+    /// Drift is judged against what Terraform applied (the prior state), attributes read back
+    /// from what the cluster has; an import has no prior state and judges against what it reads.
+    fn observed(
+        &self,
+        mut model: Model,
+        observed: &[(Kind, kube::api::DynamicObject)],
+    ) -> Option<Model> {
+        let mut applied = model.clone();
+        objects::read_back(&mut model, observed);
+        derive(&mut model);
+        derive(&mut applied);
+        let judged = if applied.spec.known().is_some() {
+            &applied
+        } else {
+            &model
+        };
+        if let Some(spec) = judged.spec.known() {
+            let status = cluster_objects::observe(&objects::desired(spec), observed, &[]);
+            model.kubernetes_objects =
+                value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
+        }
+        Some(model)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::{typed::Typed, Resource};
     use crate::schema::{plan, validate::validate_attributes, AttributePath};
 
     fn config(ha_type: &str, zookeeper: Value) -> Value {
@@ -216,7 +144,7 @@ mod tests {
     }
 
     fn diagnostics(config: &Value) -> Diagnostics {
-        let ha = HighAvailability;
+        let ha = Typed(HighAvailability);
         let mut diags = Diagnostics::default();
         validate_attributes(
             &ha.schema().attributes,
@@ -230,7 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn plan_derives_a_known_spec_and_objects() {
-        let ha = HighAvailability;
+        let ha = Typed(HighAvailability);
         let cfg = config("zookeeper", zk(&["zk-0:2181", "zk-1:2181"]));
         let mut planned = plan::plan(&ha.schema(), &Value::Null, &cfg, &cfg);
         let ctx = Context { provider: None };
