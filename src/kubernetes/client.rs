@@ -5,9 +5,10 @@ use super::ClusterAccess;
 use super::KubeError;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use std::time::Duration;
 
-/// Builds a client for `access`.
-pub async fn connect(access: &ClusterAccess) -> Result<Client, KubeError> {
+/// Builds a client for `access`, and the API server's URL it talks to.
+pub async fn connect(access: &ClusterAccess) -> Result<(Client, String), KubeError> {
     let config = match access {
         ClusterAccess::Kubeconfig { path, context } => {
             let kubeconfig = Kubeconfig::read_from(path)
@@ -28,7 +29,27 @@ pub async fn connect(access: &ClusterAccess) -> Result<Client, KubeError> {
             ))
         })?,
     };
-    Client::try_from(config).map_err(|e| KubeError::Configure(e.to_string()))
+    let server = config.cluster_url.to_string();
+    let config = bounded(config);
+    let client = Client::try_from(config).map_err(|e| KubeError::Configure(e.to_string()))?;
+    Ok((client, server))
+}
+
+/// How long connecting to the API server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the API server may leave a sent request without a byte of answer. kube sets none by
+/// default, so a server that accepts and never answers held a plan for as long as one waited.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `config` with every wait on the API server bounded (counted from each request sent, not from
+/// when its pooled connection went idle). The provider's port-forwards carry one short REST
+/// request each, so the bound does not cut them.
+fn bounded(mut config: Config) -> Config {
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
+    config.write_timeout = Some(READ_TIMEOUT);
+    config.reset_reader_on_write = true;
+    config
 }
 
 fn explicit_config(access: &ClusterAccess) -> Result<Config, KubeError> {

@@ -68,6 +68,8 @@ fn listed(text: &str) -> Result<Vec<Listed>, serde_json::Error> {
 #[derive(Clone)]
 pub struct Cluster {
     pub(super) client: Client,
+    /// The API server's URL, for messages.
+    server: String,
     listings: Arc<Mutex<HashMap<(String, Kind), Listing>>>,
     pub(super) pod_listings: super::pods::PodListings,
     /// Whether this process has written to the cluster, after which reads are per owner.
@@ -77,12 +79,19 @@ pub struct Cluster {
 impl Cluster {
     /// Connects with the provider configuration.
     pub async fn connect(access: &ClusterAccess) -> Result<Self, KubeError> {
+        let (client, server) = super::client::connect(access).await?;
         Ok(Cluster {
-            client: super::client::connect(access).await?,
+            client,
+            server,
             listings: Arc::default(),
             pod_listings: Arc::default(),
             wrote: Arc::default(),
         })
+    }
+
+    /// The API server's URL.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     fn api(&self, kind: Kind, namespace: &str) -> Api<DynamicObject> {
@@ -311,17 +320,54 @@ fn object_error(
     }
 }
 
+/// The server's message, or for a transport failure the whole chain of causes (kube's own text
+/// is only "ServiceError: client error (Connect)", the same for a refused port, an unknown host
+/// and a rejected certificate).
 pub(super) fn server_message(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
-        other => other.to_string(),
+        other if timed_out(other) => format!(
+            "{}: timed out waiting for the API server (is it up, and is this its address?)",
+            causes(other)
+        ),
+        other => causes(other),
     }
+}
+
+/// An error and its sources, each once (wrappers often repeat their source's text).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether `error` is a wait that ran out (connect or read timeout): asking again would only
+/// wait as long again.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            || e.to_string().contains("timed out")
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 fn retryable(error: &kube::Error) -> bool {
     match error {
         kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => !timed_out(error),
         _ => false,
     }
 }
