@@ -7,6 +7,7 @@
 mod checks;
 #[cfg(test)]
 mod golden_tests;
+mod jobmanager_pods;
 mod lifecycle;
 mod model;
 mod objects;

@@ -3,9 +3,9 @@
 //! authority's client certificate when the deployment has TLS, the JobManager's certificate
 //! checked as its REST Service's.
 
+use super::jobmanager_pods;
 use super::model::Model;
 use super::objects::{Names, REST_PORT};
-use super::status;
 use crate::jobmanager::{self, transport, Call, Error, Peer, Reach, RestTls, RestUrl, Security};
 use crate::kubernetes::{Cluster, Kind};
 use crate::resources::certificate_authority::objects as authority;
@@ -37,7 +37,7 @@ pub async fn of<'a>(cluster: &'a Cluster, model: &Model) -> Result<JobManager<'a
     if model.rest_url.known().is_some() {
         return reached(cluster, model, None).await;
     }
-    let pod = status::newest_jobmanager(cluster, model)
+    let pod = jobmanager_pods::newest_jobmanager(cluster, model)
         .await
         .map_err(|e| Error::NoJobManager(e.to_string()))?
         .ok_or_else(|| Error::NoJobManager("no JobManager pod runs".into()))?;

@@ -4,11 +4,11 @@
 //! has TLS). Every failure is a status value, never an error: a refresh must not fail because a
 //! job is down. At the end of an apply, `settle` waits for the job to run (or its pods to go).
 
+use super::jobmanager_pods::jobmanagers;
 use super::model::Model;
-use super::objects::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
 use super::reach;
 use crate::jobmanager::answers::job_status;
-use crate::kubernetes::{Cluster, KubeError};
+use crate::kubernetes::Cluster;
 use crate::resources::timeouts::{Deadline, Limit};
 use crate::schema::Diagnostics;
 use k8s_openapi::api::core::v1::Pod;
@@ -16,18 +16,6 @@ use std::time::Duration;
 
 /// How long the REST question may take before the answer is `UNREACHABLE`.
 const REST_TIMEOUT: Duration = Duration::from_secs(15);
-
-fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
-    pod.metadata.labels.as_ref()?.get(key).map(String::as_str)
-}
-
-fn annotation<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
-    pod.metadata
-        .annotations
-        .as_ref()?
-        .get(key)
-        .map(String::as_str)
-}
 
 /// The pod's own verdict: a container's waiting reason, `STARTING` until Ready, or `None` when
 /// it is ready.
@@ -100,47 +88,6 @@ fn last_termination(pod: &Pod) -> Option<String> {
             ended.exit_code
         )),
     }
-}
-
-/// The deployment's live JobManager pods (of rollout `rollout` when given), oldest first.
-async fn jobmanagers(
-    cluster: &Cluster,
-    model: &Model,
-    rollout: Option<&str>,
-) -> Result<Vec<Pod>, KubeError> {
-    let (Some(namespace), Some(id)) = (model.namespace.known(), model.id.known()) else {
-        return Ok(Vec::new());
-    };
-    let pods = cluster
-        .pods_labelled(namespace, DEPLOYMENT_ID_LABEL, id)
-        .await?;
-    let mut mine: Vec<Pod> = pods
-        .into_iter()
-        .filter(|p| {
-            label(p, "component") == Some("jobmanager")
-                && p.metadata.deletion_timestamp.is_none()
-                && rollout.is_none_or(|r| annotation(p, ROLLOUT_ANNOTATION) == Some(r))
-        })
-        .collect();
-    mine.sort_by_key(|p| {
-        (
-            p.metadata.creation_timestamp.clone(),
-            p.metadata.name.clone(),
-        )
-    });
-    Ok(mine)
-}
-
-/// The name of the deployment's newest live JobManager pod.
-pub(super) async fn newest_jobmanager(
-    cluster: &Cluster,
-    model: &Model,
-) -> Result<Option<String>, KubeError> {
-    cluster.forget_pods();
-    Ok(jobmanagers(cluster, model, None)
-        .await?
-        .last()
-        .and_then(|p| p.metadata.name.clone()))
 }
 
 async fn job_state(cluster: &Cluster, model: &Model, jobmanager: &Pod, pod_name: &str) -> String {
