@@ -4,7 +4,9 @@
 //! # Layout
 //! The modules follow the data flow, and arrows only point down:
 //! `protocol` (gRPC, handshake) -> `schema` and `value` (types, values with unknowns, diagnostics)
-//! -> `resources` (one file per Terraform type) -> `flink` and `tls` (pure rendering, no IO)
+//! -> `provider` (one handler per RPC) -> `resources` (one file or folder per Terraform type, each
+//! a typed resource over its own model; `flink_deployment` a pipeline of stages: model, resolved,
+//! rendered, computed) -> `flink` and `tls` (pure rendering, no IO)
 //! -> `kubernetes` (the only Kubernetes API client) and `jobmanager` (the only code that talks to
 //! Flink's REST API; the deployment hands it how its JobManager is reached).
 

@@ -3,11 +3,13 @@
 //! effective configuration and `config.yaml`, blob storage paths, logging configuration and
 //! redaction for state. Nothing here does IO.
 //!
-//! Data flow: [`versions`] -> [`options`] (catalogue per version) -> [`validate`](mod@validate) (user input)
+//! Data flow: [`input`] (what a deployment resolves to) -> [`versions`] -> [`options`] (catalogue
+//! per version) -> [`validate`](mod@validate) (user input)
 //! -> [`layout`] (blob paths) -> [`owned`] (identities, HA, Queryable State) -> [`render`](mod@render)
 //! (layers them over the user's keys; [`yaml`] writes `config.yaml`)
 //! -> [`redact`] (what Terraform state shows); [`logging`] renders `log4j-console.properties`.
 
+pub mod input;
 pub mod issue;
 pub mod layout;
 pub mod logging;

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use super::input::{HighAvailability, RenderInput};
 use super::issue::Issue;
 use super::layout::BlobLayout;
 use super::options::Catalogue;
-use super::render::{HighAvailability, RenderInput};
 use super::versions::FlinkVersion;
 
 /// The port of the Queryable State client proxy (what `job-<jobId>-taskmanager:9069` serves).

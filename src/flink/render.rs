@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+pub use super::input::{HighAvailability, ProcessResources, RenderInput};
 use super::issue::Issue;
 use super::layout::BlobLayout;
 use super::options::Catalogue;
@@ -15,7 +16,6 @@ pub use super::owned::{
 };
 use super::validate::{validate, IDENTITY_KEYS};
 use super::values::is_memory_size;
-use super::versions::FlinkVersion;
 use super::yaml::to_config_yaml;
 
 /// Where the Java 17 module options go: `env.java.default-opts.all`, which Flink's scripts prepend
@@ -26,65 +26,6 @@ fn java_opts_key(cat: &Catalogue) -> &'static str {
     } else {
         "env.java.opts.all"
     }
-}
-
-/// High availability of the JobManager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HighAvailability {
-    /// Flink's native Kubernetes HA (VVP's `vvp-kubernetes`).
-    Kubernetes {
-        /// Overrides the blob storage layout's `ha` directory.
-        storage_dir: Option<String>,
-    },
-    /// ZooKeeper HA.
-    ZooKeeper {
-        /// `host:port,host:port`.
-        quorum: String,
-        /// The root znode (Flink's default `/flink` when `None`).
-        path_root: Option<String>,
-        /// Overrides the blob storage layout's `ha` directory.
-        storage_dir: Option<String>,
-    },
-}
-
-/// Memory (process size) and cpu of one Flink process kind.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProcessResources {
-    /// Total process memory, e.g. `1600m`, `2 gb`.
-    pub memory: Option<String>,
-    /// Cpu cores, e.g. 0.5.
-    pub cpu: Option<f64>,
-}
-
-/// Everything the configuration of one deployment depends on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RenderInput {
-    /// The Flink version.
-    pub version: FlinkVersion,
-    /// The Kubernetes namespace of the deployment.
-    pub namespace: String,
-    /// The deployment id: also the HA cluster id and the blob storage directory name.
-    pub deployment_id: String,
-    /// The pinned job id (32 hex digits).
-    pub job_id: Option<String>,
-    /// The user's `flink_configuration`.
-    pub user: BTreeMap<String, String>,
-    /// `parallelism.default`.
-    pub parallelism: Option<u32>,
-    /// `taskmanager.numberOfTaskSlots`.
-    pub task_slots: Option<u32>,
-    /// JobManager memory and cpu.
-    pub jobmanager: ProcessResources,
-    /// TaskManager memory and cpu.
-    pub taskmanager: ProcessResources,
-    /// The blob storage base URI (`s3://bucket/prefix`, `file:///tmp/blobs`).
-    pub blob_storage: Option<String>,
-    /// JobManager high availability.
-    pub high_availability: Option<HighAvailability>,
-    /// Whether the Queryable State service runs.
-    pub queryable_state: bool,
-    /// Keys other modules own (SSL, storage endpoints), merged last.
-    pub owned: BTreeMap<String, String>,
 }
 
 /// The effective configuration, its file and what the user should know about it.

@@ -1,6 +1,7 @@
 //! Unit tests of [`super`]: layering, key names per version, HA, Queryable State and overrides.
 
 use super::*;
+use crate::flink::FlinkVersion;
 
 fn input(v: FlinkVersion) -> RenderInput {
     RenderInput {

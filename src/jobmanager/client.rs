@@ -1,14 +1,13 @@
-//! A typed client of one job's JobManager: its details and status, stop with a savepoint, take a
-//! savepoint, dispose of one, cancel, the newest state Flink kept of an ended job, and the end of
-//! its application; each operation waited for with progress in the logs and Flink's own reason
-//! when it fails. How the JobManager is reached is the caller's [`Reach`].
+//! A typed client of one job's JobManager: its details and status, cancel, the newest state Flink
+//! kept of an ended job, and the end of its application (savepoints are [`super::savepoints`]'s);
+//! each operation waited for with progress in the logs and Flink's own reason when it fails. How
+//! the JobManager is reached is the caller's [`Reach`].
 
 use super::answers::{
-    checkpoints_kept, failure_cause, flink_error, is_terminal, job_failure, job_status,
-    newest_retained, tasks_not_running, Retained,
+    checkpoints_kept, flink_error, is_terminal, job_failure, job_status, newest_retained, Retained,
 };
 use super::{Call, Error};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use std::time::{Duration, Instant};
 
 /// How long one REST request may take.
@@ -19,8 +18,6 @@ const POLL: Duration = Duration::from_secs(1);
 const SAVEPOINT_RETRY: Duration = Duration::from_secs(2);
 /// How long Flink's cleanup after an application ended is given before its JobManager goes.
 const APPLICATION_CLEANUP: Duration = Duration::from_secs(2);
-/// Failed questions in a row after which the JobManager counts as lost.
-const LOST_AFTER: u32 = 10;
 /// Added to the statistics cache's lifetime: the job may have ended a little before it was seen.
 const STATISTICS_SLACK: Duration = Duration::from_millis(250);
 
@@ -59,14 +56,14 @@ impl Limit {
 /// The JobManager of job `job_id`, reached through `R`.
 pub struct JobManager<R> {
     reach: R,
-    job_id: String,
+    pub(super) job_id: String,
     /// When this client first saw the job in a final state: Flink's checkpoint statistics are
     /// final only a cache lifetime later.
     ended_seen: std::sync::Mutex<Option<Instant>>,
     /// Pause between two questions about a running operation.
-    poll: Duration,
+    pub(super) poll: Duration,
     /// Pause before asking again for a savepoint Flink refused as too early.
-    retry: Duration,
+    pub(super) retry: Duration,
 }
 
 impl<R: Reach> JobManager<R> {
@@ -90,7 +87,7 @@ impl<R: Reach> JobManager<R> {
         self
     }
 
-    async fn call(&self, call: Call<'_>) -> Result<(u16, Json), Error> {
+    pub(super) async fn call(&self, call: Call<'_>) -> Result<(u16, Json), Error> {
         tokio::time::timeout(REQUEST_TIMEOUT, self.reach.send(call))
             .await
             .map_err(|_| {
@@ -98,7 +95,7 @@ impl<R: Reach> JobManager<R> {
             })?
     }
 
-    async fn get(&self, path: &str) -> Result<(u16, Json), Error> {
+    pub(super) async fn get(&self, path: &str) -> Result<(u16, Json), Error> {
         self.call(Call {
             method: "GET",
             path,
@@ -136,175 +133,6 @@ impl<R: Reach> JobManager<R> {
                 Ok(state)
             }
             (code, body) => Err(refused("GET", path, code, &body)),
-        }
-    }
-
-    /// Stops the job with a savepoint in `directory` (Flink's default when `None`); the savepoint's
-    /// location once Flink completed it, or Flink's reason it failed (the job then keeps running).
-    /// A job whose tasks are not all running yet (just restarted) is asked again within `limit`.
-    pub async fn stop_with_savepoint(
-        &self,
-        directory: Option<&str>,
-        limit: &Limit,
-    ) -> Result<String, Error> {
-        let mut body = json!({"drain": false});
-        if let Some(dir) = directory {
-            body["targetDirectory"] = dir.into();
-        }
-        let path = format!("/jobs/{}/stop", self.job_id);
-        self.savepoint(&path, &body, "stopping the job with a savepoint", limit)
-            .await
-    }
-
-    /// Takes a savepoint of the running job (it keeps running) in `directory`, in `format`
-    /// (`CANONICAL` or `NATIVE`); its location, or Flink's reason it failed.
-    pub async fn trigger_savepoint(
-        &self,
-        directory: Option<&str>,
-        format: &str,
-        limit: &Limit,
-    ) -> Result<String, Error> {
-        let mut body = json!({"cancel-job": false, "formatType": format});
-        if let Some(dir) = directory {
-            body["target-directory"] = dir.into();
-        }
-        let path = format!("/jobs/{}/savepoints", self.job_id);
-        self.savepoint(&path, &body, "taking a savepoint", limit)
-            .await
-    }
-
-    /// Deletes the savepoint at `location` through Flink (which knows its file system).
-    pub async fn dispose(&self, location: &str, limit: &Limit) -> Result<(), Error> {
-        let started = Instant::now();
-        let body = json!({"savepoint-path": location});
-        let trigger = self.start("/savepoint-disposal", &body).await?;
-        let status_path = format!("/savepoint-disposal/{trigger}");
-        let operation = self
-            .finish(&status_path, "savepoint disposal", started, limit)
-            .await?;
-        if operation.get("failure-cause").is_some_and(|c| !c.is_null()) {
-            return Err(Error::Failed(failure_cause(&operation)));
-        }
-        Ok(())
-    }
-
-    async fn savepoint(
-        &self,
-        path: &str,
-        body: &Json,
-        what: &str,
-        limit: &Limit,
-    ) -> Result<String, Error> {
-        let started = Instant::now();
-        loop {
-            match self.savepoint_once(path, body, what, started, limit).await {
-                Err(Error::TasksNotRunning(_)) if started.elapsed() < limit.duration => {
-                    tracing::info!(job = %self.job_id, "not all tasks run yet; asking for the savepoint again");
-                    tokio::time::sleep(self.retry).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn savepoint_once(
-        &self,
-        path: &str,
-        body: &Json,
-        what: &str,
-        started: Instant,
-        limit: &Limit,
-    ) -> Result<String, Error> {
-        let trigger = self.start(path, body).await?;
-        tracing::info!(job = %self.job_id, trigger = %trigger, "{what}");
-        let status_path = format!("/jobs/{}/savepoints/{trigger}", self.job_id);
-        let operation = self
-            .finish(&status_path, "savepoint", started, limit)
-            .await?;
-        match operation["location"].as_str() {
-            Some(location) => {
-                tracing::info!(job = %self.job_id, %location, "savepoint completed");
-                Ok(location.to_string())
-            }
-            None => {
-                let cause = failure_cause(&operation);
-                Err(match tasks_not_running(&cause) {
-                    true => Error::TasksNotRunning(cause),
-                    false => Error::Failed(cause),
-                })
-            }
-        }
-    }
-
-    /// Starts an asynchronous Flink operation (`POST path`); its request id.
-    async fn start(&self, path: &str, body: &Json) -> Result<String, Error> {
-        let call = Call {
-            method: "POST",
-            path,
-            body: Some(body),
-        };
-        match self.call(call).await? {
-            (200..=299, answer) => {
-                answer["request-id"]
-                    .as_str()
-                    .map(String::from)
-                    .ok_or_else(|| {
-                        Error::Unexpected(format!("POST {path}: no request id in {answer}"))
-                    })
-            }
-            (code, answer) if tasks_not_running(&flink_error(&answer)) => Err(
-                Error::TasksNotRunning(format!("POST {path}: {code} {}", flink_error(&answer))),
-            ),
-            (code, answer) => Err(refused("POST", path.to_string(), code, &answer)),
-        }
-    }
-
-    /// Asks `status_path` until the operation completed; Flink's `operation` object then.
-    async fn finish(
-        &self,
-        status_path: &str,
-        what: &'static str,
-        started: Instant,
-        limit: &Limit,
-    ) -> Result<Json, Error> {
-        let mut failures = 0;
-        let mut last_report = Instant::now();
-        loop {
-            match self.get(status_path).await {
-                Ok((200, answer)) => {
-                    failures = 0;
-                    if answer["status"]["id"] == "COMPLETED" {
-                        return Ok(answer["operation"].clone());
-                    }
-                }
-                Ok((code, body)) => {
-                    return Err(refused("GET", status_path.to_string(), code, &body));
-                }
-                Err(e) => {
-                    failures += 1;
-                    if failures >= LOST_AFTER {
-                        return Err(Error::Lost {
-                            what,
-                            cause: Box::new(e),
-                        });
-                    }
-                }
-            }
-            if started.elapsed() >= limit.duration {
-                return Err(Error::Timeout {
-                    what,
-                    within: limit.within(),
-                });
-            }
-            if last_report.elapsed() >= Duration::from_secs(10) {
-                tracing::info!(
-                    job = %self.job_id,
-                    seconds = started.elapsed().as_secs(),
-                    "{what} in progress"
-                );
-                last_report = Instant::now();
-            }
-            tokio::time::sleep(self.poll).await;
         }
     }
 
@@ -415,7 +243,7 @@ impl<R: Reach> JobManager<R> {
     }
 }
 
-fn refused(method: &'static str, path: String, code: u16, body: &Json) -> Error {
+pub(super) fn refused(method: &'static str, path: String, code: u16, body: &Json) -> Error {
     Error::Refused {
         method,
         path,

@@ -21,6 +21,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Pod lists per (namespace, label key), filled once per run (see `pods.rs`).
+pub type PodListings = Arc<
+    Mutex<
+        HashMap<(String, String), Arc<tokio::sync::OnceCell<Vec<k8s_openapi::api::core::v1::Pod>>>>,
+    >,
+>;
+
 const ATTEMPTS: u32 = 5;
 
 /// An object of a shared listing: its labels to select by, and the rest as the server sent it,
@@ -71,7 +78,7 @@ pub struct Cluster {
     /// The API server's URL, for messages.
     server: String,
     listings: Arc<Mutex<HashMap<(String, Kind), Listing>>>,
-    pub(super) pod_listings: super::pods::PodListings,
+    pub(super) pod_listings: PodListings,
     /// Whether this process has written to the cluster, after which reads are per owner.
     wrote: Arc<AtomicBool>,
 }

@@ -8,12 +8,7 @@ use super::converge::{retry, server_message};
 use super::{Cluster, KubeError};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite};
-
-/// Pod lists per (namespace, label key), filled once per run.
-pub type PodListings = Arc<Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<Vec<Pod>>>>>>;
 
 impl Cluster {
     /// Every pod in `namespace` whose label `label_key` is `value`.

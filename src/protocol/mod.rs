@@ -5,9 +5,11 @@ mod autotls;
 mod convert;
 mod goplugin;
 mod handshake;
+mod requests;
 #[cfg(test)]
 mod rpc_tests;
 mod service;
+mod state_rpcs;
 
 pub use handshake::{serve, ServeError, ServeMode};
 pub use service::ProviderService;

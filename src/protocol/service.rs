@@ -2,14 +2,14 @@
 //! right schema, calls the provider's handler and encodes the answer. Anything the provider does
 //! not support is answered with a diagnostic, never with a transport error.
 
-use super::convert::{self, decode, encode};
+use super::convert;
 use super::proto::tfplugin6 as wire;
 use super::proto::tfplugin6::provider_server::Provider as WireProvider;
+use super::requests::{ok, unknown_type, value_of, Rpc};
+use super::state_rpcs;
 use crate::provider::Provider;
-use crate::schema::Schema;
-use crate::value::Value;
 use std::sync::Arc;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 /// The gRPC face of a [`Provider`].
 #[derive(Clone)]
@@ -22,33 +22,6 @@ impl ProviderService {
     pub fn new(provider: Arc<Provider>) -> Self {
         ProviderService { provider }
     }
-}
-
-type Rpc<T> = Result<Response<T>, Status>;
-
-fn ok<T>(message: T) -> Rpc<T> {
-    Ok(Response::new(message))
-}
-
-/// Decodes a request value, or the diagnostics saying why it could not be.
-fn value_of(
-    dv: Option<&wire::DynamicValue>,
-    schema: &Schema,
-    what: &str,
-) -> Result<Value, Vec<wire::Diagnostic>> {
-    decode(dv, &schema.value_type()).map_err(|e| {
-        convert::error(
-            &format!("Malformed {what}"),
-            format!("Terraform sent a value that does not fit the schema: {e}"),
-        )
-    })
-}
-
-fn unknown_type(kind: &str, type_name: &str) -> Vec<wire::Diagnostic> {
-    convert::error(
-        &format!("Unknown {kind} {type_name}"),
-        format!("The flink provider has no {kind} called {type_name}."),
-    )
 }
 
 #[tonic::async_trait]
@@ -164,32 +137,7 @@ impl WireProvider for ProviderService {
         &self,
         request: Request<wire::upgrade_resource_state::Request>,
     ) -> Rpc<wire::upgrade_resource_state::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
-            let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::upgrade_resource_state::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        };
-        let json = req.raw_state.map(|r| r.json).unwrap_or_default();
-        if json.is_empty() {
-            let diagnostics = convert::error(
-                "Unsupported state format",
-                "The stored state is in the legacy flatmap format, which this provider never wrote.",
-            );
-            return ok(wire::upgrade_resource_state::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        }
-        let (state, diags) = self
-            .provider
-            .upgrade_state(&req.type_name, req.version, &json);
-        ok(wire::upgrade_resource_state::Response {
-            upgraded_state: Some(encode(&state, &schema.value_type())),
-            diagnostics: convert::diagnostics(diags),
-        })
+        state_rpcs::upgrade(&self.provider, request.into_inner()).await
     }
 
     async fn get_resource_identity_schemas(
@@ -232,150 +180,28 @@ impl WireProvider for ProviderService {
         &self,
         request: Request<wire::read_resource::Request>,
     ) -> Rpc<wire::read_resource::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
-            let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::read_resource::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        };
-        let ty = schema.value_type();
-        let current = match value_of(req.current_state.as_ref(), schema, "state") {
-            Ok(v) => v,
-            Err(diagnostics) => {
-                return ok(wire::read_resource::Response {
-                    new_state: req.current_state,
-                    diagnostics,
-                    private: req.private,
-                    ..Default::default()
-                })
-            }
-        };
-        let (state, diags) = self.provider.read_resource(&req.type_name, &current).await;
-        ok(wire::read_resource::Response {
-            new_state: Some(encode(&state, &ty)),
-            diagnostics: convert::diagnostics(diags),
-            private: req.private,
-            ..Default::default()
-        })
+        state_rpcs::read(&self.provider, request.into_inner()).await
     }
 
     async fn plan_resource_change(
         &self,
         request: Request<wire::plan_resource_change::Request>,
     ) -> Rpc<wire::plan_resource_change::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
-            let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::plan_resource_change::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        };
-        let ty = schema.value_type();
-        let values = (|| {
-            Ok::<_, Vec<wire::Diagnostic>>((
-                value_of(req.prior_state.as_ref(), schema, "prior state")?,
-                value_of(req.proposed_new_state.as_ref(), schema, "proposed state")?,
-                value_of(req.config.as_ref(), schema, "configuration")?,
-            ))
-        })();
-        let (prior, proposed, config) = match values {
-            Ok(v) => v,
-            Err(diagnostics) => {
-                return ok(wire::plan_resource_change::Response {
-                    diagnostics,
-                    ..Default::default()
-                })
-            }
-        };
-        let (plan, diags) = self
-            .provider
-            .plan_resource(&req.type_name, &prior, &proposed, &config)
-            .await;
-        ok(wire::plan_resource_change::Response {
-            planned_state: Some(encode(&plan.planned, &ty)),
-            requires_replace: plan
-                .requires_replace
-                .iter()
-                .map(convert::attribute_path)
-                .collect(),
-            planned_private: req.prior_private,
-            diagnostics: convert::diagnostics(diags),
-            ..Default::default()
-        })
+        state_rpcs::plan(&self.provider, request.into_inner()).await
     }
 
     async fn apply_resource_change(
         &self,
         request: Request<wire::apply_resource_change::Request>,
     ) -> Rpc<wire::apply_resource_change::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
-            let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::apply_resource_change::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        };
-        let ty = schema.value_type();
-        let values = (|| {
-            Ok::<_, Vec<wire::Diagnostic>>((
-                value_of(req.prior_state.as_ref(), schema, "prior state")?,
-                value_of(req.planned_state.as_ref(), schema, "planned state")?,
-                value_of(req.config.as_ref(), schema, "configuration")?,
-            ))
-        })();
-        let (prior, planned, config) = match values {
-            Ok(v) => v,
-            Err(diagnostics) => {
-                return ok(wire::apply_resource_change::Response {
-                    new_state: req.prior_state,
-                    diagnostics,
-                    ..Default::default()
-                })
-            }
-        };
-        let (state, diags) = self
-            .provider
-            .apply_resource(&req.type_name, &prior, &planned, &config)
-            .await;
-        ok(wire::apply_resource_change::Response {
-            new_state: Some(encode(&state, &ty)),
-            private: req.planned_private,
-            diagnostics: convert::diagnostics(diags),
-            ..Default::default()
-        })
+        state_rpcs::apply(&self.provider, request.into_inner()).await
     }
 
     async fn import_resource_state(
         &self,
         request: Request<wire::import_resource_state::Request>,
     ) -> Rpc<wire::import_resource_state::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.resource_schema(&req.type_name) else {
-            let diagnostics = unknown_type("resource type", &req.type_name);
-            return ok(wire::import_resource_state::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        };
-        let (state, diags) = self.provider.import_resource(&req.type_name, &req.id).await;
-        let imported_resources = if state.is_null() || diags.has_errors() {
-            Vec::new()
-        } else {
-            vec![wire::import_resource_state::ImportedResource {
-                type_name: req.type_name.clone(),
-                state: Some(encode(&state, &schema.value_type())),
-                ..Default::default()
-            }]
-        };
-        ok(wire::import_resource_state::Response {
-            imported_resources,
-            diagnostics: convert::diagnostics(diags),
-            deferred: None,
-        })
+        state_rpcs::import(&self.provider, request.into_inner()).await
     }
 
     async fn move_resource_state(
@@ -403,32 +229,7 @@ impl WireProvider for ProviderService {
         &self,
         request: Request<wire::read_data_source::Request>,
     ) -> Rpc<wire::read_data_source::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.data_source_schema(&req.type_name) else {
-            let diagnostics = unknown_type("data source", &req.type_name);
-            return ok(wire::read_data_source::Response {
-                diagnostics,
-                ..Default::default()
-            });
-        };
-        let config = match value_of(req.config.as_ref(), schema, "configuration") {
-            Ok(v) => v,
-            Err(diagnostics) => {
-                return ok(wire::read_data_source::Response {
-                    diagnostics,
-                    ..Default::default()
-                })
-            }
-        };
-        let (state, diags) = self
-            .provider
-            .read_data_source(&req.type_name, &config)
-            .await;
-        ok(wire::read_data_source::Response {
-            state: Some(encode(&state, &schema.value_type())),
-            diagnostics: convert::diagnostics(diags),
-            deferred: None,
-        })
+        state_rpcs::read_data(&self.provider, request.into_inner()).await
     }
 
     async fn validate_ephemeral_resource_config(
@@ -454,31 +255,7 @@ impl WireProvider for ProviderService {
         &self,
         request: Request<wire::open_ephemeral_resource::Request>,
     ) -> Rpc<wire::open_ephemeral_resource::Response> {
-        let req = request.into_inner();
-        let Some(schema) = self.provider.ephemeral_resource_schema(&req.type_name) else {
-            return ok(wire::open_ephemeral_resource::Response {
-                diagnostics: unknown_type("ephemeral resource", &req.type_name),
-                ..Default::default()
-            });
-        };
-        let config = match value_of(req.config.as_ref(), schema, "configuration") {
-            Ok(v) => v,
-            Err(diagnostics) => {
-                return ok(wire::open_ephemeral_resource::Response {
-                    diagnostics,
-                    ..Default::default()
-                })
-            }
-        };
-        let (result, diags) = self
-            .provider
-            .open_ephemeral_resource(&req.type_name, &config)
-            .await;
-        ok(wire::open_ephemeral_resource::Response {
-            result: Some(encode(&result, &schema.value_type())),
-            diagnostics: convert::diagnostics(diags),
-            ..Default::default()
-        })
+        state_rpcs::open_ephemeral(&self.provider, request.into_inner()).await
     }
 
     // Nothing is held open (no renew_at is ever set), so renew and close have nothing to do.

@@ -4,6 +4,7 @@
 //! plan, create/update/delete dispatch, write-only values kept out of state).
 
 mod config;
+mod reads;
 
 pub use crate::kubernetes::{ClusterAccess, Connection};
 pub use config::KubernetesConfig;
@@ -139,12 +140,7 @@ impl Provider {
     /// ValidateProviderConfig.
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::default();
-        validate_attributes(
-            &self.schema.attributes,
-            config,
-            &AttributePath::default(),
-            &mut diags,
-        );
+        validate_config(&self.schema, config, &mut diags);
         config::validate(config, &mut diags);
         diags
     }
@@ -167,33 +163,14 @@ impl Provider {
     }
 
     fn entry(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&ResourceEntry> {
-        let entry = self.resources.get(type_name);
-        if entry.is_none() {
-            diags.error(
-                format!("Unknown resource type {type_name}"),
-                format!(
-                    "This provider serves {}.",
-                    self.resources
-                        .keys()
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-        }
-        entry
+        lookup(&self.resources, "resource type", type_name, diags)
     }
 
     /// ValidateResourceConfig.
     pub fn validate_resource(&self, type_name: &str, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::default();
         if let Some(e) = self.entry(type_name, &mut diags) {
-            validate_attributes(
-                &e.schema.attributes,
-                config,
-                &AttributePath::default(),
-                &mut diags,
-            );
+            validate_config(&e.schema, config, &mut diags);
             e.resource.validate(config, &mut diags);
         }
         diags
@@ -314,91 +291,29 @@ impl Provider {
         clear_write_only(&e.schema, &mut state);
         (state, diags)
     }
-
-    fn data_entry(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&DataSourceEntry> {
-        let entry = self.data_sources.get(type_name);
-        if entry.is_none() {
-            diags.error(
-                format!("Unknown data source {type_name}"),
-                "This provider does not serve that data source; check the type name.",
-            );
-        }
-        entry
-    }
-
-    /// ValidateDataResourceConfig.
-    pub fn validate_data_source(&self, type_name: &str, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::default();
-        if let Some(e) = self.data_entry(type_name, &mut diags) {
-            validate_attributes(
-                &e.schema.attributes,
-                config,
-                &AttributePath::default(),
-                &mut diags,
-            );
-            e.data_source.validate(config, &mut diags);
-        }
-        diags
-    }
-
-    /// ReadDataSource.
-    pub async fn read_data_source(&self, type_name: &str, config: &Value) -> (Value, Diagnostics) {
-        let mut diags = Diagnostics::default();
-        match self.data_entry(type_name, &mut diags) {
-            Some(e) => {
-                let state = e
-                    .data_source
-                    .read(&self.context(), config, &mut diags)
-                    .await;
-                (state, diags)
-            }
-            None => (Value::Null, diags),
-        }
-    }
 }
 
-impl Provider {
-    fn ephemeral_entry(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&EphemeralEntry> {
-        let entry = self.ephemeral_resources.get(type_name);
-        if entry.is_none() {
-            diags.error(
-                format!("Unknown ephemeral resource {type_name}"),
-                "This provider does not serve that ephemeral resource; check the type name.",
-            );
-        }
-        entry
+/// The entry of `type_name` among `types` (a `what`), or an error listing the ones served.
+fn lookup<'a, E>(
+    types: &'a BTreeMap<&'static str, E>,
+    what: &str,
+    type_name: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'a E> {
+    let entry = types.get(type_name);
+    if entry.is_none() {
+        let served = types.keys().copied().collect::<Vec<_>>().join(", ");
+        diags.error(
+            format!("Unknown {what} {type_name}"),
+            format!("This provider serves {served}."),
+        );
     }
+    entry
+}
 
-    /// ValidateEphemeralResourceConfig.
-    pub fn validate_ephemeral_resource(&self, type_name: &str, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::default();
-        if let Some(e) = self.ephemeral_entry(type_name, &mut diags) {
-            validate_attributes(
-                &e.schema.attributes,
-                config,
-                &AttributePath::default(),
-                &mut diags,
-            );
-            e.ephemeral.validate(config, &mut diags);
-        }
-        diags
-    }
-
-    /// OpenEphemeralResource.
-    pub async fn open_ephemeral_resource(
-        &self,
-        type_name: &str,
-        config: &Value,
-    ) -> (Value, Diagnostics) {
-        let mut diags = Diagnostics::default();
-        match self.ephemeral_entry(type_name, &mut diags) {
-            Some(e) => {
-                let result = e.ephemeral.open(&self.context(), config, &mut diags).await;
-                (result, diags)
-            }
-            None => (Value::Null, diags),
-        }
-    }
+/// The schema's own checks of a configuration.
+fn validate_config(schema: &Schema, config: &Value, diags: &mut Diagnostics) {
+    validate_attributes(&schema.attributes, config, &AttributePath::default(), diags);
 }
 
 /// Write-only attributes never reach state, whatever a resource returned.

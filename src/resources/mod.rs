@@ -174,10 +174,10 @@ pub(crate) fn write_model<M: serde::Serialize>(
 pub fn all() -> Vec<Box<dyn Resource>> {
     vec![
         Box::new(typed::Typed(BlobStorage)),
-        Box::new(CertificateAuthority),
-        Box::new(FlinkDeployment),
+        Box::new(typed::Typed(CertificateAuthority)),
+        Box::new(typed::Typed(FlinkDeployment)),
         Box::new(typed::Typed(HighAvailability)),
-        Box::new(savepoint::Savepoint),
+        Box::new(typed::Typed(savepoint::Savepoint)),
     ]
 }
 
@@ -190,9 +190,9 @@ pub fn all_ephemeral_resources() -> Vec<Box<dyn EphemeralResource>> {
 pub fn all_data_sources() -> Vec<Box<dyn DataSource>> {
     vec![
         Box::new(lookup::Lookup(Box::new(typed::Typed(BlobStorage)))),
-        Box::new(lookup::Lookup(Box::new(CertificateAuthority))),
+        Box::new(lookup::Lookup(Box::new(typed::Typed(CertificateAuthority)))),
         Box::new(configuration::Configuration),
-        Box::new(lookup::Lookup(Box::new(FlinkDeployment))),
+        Box::new(lookup::Lookup(Box::new(typed::Typed(FlinkDeployment)))),
         Box::new(lookup::Lookup(Box::new(typed::Typed(HighAvailability)))),
     ]
 }

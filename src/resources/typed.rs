@@ -1,7 +1,7 @@
 //! Resources over typed models. A [`TypedResource`] sees its own `Model`, never a [`Value`]: the
 //! [`Typed`] bridge reads and writes models once, for every operation, and serves it as a
 //! [`Resource`]. A resource that owns a fixed set of Kubernetes objects implements
-//! [`OwnsObjects`] (owner, kinds, converge, observe) and gets read, delete and import from it.
+//! [`OwnsObjects`] (owner, kinds, apply, observed) and gets read, delete and import from it.
 
 use super::{owned, read_model, write_model, Context, Resource};
 use crate::kubernetes::{Kind, Owner};
@@ -32,7 +32,7 @@ pub trait TypedResource: Send + Sync + 'static {
     }
     /// Creates or updates (`prior` given) towards `planned`; the new state, or `None` when
     /// nothing was written (state stays as it was).
-    async fn converge(
+    async fn apply(
         &self,
         ctx: &Context,
         prior: Option<&Self::Model>,
@@ -130,7 +130,7 @@ impl<T: TypedResource> Resource for Typed<T> {
         let Some(model) = Self::read_model(planned, diags) else {
             return planned.clone();
         };
-        match self.0.converge(ctx, None, model, config, diags).await {
+        match self.0.apply(ctx, None, model, config, diags).await {
             Some(state) => self.write_model(&state, diags),
             None => Value::Null,
         }
@@ -163,7 +163,7 @@ impl<T: TypedResource> Resource for Typed<T> {
         };
         match self
             .0
-            .converge(ctx, Some(&prior_model), model, config, diags)
+            .apply(ctx, Some(&prior_model), model, config, diags)
             .await
         {
             Some(state) => self.write_model(&state, diags),
@@ -192,7 +192,7 @@ impl<T: TypedResource> Resource for Typed<T> {
 #[async_trait]
 pub trait OwnsObjects: Send + Sync + 'static {
     /// The resource's attributes as a Rust type.
-    type Model: serde::Serialize + serde::de::DeserializeOwned + Clone + Default + Send + Sync;
+    type Model: Named + serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync;
     /// The Terraform type name.
     const TYPE: &'static str;
     /// The kinds of object it owns.
@@ -205,17 +205,23 @@ pub trait OwnsObjects: Send + Sync + 'static {
     /// Checks across attributes.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
     /// Fills the attributes derived from the inputs.
-    fn derive(&self, model: &mut Self::Model);
-    /// Its namespace and name, once known.
-    fn names(model: &Self::Model) -> Option<(&str, &str)>;
-    /// A model that knows only its namespace and name (what an import starts from).
-    fn named(namespace: &str, name: &str) -> Self::Model;
-    /// The owner of its objects.
-    fn owner(namespace: &str, name: &str) -> Owner;
+    fn fill_computed(&self, model: &mut Self::Model);
+    /// Refines the planned model (`prior` is `None` at create): by default, fills its computed
+    /// attributes.
+    fn plan(&self, _prior: Option<&Self::Model>, planned: &mut Self::Model) {
+        self.fill_computed(planned);
+    }
+    /// What a refresh records when none of its objects is left: by default nothing (it is gone,
+    /// and the plan creates it again); a resource whose loss is drift to show returns its model.
+    fn none_left(&self, _model: Self::Model) -> Option<Self::Model> {
+        None
+    }
+    /// The owner kind its objects are labelled with.
+    const OWNER_KIND: &'static str;
     /// The object an import reads back from (for the message when it is missing).
     fn recorded_in(name: &str) -> String;
-    /// Applies `planned` (derived); the new state, or `None` when nothing was written.
-    async fn converge(
+    /// Applies `planned` (computed attributes filled); the new state, or `None` when nothing was written.
+    async fn apply(
         &self,
         ctx: &Context,
         prior: Option<&Self::Model>,
@@ -232,22 +238,60 @@ pub trait OwnsObjects: Send + Sync + 'static {
     ) -> Option<Self::Model>;
 }
 
-/// The owned objects of `model`, as the resource reads them; `Gone` when none is left.
+/// A model identified by its namespace and name, as the models of resources that own objects are.
+pub trait Named: Default {
+    /// Its namespace and name, once known.
+    fn names(&self) -> Option<(&str, &str)>;
+    /// A model that knows only its namespace and name (what an import starts from).
+    fn named(namespace: &str, name: &str) -> Self;
+}
+
+/// Implements [`Named`] for a model with `namespace` and `name` attributes.
+macro_rules! named_by_namespace_and_name {
+    ($model:ty) => {
+        impl $crate::resources::typed::Named for $model {
+            fn names(&self) -> Option<(&str, &str)> {
+                Some((self.namespace.known()?, self.name.known()?))
+            }
+
+            fn named(namespace: &str, name: &str) -> Self {
+                Self {
+                    name: $crate::value::Attr::Known(name.into()),
+                    namespace: $crate::value::Attr::Known(namespace.into()),
+                    ..Self::default()
+                }
+            }
+        }
+    };
+}
+pub(crate) use named_by_namespace_and_name;
+
+/// The owner of the objects of `T` called `namespace/name`.
+fn owner_of<T: OwnsObjects>(namespace: &str, name: &str) -> Owner {
+    Owner::new(T::OWNER_KIND, namespace, name)
+}
+
+/// The owned objects of `model`, as the resource reads them; `Gone` when none is left (at a
+/// refresh, unless the resource records that as drift).
 async fn observe<T: OwnsObjects>(
     resource: &T,
     ctx: &Context,
     model: T::Model,
+    refresh: bool,
     diags: &mut Diagnostics,
 ) -> Observed<T::Model> {
-    let Some((namespace, name)) = T::names(&model) else {
+    let Some((namespace, name)) = model.names() else {
         return Observed::Unknown;
     };
-    let owner = T::owner(namespace, name);
+    let owner = owner_of::<T>(namespace, name);
     let Some(observed) = owned::observe(ctx, &owner, T::KINDS, T::TYPE, diags).await else {
         return Observed::Unknown;
     };
     if observed.is_empty() {
-        return Observed::Gone;
+        return match refresh.then(|| resource.none_left(model)).flatten() {
+            Some(drifted) => Observed::Found(drifted),
+            None => Observed::Gone,
+        };
     }
     match resource.observed(model, &observed) {
         Some(found) => Observed::Found(found),
@@ -271,14 +315,14 @@ impl<T: OwnsObjects> TypedResource for T {
     async fn plan(
         &self,
         _ctx: &Context,
-        _prior: Option<&Self::Model>,
+        prior: Option<&Self::Model>,
         planned: &mut Self::Model,
         _diags: &mut Diagnostics,
     ) {
-        self.derive(planned);
+        OwnsObjects::plan(self, prior, planned);
     }
 
-    async fn converge(
+    async fn apply(
         &self,
         ctx: &Context,
         prior: Option<&Self::Model>,
@@ -286,8 +330,8 @@ impl<T: OwnsObjects> TypedResource for T {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Self::Model> {
-        self.derive(&mut planned);
-        OwnsObjects::converge(self, ctx, prior, planned, config, diags).await
+        self.fill_computed(&mut planned);
+        OwnsObjects::apply(self, ctx, prior, planned, config, diags).await
     }
 
     async fn read(
@@ -296,12 +340,19 @@ impl<T: OwnsObjects> TypedResource for T {
         current: Self::Model,
         diags: &mut Diagnostics,
     ) -> Observed<Self::Model> {
-        observe(self, ctx, current, diags).await
+        observe(self, ctx, current, true, diags).await
     }
 
     async fn delete(&self, ctx: &Context, prior: Self::Model, diags: &mut Diagnostics) {
-        if let Some((namespace, name)) = T::names(&prior) {
-            owned::delete(ctx, &T::owner(namespace, name), T::KINDS, T::TYPE, diags).await;
+        if let Some((namespace, name)) = prior.names() {
+            owned::delete(
+                ctx,
+                &owner_of::<T>(namespace, name),
+                T::KINDS,
+                T::TYPE,
+                diags,
+            )
+            .await;
         }
     }
 
@@ -312,7 +363,8 @@ impl<T: OwnsObjects> TypedResource for T {
         diags: &mut Diagnostics,
     ) -> Option<Self::Model> {
         let (namespace, name) = owned::import_id(id, T::TYPE, diags)?;
-        match observe(self, ctx, T::named(namespace, name), diags).await {
+        let named = <T::Model as Named>::named(namespace, name);
+        match observe(self, ctx, named, false, diags).await {
             Observed::Found(found) => Some(found),
             Observed::Gone => {
                 diags.error(

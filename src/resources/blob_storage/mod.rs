@@ -8,7 +8,7 @@ mod objects;
 
 use super::typed::OwnsObjects;
 use super::{cluster_objects, owned, Context};
-use crate::kubernetes::{Kind, Owner};
+use crate::kubernetes::Kind;
 use crate::schema::{AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
@@ -21,7 +21,7 @@ pub struct BlobStorage;
 const TYPE: &str = "flink_blob_storage";
 
 /// Fills the values derived from the inputs: id, spec and the objects expected in sync.
-fn derive(model: &mut Model) {
+fn fill_computed(model: &mut Model) {
     model.id = match (model.namespace.known(), model.name.known()) {
         (Some(ns), Some(name)) => Attr::Known(format!("{ns}/{name}")),
         _ => Attr::Unknown,
@@ -66,6 +66,7 @@ impl OwnsObjects for BlobStorage {
     type Model = Model;
     const TYPE: &'static str = TYPE;
     const KINDS: &'static [Kind] = objects::KINDS;
+    const OWNER_KIND: &'static str = objects::OWNER_KIND;
     const NOUN: &'static str = "Blob storage";
 
     fn schema(&self) -> Schema {
@@ -76,31 +77,15 @@ impl OwnsObjects for BlobStorage {
         model::validate(config, diags);
     }
 
-    fn derive(&self, model: &mut Model) {
-        derive(model);
-    }
-
-    fn names(model: &Model) -> Option<(&str, &str)> {
-        Some((model.namespace.known()?, model.name.known()?))
-    }
-
-    fn named(namespace: &str, name: &str) -> Model {
-        Model {
-            name: Attr::Known(name.into()),
-            namespace: Attr::Known(namespace.into()),
-            ..Model::default()
-        }
-    }
-
-    fn owner(namespace: &str, name: &str) -> Owner {
-        objects::owner(namespace, name)
+    fn fill_computed(&self, model: &mut Model) {
+        fill_computed(model);
     }
 
     fn recorded_in(name: &str) -> String {
         format!("ConfigMap {}", objects::object_name(name))
     }
 
-    async fn converge(
+    async fn apply(
         &self,
         ctx: &Context,
         _prior: Option<&Model>,
@@ -151,8 +136,8 @@ impl OwnsObjects for BlobStorage {
         }
         let mut applied = model.clone();
         objects::read_back(&mut model, observed);
-        derive(&mut model);
-        derive(&mut applied);
+        fill_computed(&mut model);
+        fill_computed(&mut applied);
         let judged = if applied.spec.known().is_some() {
             &applied
         } else {

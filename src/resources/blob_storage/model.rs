@@ -45,6 +45,8 @@ pub struct Model {
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
+crate::resources::typed::named_by_namespace_and_name!(Model);
+
 /// What deployments take as `blob_storage`: where state goes and where its credentials are, never
 /// the credentials themselves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,9 +7,10 @@
 mod model;
 pub(crate) mod objects;
 
-use super::{cluster_objects, owned, Context, Resource};
+use super::typed::OwnsObjects;
+use super::{cluster_objects, owned, Context};
 use crate::kubernetes::Kind;
-use crate::schema::{plan::Plan, Diagnostics, Schema};
+use crate::schema::{Diagnostics, Schema};
 use crate::tls::{AuthorityMaterial, KeyAlgorithm};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
@@ -29,14 +30,6 @@ const KEYS_CHANGED: &str =
     "changed outside Terraform: its keys or certificates differ from the ones Terraform issued";
 const DELETED: &str = "deleted outside Terraform";
 
-fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    super::read_model(TYPE, value, diags)
-}
-
-fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    super::write_model(TYPE, &model::schema(), model, diags)
-}
-
 fn algorithm(model: &Model) -> KeyAlgorithm {
     match model.key_algorithm.known().map(String::as_str) {
         Some("RSA_2048") => KeyAlgorithm::Rsa2048,
@@ -54,7 +47,7 @@ fn algorithm_name(algorithm: KeyAlgorithm) -> &'static str {
 }
 
 /// Fills id, secret name, spec and the in-sync object list from the inputs and certificates.
-fn derive(model: &mut Model) {
+fn fill_computed(model: &mut Model) {
     let (namespace, name) = (model.namespace.known(), model.name.known());
     model.id = match (namespace, name) {
         (Some(ns), Some(name)) => Attr::Known(format!("{ns}/{name}")),
@@ -98,72 +91,47 @@ fn reissue_reason(prior: &Model, planned: &Model, now: OffsetDateTime) -> Option
     None
 }
 
-impl CertificateAuthority {
-    async fn converge(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(mut model) = read_model(planned, diags) else {
-            return planned.clone();
-        };
-        let (Some(namespace), Some(name)) = (
-            model.namespace.known().cloned(),
-            model.name.known().cloned(),
-        ) else {
-            diags.error(
-                "Certificate authority without a name",
-                "name and namespace must be known when the authority is applied.",
-            );
-            return Value::Null;
-        };
-        let owner = objects::owner(&namespace, &name);
-        let Some(observed) = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await else {
-            return Value::Null;
-        };
-        let existing = secret_of(&observed).map(objects::material_of);
-        let had_secret = existing.is_some();
-        let material = if model.ca_certificate_pem.known().is_some() {
-            // The plan kept the certificates: the Secret must still hold their keys.
-            match existing {
-                Some(Ok(m)) if objects::matches(&model, &m) => m,
-                _ => {
-                    diags.error(
-                        "The authority's Secret changed after the plan",
-                        format!(
-                            "Secret {namespace}/{} no longer holds the keys of the certificates \
-                             in the plan. Run terraform apply again: the new plan re-issues the \
-                             authority.",
-                            objects::secret_name(&name)
-                        ),
-                    );
-                    return Value::Null;
-                }
-            }
-        } else {
-            let validity = model
-                .validity_period_hours
-                .known()
-                .copied()
-                .unwrap_or(87600);
-            match AuthorityMaterial::generate(
-                algorithm(&model),
-                time::Duration::hours(validity),
-                &format!("{namespace}/{name}"),
-            ) {
-                Ok(m) => m,
-                Err(e) => {
-                    diags.error("Generating the certificate authority failed", e.to_string());
-                    return Value::Null;
-                }
+/// The authority to apply: the Secret's when the plan kept the certificates (it must still hold
+/// their keys), else newly generated.
+fn material_for(
+    model: &Model,
+    namespace: &str,
+    name: &str,
+    existing: Option<Result<AuthorityMaterial, String>>,
+    diags: &mut Diagnostics,
+) -> Option<AuthorityMaterial> {
+    if model.ca_certificate_pem.known().is_some() {
+        return match existing {
+            Some(Ok(m)) if objects::matches(model, &m) => Some(m),
+            _ => {
+                diags.error(
+                    "The authority's Secret changed after the plan",
+                    format!(
+                        "Secret {namespace}/{} no longer holds the keys of the certificates in \
+                         the plan. Run terraform apply again: the new plan re-issues the \
+                         authority.",
+                        objects::secret_name(name)
+                    ),
+                );
+                None
             }
         };
-        objects::record(&mut model, &material);
-        model.ready_for_renewal = Attr::Known(false);
-        derive(&mut model);
-        let desired = [objects::desired(&namespace, &name, Some(&material))];
-        owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
-        if diags.has_errors() && !had_secret {
-            // Nothing reached the cluster: no state, so the next apply starts afresh.
-            return Value::Null;
+    }
+    let validity = model
+        .validity_period_hours
+        .known()
+        .copied()
+        .unwrap_or(87600);
+    match AuthorityMaterial::generate(
+        algorithm(model),
+        time::Duration::hours(validity),
+        &format!("{namespace}/{name}"),
+    ) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error("Generating the certificate authority failed", e.to_string());
+            None
         }
-        write_model(&model, diags)
     }
 }
 
@@ -174,11 +142,61 @@ fn secret_of(observed: &[(Kind, DynamicObject)]) -> Option<&DynamicObject> {
         .map(|(_, o)| o)
 }
 
-#[async_trait]
-impl Resource for CertificateAuthority {
-    fn type_name(&self) -> &'static str {
-        TYPE
+/// How `kubernetes_objects` reports the Secret of `model` as `observed`.
+fn secret_status(
+    model: &Model,
+    namespace: &str,
+    name: &str,
+    secret: &DynamicObject,
+    observed: &[(Kind, DynamicObject)],
+) -> String {
+    match objects::material_of(secret) {
+        Ok(m) if objects::matches(model, &m) => {
+            // Same keys: only metadata or managers can have changed.
+            let key = format!("Secret/{}", objects::secret_name(name));
+            let desired = [objects::desired(namespace, name, None)];
+            match cluster_objects::observe(&desired, observed, &[Kind::Secret]) {
+                Value::Map(status) => status
+                    .get(&key)
+                    .and_then(Value::as_str)
+                    .unwrap_or(cluster_objects::IN_SYNC)
+                    .to_string(),
+                _ => cluster_objects::IN_SYNC.to_string(),
+            }
+        }
+        _ => KEYS_CHANGED.to_string(),
     }
+}
+
+/// The authority an import finds in its Secret.
+fn imported(namespace: &str, name: &str, secret: &DynamicObject) -> Option<Model> {
+    let material = match objects::material_of(secret) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "the certificate authority's Secret holds no authority");
+            return None;
+        }
+    };
+    let mut model = Model {
+        name: Attr::Known(name.into()),
+        namespace: Attr::Known(namespace.into()),
+        key_algorithm: Attr::Known(algorithm_name(material.algorithm).into()),
+        validity_period_hours: Attr::Known(material.ca.validity_hours()),
+        ..Model::default()
+    };
+    objects::record(&mut model, &material);
+    model.ready_for_renewal = Attr::Known(false);
+    fill_computed(&mut model);
+    Some(model)
+}
+
+#[async_trait]
+impl OwnsObjects for CertificateAuthority {
+    type Model = Model;
+    const TYPE: &'static str = TYPE;
+    const KINDS: &'static [Kind] = objects::KINDS;
+    const OWNER_KIND: &'static str = objects::OWNER_KIND;
+    const NOUN: &'static str = "Certificate authority";
 
     fn schema(&self) -> Schema {
         model::schema()
@@ -188,26 +206,14 @@ impl Resource for CertificateAuthority {
         model::validate(config, diags);
     }
 
-    async fn modify_plan(
-        &self,
-        _ctx: &Context,
-        prior: &Value,
-        _config: &Value,
-        plan: &mut Plan,
-        diags: &mut Diagnostics,
-    ) {
-        let Some(mut planned) = read_model(&plan.planned, diags) else {
-            return;
-        };
-        let prior = if prior.is_null() {
-            Model::default()
-        } else {
-            match read_model(prior, diags) {
-                Some(p) => p,
-                None => return,
-            }
-        };
-        if let Some(reason) = reissue_reason(&prior, &planned, OffsetDateTime::now_utc()) {
+    fn fill_computed(&self, model: &mut Model) {
+        fill_computed(model);
+    }
+
+    fn plan(&self, prior: Option<&Model>, planned: &mut Model) {
+        let nothing = Model::default();
+        let prior = prior.unwrap_or(&nothing);
+        if let Some(reason) = reissue_reason(prior, planned, OffsetDateTime::now_utc()) {
             tracing::debug!(reason, "the certificate authority will be issued anew");
             planned.forget_issued();
         } else {
@@ -220,122 +226,74 @@ impl Resource for CertificateAuthority {
             planned.client_not_after = prior.client_not_after.clone();
             planned.ready_for_renewal = Attr::Known(false);
         }
-        derive(&mut planned);
-        plan.planned = write_model(&planned, diags);
+        fill_computed(planned);
     }
 
-    async fn create(
+    /// A deleted Secret is drift: the plan issues the authority anew.
+    fn none_left(&self, mut model: Model) -> Option<Model> {
+        let name = model.name.known()?.clone();
+        let key = format!("Secret/{}", objects::secret_name(&name));
+        model.kubernetes_objects = Attr::Known([(key, DELETED.to_string())].into());
+        model.ready_for_renewal = Attr::Known(model.renewal_due(OffsetDateTime::now_utc()));
+        Some(model)
+    }
+
+    fn recorded_in(name: &str) -> String {
+        format!("Secret {}", objects::secret_name(name))
+    }
+
+    async fn apply(
         &self,
         ctx: &Context,
-        planned: &Value,
+        _prior: Option<&Model>,
+        mut model: Model,
         _config: &Value,
         diags: &mut Diagnostics,
-    ) -> Value {
-        self.converge(ctx, planned, diags).await
-    }
-
-    async fn read(&self, ctx: &Context, current: &Value, diags: &mut Diagnostics) -> Value {
-        let Some(mut model) = read_model(current, diags) else {
-            return current.clone();
-        };
+    ) -> Option<Model> {
         let (Some(namespace), Some(name)) = (
             model.namespace.known().cloned(),
             model.name.known().cloned(),
         ) else {
-            return current.clone();
+            diags.error(
+                "Certificate authority without a name",
+                "name and namespace must be known when the authority is applied.",
+            );
+            return None;
         };
         let owner = objects::owner(&namespace, &name);
-        let Some(observed) = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await else {
-            return current.clone();
-        };
-        let key = format!("Secret/{}", objects::secret_name(&name));
-        let status = match secret_of(&observed) {
-            None => DELETED.to_string(),
-            Some(secret) => match objects::material_of(secret) {
-                Ok(m) if objects::matches(&model, &m) => {
-                    // Same keys: only metadata or managers can have changed.
-                    let desired = [objects::desired(&namespace, &name, None)];
-                    match cluster_objects::observe(&desired, &observed, &[Kind::Secret]) {
-                        Value::Map(status) => status
-                            .get(&key)
-                            .and_then(Value::as_str)
-                            .unwrap_or(cluster_objects::IN_SYNC)
-                            .to_string(),
-                        _ => cluster_objects::IN_SYNC.to_string(),
-                    }
-                }
-                _ => KEYS_CHANGED.to_string(),
-            },
-        };
-        model.kubernetes_objects = Attr::Known([(key, status)].into_iter().collect());
-        model.ready_for_renewal = Attr::Known(model.renewal_due(OffsetDateTime::now_utc()));
-        write_model(&model, diags)
-    }
-
-    async fn update(
-        &self,
-        ctx: &Context,
-        _prior: &Value,
-        planned: &Value,
-        _config: &Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        self.converge(ctx, planned, diags).await
-    }
-
-    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
-        let Some(model) = read_model(prior, diags) else {
-            return;
-        };
-        if let (Some(namespace), Some(name)) = (model.namespace.known(), model.name.known()) {
-            let owner = objects::owner(namespace, name);
-            owned::delete(ctx, &owner, objects::KINDS, TYPE, diags).await;
-        }
-    }
-
-    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Value {
-        let Some((namespace, name)) = owned::import_id(id, TYPE, diags) else {
-            return Value::Null;
-        };
-        let owner = objects::owner(namespace, name);
-        let Some(observed) = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await else {
-            return Value::Null;
-        };
-        let Some(secret) = secret_of(&observed) else {
-            diags.error(
-                "Certificate authority not found",
-                format!(
-                    "No Secret {} managed by this provider in namespace {namespace}. Check the \
-                     id, or create the authority with terraform apply.",
-                    objects::secret_name(name)
-                ),
-            );
-            return Value::Null;
-        };
-        let material = match objects::material_of(secret) {
-            Ok(m) => m,
-            Err(e) => {
-                diags.error(
-                    "Unusable certificate authority Secret",
-                    format!(
-                        "Secret {namespace}/{} does not hold a certificate authority: {e}.",
-                        objects::secret_name(name)
-                    ),
-                );
-                return Value::Null;
-            }
-        };
-        let mut model = Model {
-            name: Attr::Known(name.into()),
-            namespace: Attr::Known(namespace.into()),
-            key_algorithm: Attr::Known(algorithm_name(material.algorithm).into()),
-            validity_period_hours: Attr::Known(material.ca.validity_hours()),
-            ..Model::default()
-        };
+        let observed = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await?;
+        let existing = secret_of(&observed).map(objects::material_of);
+        let had_secret = existing.is_some();
+        let material = material_for(&model, &namespace, &name, existing, diags)?;
         objects::record(&mut model, &material);
         model.ready_for_renewal = Attr::Known(false);
-        derive(&mut model);
-        write_model(&model, diags)
+        fill_computed(&mut model);
+        let desired = [objects::desired(&namespace, &name, Some(&material))];
+        owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+        if diags.has_errors() && !had_secret {
+            // Nothing reached the cluster: no state, so the next apply starts afresh.
+            return None;
+        }
+        Some(model)
+    }
+
+    fn observed(&self, mut model: Model, observed: &[(Kind, DynamicObject)]) -> Option<Model> {
+        let (namespace, name) = (
+            model.namespace.known()?.clone(),
+            model.name.known()?.clone(),
+        );
+        let Some(secret) = secret_of(observed) else {
+            return self.none_left(model);
+        };
+        if model.ca_certificate_pem.known().is_none() {
+            // Nothing recorded yet (an import): the authority is what the Secret holds.
+            return imported(&namespace, &name, secret);
+        }
+        let status = secret_status(&model, &namespace, &name, secret, observed);
+        let key = format!("Secret/{}", objects::secret_name(&name));
+        model.kubernetes_objects = Attr::Known([(key, status)].into());
+        model.ready_for_renewal = Attr::Known(model.renewal_due(OffsetDateTime::now_utc()));
+        Some(model)
     }
 }
 

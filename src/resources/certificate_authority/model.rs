@@ -47,6 +47,8 @@ pub struct Model {
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
+crate::resources::typed::named_by_namespace_and_name!(Model);
+
 /// What deployments receive: where the signing key lives and the certificates they must trust.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {

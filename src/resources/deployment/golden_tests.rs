@@ -3,7 +3,7 @@
 //! one with ZooKeeper HA, and a suspended one with a savepoint to restore from (no replicas, the
 //! restore path under 1.x's name). `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
-use super::{deployment_id, derive, model::Model};
+use super::{computed, deployment_id, model::Model};
 use crate::golden::check;
 use serde_json::json;
 
@@ -110,7 +110,7 @@ fn cases() -> Vec<(&'static str, Model)> {
 fn golden_kubernetes_objects() {
     let mut failures = Vec::new();
     for (name, mut model) in cases() {
-        let rendered = derive(&mut model, None).expect("every input is known");
+        let rendered = computed::fill(&mut model, None, None).expect("every input is known");
         assert!(
             !rendered.configuration.has_errors(),
             "{name}: {:?}",

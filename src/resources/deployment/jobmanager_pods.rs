@@ -2,8 +2,8 @@
 //! list, oldest first, optionally of one rollout. Both its `status` and the way to its REST API
 //! start from here.
 
+use super::layout::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
 use super::model::Model;
-use super::objects::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
 use crate::kubernetes::{Cluster, KubeError};
 use k8s_openapi::api::core::v1::Pod;
 

@@ -5,41 +5,16 @@
 //! resumed) restores per `restore_strategy` in the rendering, with nothing to do before. Plan shows
 //! a savepoint to come as unknown `savepoints`, or an error when it has no directory.
 
-use super::derive;
+use super::computed;
+use super::layout::{self, Names};
 use super::model::Model;
-use super::objects::{self, Names};
 use super::pending;
+use super::rendering::Rendered;
+pub use super::states::Reason;
+use super::states::{self, RestoreStrategy, State, UpgradeStrategy};
 use crate::kubernetes::DesiredObject;
 use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
-
-/// Why the provider takes a savepoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// A stateful upgrade.
-    Upgrade,
-    /// RUNNING to SUSPENDED.
-    Suspend,
-    /// Not a savepoint: the newest checkpoint Flink retained of a job that was cancelled or
-    /// ended, recorded for `LATEST_STATE`.
-    RetainedCheckpoint,
-    /// Not taken by this apply: a savepoint Flink reports of a job that ended outside what
-    /// state records (stopped with a savepoint by hand, or an apply interrupted before it
-    /// recorded its own).
-    FoundSavepoint,
-}
-
-impl Reason {
-    /// As state records it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Upgrade => "UPGRADE",
-            Reason::Suspend => "SUSPEND",
-            Reason::RetainedCheckpoint => "RETAINED_CHECKPOINT",
-            Reason::FoundSavepoint => "FOUND_SAVEPOINT",
-        }
-    }
-}
 
 /// What happens to the running job before the rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +30,12 @@ pub enum Before {
     Defer,
 }
 
-fn state(model: &Model) -> &str {
-    model.state.known().map_or("RUNNING", String::as_str)
-}
-
 /// The rollout hashes of the JobManager and TaskManager pods.
 fn rollouts(model: &Model, objects: &[DesiredObject]) -> Option<(String, String)> {
     let names = Names::of(model.name.known()?);
     Some((
-        objects::rollout_of(objects, &names.jobmanager)?,
-        objects::rollout_of(objects, &names.taskmanager)?,
+        layout::rollout_of(objects, &names.jobmanager)?,
+        layout::rollout_of(objects, &names.taskmanager)?,
     ))
 }
 
@@ -75,18 +46,18 @@ pub fn before(
     planned: &Model,
     planned_objects: &[DesiredObject],
 ) -> Before {
-    if state(prior) != "RUNNING" {
+    if !prior.runs() {
         return Before::Nothing;
     }
-    match state(planned) {
-        "SUSPENDED" => Before::Savepoint(Reason::Suspend),
-        "CANCELLED" => Before::Cancel,
+    match planned.desired_state() {
+        State::Suspended => Before::Savepoint(Reason::Suspend),
+        State::Cancelled => Before::Cancel,
         _ => {
             let rolls = rollouts(prior, prior_objects) != rollouts(planned, planned_objects);
-            match planned.upgrade_strategy.known().map(String::as_str) {
+            match planned.upgrade() {
                 _ if !rolls => Before::Nothing,
-                Some("STATELESS") => Before::Cancel,
-                Some("NONE") => Before::Defer,
+                Some(UpgradeStrategy::Stateless) => Before::Cancel,
+                Some(UpgradeStrategy::Deferred) => Before::Defer,
                 _ => Before::Savepoint(Reason::Upgrade),
             }
         }
@@ -95,16 +66,8 @@ pub fn before(
 
 /// The state a refresh records when a job meant to run has ended outside Terraform (cancelled,
 /// failed or finished in Flink), so the plan shows it as drift back to RUNNING.
-pub fn drifted_state(model: &Model, status: &str) -> Option<&'static str> {
-    if state(model) != "RUNNING" {
-        return None;
-    }
-    match status {
-        "CANCELED" => Some("CANCELLED"),
-        "FAILED" => Some("FAILED"),
-        "FINISHED" => Some("FINISHED"),
-        _ => None,
-    }
+pub fn drifted_state(model: &Model, status: &str) -> Option<State> {
+    model.runs().then(|| State::ended_as(status)).flatten()
 }
 
 /// Whether `planned` starts a new run of the job: it is to run, and the prior job stops before
@@ -112,7 +75,7 @@ pub fn drifted_state(model: &Model, status: &str) -> Option<&'static str> {
 /// a new job id, which also gives both Deployments new pods.
 pub fn starts_run(prior: &Model, planned: &Model, step: Before) -> bool {
     let stops = matches!(step, Before::Savepoint(_) | Before::Cancel);
-    state(planned) == "RUNNING" && (stops || state(prior) != "RUNNING")
+    planned.runs() && (stops || !prior.runs())
 }
 
 /// Whether the apply reads the newest state Flink kept of the prior job: when the provider
@@ -126,21 +89,24 @@ pub fn reads_checkpoint(prior: &Model, planned: &Model, step: Before) -> bool {
 /// Whether `planned` runs again, with state, a job that ended outside Terraform (stopped with a
 /// savepoint by hand, cancelled or failed in Flink), so apply asks Flink what it kept of it.
 fn restarts_ended_job(prior: &Model, planned: &Model) -> bool {
-    let restores = planned.restore_strategy.known().is_none_or(|s| s != "NONE");
-    let ended_outside = matches!(
-        prior.status.known().map(String::as_str),
-        Some("CANCELED" | "FAILED" | "FINISHED")
-    ) && matches!(state(prior), "CANCELLED" | "FAILED" | "FINISHED");
-    restores && ended_outside && state(planned) == "RUNNING"
+    let restores = planned.restore() != Some(RestoreStrategy::Nothing);
+    let ended_outside = prior
+        .status
+        .known()
+        .is_some_and(|s| states::ended_in_flink(s))
+        && matches!(
+            prior.desired_state(),
+            State::Cancelled | State::Failed | State::Finished
+        );
+    restores && ended_outside && planned.runs()
 }
 
 /// Whether retained checkpoints count as state to restore from (`LATEST_STATE`), not only
 /// savepoints.
 pub fn counts_checkpoints(planned: &Model) -> bool {
     planned
-        .restore_strategy
-        .known()
-        .is_none_or(|s| s == "LATEST_STATE")
+        .restore()
+        .is_none_or(|s| s == RestoreStrategy::LatestState)
 }
 
 /// The savepoint directory the rendered configuration gives Flink, if any.
@@ -156,30 +122,44 @@ pub fn savepoint_directory(
     .map(String::as_str)
 }
 
+/// What happens to the running job before the rollout, and what was rendered to decide it.
+pub struct Transition {
+    /// The step before the rollout.
+    pub step: Before,
+    /// Where its savepoint goes: the planned configuration's directory, else the running job's.
+    pub directory: Option<String>,
+    /// The planned spec as written (nothing kept back, the prior job's id and savepoints, so
+    /// only real changes count as a rollout): what plan reports the configuration's issues of.
+    /// None while some of it is unknown.
+    pub planned: Option<Rendered>,
+}
+
 /// What happens to the running job of `prior` (rendered as it runs, pending changes included)
-/// before the whole of `planned` rolls out, and the savepoint directory a savepoint goes to (the
-/// planned configuration's, else the running job's).
-pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
-    let mut prior_probe = prior.clone();
-    // The planned model with the prior savepoints, so both render the same restore path and only
-    // real changes count as a rollout.
+/// before the whole of `planned` rolls out. Two renderings: the prior's and the planned spec's.
+pub fn transition(prior: &Model, planned: &Model) -> Transition {
     let mut planned_probe = planned.clone();
     planned_probe.pending_changes = Attr::Null;
     planned_probe.job_id = prior.job_id.clone();
     planned_probe.savepoints = prior.savepoints.clone();
     planned_probe.last_savepoint = prior.last_savepoint.clone();
-    match (
-        derive(&mut prior_probe, None),
-        derive(&mut planned_probe, None),
-    ) {
-        (Some(old), Some(new)) => {
-            let step = before(prior, &old.objects, planned, &new.objects);
-            let directory = savepoint_directory(&new.configuration.configuration)
+    let new = computed::fill(&mut planned_probe, None, None);
+    let old = match new {
+        Some(_) => computed::fill(&mut prior.clone(), None, None),
+        None => None,
+    };
+    let (step, directory) = match (&old, &new) {
+        (Some(old), Some(new)) => (
+            before(prior, &old.objects, planned, &new.objects),
+            savepoint_directory(&new.configuration.configuration)
                 .or(savepoint_directory(&old.configuration.configuration))
-                .map(String::from);
-            (step, directory)
-        }
+                .map(String::from),
+        ),
         _ => (Before::Nothing, None),
+    };
+    Transition {
+        step,
+        directory,
+        planned: new,
     }
 }
 
@@ -187,7 +167,10 @@ pub fn transition(prior: &Model, planned: &Model) -> (Before, Option<String>) {
 /// only be taken of a running job, so one that is not (pending, starting, failed, unreachable)
 /// rolls out without one.
 fn job_may_run(prior: &Model) -> bool {
-    prior.status.known().is_none_or(|s| s == "RUNNING")
+    prior
+        .status
+        .known()
+        .is_none_or(|s| s == states::JOB_RUNNING)
 }
 
 /// The attribute that asks for a savepoint for `reason`, and the setting that needs none.
@@ -245,7 +228,7 @@ pub fn warn_stateful_without_directory(model: &Model, diags: &mut Diagnostics) {
     let stateful = model
         .upgrade_strategy
         .known()
-        .is_none_or(|s| s == "STATEFUL");
+        .is_none_or(|s| UpgradeStrategy::parse(s) == Some(UpgradeStrategy::Stateful));
     // Blob storage always derives one, known or not yet.
     let has_directory = !model.blob_storage.is_null()
         || match &model.flink_configuration {
@@ -294,26 +277,29 @@ pub fn require_savepoint_directory(
 /// What the plan shows of the step before the rollout: a savepoint to be taken (its location is
 /// known after apply), or a warning when it has nowhere to go; a job starting again without any
 /// savepoint to restore from is a warning.
-pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
-    let (step, directory) = transition(prior, model);
+pub fn plan_transition(
+    prior: &Model,
+    model: &mut Model,
+    transition: &Transition,
+    diags: &mut Diagnostics,
+) {
+    let step = transition.step;
     if let (true, Some(job_id)) = (starts_run(prior, model, step), prior.job_id.known()) {
         model.job_id = Attr::Known(super::resolve::next_job_id(job_id));
-        derive(model, None);
     }
-    let undecided = model.kubernetes_objects.is_unknown()
-        && state(prior) == "RUNNING"
-        && state(model) == "RUNNING"
-        && model.upgrade_strategy.known().is_none_or(|s| s == "NONE");
+    let undecided = transition.planned.is_none()
+        && prior.runs()
+        && model.runs()
+        && model
+            .upgrade_strategy
+            .known()
+            .is_none_or(|s| UpgradeStrategy::parse(s) == Some(UpgradeStrategy::Deferred));
     let waiting = if undecided {
         Attr::Unknown
     } else {
         pending::after(prior, model, step == Before::Defer)
     };
-    if waiting != model.pending_changes {
-        // Rendered again from what runs now.
-        model.pending_changes = waiting;
-        derive(model, None);
-    }
+    model.pending_changes = waiting;
     if pending::waits(model) {
         diags.attribute_warning(
             AttributePath::root("upgrade_strategy"),
@@ -352,7 +338,7 @@ pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics
         );
     }
     if let Before::Savepoint(reason) = step {
-        if directory.is_none() {
+        if transition.directory.is_none() {
             no_savepoint_directory(prior, reason, diags);
         } else {
             // Known after apply, even for a job not running now: it may run by then.
@@ -360,9 +346,9 @@ pub fn plan_transition(prior: &Model, model: &mut Model, diags: &mut Diagnostics
             model.last_savepoint = Attr::Unknown;
         }
     }
-    let was_running = prior.state.known().is_none_or(|s| s == "RUNNING");
-    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
-    let restores = model.restore_strategy.known().is_none_or(|s| s != "NONE");
+    let was_running = prior.runs();
+    let runs = model.runs();
+    let restores = model.restore() != Some(RestoreStrategy::Nothing);
     // Unknown savepoints are read from Flink at apply (FOUND_SAVEPOINT, RETAINED_CHECKPOINT):
     // there may well be state to restore from.
     let decided = !model.savepoints.is_unknown();
@@ -401,7 +387,7 @@ mod tests {
                     "ns",
                     name,
                     json!({"spec": {"template": {"metadata": {"annotations": {
-                        objects::ROLLOUT_ANNOTATION: hash
+                        layout::ROLLOUT_ANNOTATION: hash
                     }}}}}),
                 )
             })
@@ -456,8 +442,8 @@ mod tests {
     #[test]
     fn a_job_ended_in_flink_is_drift_and_brought_back() {
         let running = model("RUNNING", "STATEFUL");
-        assert_eq!(drifted_state(&running, "CANCELED"), Some("CANCELLED"));
-        assert_eq!(drifted_state(&running, "FAILED"), Some("FAILED"));
+        assert_eq!(drifted_state(&running, "CANCELED"), Some(State::Cancelled));
+        assert_eq!(drifted_state(&running, "FAILED"), Some(State::Failed));
         assert_eq!(drifted_state(&running, "RESTARTING"), None);
         assert_eq!(drifted_state(&running, "CrashLoopBackOff"), None);
         let suspended = model("SUSPENDED", "STATEFUL");
@@ -533,7 +519,7 @@ mod tests {
         let mut planned = model("RUNNING", "STATEFUL");
         planned.job_id = prior.job_id.clone();
         let mut diags = Diagnostics::default();
-        plan_transition(&prior, &mut planned, &mut diags);
+        super::super::plan::update(&prior, &mut planned, &mut diags);
         assert_eq!(
             planned.job_id.known().map(String::as_str),
             Some(super::super::resolve::next_job_id("0123456789abcdef0123456789abcdef").as_str())
@@ -544,7 +530,7 @@ mod tests {
             job_id: prior.job_id.clone(),
             ..model("RUNNING", "STATEFUL")
         };
-        plan_transition(&running, &mut kept, &mut diags);
+        super::super::plan::update(&running, &mut kept, &mut diags);
         assert_eq!(kept.job_id, prior.job_id, "no change, same run");
     }
 
@@ -558,11 +544,13 @@ mod tests {
             })
         };
         let mut prior = super::super::golden_tests::model(inputs(1, "RUNNING"));
-        let prior_objects = derive(&mut prior, None).expect("renders").objects;
+        let prior_objects = computed::fill(&mut prior, None, None)
+            .expect("renders")
+            .objects;
         let mut planned = super::super::golden_tests::model(inputs(2, "RUNNING"));
-        derive(&mut planned, None);
+        computed::fill(&mut planned, None, None);
         let mut diags = Diagnostics::default();
-        plan_transition(&prior, &mut planned, &mut diags);
+        super::super::plan::update(&prior, &mut planned, &mut diags);
 
         // The TaskManagers it derives wait with it.
         let waiting: std::collections::BTreeMap<String, String> = [
@@ -575,7 +563,7 @@ mod tests {
         let warning = &diags.0[0];
         assert_eq!(warning.summary, "Change stored, not rolled out");
         assert!(warning.detail.contains("parallelism"), "{}", warning.detail);
-        let kept = derive(&mut planned, None).expect("renders");
+        let kept = computed::fill(&mut planned, None, None).expect("renders");
         assert_eq!(
             rollouts(&prior, &prior_objects),
             rollouts(&planned, &kept.objects),
@@ -588,15 +576,15 @@ mod tests {
 
         // Suspending takes a savepoint and the stored spec is what starts next.
         let mut suspended = super::super::golden_tests::model(inputs(2, "SUSPENDED"));
-        derive(&mut suspended, None);
-        plan_transition(&planned, &mut suspended, &mut Diagnostics::default());
+        computed::fill(&mut suspended, None, None);
+        super::super::plan::update(&planned, &mut suspended, &mut Diagnostics::default());
         assert_eq!(suspended.pending_changes, Attr::Null);
         assert_eq!(
             suspended.effective_flink_configuration.known().unwrap()["parallelism.default"],
             "2"
         );
         assert_eq!(
-            transition(&planned, &suspended).0,
+            transition(&planned, &suspended).step,
             Before::Savepoint(Reason::Suspend)
         );
     }
@@ -605,7 +593,7 @@ mod tests {
     fn a_start_warns_of_no_state_only_when_nothing_can_be_found() {
         let warned = |prior: &Model| {
             let mut diags = Diagnostics::default();
-            plan_transition(prior, &mut model("RUNNING", "STATEFUL"), &mut diags);
+            super::super::plan::update(prior, &mut model("RUNNING", "STATEFUL"), &mut diags);
             diags
                 .0
                 .iter()

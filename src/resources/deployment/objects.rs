@@ -1,71 +1,14 @@
 //! The Kubernetes objects of a deployment (pure): the ConfigMap with `config.yaml` and the log4j
-//! file, the ServiceAccount, the JobManager (application mode) and TaskManager Deployments, the
-//! JobManager's rpc/blob and REST Services, and the Queryable State Service
-//! `job-<job id>-taskmanager`. Pods carry a hash of the configuration files and their own
-//! template, so a configuration change rolls them and the pods of the current rollout can be told
-//! from old ones still terminating.
+//! file, the ServiceAccount, the JobManager (application mode) and TaskManager Deployments over
+//! the pod templates of [`pod_template`], the JobManager's rpc/blob and REST Services, the
+//! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret and the Kubernetes HA Role.
 
+use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT};
+use super::pod_template::{self, content_hash, labels};
 use super::resolve::Resolved;
-use crate::kubernetes::{DesiredObject, Kind, Owner};
+use crate::kubernetes::{DesiredObject, Kind};
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
-
-/// Short owner type in labels.
-pub const OWNER_KIND: &str = "deployment";
-/// Kinds a deployment owns.
-pub const KINDS: &[Kind] = &[
-    Kind::ConfigMap,
-    Kind::Secret,
-    Kind::ServiceAccount,
-    Kind::Role,
-    Kind::RoleBinding,
-    Kind::Service,
-    Kind::Deployment,
-];
-/// The deployment id label on every object and pod.
-pub const DEPLOYMENT_ID_LABEL: &str = "flink.flinkops.io/deployment-id";
-/// Ports of the JobManager.
-pub const RPC_PORT: u16 = 6123;
-/// Blob server port.
-pub const BLOB_PORT: u16 = 6124;
-/// REST port.
-pub const REST_PORT: u16 = 8081;
-/// The pod annotation that identifies a rollout: a hash of the configuration files and the pod
-/// template.
-pub const ROLLOUT_ANNOTATION: &str = "flink.flinkops.io/rollout-hash";
-const CONF_DIR: &str = "/opt/flink/conf";
-const USRLIB_DIR: &str = "/opt/flink/usrlib";
-const FETCH_IMAGE: &str = "busybox:1.36";
-
-/// The owner of a deployment's objects.
-pub fn owner(namespace: &str, name: &str) -> Owner {
-    Owner::new(OWNER_KIND, namespace, name)
-}
-
-/// Object names of a deployment called `name`.
-pub struct Names {
-    pub config_map: String,
-    pub service_account: String,
-    pub jobmanager: String,
-    pub taskmanager: String,
-    pub rest: String,
-    pub ha_role: String,
-    pub tls_secret: String,
-}
-
-impl Names {
-    pub fn of(name: &str) -> Self {
-        Names {
-            config_map: format!("flink-{name}-config"),
-            service_account: format!("flink-{name}"),
-            jobmanager: format!("flink-{name}-jobmanager"),
-            taskmanager: format!("flink-{name}-taskmanager"),
-            rest: format!("flink-{name}-rest"),
-            ha_role: format!("flink-{name}-ha"),
-            tls_secret: format!("flink-{name}-tls"),
-        }
-    }
-}
 
 /// Keys the Kubernetes layout owns in the Flink configuration (addresses and ports).
 pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
@@ -121,172 +64,6 @@ pub fn rest_endpoint(d: &Resolved) -> String {
     )
 }
 
-fn hash(text: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(text.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-/// A Flink memory size as a Kubernetes quantity (Flink's `m` is a mebibyte).
-fn quantity(memory: &str) -> String {
-    match crate::flink::values::memory_bytes(memory) {
-        Some(bytes) if bytes % (1 << 20) == 0 => format!("{}Mi", bytes >> 20),
-        Some(bytes) => bytes.to_string(),
-        None => memory.to_string(),
-    }
-}
-
-/// Cpu cores as the API server writes them back (`1`, `500m`), so refresh sees no false drift.
-fn cpu_quantity(cpu: f64) -> String {
-    let millis = (cpu * 1000.0).round() as i64;
-    if millis % 1000 == 0 {
-        (millis / 1000).to_string()
-    } else {
-        format!("{millis}m")
-    }
-}
-
-fn labels(d: &Resolved, component: Option<&str>) -> Map<String, Json> {
-    let mut labels = Map::new();
-    labels.insert("app".into(), "flink".into());
-    labels.insert(DEPLOYMENT_ID_LABEL.into(), d.id.clone().into());
-    if let Some(c) = component {
-        labels.insert("component".into(), c.into());
-    }
-    labels
-}
-
-fn file_name(uri: &str) -> &str {
-    uri.rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("job.jar")
-}
-
-fn pod_tls(d: &Resolved) -> Option<super::tls::PodTls> {
-    let tls = d.tls.as_ref()?;
-    Some(super::tls::pod_tls(
-        &Names::of(&d.name).tls_secret,
-        tls.internal_fingerprint_sha1.as_deref(),
-    ))
-}
-
-fn pod_template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &str) -> Json {
-    let names = Names::of(&d.name);
-    let mut pod_labels = labels(d, Some(component));
-    for (k, v) in &d.pod.labels {
-        pod_labels.insert(k.clone(), v.clone().into());
-    }
-    let annotations: Map<String, Json> = d
-        .pod
-        .annotations
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    let mut env: Vec<Json> = d
-        .pod
-        .env
-        .iter()
-        .map(|(k, v)| json!({"name": k, "value": v}))
-        .collect();
-    if let Some(secret) = d.blob_storage.as_ref().and_then(|b| b.secret.as_ref()) {
-        for (var, key) in [
-            ("AWS_ACCESS_KEY_ID", "access_key"),
-            ("AWS_SECRET_ACCESS_KEY", "secret_key"),
-        ] {
-            env.push(
-                json!({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}),
-            );
-        }
-    }
-    let (cpu, memory) = if component == "jobmanager" {
-        &d.jobmanager
-    } else {
-        &d.taskmanager
-    };
-    let resources = json!({"cpu": cpu_quantity(*cpu), "memory": quantity(memory)});
-    let mut ports = vec![json!({"name": "rpc", "containerPort": RPC_PORT})];
-    if component == "jobmanager" {
-        ports.push(json!({"name": "blob", "containerPort": BLOB_PORT}));
-        ports.push(json!({"name": "rest", "containerPort": REST_PORT}));
-    } else if d.queryable_state {
-        ports.push(json!({"name": "queryable-state", "containerPort": crate::flink::render::QUERYABLE_STATE_PROXY_PORT}));
-    }
-    let mut mounts = vec![
-        json!({"name": "flink-config", "mountPath": CONF_DIR}),
-        json!({"name": "usrlib", "mountPath": USRLIB_DIR}),
-    ];
-    let mut volumes = vec![
-        json!({"name": "flink-config", "configMap": {"name": names.config_map}}),
-        json!({"name": "usrlib", "emptyDir": {}}),
-    ];
-    if let Some(tls) = pod_tls(d) {
-        mounts.push(tls.mount);
-        volumes.push(tls.volume);
-        env.extend(tls.env);
-    }
-    let downloads: Vec<&String> = std::iter::once(&d.artifact.jar_uri)
-        .chain(&d.artifact.additional_dependencies)
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-        .collect();
-    let mut spec = json!({
-        "serviceAccountName": d.pod.service_account.clone().unwrap_or(names.service_account),
-        "containers": [{
-            "name": "flink-main-container",
-            "image": d.image,
-            "args": args,
-            "env": env,
-            "ports": ports,
-            "resources": {"requests": resources, "limits": resources},
-            "volumeMounts": mounts,
-        }],
-        "volumes": volumes,
-    });
-    if !downloads.is_empty() {
-        let script = downloads
-            .iter()
-            .map(|u| format!("wget -q -O {USRLIB_DIR}/{} '{u}'", file_name(u)))
-            .collect::<Vec<_>>()
-            .join(" && ");
-        spec["initContainers"] = json!([{
-            "name": "fetch-artifacts",
-            "image": FETCH_IMAGE,
-            "command": ["sh", "-c", script],
-            "volumeMounts": [{"name": "usrlib", "mountPath": USRLIB_DIR}],
-        }]);
-    }
-    if !d.pod.image_pull_secrets.is_empty() {
-        spec["imagePullSecrets"] = d
-            .pod
-            .image_pull_secrets
-            .iter()
-            .map(|n| json!({"name": n}))
-            .collect();
-    }
-    if !d.pod.node_selector.is_empty() {
-        spec["nodeSelector"] = json!(d.pod.node_selector);
-    }
-    if !d.pod.tolerations.is_empty() {
-        spec["tolerations"] = Json::Array(d.pod.tolerations.clone());
-    }
-    let mut template =
-        json!({"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": spec});
-    let rollout = hash(&format!("{config_hash}\n{template}"));
-    template["metadata"]["annotations"][ROLLOUT_ANNOTATION] = rollout.into();
-    template
-}
-
-/// The rollout hash the pods of desired Deployment `name` carry.
-pub fn rollout_of(objects: &[DesiredObject], name: &str) -> Option<String> {
-    objects
-        .iter()
-        .find(|o| o.kind == Kind::Deployment && o.name == name)
-        .and_then(|o| {
-            o.manifest["spec"]["template"]["metadata"]["annotations"][ROLLOUT_ANNOTATION].as_str()
-        })
-        .map(String::from)
-}
-
 fn deployment(
     d: &Resolved,
     name: &str,
@@ -305,7 +82,7 @@ fn deployment(
                 "replicas": replicas,
                 "selector": {"matchLabels": labels(d, Some(component))},
                 "strategy": {"type": "Recreate"},
-                "template": pod_template(d, component, args, config_hash),
+                "template": pod_template::template(d, component, args, config_hash),
             },
         }),
     )
@@ -332,9 +109,9 @@ pub fn desired(
     tls_data: Option<Map<String, Json>>,
 ) -> Vec<DesiredObject> {
     let names = Names::of(&d.name);
-    let config_hash = hash(&format!("{config_yaml}\n{log4j}"));
+    let config_hash = content_hash(&format!("{config_yaml}\n{log4j}"));
     // Dynamic properties go before the job's own arguments, which end option parsing.
-    let dynamic: Vec<String> = pod_tls(d).map(|t| t.args).unwrap_or_default();
+    let dynamic: Vec<String> = pod_template::pod_tls(d).map(|t| t.args).unwrap_or_default();
     let mut jm_args = vec!["standalone-job".to_string()];
     if let Some(class) = &d.artifact.entry_class {
         jm_args.extend(["--job-classname".to_string(), class.clone()]);
@@ -449,17 +226,4 @@ fn kubernetes_ha_rbac(d: &Resolved, names: &Names) -> Vec<DesiredObject> {
             }),
         ),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_quantities() {
-        assert_eq!(quantity("1600m"), "1600Mi");
-        assert_eq!(quantity("2 gb"), "2048Mi");
-        assert_eq!(cpu_quantity(1.0), "1");
-        assert_eq!(cpu_quantity(0.5), "500m");
-    }
 }

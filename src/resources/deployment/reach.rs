@@ -4,8 +4,8 @@
 //! checked as its REST Service's.
 
 use super::jobmanager_pods;
+use super::layout::{Names, REST_PORT};
 use super::model::Model;
-use super::objects::{Names, REST_PORT};
 use crate::jobmanager::{self, transport, Call, Error, Peer, Reach, RestTls, RestUrl, Security};
 use crate::kubernetes::{Cluster, Kind};
 use crate::resources::certificate_authority::objects as authority;

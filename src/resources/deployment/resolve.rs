@@ -5,6 +5,7 @@ use super::model::{
     AuthoritySpec, BlobStorageSpec, HighAvailabilitySpec, Model, Process,
     QUERYABLE_STATE_ANNOTATION, TLS_ANNOTATION,
 };
+use super::states::{Reason, RestoreStrategy, State};
 use crate::flink::{self, FlinkVersion};
 use crate::value::Attr;
 use serde_json::Value as Json;
@@ -83,14 +84,14 @@ pub struct Resolved {
 /// the initial savepoint path; nothing with restore strategy NONE. A savepoint not taken yet
 /// (unknown at plan) counts as none here: the restore path is no part of what plan shows.
 pub fn restore_from(model: &Model) -> Option<String> {
-    let newest = match model.restore_strategy.known().map(String::as_str) {
-        Some("NONE") => return None,
-        Some("LATEST_SAVEPOINT") => model.savepoints.known().and_then(|list| {
+    let newest = match model.restore() {
+        Some(RestoreStrategy::Nothing) => return None,
+        Some(RestoreStrategy::LatestSavepoint) => model.savepoints.known().and_then(|list| {
             list.iter()
                 .rev()
                 .find(|s| {
                     s.reason.known().map(String::as_str)
-                        != Some(super::lifecycle::Reason::RetainedCheckpoint.as_str())
+                        != Some(Reason::RetainedCheckpoint.as_str())
                 })
                 .and_then(|s| s.location.known())
         }),
@@ -308,12 +309,14 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         tls: tls(model)?,
         restore_from: restore_from(model),
         retain_checkpoints: match &model.restore_strategy {
-            Attr::Known(strategy) => strategy == "LATEST_STATE",
+            Attr::Known(strategy) => {
+                RestoreStrategy::parse(strategy) == Some(RestoreStrategy::LatestState)
+            }
             Attr::Null => true,
             Attr::Unknown => return None,
         },
         stopped: match &model.state {
-            Attr::Known(state) => state != "RUNNING",
+            Attr::Known(state) => State::parse(state) != Some(State::Running),
             Attr::Null => false,
             Attr::Unknown => return None,
         },

@@ -6,9 +6,9 @@
 //! CI failure of the lifecycle suite); the apply must find the savepoint once Flink's statistics
 //! have caught up.
 
-use super::lifecycle::Reason;
 use super::model::{Model, Savepoint};
 use super::rollout;
+use super::states::Reason;
 use crate::jobmanager::stopped_by_hand::{serve as stopped_by_hand, JOB_ID, STOP_SAVEPOINT};
 use crate::kubernetes::Cluster;
 use crate::kubernetes::ClusterAccess;

@@ -4,10 +4,11 @@
 //! configuration.
 
 use super::reach;
-use super::{derive, lifecycle, read_model, FlinkDeployment};
+use super::states::JOB_RUNNING;
+use super::{computed, lifecycle, observe};
 use crate::jobmanager::Error;
 use crate::resources::timeouts::Limit;
-use crate::resources::{Context, Resource};
+use crate::resources::Context;
 use crate::schema::{AttributePath, Diagnostics};
 use std::time::Duration;
 
@@ -21,10 +22,7 @@ pub(crate) struct Taken {
 /// does not exist (yet).
 pub(crate) async fn recorded_state(ctx: &Context, namespace: &str, name: &str) -> Option<String> {
     let mut quiet = Diagnostics::default();
-    let value = FlinkDeployment
-        .import(ctx, &format!("{namespace}/{name}"), &mut quiet)
-        .await;
-    let model = read_model(&value, &mut quiet)?;
+    let model = observe::import(ctx, &format!("{namespace}/{name}"), &mut quiet).await?;
     model.state.known().cloned()
 }
 
@@ -34,11 +32,8 @@ async fn running_deployment(
     name: &str,
     diags: &mut Diagnostics,
 ) -> Option<(super::model::Model, Option<String>)> {
-    let value = FlinkDeployment
-        .import(ctx, &format!("{namespace}/{name}"), diags)
-        .await;
-    let mut model = read_model(&value, diags)?;
-    if let Some(state) = model.state.known().filter(|s| *s != "RUNNING") {
+    let mut model = observe::import(ctx, &format!("{namespace}/{name}"), diags).await?;
+    if let Some(state) = model.state.known().filter(|_| !model.runs()) {
         diags.attribute_error(
             AttributePath::root("deployment"),
             "The deployment is not running",
@@ -49,7 +44,7 @@ async fn running_deployment(
         );
         return None;
     }
-    let directory = derive(&mut model, None).and_then(|r| {
+    let directory = computed::fill(&mut model, None, None).and_then(|r| {
         lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
     });
     Some((model, directory))
@@ -81,7 +76,7 @@ pub(crate) async fn take(
     let outcome = async {
         let jm = reach::of(cluster, &model).await?;
         match jm.job_state().await? {
-            state if state == "RUNNING" => {}
+            state if state == JOB_RUNNING => {}
             state => {
                 return Err(Error::Unexpected(format!(
                     "Flink reports the job {state}; it must be RUNNING"

@@ -7,6 +7,7 @@
 use super::jobmanager_pods::jobmanagers;
 use super::model::Model;
 use super::reach;
+use super::states::{State, PENDING};
 use crate::jobmanager::answers::job_status;
 use crate::kubernetes::Cluster;
 use crate::resources::timeouts::{Deadline, Limit};
@@ -50,7 +51,7 @@ async fn observe_with_pod(
     rollout: Option<&str>,
 ) -> (String, Option<Pod>) {
     if model.namespace.known().is_none() || model.job_id.known().is_none() {
-        return ("PENDING".into(), None);
+        return (PENDING.into(), None);
     }
     let pods = match jobmanagers(cluster, model, rollout).await {
         Ok(p) => p,
@@ -61,8 +62,10 @@ async fn observe_with_pod(
     };
     let Some(jobmanager) = pods.into_iter().last() else {
         // Scaled to nothing on purpose, the state says so.
-        let state = model.state.known().map_or("RUNNING", String::as_str);
-        let status = if state == "RUNNING" { "PENDING" } else { state };
+        let status = match model.desired_state() {
+            State::Running => PENDING,
+            stopped => stopped.as_str(),
+        };
         return (status.into(), None);
     };
     let pod_name = jobmanager.metadata.name.clone().unwrap_or_default();
@@ -139,9 +142,9 @@ pub async fn settle(
     deadline: &Deadline,
     diags: &mut Diagnostics,
 ) -> String {
-    let own = super::model::duration_of(&model.wait_timeout, Duration::from_secs(600));
+    let own = super::attributes::duration_of(&model.wait_timeout, Duration::from_secs(600));
     let limit = deadline.limit(own, "wait_timeout");
-    let runs = model.state.known().is_none_or(|s| s == "RUNNING");
+    let runs = model.runs();
     if model.wait_for_job.known() == Some(&false) {
         return observe(cluster, model).await;
     }

@@ -4,8 +4,8 @@
 //! properties, so no password is in the ConfigMap or the pod spec); and when the certificates
 //! must be issued anew.
 
+use super::layout::Names;
 use super::model::{Model, TlsCertificates};
-use super::objects::Names;
 use super::resolve::{self, Resolved};
 use crate::flink::tls as flink_tls;
 use crate::tls::{DeploymentMaterial, DeploymentTlsRequest, KeyAlgorithm};
@@ -248,4 +248,58 @@ pub fn reissue_reason(
 /// Whether `model` has TLS on (unknown counts as off for naming objects).
 pub fn enabled(model: &Model) -> bool {
     resolve::tls_enabled(model) == Some(true)
+}
+
+/// The TLS certificates the plan expects: the recorded ones unless they must be issued anew.
+pub fn planned_certificates(prior: &Model, planned: &Model) -> Attr<TlsCertificates> {
+    if !enabled(planned) {
+        return Attr::Null;
+    }
+    let secret_status = planned.name.known().and_then(|name| {
+        let key = format!("Secret/{}", Names::of(name).tls_secret);
+        prior
+            .kubernetes_objects
+            .known()
+            .and_then(|o| o.get(&key).cloned())
+    });
+    match reissue_reason(
+        prior,
+        planned,
+        secret_status.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Some(reason) => {
+            tracing::debug!(
+                reason,
+                "the deployment's TLS certificates will be issued anew"
+            );
+            Attr::Unknown
+        }
+        None => prior.tls_certificates.clone(),
+    }
+}
+
+/// A TLS Secret present but holding other certificates than state records is drift too.
+pub fn mark_changed_secret(
+    model: &mut Model,
+    name: &str,
+    observed: &[(crate::kubernetes::Kind, DynamicObject)],
+) {
+    let secret_name = Names::of(name).tls_secret;
+    let (Attr::Known(recorded), Attr::Known(status)) =
+        (&model.tls_certificates, &mut model.kubernetes_objects)
+    else {
+        return;
+    };
+    let secret = observed.iter().find(|(k, o)| {
+        *k == crate::kubernetes::Kind::Secret && o.metadata.name.as_deref() == Some(&secret_name)
+    });
+    if let Some((_, secret)) = secret {
+        if !holds(secret, recorded) {
+            status.insert(
+                format!("Secret/{secret_name}"),
+                CERTIFICATES_CHANGED.to_string(),
+            );
+        }
+    }
 }

@@ -9,7 +9,7 @@ mod objects;
 
 use super::typed::OwnsObjects;
 use super::{cluster_objects, owned, Context};
-use crate::kubernetes::{Kind, Owner};
+use crate::kubernetes::Kind;
 use crate::schema::{Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use async_trait::async_trait;
@@ -21,7 +21,7 @@ pub struct HighAvailability;
 const TYPE: &str = "flink_high_availability";
 
 /// Fills id, spec and the objects expected in sync from the inputs.
-fn derive(model: &mut Model) {
+fn fill_computed(model: &mut Model) {
     model.id = match (model.namespace.known(), model.name.known()) {
         (Some(ns), Some(name)) => Attr::Known(format!("{ns}/{name}")),
         _ => Attr::Unknown,
@@ -39,6 +39,7 @@ impl OwnsObjects for HighAvailability {
     type Model = Model;
     const TYPE: &'static str = TYPE;
     const KINDS: &'static [Kind] = objects::KINDS;
+    const OWNER_KIND: &'static str = objects::OWNER_KIND;
     const NOUN: &'static str = "High-availability settings";
 
     fn schema(&self) -> Schema {
@@ -49,31 +50,15 @@ impl OwnsObjects for HighAvailability {
         model::validate(config, diags);
     }
 
-    fn derive(&self, model: &mut Model) {
-        derive(model);
-    }
-
-    fn names(model: &Model) -> Option<(&str, &str)> {
-        Some((model.namespace.known()?, model.name.known()?))
-    }
-
-    fn named(namespace: &str, name: &str) -> Model {
-        Model {
-            name: Attr::Known(name.into()),
-            namespace: Attr::Known(namespace.into()),
-            ..Model::default()
-        }
-    }
-
-    fn owner(namespace: &str, name: &str) -> Owner {
-        objects::owner(namespace, name)
+    fn fill_computed(&self, model: &mut Model) {
+        fill_computed(model);
     }
 
     fn recorded_in(name: &str) -> String {
         format!("ConfigMap {}", objects::object_name(name))
     }
 
-    async fn converge(
+    async fn apply(
         &self,
         ctx: &Context,
         _prior: Option<&Model>,
@@ -98,8 +83,8 @@ impl OwnsObjects for HighAvailability {
     ) -> Option<Model> {
         let mut applied = model.clone();
         objects::read_back(&mut model, observed);
-        derive(&mut model);
-        derive(&mut applied);
+        fill_computed(&mut model);
+        fill_computed(&mut applied);
         let judged = if applied.spec.known().is_some() {
             &applied
         } else {

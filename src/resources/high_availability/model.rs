@@ -30,6 +30,8 @@ pub struct Model {
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
+crate::resources::typed::named_by_namespace_and_name!(Model);
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ZooKeeper {
     #[serde(default)]

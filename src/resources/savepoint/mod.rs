@@ -5,8 +5,9 @@
 mod model;
 
 use super::deployment::snapshots;
-use super::{Context, Resource};
-use crate::schema::{plan::Plan, AttributePath, Diagnostics, Schema};
+use super::typed::{Observed, TypedResource};
+use super::Context;
+use crate::schema::{AttributePath, Diagnostics, Schema};
 use crate::value::{Attr, Value};
 use async_trait::async_trait;
 use model::Model;
@@ -16,14 +17,6 @@ use std::time::Duration;
 pub struct Savepoint;
 
 const TYPE: &str = "flink_savepoint";
-
-fn read_model(value: &Value, diags: &mut Diagnostics) -> Option<Model> {
-    super::read_model(TYPE, value, diags)
-}
-
-fn write_model(model: &Model, diags: &mut Diagnostics) -> Value {
-    super::write_model(TYPE, &model::schema(), model, diags)
-}
 
 fn timeout(model: &Model) -> Duration {
     super::deployment::duration_of(&model.timeout, Duration::from_secs(600))
@@ -37,30 +30,27 @@ fn target(model: &Model) -> Option<(String, String)> {
 }
 
 #[async_trait]
-impl Resource for Savepoint {
-    fn type_name(&self) -> &'static str {
-        TYPE
-    }
+impl TypedResource for Savepoint {
+    type Model = Model;
+    const TYPE: &'static str = TYPE;
 
     fn schema(&self) -> Schema {
         model::schema()
     }
 
-    async fn modify_plan(
+    async fn plan(
         &self,
         ctx: &Context,
-        prior: &Value,
-        _config: &Value,
-        plan: &mut Plan,
+        prior: Option<&Model>,
+        planned: &mut Model,
         diags: &mut Diagnostics,
     ) {
         // Only a new savepoint needs a running job; a deployment created in the same run is
         // checked at apply.
-        if !prior.is_null() || plan.planned.is_null() || ctx.provider.is_none() {
+        if prior.is_some() || ctx.provider.is_none() {
             return;
         }
-        let Some((namespace, name)) = read_model(&plan.planned, diags).as_ref().and_then(target)
-        else {
+        let Some((namespace, name)) = target(planned) else {
             return;
         };
         match snapshots::recorded_state(ctx, &namespace, &name).await {
@@ -76,62 +66,44 @@ impl Resource for Savepoint {
         }
     }
 
-    async fn create(
+    async fn apply(
         &self,
         ctx: &Context,
-        planned: &Value,
+        prior: Option<&Model>,
+        mut model: Model,
         _config: &Value,
         diags: &mut Diagnostics,
-    ) -> Value {
-        let Some(mut model) = read_model(planned, diags) else {
-            return Value::Null;
-        };
-        let (Some((namespace, name)), Some(format)) = (target(&model), model.format_type.known())
-        else {
-            return Value::Null;
-        };
-        let Some(taken) =
-            snapshots::take(ctx, &namespace, &name, format, timeout(&model), diags).await
-        else {
-            return Value::Null;
-        };
+    ) -> Option<Model> {
+        if let Some(prior) = prior {
+            // Only dispose_on_destroy and timeout change in place; what was taken stays.
+            model.id = prior.id.clone();
+            model.location = prior.location.clone();
+            model.time = prior.time.clone();
+            model.job_id = prior.job_id.clone();
+            return Some(model);
+        }
+        let (namespace, name) = target(&model)?;
+        let format = model.format_type.known()?;
+        let taken = snapshots::take(ctx, &namespace, &name, format, timeout(&model), diags).await?;
         let time = crate::value::rfc3339(time::OffsetDateTime::now_utc());
         model.id = Attr::Known(taken.location.clone());
         model.location = Attr::Known(taken.location);
         model.job_id = Attr::Known(taken.job_id);
         model.time = Attr::Known(time);
-        write_model(&model, diags)
+        Some(model)
     }
 
-    async fn read(&self, _ctx: &Context, current: &Value, _diags: &mut Diagnostics) -> Value {
-        // A savepoint's files live in the blob storage, which the provider does not read.
-        current.clone()
-    }
-
-    async fn update(
+    async fn read(
         &self,
         _ctx: &Context,
-        prior: &Value,
-        planned: &Value,
-        _config: &Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        // Only dispose_on_destroy and timeout change in place; what was taken stays.
-        let (Some(prior), Some(mut model)) = (read_model(prior, diags), read_model(planned, diags))
-        else {
-            return planned.clone();
-        };
-        model.id = prior.id;
-        model.location = prior.location;
-        model.time = prior.time;
-        model.job_id = prior.job_id;
-        write_model(&model, diags)
+        current: Model,
+        _diags: &mut Diagnostics,
+    ) -> Observed<Model> {
+        // A savepoint's files live in the blob storage, which the provider does not read.
+        Observed::Found(current)
     }
 
-    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
-        let Some(model) = read_model(prior, diags) else {
-            return;
-        };
+    async fn delete(&self, ctx: &Context, model: Model, diags: &mut Diagnostics) {
         if model.dispose_on_destroy.known() != Some(&true) {
             return;
         }

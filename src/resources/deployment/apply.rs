@@ -1,0 +1,153 @@
+//! Create and update of a deployment (IO), as a short sequence of named steps: what the running
+//! job needs before the rollout (a savepoint, a cancel, the newest state Flink kept of a job that
+//! ended outside Terraform), the savepoint it gives recorded, the TLS material, one rendering,
+//! the objects applied, then the wait for the job. State is written even when a later step
+//! fails, so whatever was created is recorded.
+
+use super::computed;
+use super::destroy;
+use super::layout::{self, Names};
+use super::lifecycle::{self, Before};
+use super::model::Model;
+use super::rendering::TlsData;
+use super::rollout;
+use super::savepoint_history::{self, Taken};
+use super::states::{self, State};
+use super::status;
+use super::tls_material::{self, Material};
+use super::TYPE;
+use crate::resources::timeouts::{self, Deadline};
+use crate::resources::{owned, Context};
+use crate::schema::Diagnostics;
+use crate::value::Attr;
+
+/// Applies `planned` over `prior` (none at create); the new state, or none when nothing changed
+/// (state stays as it was).
+pub async fn apply(
+    ctx: &Context,
+    prior: Option<&Model>,
+    mut model: Model,
+    diags: &mut Diagnostics,
+) -> Option<Model> {
+    let prior_model = prior;
+    let operation = match prior_model {
+        Some(_) => timeouts::Operation::Update,
+        None => timeouts::Operation::Create,
+    };
+    let deadline = Deadline::start(&model.timeouts, operation);
+    let taken = match prior_model {
+        Some(prior_model) => {
+            match before_rollout(ctx, prior_model, &mut model, &deadline, diags).await {
+                Ok(taken) => taken,
+                // Nothing rolled out: the job and the state stay as they were.
+                Err(Unchanged) => return None,
+            }
+        }
+        None => None,
+    };
+    savepoint_history::record_savepoint(
+        &mut model,
+        prior_model.unwrap_or(&Model::default()),
+        taken,
+    );
+    if prior_model.is_none() {
+        model.pending_changes = Attr::Null;
+    }
+    model.status = Attr::Known(states::PENDING.into());
+    let tls_data = match tls_material::for_apply(ctx, &mut model, diags).await {
+        Material::Off => None,
+        Material::Ready(data) => Some(data),
+        // Nothing was applied: keep the state as planned but without certificates.
+        Material::Missing => {
+            computed::fill(&mut model, None, None);
+            return Some(model);
+        }
+    };
+    Some(roll_out(ctx, model, tls_data, &deadline, diags).await)
+}
+
+/// The apply stopped before anything changed.
+struct Unchanged;
+
+/// What the running job of `prior` needs before `model` rolls out: the savepoint or retained
+/// checkpoint it gives, if any. `model.pending_changes` is decided here when the plan left it
+/// unknown.
+async fn before_rollout(
+    ctx: &Context,
+    prior: &Model,
+    model: &mut Model,
+    deadline: &Deadline,
+    diags: &mut Diagnostics,
+) -> Result<Option<Taken>, Unchanged> {
+    let transition = lifecycle::transition(prior, model);
+    let step = transition.step;
+    if model.pending_changes.is_unknown() {
+        model.pending_changes = super::pending::after(prior, model, step == Before::Defer);
+    }
+    let taken = if !matches!(step, Before::Nothing | Before::Defer) {
+        let Some(cluster) = ctx.cluster(diags).await else {
+            return Err(Unchanged);
+        };
+        let directory = transition.directory.as_deref();
+        rollout::before_rollout(cluster, step, prior, model, directory, deadline, diags).await
+    } else if lifecycle::reads_checkpoint(prior, model, step) {
+        // The job ended outside Terraform: its JobManager still knows its checkpoints.
+        match ctx.cluster(diags).await {
+            Some(cluster) => rollout::retained_checkpoint(cluster, prior, model, diags).await,
+            None => None,
+        }
+    } else {
+        None
+    };
+    match diags.has_errors() {
+        true => Err(Unchanged),
+        false => Ok(taken),
+    }
+}
+
+/// Renders `model` once, applies its objects and waits for the job; the state to record.
+async fn roll_out(
+    ctx: &Context,
+    mut model: Model,
+    tls_data: Option<TlsData>,
+    deadline: &Deadline,
+    diags: &mut Diagnostics,
+) -> Model {
+    let rendered = computed::fill(&mut model, tls_data, None);
+    // Returned even on failure, so whatever was created is recorded in state.
+    let state = model.clone();
+    let Some(rendered) = rendered else {
+        diags.error(
+            "Unknown values at apply",
+            "Some attributes of the deployment are still unknown at apply; this is a provider bug.",
+        );
+        return state;
+    };
+    if rendered.configuration.has_errors() {
+        diags.error(
+            "Invalid Flink configuration",
+            "The configuration has errors; run terraform plan to see them.",
+        );
+        return state;
+    }
+    let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) else {
+        return state;
+    };
+    let objects = rendered.objects;
+    let owner = layout::owner(ns, name);
+    owned::apply(ctx, &owner, layout::KINDS, &objects, TYPE, diags).await;
+    if diags.has_errors() {
+        return state;
+    }
+    let Some(cluster) = ctx.cluster(diags).await else {
+        return state;
+    };
+    let rollout = layout::rollout_of(&objects, &Names::of(name).jobmanager);
+    let settled = status::settle(cluster, &model, rollout.as_deref(), deadline, diags).await;
+    model.status = Attr::Known(settled);
+    if model.desired_state() == State::Cancelled {
+        // A cancelled job starts afresh: Flink's HA data of it goes.
+        destroy::delete_ha_data(cluster, &model, diags).await;
+    }
+    model
+}

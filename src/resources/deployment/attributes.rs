@@ -1,0 +1,384 @@
+//! The `flink_deployment` schema: every attribute with its type, default, validation and the
+//! description the docs are generated from, and the checks of single values (versions,
+//! durations, URLs, CPU, jar URIs). No IO.
+
+use super::model::{QUERYABLE_STATE_ANNOTATION, TLS_ANNOTATION};
+use super::states::{RestoreStrategy, State, UpgradeStrategy};
+use crate::flink::FlinkVersion;
+use crate::resources::cluster_objects;
+use crate::schema::{Attribute, Schema, Validator};
+use crate::value::{Attr, Type, Value};
+
+/// The type of `flink_certificate_authority.x.spec`.
+fn authority_type() -> Type {
+    crate::resources::spec_type(&crate::resources::typed::Typed(
+        crate::resources::certificate_authority::CertificateAuthority,
+    ))
+}
+
+/// The type of `flink_blob_storage.x.spec`, taken from that resource's schema so the two can
+/// never disagree.
+fn blob_storage_type() -> Type {
+    crate::resources::spec_type(&crate::resources::typed::Typed(
+        crate::resources::blob_storage::BlobStorage,
+    ))
+}
+
+/// The type of `flink_high_availability.x.spec`.
+fn high_availability_type() -> Type {
+    crate::resources::spec_type(&crate::resources::typed::Typed(
+        crate::resources::high_availability::HighAvailability,
+    ))
+}
+
+fn version_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str().map(FlinkVersion::parse) {
+        Some(Err(e)) => Err(("Unsupported Flink version".into(), e.to_string())),
+        _ => Ok(()),
+    }
+}
+
+fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
+    Attribute::single_nested(
+        name,
+        vec![
+            Attribute::number("cpu")
+                .default_value(Value::Number(cpu.into()))
+                .validate(Validator::Custom {
+                    doc: "A positive number of cores, e.g. `0.5` or `2`.",
+                    check: positive_cpu,
+                })
+                .description("Cpu cores (requests and limits)."),
+            Attribute::string("memory")
+                .default_value(Value::string(memory))
+                .description("Total process memory (`*.memory.process.size`, and the container limit), e.g. `1600m`, `2 gb`."),
+        ],
+    )
+    .optional()
+    .description(format!("Resources of the {name} pods."))
+}
+
+pub fn schema() -> Schema {
+    let versions: Vec<String> = FlinkVersion::ALL
+        .iter()
+        .map(|v| format!("`{}`", v.minor()))
+        .collect();
+    Schema::new(
+        "A Flink application (Ververica Platform's Deployment): the JobManager in application mode \
+         and its TaskManagers as Kubernetes Deployments, with Services, a ServiceAccount and a \
+         ConfigMap holding `config.yaml` rendered for the chosen Flink version. Checkpoint and \
+         savepoint directories derive from `blob_storage`, high availability from \
+         `high_availability`; the HA cluster id is always the deployment `id`. Every object is \
+         labelled with the deployment id, read back on refresh so changes made outside Terraform \
+         show in the plan (`kubernetes_objects`), and removed on destroy.\n\nLifecycle (Ververica \
+         Platform's): a change that gives the running job new pods is a stateful upgrade by \
+         default: apply stops the job with a savepoint (plan shows `last_savepoint` as known after \
+         apply), records it in `savepoints` and starts the new job from it. `state = \
+         \"SUSPENDED\"` stops the job with a savepoint and scales it to nothing, `RUNNING` again \
+         restores from it; `CANCELLED` cancels without one. Both need a savepoint directory \
+         (`blob_storage`, or `execution.checkpointing.savepoint-dir` in `flink_configuration`). \
+         Whether a change needs a savepoint depends on what runs, so a missing savepoint \
+         directory is a plan warning (at create, too, for a `STATEFUL` deployment), never a plan \
+         error: a change that needs a savepoint of a running job then fails at apply with nothing \
+         changed, and one of a job that is not running (pending, starting, failed, unreachable) \
+         rolls out without a savepoint. The same holds for drift that needs new pods, such as a \
+         deleted TLS Secret or an edited ConfigMap: restoring it rolls the pods like any other \
+         change. A savepoint that fails fails the apply with Flink's reason and the job keeps \
+         running. A job cancelled, failed or finished in Flink shows as drift of `state`, and \
+         apply runs it again per `restore_strategy`: the plan warns what it restores from, apply \
+         asks Flink for the newest savepoint or retained checkpoint it kept (once Flink's REST \
+         cache of checkpoint statistics, `rest.cache.checkpoint-statistics.timeout`, has passed \
+         since the job ended), and fails without changing anything when Flink cannot be asked.\n\n\
+         Destroy never depends on what the cluster looks like: it succeeds from every state and \
+         leaves none of the deployment's objects. A RUNNING job with a savepoint directory is \
+         stopped with a final savepoint (its location shows as a warning); without a savepoint \
+         directory, with `final_savepoint_on_destroy = false` or with \
+         `FLINK_SKIP_FINAL_SAVEPOINT=true` in the environment it is cancelled without one, and \
+         the destroy says that its state is not kept. A job that is not running (no JobManager \
+         pod, a crash-looping JobManager, a REST API refusing connections, a failed or finished \
+         job) is not asked for a savepoint; the destroy says so and removes the objects. The one \
+         exception: a final savepoint that fails fails the destroy and the job keeps running; \
+         `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then destroys without it in one \
+         step. The deployment stays in state while any object it owns is left (found by its \
+         labels), so a refresh after some were deleted by hand keeps it, the plan recreates \
+         what is missing, and destroy removes the rest.",
+        vec![
+            Attribute::string("id")
+                .computed()
+                .use_state_for_unknown()
+                .description("Deployment id, a UUID derived from namespace and name and fixed for the life of the resource: the HA cluster id, the directory under the blob storage layout and the source of the first run's `job_id`. A deployment created again under the same namespace and name gets the same id, and so finds the state directories of its predecessor."),
+            Attribute::string("name")
+                .required()
+                .requires_replace()
+                .validate(Validator::KubernetesName)
+                .description("Deployment name; objects are named `flink-<name>-...`."),
+            Attribute::string("namespace")
+                .default_value(Value::string("default"))
+                .requires_replace()
+                .validate(Validator::KubernetesName)
+                .description("Kubernetes namespace. Defaults to `default`."),
+            Attribute::string("flink_version")
+                .required()
+                .validate(Validator::Custom {
+                    doc: "A supported Flink version (a minor such as `2.3`, or a full `2.3.0`).",
+                    check: version_check,
+                })
+                .description(format!("Flink version: {}.", versions.join(", "))),
+            Attribute::string("image")
+                .optional_computed()
+                .description("Container image. Defaults to the official image of `flink_version` (e.g. `flink:2.3.0-scala_2.12-java17`)."),
+            Attribute::string("state")
+                .default_value(Value::string("RUNNING"))
+                .validate(Validator::OneOf(State::SETTABLE))
+                .description("Desired state of the job: `RUNNING`; `SUSPENDED` (stopped with a savepoint, its pods scaled to nothing, its configuration and HA data kept); `CANCELLED` (cancelled without a savepoint, Flink's HA data deleted). A refresh records `CANCELLED`, `FAILED` or `FINISHED` when the job ended in Flink while meant to run, so the plan shows it."),
+            Attribute::string("upgrade_strategy")
+                .default_value(Value::string("STATEFUL"))
+                .validate(Validator::OneOf(UpgradeStrategy::ALL))
+                .description("How a change that gives the running job new pods reaches it: `STATEFUL` stops it with a savepoint and the new job restores from it; `STATELESS` cancels it and the new job restores per `restore_strategy` from an earlier savepoint; `NONE` leaves the running job alone: the change is stored (plan warns, `pending_changes` shows what waits) and rolls out when the job next starts, i.e. `state` through `SUSPENDED` or `CANCELLED` back to `RUNNING`, or a restart after the job ended outside Terraform. Changes that give no new pods (e.g. `wait_timeout`) apply at once under every strategy."),
+            Attribute::string("restore_strategy")
+                .default_value(Value::string("LATEST_STATE"))
+                .validate(Validator::OneOf(RestoreStrategy::ALL))
+                .description("What a starting job restores from. `LATEST_STATE`: the newest of the savepoints the provider took and the checkpoints Flink retained of a job the provider cancelled (`STATELESS` upgrade, `CANCELLED`) or that was cancelled or failed outside Terraform (Flink deletes a finished job's checkpoints; recorded in `savepoints` as `RETAINED_CHECKPOINT`; the provider sets `execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION` unless `flink_configuration` sets it, and checkpoints need a checkpoint directory: blob storage or `execution.checkpointing.dir`). `LATEST_SAVEPOINT`: the newest savepoint in `savepoints`. Under both, a job that ended outside Terraform and runs again first has its newest savepoint read from Flink (`FOUND_SAVEPOINT`, e.g. one taken by hand with `flink stop`, or by an apply interrupted before it recorded it). Both fall back to `initial_savepoint_path`. `NONE`: nothing. Within a run, Flink's own high availability recovers its checkpoints after a JobManager failover."),
+            Attribute::bool("allow_non_restored_state")
+                .default_value(Value::Bool(false))
+                .description("Allow skipping savepoint state that no operator of the new job claims."),
+            Attribute::string("initial_savepoint_path")
+                .optional()
+                .description("A savepoint (or retained checkpoint) the job starts from while the provider has taken none of its own, e.g. to move a job from elsewhere or `flink_savepoint.x.location`. Ignored with `restore_strategy = \"NONE\"`."),
+            Attribute::string("savepoint_timeout")
+                .default_value(Value::string("10 min"))
+                .apply_setting()
+                .validate(Validator::Custom {
+                    doc: "A duration such as `10 min`, `90 s` or `1 h`.",
+                    check: duration_check,
+                })
+                .description("How long a savepoint the provider takes (stateful upgrade, suspend) may run before the apply fails and the job keeps running. Defaults to `10 min`."),
+            Attribute::bool("final_savepoint_on_destroy")
+                .default_value(Value::Bool(true))
+                .apply_setting()
+                .description("Whether destroying a RUNNING deployment that has a savepoint directory first stops the job with a final savepoint (its location shows as a warning of the destroy). If that savepoint fails, destroy fails and the job keeps running; `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then cancels the job and destroys without it in one step (destroy reads this attribute from state, so setting it to `false` takes an apply first). With `false` the job is cancelled. Defaults to `true`."),
+            Attribute::bool("wait_for_job")
+                .default_value(Value::Bool(true))
+                .apply_setting()
+                .description("Whether apply waits until Flink reports the job RUNNING (asking its REST API through a port-forward to the JobManager pod, or at `rest_url`). A rollout that cannot succeed (an image that cannot be pulled, a crashing JobManager, a failed job) fails the apply with the pod's reason and the JobManager's last log lines; everything created stays recorded in state. Defaults to `true`."),
+            Attribute::string("wait_timeout")
+                .default_value(Value::string("10 min"))
+                .apply_setting()
+                .validate(Validator::Custom {
+                    doc: "A duration such as `10 min`, `90 s` or `1 h`.",
+                    check: duration_check,
+                })
+                .description("How long apply waits for the job (`wait_for_job`). Defaults to `10 min`."),
+            crate::resources::timeouts::attribute(
+                "`create` the rollout and the wait for the job, `update` also the savepoint or \
+                 cancel before it, `delete` the final savepoint; `savepoint_timeout` and \
+                 `wait_timeout` still bound each wait on its own",
+            ),
+            Attribute::string("rest_url")
+                .optional()
+                .apply_setting()
+                .validate(Validator::Custom {
+                    doc: "An `http://` or `https://` URL, e.g. `https://flink.example.com/orders`.",
+                    check: rest_url_check,
+                })
+                .description("Where the provider reaches the JobManager's REST API (savepoints, cancel, the job's status) instead of a port-forward to its pod: an Ingress or LoadBalancer in front of the Service `flink-<name>-rest`, for a provider outside the cluster's network policies or without `pods/portforward` rights. A path is a prefix the routes sit under. With TLS on, the URL must be `https://` and pass TLS through to the JobManager: the provider presents the authority's client certificate and checks the JobManager's certificate against the authority, as issued for `flink-<name>-rest.<namespace>.svc`, whatever host the URL names (the host is sent as SNI for routing). Without TLS, an `https://` URL is checked against the system's trusted roots."),
+            Attribute::single_nested(
+                "artifact",
+                vec![
+                    Attribute::string("jar_uri").required().validate(Validator::Custom {
+                        doc: "An `http://`, `https://` or `file://` URI (`file://` paths must exist in the image).",
+                        check: jar_uri_check,
+                    }).description("The job jar."),
+                    Attribute::string("entry_class").optional().description("Main class; defaults to the jar manifest's."),
+                    Attribute::string_list("main_args").optional().description("Arguments of the main method."),
+                    Attribute::string_list("additional_dependencies").optional().description("More jar URIs put on the classpath."),
+                ],
+            )
+            .required()
+            .description("The job to run."),
+            Attribute::number("parallelism")
+                .default_value(Value::Number(1i64.into()))
+                .validate(Validator::IntAtLeast(1))
+                .description("Default parallelism (`parallelism.default`)."),
+            Attribute::number("task_slots")
+                .default_value(Value::Number(1i64.into()))
+                .validate(Validator::IntAtLeast(1))
+                .description("Slots per TaskManager (`taskmanager.numberOfTaskSlots`)."),
+            Attribute::number("number_of_task_managers")
+                .optional_computed()
+                .validate(Validator::IntAtLeast(1))
+                .description("TaskManager replicas. Defaults to ceil(parallelism / task_slots)."),
+            Attribute::single_nested(
+                "resources",
+                vec![process("jobmanager", "1600m", 1), process("taskmanager", "1728m", 1)],
+            )
+            .optional()
+            .description("Cpu and memory of the JobManager and TaskManagers."),
+            Attribute::string_map("flink_configuration")
+                .optional()
+                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage`."),
+            Attribute::single_nested(
+                "logging",
+                vec![
+                    Attribute::string("root_level").default_value(Value::string("INFO")).description("Root log level."),
+                    Attribute::string_map("loggers").optional().description("Log level per logger name."),
+                ],
+            )
+            .optional()
+            .description("Log4j configuration of the Flink processes."),
+            Attribute::single_nested(
+                "pod",
+                vec![
+                    Attribute::string_map("labels").optional().description("Extra pod labels."),
+                    Attribute::string_map("annotations").optional().description("Extra pod annotations."),
+                    Attribute::string_map("env").optional().description("Environment variables of the Flink containers."),
+                    Attribute::string_list("image_pull_secrets").optional().description("Names of image pull Secrets."),
+                    Attribute::string_map("node_selector").optional().description("Node selector."),
+                    Attribute::list_nested(
+                        "tolerations",
+                        vec![
+                            Attribute::string("key").optional().description("Taint key."),
+                            Attribute::string("operator").optional().description("`Equal` or `Exists`."),
+                            Attribute::string("value").optional().description("Taint value."),
+                            Attribute::string("effect").optional().description("Taint effect."),
+                        ],
+                    )
+                    .optional()
+                    .description("Tolerations."),
+                    Attribute::string("service_account").optional().description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
+                ],
+            )
+            .optional()
+            .description("Kubernetes pod options of the JobManager and TaskManagers."),
+            Attribute::string_map("annotations")
+                .optional()
+                .description(format!("Deployment template annotations, as in Ververica Platform: `{QUERYABLE_STATE_ANNOTATION} = \"true\"` turns Queryable State on; `{TLS_ANNOTATION}` turns TLS on.")),
+            Attribute::typed("blob_storage", blob_storage_type())
+                .optional()
+                .description("`flink_blob_storage.x.spec`: checkpoints, savepoints and HA data go under its layout, with its credentials mounted from its Secret."),
+            Attribute::typed("high_availability", high_availability_type())
+                .optional()
+                .description("`flink_high_availability.x.spec`."),
+            Attribute::single_nested(
+                "queryable_state",
+                vec![Attribute::bool("enabled").optional().description("Run the Queryable State service.")],
+            )
+            .optional()
+            .description("Queryable State (deprecated by Flink since 1.18): clients reach it at `job-<job_id>-taskmanager:9069`."),
+            Attribute::single_nested(
+                "tls",
+                vec![
+                    Attribute::bool("enabled").optional().description("Turn TLS on (the seed's `flink.security.ssl.enabled` annotation does the same)."),
+                    Attribute::typed("authority", authority_type()).optional().description("`flink_certificate_authority.x.spec`: signs the REST certificate; its client certificate is the one the REST API accepts. Required when TLS is on."),
+                    Attribute::number("validity_period_hours")
+                        .default_value(Value::Number(8760i64.into()))
+                        .validate(Validator::IntAtLeast(1))
+                        .description("Validity of the deployment's certificates, in hours. Defaults to 8760 (one year)."),
+                    Attribute::number("early_renewal_hours")
+                        .default_value(Value::Number(720i64.into()))
+                        .validate(Validator::IntAtLeast(0))
+                        .description("Re-issue the certificates when they expire within this many hours; the plan shows it and the pods roll. Defaults to 720 (30 days)."),
+                ],
+            )
+            .optional()
+            .description("TLS as Ververica Platform provisions it: mutual TLS between JobManager and TaskManagers with a self-signed certificate made for this deployment (pinned by fingerprint), and https on the REST API and web UI with a certificate signed by the authority, requiring the authority's client certificate (REST mutual authentication). Keystores, truststores and their random passwords live in the Secret `flink-<name>-tls`, mounted into the pods; the passwords reach Flink as dynamic properties from the Secret, never through the ConfigMap. SSL keys set in `flink_configuration` are overridden, with a warning."),
+            Attribute::single_nested(
+                "tls_certificates",
+                vec![
+                    Attribute::string("internal_fingerprint_sha256").computed().description("SHA-256 fingerprint of the internal (JobManager-TaskManager) certificate."),
+                    Attribute::string("internal_fingerprint_sha1").computed().description("SHA-1 fingerprint of the internal certificate, as Flink pins it (`security.ssl.internal.cert.fingerprint`)."),
+                    Attribute::string("internal_not_after").computed().description("Expiry of the internal certificate (RFC 3339)."),
+                    Attribute::string("rest_fingerprint_sha256").computed().description("SHA-256 fingerprint of the REST certificate."),
+                    Attribute::string("rest_not_after").computed().description("Expiry of the REST certificate (RFC 3339)."),
+                    Attribute::string("authority_fingerprint_sha256").computed().description("SHA-256 fingerprint of the CA certificate that signed the REST certificate."),
+                ],
+            )
+            .computed()
+            .description("The certificates issued for this deployment when TLS is on; null otherwise."),
+            Attribute::string("job_id")
+                .computed()
+                .use_state_for_unknown()
+                .description("The id of the job's current run (32 hex digits), pinned by the provider: the first run's is derived from `id`, and each run the provider starts anew (upgrade, resume, restart after the job ended outside Terraform) gets the next, as each VVP Job has its own id; plan shows the new one. HA recovery within a run keeps it. From Flink 2.3 it is also the application id."),
+            Attribute::string_map("effective_flink_configuration")
+                .computed()
+                .description("The configuration Flink gets, secrets redacted."),
+            Attribute::string("rest_endpoint")
+                .computed()
+                .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
+            Attribute::string("status")
+                .computed()
+                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod or at `rest_url`, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), or `UNREACHABLE` when the REST API does not answer."),
+            cluster_objects::attribute(),
+            Attribute::list_nested(
+                "savepoints",
+                vec![
+                    Attribute::string("location").computed().description("Where Flink wrote it (`execution.savepoint.path` to restore from it)."),
+                    Attribute::string("time").computed().description("When it completed (RFC 3339)."),
+                    Attribute::string("reason").computed().description("Why the provider took it: `UPGRADE` (stateful upgrade), `SUSPEND`; `RETAINED_CHECKPOINT` for a checkpoint Flink retained, found for `LATEST_STATE`; `FOUND_SAVEPOINT` for a savepoint Flink reports of a job that ended outside what state records (stopped with a savepoint by hand, or an apply interrupted after its savepoint), which a restart restores from."),
+                ],
+            )
+            .computed()
+            .description("The savepoints the provider took of this deployment's job, oldest first (the last 10)."),
+            Attribute::string("last_savepoint")
+                .computed()
+                .description("Location of the newest entry in `savepoints`: what `LATEST_STATE` restores from when the job starts again (`LATEST_SAVEPOINT` skips retained checkpoints)."),
+            Attribute::string_map("pending_changes")
+                .computed()
+                .description("Changes that `upgrade_strategy = \"NONE\"` keeps from the running job until it next starts: each changed attribute with the value the job runs with (as JSON). The Kubernetes objects, `effective_flink_configuration` and drift detection follow what runs meanwhile. Null when the job runs what the configuration says."),
+        ],
+    )
+}
+
+/// A duration attribute's value, `default` while unknown or unset.
+pub fn duration_of(text: &Attr<String>, default: std::time::Duration) -> std::time::Duration {
+    text.known()
+        .and_then(|t| crate::flink::values::duration_nanos(t))
+        .map_or(default, |n| {
+            std::time::Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX))
+        })
+}
+
+/// A duration attribute's check: a number with a unit Flink understands.
+pub fn duration_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(v) if crate::flink::values::duration_nanos(v).is_none() => Err((
+            format!("Invalid duration {v:?}"),
+            "Give a duration with its unit, e.g. 10 min, 90 s or 1 h.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str().map(crate::jobmanager::RestUrl::parse) {
+        Some(Err(e)) => Err((
+            "Invalid rest_url".into(),
+            format!("{e}. Give the URL the JobManager's REST API is reached at, e.g. https://flink.example.com/orders."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn positive_cpu(value: &Value) -> Result<(), (String, String)> {
+    match value {
+        Value::Number(n) if n.as_exact_f64().is_none_or(|c| c <= 0.0) => Err((
+            format!("Invalid cpu {n}"),
+            "Give a positive number of cores, e.g. 0.5 or 2.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(uri)
+            if !(uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("file:///")) =>
+        {
+            Err((
+                format!("Unsupported artifact URI {uri:?}"),
+                "Use an http(s):// URI (an init container downloads it) or a file:/// path inside the image, e.g. file:///opt/flink/usrlib/job.jar.".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}

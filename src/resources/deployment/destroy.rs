@@ -1,0 +1,179 @@
+//! Destroy of a deployment (IO): the final savepoint of a RUNNING job (or a cancel when it gets
+//! none), then every owned object, then Flink's Kubernetes HA ConfigMaps, which carry no owner
+//! reference. Nothing that depends on the cluster's state (no JobManager, a job not running)
+//! blocks a destroy; only a final savepoint that fails does, with the way out in its message.
+
+use super::computed;
+use super::layout;
+use super::lifecycle;
+use super::model::Model;
+use super::reach;
+use super::rollout::{application_end, deployment_name, savepoint_limit};
+use super::states;
+use super::TYPE;
+use crate::jobmanager::Error;
+use crate::kubernetes::Cluster;
+use crate::resources::timeouts::{self, Deadline};
+use crate::resources::{owned, Context};
+use crate::schema::Diagnostics;
+
+/// Destroys the deployment state records as `model`.
+pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
+    let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) else {
+        return;
+    };
+    if let Some(cluster) = ctx.cluster(diags).await {
+        let mut probe = model.clone();
+        let directory = computed::fill(&mut probe, None, None).and_then(|r| {
+            lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
+        });
+        let deadline = Deadline::start(&model.timeouts, timeouts::Operation::Delete);
+        final_savepoint(cluster, model, directory.as_deref(), &deadline, diags).await;
+        if diags.has_errors() {
+            return;
+        }
+    }
+    owned::delete(ctx, &layout::owner(ns, name), layout::KINDS, TYPE, diags).await;
+    // Flink's own HA ConfigMaps carry no owner reference; they go by their labels.
+    if let Some(cluster) = ctx.cluster(diags).await {
+        delete_ha_data(cluster, model, diags).await;
+    }
+}
+
+/// The environment variable that lets one `terraform destroy` go on without final savepoints:
+/// the way out when a final savepoint fails (destroy sees only what state records, so setting
+/// `final_savepoint_on_destroy = false` would need an apply first).
+pub const SKIP_FINAL_SAVEPOINT: &str = "FLINK_SKIP_FINAL_SAVEPOINT";
+
+/// Whether [`SKIP_FINAL_SAVEPOINT`] is set to a true value.
+fn skip_final_savepoint() -> bool {
+    std::env::var(SKIP_FINAL_SAVEPOINT)
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// Before destroy: stops a RUNNING job with a final savepoint in `directory` and says where it
+/// went. A running job without a savepoint directory is cancelled, and the destroy says its state
+/// is not kept. An error in `diags` means the destroy must not go on (the job keeps running);
+/// nothing that depends on the cluster (no JobManager, a job not running) is an error.
+async fn final_savepoint(
+    cluster: &Cluster,
+    model: &Model,
+    directory: Option<&str>,
+    deadline: &Deadline,
+    diags: &mut Diagnostics,
+) {
+    if !model.runs() {
+        return;
+    }
+    let wanted = model.final_savepoint_on_destroy.known() != Some(&false);
+    let skipped = wanted && skip_final_savepoint();
+    let running = async {
+        let jm = reach::of(cluster, model).await?;
+        let state = jm.job_state().await?;
+        Ok::<_, Error>((jm, state))
+    }
+    .await;
+    let jm = match running {
+        Ok((jm, state)) if state == states::JOB_RUNNING => jm,
+        Ok((_, state)) => {
+            if wanted {
+                diags.warning(
+                    "No final savepoint",
+                    format!(
+                        "The job of {} is {state}, so no final savepoint was taken.",
+                        deployment_name(model)
+                    ),
+                );
+            }
+            return;
+        }
+        Err(e) => {
+            if wanted {
+                diags.warning(
+                    "No final savepoint",
+                    format!(
+                        "The job of {} is not running ({e}), so no final savepoint was taken.",
+                        deployment_name(model)
+                    ),
+                );
+            }
+            return;
+        }
+    };
+    let limit = savepoint_limit(model, deadline);
+    let Some(directory) = directory.filter(|_| wanted && !skipped) else {
+        let why = if skipped {
+            format!("{SKIP_FINAL_SAVEPOINT} is set")
+        } else if !wanted {
+            "final_savepoint_on_destroy = false".to_string()
+        } else {
+            "the deployment has no savepoint directory".to_string()
+        };
+        match jm.cancel(&limit).await {
+            Ok(()) => {
+                jm.wait_for_application_end(application_end(deadline)).await;
+                if wanted {
+                    diags.warning(
+                        "No final savepoint",
+                        format!(
+                            "The job of {} was cancelled without a savepoint ({why}), so its \
+                             current state is not kept; {}.",
+                            deployment_name(model),
+                            newest_kept(model)
+                        ),
+                    );
+                }
+            }
+            // The pods go with the deployment all the same.
+            Err(e) => tracing::warn!(error = %e, "cancelling the job before destroy failed"),
+        }
+        return;
+    };
+    match jm.stop_with_savepoint(Some(directory), &limit).await {
+        Ok(location) => {
+            // A deployment created again under this name has the same HA cluster id.
+            jm.wait_for_application_end(application_end(deadline)).await;
+            diags.warning(
+                "Final savepoint taken",
+                format!(
+                    "The job of {} stopped with a savepoint at\n\n{location}\n\nA new deployment \
+                 can start from it with initial_savepoint_path.",
+                    deployment_name(model)
+                ),
+            );
+        }
+        Err(e) => diags.error(
+            "The final savepoint failed",
+            format!(
+                "{e}\n\n{} was not destroyed and its job keeps running. Fix the cause and destroy \
+                 again, or destroy without the savepoint in one step: \
+                 {SKIP_FINAL_SAVEPOINT}=true terraform destroy (the job is then cancelled and \
+                 its current state is not kept; {}).",
+                deployment_name(model),
+                newest_kept(model)
+            ),
+        ),
+    }
+}
+
+/// Deletes Flink's Kubernetes HA ConfigMaps of the deployment (they go by their labels).
+pub async fn delete_ha_data(cluster: &Cluster, model: &Model, diags: &mut Diagnostics) {
+    let (Some(ns), Some(id)) = (model.namespace.known(), model.id.known()) else {
+        return;
+    };
+    let selector = super::rbac::ha_config_map_selector(id);
+    if let Err(e) = cluster
+        .delete_labelled(ns, crate::kubernetes::Kind::ConfigMap, &selector)
+        .await
+    {
+        diags.error("Deleting Flink's HA ConfigMaps failed", e.to_string());
+    }
+}
+
+/// The newest state of the job that outlives a destroy without a final savepoint.
+fn newest_kept(model: &Model) -> String {
+    match model.last_savepoint.known() {
+        Some(l) => format!("the newest state kept is {l}"),
+        None => "no savepoint of it is kept".to_string(),
+    }
+}

@@ -1,0 +1,189 @@
+//! The pods of a deployment (pure): one pod template per component, with the Flink container
+//! `flink-main-container` (image, arguments, environment with the blob storage's keys and the
+//! TLS passwords from Secrets, ports, requests and limits, the configuration and TLS mounts), the
+//! init container that fetches the job's artifacts into `usrlib`, and the pod options the user
+//! set (labels, annotations, pull secrets, node selector, tolerations, service account).
+
+use super::layout::{
+    Names, BLOB_PORT, DEPLOYMENT_ID_LABEL, REST_PORT, ROLLOUT_ANNOTATION, RPC_PORT,
+};
+use super::resolve::Resolved;
+use serde_json::{json, Map, Value as Json};
+
+const CONF_DIR: &str = "/opt/flink/conf";
+const USRLIB_DIR: &str = "/opt/flink/usrlib";
+const FETCH_IMAGE: &str = "busybox:1.36";
+
+/// A short hash of `text`, for rollout annotations.
+pub fn content_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Flink memory size as a Kubernetes quantity (Flink's `m` is a mebibyte).
+fn quantity(memory: &str) -> String {
+    match crate::flink::values::memory_bytes(memory) {
+        Some(bytes) if bytes % (1 << 20) == 0 => format!("{}Mi", bytes >> 20),
+        Some(bytes) => bytes.to_string(),
+        None => memory.to_string(),
+    }
+}
+
+/// Cpu cores as the API server writes them back (`1`, `500m`), so refresh sees no false drift.
+fn cpu_quantity(cpu: f64) -> String {
+    let millis = (cpu * 1000.0).round() as i64;
+    if millis % 1000 == 0 {
+        (millis / 1000).to_string()
+    } else {
+        format!("{millis}m")
+    }
+}
+
+/// The labels of every object (`component` set on pods and what selects them).
+pub fn labels(d: &Resolved, component: Option<&str>) -> Map<String, Json> {
+    let mut labels = Map::new();
+    labels.insert("app".into(), "flink".into());
+    labels.insert(DEPLOYMENT_ID_LABEL.into(), d.id.clone().into());
+    if let Some(c) = component {
+        labels.insert("component".into(), c.into());
+    }
+    labels
+}
+
+fn file_name(uri: &str) -> &str {
+    uri.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("job.jar")
+}
+
+pub fn pod_tls(d: &Resolved) -> Option<super::tls::PodTls> {
+    let tls = d.tls.as_ref()?;
+    Some(super::tls::pod_tls(
+        &Names::of(&d.name).tls_secret,
+        tls.internal_fingerprint_sha1.as_deref(),
+    ))
+}
+
+/// The pod template of `component` (`jobmanager` or `taskmanager`) with its container `args`.
+/// Pods carry a hash of the configuration files and of their own template, so a configuration
+/// change rolls them and the pods of the current rollout can be told from old ones still
+/// terminating.
+pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &str) -> Json {
+    let names = Names::of(&d.name);
+    let mut pod_labels = labels(d, Some(component));
+    for (k, v) in &d.pod.labels {
+        pod_labels.insert(k.clone(), v.clone().into());
+    }
+    let annotations: Map<String, Json> = d
+        .pod
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    let mut env: Vec<Json> = d
+        .pod
+        .env
+        .iter()
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect();
+    if let Some(secret) = d.blob_storage.as_ref().and_then(|b| b.secret.as_ref()) {
+        for (var, key) in [
+            ("AWS_ACCESS_KEY_ID", "access_key"),
+            ("AWS_SECRET_ACCESS_KEY", "secret_key"),
+        ] {
+            env.push(
+                json!({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}),
+            );
+        }
+    }
+    let (cpu, memory) = if component == "jobmanager" {
+        &d.jobmanager
+    } else {
+        &d.taskmanager
+    };
+    let resources = json!({"cpu": cpu_quantity(*cpu), "memory": quantity(memory)});
+    let mut ports = vec![json!({"name": "rpc", "containerPort": RPC_PORT})];
+    if component == "jobmanager" {
+        ports.push(json!({"name": "blob", "containerPort": BLOB_PORT}));
+        ports.push(json!({"name": "rest", "containerPort": REST_PORT}));
+    } else if d.queryable_state {
+        ports.push(json!({"name": "queryable-state", "containerPort": crate::flink::render::QUERYABLE_STATE_PROXY_PORT}));
+    }
+    let mut mounts = vec![
+        json!({"name": "flink-config", "mountPath": CONF_DIR}),
+        json!({"name": "usrlib", "mountPath": USRLIB_DIR}),
+    ];
+    let mut volumes = vec![
+        json!({"name": "flink-config", "configMap": {"name": names.config_map}}),
+        json!({"name": "usrlib", "emptyDir": {}}),
+    ];
+    if let Some(tls) = pod_tls(d) {
+        mounts.push(tls.mount);
+        volumes.push(tls.volume);
+        env.extend(tls.env);
+    }
+    let downloads: Vec<&String> = std::iter::once(&d.artifact.jar_uri)
+        .chain(&d.artifact.additional_dependencies)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .collect();
+    let mut spec = json!({
+        "serviceAccountName": d.pod.service_account.clone().unwrap_or(names.service_account),
+        "containers": [{
+            "name": "flink-main-container",
+            "image": d.image,
+            "args": args,
+            "env": env,
+            "ports": ports,
+            "resources": {"requests": resources, "limits": resources},
+            "volumeMounts": mounts,
+        }],
+        "volumes": volumes,
+    });
+    if !downloads.is_empty() {
+        let script = downloads
+            .iter()
+            .map(|u| format!("wget -q -O {USRLIB_DIR}/{} '{u}'", file_name(u)))
+            .collect::<Vec<_>>()
+            .join(" && ");
+        spec["initContainers"] = json!([{
+            "name": "fetch-artifacts",
+            "image": FETCH_IMAGE,
+            "command": ["sh", "-c", script],
+            "volumeMounts": [{"name": "usrlib", "mountPath": USRLIB_DIR}],
+        }]);
+    }
+    if !d.pod.image_pull_secrets.is_empty() {
+        spec["imagePullSecrets"] = d
+            .pod
+            .image_pull_secrets
+            .iter()
+            .map(|n| json!({"name": n}))
+            .collect();
+    }
+    if !d.pod.node_selector.is_empty() {
+        spec["nodeSelector"] = json!(d.pod.node_selector);
+    }
+    if !d.pod.tolerations.is_empty() {
+        spec["tolerations"] = Json::Array(d.pod.tolerations.clone());
+    }
+    let mut template =
+        json!({"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": spec});
+    let rollout = content_hash(&format!("{config_hash}\n{template}"));
+    template["metadata"]["annotations"][ROLLOUT_ANNOTATION] = rollout.into();
+    template
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_quantities() {
+        assert_eq!(quantity("1600m"), "1600Mi");
+        assert_eq!(quantity("2 gb"), "2048Mi");
+        assert_eq!(cpu_quantity(1.0), "1");
+        assert_eq!(cpu_quantity(0.5), "500m");
+    }
+}
