@@ -7,7 +7,7 @@ use crate::discovery;
 use crate::kinds::{self, ResourceKind};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
-use crate::store::{PatchType, Store, Write};
+use crate::store::{PatchType, Store, Write, Written};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -49,6 +49,20 @@ fn json_response(code: u16, body: &Json) -> Response<Body> {
         "content-type",
         hyper::header::HeaderValue::from_static("application/json"),
     );
+    response
+}
+
+/// A write's answer, with one `Warning: 299 - "..."` header per admission warning (the
+/// apiserver's `NewWarningHeader`: the text quoted as Go's `strconv.Quote` does), which kubectl
+/// prints as `Warning: ...`.
+fn written_response(code: u16, written: &Written) -> Response<Body> {
+    let mut response = json_response(code, &written.object);
+    for text in &written.warnings {
+        let quoted = serde_json::to_string(text).unwrap_or_default();
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&format!("299 - {quoted}")) {
+            response.headers_mut().append("warning", value);
+        }
+    }
     response
 }
 
@@ -385,9 +399,9 @@ async fn dispatch(
                 manager: &manager,
                 ..write(None)
             };
-            Ok(json_response(
+            Ok(written_response(
                 201,
-                &shared.store.create(kind, &ns, body, &w)?,
+                &shared.store.create_admitted(kind, &ns, body, &w)?,
             ))
         }
         "update" if sub == Some("scale") => {
@@ -416,9 +430,9 @@ async fn dispatch(
                 manager: &manager,
                 ..write(sub)
             };
-            Ok(json_response(
+            Ok(written_response(
                 200,
-                &shared.store.update(kind, &ns, &name, body, &w)?,
+                &shared.store.update_admitted(kind, &ns, &name, body, &w)?,
             ))
         }
         "patch" => {
@@ -476,11 +490,11 @@ async fn dispatch(
                 )?;
                 return Ok(json_response(200, &scale_of(&updated)));
             }
-            Ok(json_response(
+            Ok(written_response(
                 200,
                 &shared
                     .store
-                    .patch(kind, &ns, &name, patch_type, &body, &w)?,
+                    .patch_admitted(kind, &ns, &name, patch_type, &body, &w)?,
             ))
         }
         "delete" => Ok(json_response(200, &shared.store.delete(kind, &ns, &name)?)),

@@ -95,6 +95,10 @@ impl ApiError {
                    "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field}]}),
         )
     }
+    /// 422 with a message of its own, as admission plugins answer (no field prefix added).
+    pub fn invalid_message(message: String, details: Json) -> Self {
+        Self::new(422, "Invalid", message, details)
+    }
     /// 400 for a malformed request.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message.into(), json!({}))

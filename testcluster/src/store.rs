@@ -54,6 +54,16 @@ pub struct Write<'a> {
     pub subresource: Option<&'a str>,
 }
 
+/// A write's answer: the object as stored (or as it would be, for a dry run) and the warnings
+/// admission gave, for the response's `Warning` headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The object.
+    pub object: Json,
+    /// Admission's warnings, e.g. `would violate PodSecurity "restricted:latest": ...`.
+    pub warnings: Vec<String>,
+}
+
 struct Inner {
     objects: BTreeMap<Key, Json>,
     revision: u64,
@@ -309,6 +319,41 @@ impl Store {
         Ok(())
     }
 
+    /// Admission after validation, as kube-apiserver runs its validating plugins: Pod Security
+    /// for pods, Deployments and namespaces. Every write path goes through it, the local
+    /// kubelet's pod creations included.
+    fn admit(
+        inner: &Inner,
+        (kind, namespace): (&ResourceKind, &str),
+        old: Option<&Json>,
+        object: &Json,
+        subresource: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        let namespace_object = if kind.kind == "Namespace" {
+            None
+        } else {
+            inner
+                .objects
+                .get(&("namespaces", String::new(), namespace.to_string()))
+        };
+        let pods_in = |ns: &str| -> Vec<Json> {
+            inner
+                .objects
+                .iter()
+                .filter(|((plural, n, _), _)| *plural == "pods" && n == ns)
+                .map(|(_, o)| o.clone())
+                .collect()
+        };
+        let request = crate::podsecurity::admission::Request {
+            kind: kind.kind,
+            namespace: namespace_object,
+            old,
+            object,
+            subresource,
+        };
+        crate::podsecurity::admission::admit(&request, &pods_in)
+    }
+
     /// Sets the fields the server owns, then stores (unless dry run) and announces.
     fn commit(
         &self,
@@ -389,13 +434,13 @@ impl Store {
     }
 
     /// POST.
-    pub fn create(
+    pub fn create_admitted(
         &self,
         kind: &'static ResourceKind,
         namespace: &str,
         mut object: Json,
         write: &Write,
-    ) -> Result<Json, ApiError> {
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         Self::validate(kind, namespace, &mut object, &inner)?;
         let name = name_of(&object).to_string();
@@ -409,15 +454,56 @@ impl Store {
             meta.remove("resourceVersion");
             meta.remove("managedFields");
         }
+        let warnings = Self::admit(&inner, (kind, namespace), None, &object, None)?;
         let entries = fields::record_update(&Json::Null, &object, write.manager, None);
-        Ok(self.commit(
+        let object = self.commit(
             &mut inner,
             (kind, namespace),
             None,
             object,
             entries,
             write.dry_run,
-        ))
+        );
+        Ok(Written { object, warnings })
+    }
+
+    /// POST, answering the object only (the local kubelet's and tests' way to write).
+    pub fn create(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        object: Json,
+        write: &Write,
+    ) -> Result<Json, ApiError> {
+        self.create_admitted(kind, namespace, object, write)
+            .map(|w| w.object)
+    }
+
+    /// PUT, answering the object only.
+    pub fn update(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+        object: Json,
+        write: &Write,
+    ) -> Result<Json, ApiError> {
+        self.update_admitted(kind, namespace, name, object, write)
+            .map(|w| w.object)
+    }
+
+    /// PATCH, answering the object only.
+    pub fn patch(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+        patch_type: PatchType,
+        body: &Json,
+        write: &Write,
+    ) -> Result<Json, ApiError> {
+        self.patch_admitted(kind, namespace, name, patch_type, body, write)
+            .map(|w| w.object)
     }
 
     /// GET one.
@@ -452,14 +538,14 @@ impl Store {
     }
 
     /// PUT (optionally of a subresource).
-    pub fn update(
+    pub fn update_admitted(
         &self,
         kind: &'static ResourceKind,
         namespace: &str,
         name: &str,
         mut object: Json,
         write: &Write,
-    ) -> Result<Json, ApiError> {
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let old = inner
             .objects
@@ -491,15 +577,23 @@ impl Store {
                 old["metadata"]["managedFields"].clone(),
             );
         }
+        let warnings = Self::admit(
+            &inner,
+            (kind, namespace),
+            Some(&old),
+            &object,
+            write.subresource,
+        )?;
         let entries = fields::record_update(&old, &object, write.manager, write.subresource);
-        Ok(self.commit(
+        let object = self.commit(
             &mut inner,
             (kind, namespace),
             Some(&old),
             object,
             entries,
             write.dry_run,
-        ))
+        );
+        Ok(Written { object, warnings })
     }
 
     /// A write to `status` changes only status; any other write leaves status alone.
@@ -526,7 +620,7 @@ impl Store {
     }
 
     /// PATCH of any type, creating the object for server-side apply.
-    pub fn patch(
+    pub fn patch_admitted(
         &self,
         kind: &'static ResourceKind,
         namespace: &str,
@@ -534,7 +628,7 @@ impl Store {
         patch_type: PatchType,
         body: &Json,
         write: &Write,
-    ) -> Result<Json, ApiError> {
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let old = inner
             .objects
@@ -553,14 +647,22 @@ impl Store {
                 .map_err(|conflicts| {
                     ApiError::apply_conflict(kind.plural, kind.group, name, &conflicts)
                 })?;
-            return Ok(self.commit(
+            let warnings = Self::admit(
+                &inner,
+                (kind, namespace),
+                old.as_ref(),
+                &object,
+                write.subresource,
+            )?;
+            let object = self.commit(
                 &mut inner,
                 (kind, namespace),
                 old.as_ref(),
                 object,
                 entries,
                 write.dry_run,
-            ));
+            );
+            return Ok(Written { object, warnings });
         }
         let old = old.ok_or_else(|| ApiError::not_found(kind.plural, kind.group, name))?;
         let mut object = old.clone();
@@ -586,15 +688,23 @@ impl Store {
         }
         object = self.subresource_merge(&old, object, write.subresource);
         Self::validate(kind, namespace, &mut object, &inner)?;
+        let warnings = Self::admit(
+            &inner,
+            (kind, namespace),
+            Some(&old),
+            &object,
+            write.subresource,
+        )?;
         let entries = fields::record_update(&old, &object, write.manager, write.subresource);
-        Ok(self.commit(
+        let object = self.commit(
             &mut inner,
             (kind, namespace),
             Some(&old),
             object,
             entries,
             write.dry_run,
-        ))
+        );
+        Ok(Written { object, warnings })
     }
 
     /// DELETE; deleting a namespace deletes what is in it.
