@@ -322,11 +322,15 @@ async fn resource(
     result.unwrap_or_else(error)
 }
 
-fn selectors(q: &BTreeMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+fn selectors(
+    kind: &ResourceKind,
+    q: &BTreeMap<String, String>,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
-        .map_err(ApiError::bad_request)?;
+    let fields =
+        FieldSelector::parse_for(kind.kind, q.get("fieldSelector").map_or("", String::as_str))
+            .map_err(ApiError::bad_request)?;
     Ok((labels, fields))
 }
 
@@ -364,7 +368,7 @@ async fn dispatch(
     }
     match verb {
         "list" => {
-            let (labels, fields) = selectors(q)?;
+            let (labels, fields) = selectors(kind, q)?;
             let (items, revision) =
                 shared
                     .store
@@ -378,7 +382,7 @@ async fn dispatch(
             ))
         }
         "watch" => {
-            let (labels, fields) = selectors(q)?;
+            let (labels, fields) = selectors(kind, q)?;
             Ok(watch(
                 shared,
                 kind,
@@ -499,7 +503,7 @@ async fn dispatch(
         }
         "delete" => Ok(json_response(200, &shared.store.delete(kind, &ns, &name)?)),
         "deletecollection" => {
-            let (labels, fields) = selectors(q)?;
+            let (labels, fields) = selectors(kind, q)?;
             let items = shared.store.delete_collection(kind, &ns, &labels, &fields);
             Ok(json_response(
                 200,

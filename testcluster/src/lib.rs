@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod discovery;
+pub mod events;
 pub mod fields;
 pub mod http;
 pub mod kinds;
@@ -22,6 +23,7 @@ pub mod patch;
 pub mod podsecurity;
 pub mod portforward;
 pub mod portforward_spdy;
+pub mod replica_failure;
 pub mod selectors;
 pub mod spdy;
 pub mod status;

@@ -3,6 +3,35 @@
 
 use serde_json::{json, Value as Json};
 
+/// One invalid field, as `field.Error`: where, the cause type (`FieldValueInvalid`,
+/// `FieldValueTooLong`, `FieldValueRequired`, `FieldValueNotSupported`, ...), and the body
+/// (`ErrorBody()`: `Invalid value: "x": must be ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// `metadata.labels[app]`, `spec.containers[0].name`, ...
+    pub field: String,
+    /// The `StatusCause` type.
+    pub cause: &'static str,
+    /// What is wrong, with the value where the real message shows it.
+    pub body: String,
+}
+
+impl FieldError {
+    /// `field.Invalid`: `Invalid value: <value>: <detail>`, the value as Go's `%#v` prints it.
+    pub fn invalid(field: impl Into<String>, value: &Json, detail: &str) -> Self {
+        let shown = match value {
+            Json::String(s) => serde_json::to_string(s).unwrap_or_default(),
+            Json::Null => "null".to_string(),
+            other => other.to_string(),
+        };
+        FieldError {
+            field: field.into(),
+            cause: "FieldValueInvalid",
+            body: format!("Invalid value: {shown}: {detail}"),
+        }
+    }
+}
+
 /// An API error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -95,9 +124,37 @@ impl ApiError {
                    "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field}]}),
         )
     }
-    /// 422 with a message of its own, as admission plugins answer (no field prefix added).
-    pub fn invalid_message(message: String, details: Json) -> Self {
-        Self::new(422, "Invalid", message, details)
+    /// 422 for an object with invalid fields, as `apierrors.NewInvalid` words it:
+    /// `Kind "name" is invalid: field: body` for one error, `[field: body, field: body]` for
+    /// several (duplicates dropped, as `ToAggregate` does), one cause per error.
+    pub fn invalid_fields(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> Self {
+        let qualified = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for e in errors {
+            let text = format!("{}: {}", e.field, e.body);
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        }
+        let message = match texts.as_slice() {
+            [] => format!("{qualified} \"{name}\" is invalid"),
+            [one] => format!("{qualified} \"{name}\" is invalid: {one}"),
+            many => format!("{qualified} \"{name}\" is invalid: [{}]", many.join(", ")),
+        };
+        let causes: Vec<Json> = errors
+            .iter()
+            .map(|e| json!({"reason": e.cause, "message": e.body, "field": e.field}))
+            .collect();
+        Self::new(
+            422,
+            "Invalid",
+            message,
+            json!({"name": name, "group": group, "kind": kind, "causes": causes}),
+        )
     }
     /// 400 for a malformed request.
     pub fn bad_request(message: impl Into<String>) -> Self {

@@ -45,7 +45,7 @@ fn name_of(object: &Json) -> &str {
         .unwrap_or_default()
 }
 
-fn namespace_policy(request: &Request) -> (Policy, Vec<String>) {
+fn namespace_policy(request: &Request) -> (Policy, Vec<crate::status::FieldError>) {
     policy::of_namespace(request.namespace.unwrap_or(&Json::Null))
 }
 
@@ -159,16 +159,8 @@ fn validate_namespace(
     }
     let (new_policy, new_errors) = policy::of_namespace(request.object);
     let name = name_of(request.object);
-    let refuse = |errors: &[String]| {
-        // `field.ErrorList.ToAggregate().Error()`: one error as is, several in brackets.
-        let message = match errors {
-            [one] => one.clone(),
-            many => format!("[{}]", many.join(", ")),
-        };
-        ApiError::invalid_message(
-            message,
-            json!({"name": name, "group": "", "kind": "namespaces"}),
-        )
+    let refuse = |errors: &[crate::status::FieldError]| {
+        ApiError::invalid_fields("Namespace", "", name, errors)
     };
     let Some(old) = request.old else {
         return if new_errors.is_empty() {
@@ -336,7 +328,7 @@ mod tests {
         assert_eq!((refused.code, refused.reason), (422, "Invalid"));
         assert_eq!(
             refused.message,
-            r#"metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: "strict": must be one of privileged, baseline, restricted"#
+            r#"Namespace "team" is invalid: metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: "strict": must be one of privileged, baseline, restricted"#
         );
 
         let before = namespace(json!({}));

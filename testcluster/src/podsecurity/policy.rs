@@ -5,6 +5,7 @@
 //! audit (`privileged`); a version that does not parse is `latest`; both are also reported, for
 //! the namespace's own create or update to be refused.
 
+use crate::status::FieldError;
 use serde_json::Value as Json;
 use std::fmt;
 
@@ -109,7 +110,7 @@ const PRIVILEGED: LevelVersion = LevelVersion {
 
 /// The policy of a namespace object, and the label errors as field errors
 /// (`metadata.labels[...]: Invalid value: "x": must be ...`), empty when all parse.
-pub fn of_namespace(namespace: &Json) -> (Policy, Vec<String>) {
+pub fn of_namespace(namespace: &Json) -> (Policy, Vec<FieldError>) {
     let label = |mode: &str, suffix: &str| {
         namespace
             .pointer("/metadata/labels")
@@ -121,18 +122,20 @@ pub fn of_namespace(namespace: &Json) -> (Policy, Vec<String>) {
         let mut lv = PRIVILEGED;
         if let Some(text) = label(mode, "") {
             lv.level = Level::parse(text).unwrap_or_else(|| {
-                errors.push(format!(
-                    "metadata.labels[{LABEL_PREFIX}{mode}]: Invalid value: {}: must be one of privileged, baseline, restricted",
-                    super::pod::go_quote(text)
+                errors.push(FieldError::invalid(
+                    format!("metadata.labels[{LABEL_PREFIX}{mode}]"),
+                    &Json::from(text),
+                    "must be one of privileged, baseline, restricted",
                 ));
                 fail_level
             });
         }
         if let Some(text) = label(mode, "-version") {
             lv.version = Version::parse(text).unwrap_or_else(|| {
-                errors.push(format!(
-                    "metadata.labels[{LABEL_PREFIX}{mode}-version]: Invalid value: {}: must be \"latest\" or \"v1.x\"",
-                    super::pod::go_quote(text)
+                errors.push(FieldError::invalid(
+                    format!("metadata.labels[{LABEL_PREFIX}{mode}-version]"),
+                    &Json::from(text),
+                    "must be \"latest\" or \"v1.x\"",
                 ));
                 Version::Latest
             });
@@ -191,6 +194,10 @@ mod tests {
         })));
         assert_eq!(policy.enforce.level, Level::Restricted);
         assert_eq!(policy.warn.level, Level::Privileged);
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.body))
+            .collect();
         assert_eq!(
             errors,
             [

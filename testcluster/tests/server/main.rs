@@ -5,6 +5,7 @@
 
 mod api;
 mod kubectl;
+mod pod_security;
 mod pods;
 mod port_forward_kubectl;
 mod rbac;
