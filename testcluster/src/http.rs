@@ -66,6 +66,15 @@ fn written_response(code: u16, written: &Written) -> Response<Body> {
     response
 }
 
+/// A Table, with the media type it was asked for.
+fn table_response(version: &str, table: &Json) -> Response<Body> {
+    let mut response = json_response(200, table);
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&crate::tables::content_type(version)) {
+        response.headers_mut().insert("content-type", value);
+    }
+    response
+}
+
 fn error(e: ApiError) -> Response<Body> {
     json_response(e.code, &e.body())
 }
@@ -359,6 +368,7 @@ async fn dispatch(
         Some(other) => return Err(ApiError::not_found(kind.plural, kind.group, other)),
     };
     let name = target.name.clone().unwrap_or_default();
+    let table = crate::tables::requested(req.headers().get("accept").and_then(|v| v.to_str().ok()));
     if sub == Some("log") {
         return crate::logs::serve(shared, &ns, &name, q);
     }
@@ -373,6 +383,10 @@ async fn dispatch(
                 shared
                     .store
                     .list(kind, target.namespace.as_deref(), &labels, &fields);
+            if let Some(version) = table {
+                let t = crate::tables::table(version, kind, &items, &revision.to_string(), q, true);
+                return Ok(table_response(version, &t));
+            }
             Ok(json_response(
                 200,
                 &json!({
@@ -385,7 +399,7 @@ async fn dispatch(
             let (labels, fields) = selectors(kind, q)?;
             Ok(watch(
                 shared,
-                kind,
+                (kind, table),
                 target.namespace.clone(),
                 labels,
                 fields,
@@ -396,7 +410,20 @@ async fn dispatch(
             200,
             &scale_of(&shared.store.get(kind, &ns, &name)?),
         )),
-        "get" => Ok(json_response(200, &shared.store.get(kind, &ns, &name)?)),
+        "get" => {
+            let object = shared.store.get(kind, &ns, &name)?;
+            match table {
+                Some(version) => {
+                    let revision = object["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let t = crate::tables::table(version, kind, &[object], &revision, q, true);
+                    Ok(table_response(version, &t))
+                }
+                None => Ok(json_response(200, &object)),
+            }
+        }
         "create" => {
             let body = parse_body(&read_body(req).await?, false)?;
             let w = Write {
@@ -537,7 +564,7 @@ fn scale_of(deployment: &Json) -> Json {
 /// every change, as newline-delimited JSON, until `timeoutSeconds` or the client goes away.
 fn watch(
     shared: &Arc<Shared>,
-    kind: &'static ResourceKind,
+    (kind, table): (&'static ResourceKind, Option<&'static str>),
     namespace: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -562,11 +589,34 @@ fn watch(
         Vec::new()
     };
     let from = start_after.unwrap_or(revision);
+    let q = q.clone();
     tokio::spawn(async move {
-        let line = |kind: &str, object: &Json| {
+        // With a Table asked for, each event carries a one-row Table; only the first has the
+        // column definitions, as the real server sends them.
+        let mut first = true;
+        let mut line = |event: &str, object: &Json| {
+            let object = match table {
+                Some(version) => {
+                    let revision = object["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let t = crate::tables::table(
+                        version,
+                        kind,
+                        std::slice::from_ref(object),
+                        &revision,
+                        &q,
+                        first,
+                    );
+                    first = false;
+                    t
+                }
+                None => object.clone(),
+            };
             Ok(Frame::data(Bytes::from(format!(
                 "{}\n",
-                json!({"type": kind, "object": object})
+                json!({"type": event, "object": object})
             ))))
         };
         for object in &initial {

@@ -12,6 +12,7 @@
 //! (the other patch types); `kinds` (the served kinds), `selectors`, `status`, `discovery`.
 
 pub mod auth;
+pub mod defaults;
 pub mod discovery;
 pub mod events;
 pub mod fields;
@@ -28,6 +29,7 @@ pub mod selectors;
 pub mod spdy;
 pub mod status;
 pub mod store;
+pub mod tables;
 pub mod tls;
 
 use std::net::SocketAddr;

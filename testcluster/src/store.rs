@@ -387,6 +387,9 @@ impl Store {
                 keep("creationTimestamp", stamp.clone().into()),
             );
         }
+        if old.is_none() {
+            crate::defaults::on_create(kind.kind, &mut object);
+        }
         if kind.kind == "Deployment" {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
             if object.pointer("/spec/replicas").is_none() {

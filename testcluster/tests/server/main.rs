@@ -9,6 +9,7 @@ mod pod_security;
 mod pods;
 mod port_forward_kubectl;
 mod rbac;
+mod tables_kubectl;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 

@@ -156,6 +156,15 @@ async fn pods_the_kubelet_creates_are_refused_and_the_deployment_says_so() {
         assert!(ok, "{events}");
         assert!(events.starts_with(r#"Warning Error creating: pods "web-"#), "{events}");
         assert!(events.contains(VIOLATIONS), "{events}");
+        let (_, printed) = k(&["get", "events", "-n", "strict"]);
+        let header: Vec<&str> = printed.lines().next().unwrap_or_default().split_whitespace().collect();
+        assert_eq!(header, ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "{printed}");
+        assert!(printed.contains("Warning   FailedCreate   deployment/web   Error creating: pods \"web-"), "{printed}");
+        let (ok, described) = k(&["describe", "deployment", "web", "-n", "strict"]);
+        assert!(ok, "{described}");
+        assert!(described.contains("ReplicaFailure   True    FailedCreate"), "{described}");
+        assert!(described.contains("Warning  FailedCreate  "), "{described}");
+        assert!(described.contains(r#"replicaset-controller  Error creating: pods "web-"#), "{described}");
     })
     .await
     .unwrap();
