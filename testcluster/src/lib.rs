@@ -31,6 +31,7 @@ pub mod status;
 pub mod store;
 pub mod tables;
 pub mod tls;
+pub mod validation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

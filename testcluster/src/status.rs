@@ -30,6 +30,58 @@ impl FieldError {
             body: format!("Invalid value: {shown}: {detail}"),
         }
     }
+
+    /// `field.Required`: `Required value`, with a detail when there is one.
+    pub fn required(field: impl Into<String>, detail: &str) -> Self {
+        let body = if detail.is_empty() {
+            "Required value".to_string()
+        } else {
+            format!("Required value: {detail}")
+        };
+        FieldError {
+            field: field.into(),
+            cause: "FieldValueRequired",
+            body,
+        }
+    }
+
+    /// `field.TooLong` (1.32 wording): `Too long: must have at most N bytes`.
+    pub fn too_long(field: impl Into<String>, max: usize) -> Self {
+        FieldError {
+            field: field.into(),
+            cause: "FieldValueTooLong",
+            body: format!("Too long: must have at most {max} bytes"),
+        }
+    }
+
+    /// `field.NotSupported`: `Unsupported value: "x": supported values: "a", "b"`.
+    pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
+        let quoted: Vec<String> = supported
+            .iter()
+            .map(|v| serde_json::to_string(v).unwrap_or_default())
+            .collect();
+        FieldError {
+            field: field.into(),
+            cause: "FieldValueNotSupported",
+            body: format!(
+                "Unsupported value: {}: supported values: {}",
+                serde_json::to_string(value).unwrap_or_default(),
+                quoted.join(", ")
+            ),
+        }
+    }
+
+    /// `field.Duplicate`: `Duplicate value: "x"`.
+    pub fn duplicate(field: impl Into<String>, value: &str) -> Self {
+        FieldError {
+            field: field.into(),
+            cause: "FieldValueDuplicate",
+            body: format!(
+                "Duplicate value: {}",
+                serde_json::to_string(value).unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// An API error.
@@ -114,15 +166,14 @@ impl ApiError {
             json!({"name": name, "group": group, "kind": plural, "causes": causes}),
         )
     }
-    /// 422 for an invalid object.
+    /// 422 for an invalid object, one field: `why` is the error's body.
     pub fn invalid(kind: &str, group: &str, name: &str, field: &str, why: &str) -> Self {
-        Self::new(
-            422,
-            "Invalid",
-            format!("{kind} \"{name}\" is invalid: {field}: {why}"),
-            json!({"name": name, "group": group, "kind": kind,
-                   "causes": [{"reason": "FieldValueInvalid", "message": why, "field": field}]}),
-        )
+        let error = FieldError {
+            field: field.to_string(),
+            cause: "FieldValueInvalid",
+            body: why.to_string(),
+        };
+        Self::invalid_fields(kind, group, name, &[error])
     }
     /// 422 for an object with invalid fields, as `apierrors.NewInvalid` words it:
     /// `Kind "name" is invalid: field: body` for one error, `[field: body, field: body]` for

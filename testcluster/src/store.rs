@@ -98,29 +98,6 @@ fn random_uid() -> String {
     )
 }
 
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && s.as_bytes()[0].is_ascii_alphanumeric()
-        && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
-}
-
-/// Kubernetes' subdomain rule: at most 253 characters in all; parts between dots follow the label
-/// character rules with no length limit of their own.
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && part.as_bytes()[0].is_ascii_alphanumeric()
-                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
-        })
-}
-
 fn name_of(object: &Json) -> &str {
     object
         .pointer("/metadata/name")
@@ -225,35 +202,6 @@ impl Store {
                 kind.api_version()
             )));
         }
-        if name.is_empty() {
-            return Err(ApiError::invalid(
-                kind.kind,
-                kind.group,
-                &name,
-                "metadata.name",
-                "Required value: name or generateName is required",
-            ));
-        }
-        let label_rule = matches!(kind.kind, "Namespace" | "Service");
-        let valid = if label_rule {
-            is_dns_label(&name)
-        } else {
-            is_dns_subdomain(&name)
-        };
-        if !valid {
-            let rule = if label_rule {
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
-            } else {
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
-            };
-            return Err(ApiError::invalid(
-                kind.kind,
-                kind.group,
-                &name,
-                "metadata.name",
-                &format!("Invalid value: {name:?}: {rule}"),
-            ));
-        }
         if kind.namespaced {
             if let Some(ns) = object.pointer("/metadata/namespace").and_then(Json::as_str) {
                 if ns != namespace {
@@ -315,6 +263,13 @@ impl Store {
                     ));
                 }
             }
+        }
+        // After `stringData` is folded in: the size limit counts it.
+        let errors = crate::validation::validate(kind.kind, object);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(
+                kind.kind, kind.group, &name, &errors,
+            ));
         }
         Ok(())
     }
@@ -771,19 +726,31 @@ impl Store {
 mod tests {
     use super::*;
 
+    fn write() -> Write<'static> {
+        Write {
+            manager: "test",
+            dry_run: false,
+            subresource: None,
+        }
+    }
+
     #[test]
-    fn name_rules_match_kubernetes() {
-        // Flink's HA ConfigMaps: a UUID cluster id and a 32-digit job id, longer than a label.
-        let long = format!(
-            "{}-{}-config-map",
-            "4c9a3a42-0484-55fc-96ac-8bf98640cd6a",
-            "0".repeat(32)
+    fn validation_answers_before_admission_and_both_guard_every_create() {
+        let store = Store::new();
+        let (ns_kind, pod_kind) = (
+            crate::kinds::find("", "v1", "namespaces").unwrap(),
+            crate::kinds::find("", "v1", "pods").unwrap(),
         );
-        assert!(long.len() > 63 && is_dns_subdomain(&long));
-        assert!(!is_dns_label(&long));
-        assert!(!is_dns_subdomain("a..b"));
-        assert!(!is_dns_subdomain("-a"));
-        assert!(!is_dns_subdomain(&"a".repeat(254)));
-        assert!(is_dns_label("flink-ha"));
+        let ns = json!({"metadata": {"name": "team", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
+        store.create(ns_kind, "", ns, &write()).unwrap();
+        let bad_name = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "Main", "image": "nginx"}]}});
+        let refused = store
+            .create(pod_kind, "team", bad_name, &write())
+            .unwrap_err();
+        assert_eq!((refused.code, refused.reason), (422, "Invalid"));
+        let root = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "main", "image": "nginx"}]}});
+        let refused = store.create(pod_kind, "team", root, &write()).unwrap_err();
+        assert_eq!((refused.code, refused.reason), (403, "Forbidden"));
+        assert!(store.get(pod_kind, "team", "p").is_err(), "nothing stored");
     }
 }
