@@ -1,5 +1,6 @@
 //! What the real API server sets on an object it creates, beyond identity (the registry
-//! strategies' `PrepareForCreate`): a Namespace is `Active`; a Pod's status is reset to
+//! strategies' `PrepareForCreate` and the v1 defaults): a Namespace is `Active`; a Secret's type
+//! is `Opaque` unless given; a Pod's status is reset to
 //! `Pending` with its QoS class (`pkg/apis/core/helper/qos`: `BestEffort` without requests or
 //! limits, `Guaranteed` when every container limits CPU and memory and requests no other
 //! amounts, else `Burstable`).
@@ -11,6 +12,9 @@ pub fn on_create(kind: &str, object: &mut Json) {
     match kind {
         "Namespace" if object.pointer("/status/phase").is_none() => {
             object["status"] = json!({"phase": "Active"});
+        }
+        "Secret" if object["type"].as_str().is_none_or(str::is_empty) => {
+            object["type"] = json!("Opaque");
         }
         "Pod" => {
             let qos = qos_class(&object["spec"]);
@@ -77,5 +81,8 @@ mod tests {
         let mut ns = json!({"metadata": {"name": "n"}});
         on_create("Namespace", &mut ns);
         assert_eq!(ns["status"]["phase"], "Active");
+        let mut secret = json!({"metadata": {"name": "s"}});
+        on_create("Secret", &mut secret);
+        assert_eq!(secret["type"], "Opaque");
     }
 }

@@ -272,6 +272,22 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("reading body: {e}")))
 }
 
+/// A create or update body in the media type it says it is: JSON, YAML, or Kubernetes' protobuf
+/// (what kubectl's typed clients send for `kubectl create configmap` and the like).
+fn object_body(bytes: &[u8], content_type: &str) -> Result<Json, ApiError> {
+    match content_type {
+        "" | "application/json" | "*/*" => parse_body(bytes, false),
+        "application/yaml" => parse_body(bytes, true),
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode(bytes).map_err(|e| match e {
+            crate::protobuf::DecodeError::Malformed(_) => ApiError::bad_request(e.to_string()),
+            crate::protobuf::DecodeError::Unsupported(_) => ApiError::unsupported_body(e.to_string()),
+        }),
+        _ => Err(ApiError::unsupported_body(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
+        )),
+    }
+}
+
 fn parse_body(bytes: &[u8], yaml: bool) -> Result<Json, ApiError> {
     if yaml {
         serde_yaml::from_slice(bytes)
@@ -368,6 +384,16 @@ async fn dispatch(
         Some(other) => return Err(ApiError::not_found(kind.plural, kind.group, other)),
     };
     let name = target.name.clone().unwrap_or_default();
+    let body_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let table = crate::tables::requested(req.headers().get("accept").and_then(|v| v.to_str().ok()));
     if sub == Some("log") {
         return crate::logs::serve(shared, &ns, &name, q);
@@ -425,7 +451,7 @@ async fn dispatch(
             }
         }
         "create" => {
-            let body = parse_body(&read_body(req).await?, false)?;
+            let body = object_body(&read_body(req).await?, &body_type)?;
             let w = Write {
                 manager: &manager,
                 ..write(None)
@@ -456,7 +482,7 @@ async fn dispatch(
             Ok(json_response(200, &scale_of(&updated)))
         }
         "update" => {
-            let body = parse_body(&read_body(req).await?, false)?;
+            let body = object_body(&read_body(req).await?, &body_type)?;
             let w = Write {
                 manager: &manager,
                 ..write(sub)

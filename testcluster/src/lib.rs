@@ -24,6 +24,7 @@ pub mod patch;
 pub mod podsecurity;
 pub mod portforward;
 pub mod portforward_spdy;
+pub mod protobuf;
 pub mod replica_failure;
 pub mod selectors;
 pub mod spdy;

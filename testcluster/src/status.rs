@@ -233,6 +233,11 @@ impl ApiError {
         Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {content_type}"), json!({}))
     }
 
+    /// 415 for a request body in a media type, or of a kind, the server does not read.
+    pub fn unsupported_body(message: String) -> Self {
+        Self::new(415, "UnsupportedMediaType", message, json!({}))
+    }
+
     /// The `Status` body.
     pub fn body(&self) -> Json {
         json!({

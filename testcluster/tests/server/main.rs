@@ -9,6 +9,7 @@ mod kubectl;
 mod pod_security;
 mod pods;
 mod port_forward_kubectl;
+mod protobuf_kubectl;
 mod rbac;
 mod tables_kubectl;
 
