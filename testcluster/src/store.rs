@@ -264,19 +264,13 @@ impl Store {
                 }
             }
         }
-        // After `stringData` is folded in: the size limit counts it.
-        let errors = crate::validation::validate(kind.kind, object);
-        if !errors.is_empty() {
-            return Err(ApiError::invalid_fields(
-                kind.kind, kind.group, &name, &errors,
-            ));
-        }
         Ok(())
     }
 
-    /// Admission after validation, as kube-apiserver runs its validating plugins: Pod Security
-    /// for pods, Deployments and namespaces. Every write path goes through it, the local
-    /// kubelet's pod creations included.
+    /// The object as it will be stored, validated (`validation`, all errors in one 422), then
+    /// admitted as kube-apiserver's validating plugins do (Pod Security for pods, Deployments and
+    /// namespaces). Every write path goes through it with the final object (for an apply, the
+    /// merged one), the local kubelet's pod creations included.
     fn admit(
         inner: &Inner,
         (kind, namespace): (&ResourceKind, &str),
@@ -284,6 +278,15 @@ impl Store {
         object: &Json,
         subresource: Option<&str>,
     ) -> Result<Vec<String>, ApiError> {
+        let errors = crate::validation::validate(kind.kind, object);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(
+                kind.kind,
+                kind.group,
+                name_of(object),
+                &errors,
+            ));
+        }
         let namespace_object = if kind.kind == "Namespace" {
             None
         } else {
@@ -752,5 +755,36 @@ mod tests {
         let refused = store.create(pod_kind, "team", root, &write()).unwrap_err();
         assert_eq!((refused.code, refused.reason), (403, "Forbidden"));
         assert!(store.get(pod_kind, "team", "p").is_err(), "nothing stored");
+    }
+
+    #[test]
+    fn an_apply_is_validated_as_merged_not_as_sent() {
+        let store = Store::new();
+        let kind = crate::kinds::find("apps", "v1", "deployments").unwrap();
+        let full = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+        let apply = |body: &Json, manager: &str| {
+            let w = Write {
+                manager,
+                dry_run: false,
+                subresource: None,
+            };
+            store.patch(
+                kind,
+                "default",
+                "web",
+                PatchType::Apply { force: false },
+                body,
+                &w,
+            )
+        };
+        apply(&full, "one").unwrap();
+        // Another manager applies a label only: no selector or containers in what it sent.
+        let partial = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"team": "x"}}});
+        let merged = apply(&partial, "two").unwrap();
+        assert_eq!(merged["metadata"]["labels"]["team"], "x");
+        let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"team": "not valid"}}});
+        assert_eq!(apply(&bad, "two").unwrap_err().code, 422);
     }
 }
