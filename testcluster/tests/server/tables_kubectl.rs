@@ -121,6 +121,11 @@ async fn kubectl_get_prints_the_real_columns() {
             ["NAME ROLE AGE USERS GROUPS SERVICEACCOUNTS", "flink Role/flink AGE default/flink"]
         );
         assert_eq!(k(&["get", "ns", "default"]), ["NAME STATUS AGE", "default Active AGE"]);
+        // `all` is the category discovery names: pods, services, deployments.
+        let all = k(&["get", "all"]);
+        assert!(all.contains(&"pod/crashing 0/1 CrashLoopBackOff 4 AGE".to_string()), "{all:?}");
+        assert!(all.contains(&"service/rest ClusterIP <none> <none> 8081/TCP AGE".to_string()), "{all:?}");
+        assert!(all.contains(&"deployment.apps/web 0/2 0 0 AGE".to_string()), "{all:?}");
         // Across namespaces kubectl adds NAMESPACE from each row's metadata; labels too.
         assert_eq!(
             k(&["get", "cm", "-A", "--show-labels"]),
