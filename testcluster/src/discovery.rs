@@ -45,11 +45,16 @@ pub fn resource_list(group: &str, version: &str) -> Option<Json> {
         .iter()
         .filter(|k| k.group == group && k.version == version)
     {
-        resources.push(json!({
+        let mut resource = json!({
             "name": k.plural, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced,
             "kind": k.kind, "shortNames": k.short_names,
             "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-        }));
+        });
+        // The `all` category of the real resources (`kubectl get all`).
+        if matches!(k.kind, "Pod" | "Service" | "Deployment") {
+            resource["categories"] = json!(["all"]);
+        }
+        resources.push(resource);
         if k.kind == "Deployment" {
             resources.push(json!({"name": "deployments/scale", "namespaced": true, "group": "autoscaling", "version": "v1",
                                   "kind": "Scale", "verbs": ["get", "patch", "update"]}));

@@ -7,7 +7,7 @@ use crate::discovery;
 use crate::kinds::{self, ResourceKind};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
-use crate::store::{PatchType, Store, Write};
+use crate::store::{PatchType, Store, Write, Written};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -49,6 +49,29 @@ fn json_response(code: u16, body: &Json) -> Response<Body> {
         "content-type",
         hyper::header::HeaderValue::from_static("application/json"),
     );
+    response
+}
+
+/// A write's answer, with one `Warning: 299 - "..."` header per admission warning (the
+/// apiserver's `NewWarningHeader`: the text quoted as Go's `strconv.Quote` does), which kubectl
+/// prints as `Warning: ...`.
+fn written_response(code: u16, written: &Written) -> Response<Body> {
+    let mut response = json_response(code, &written.object);
+    for text in &written.warnings {
+        let quoted = serde_json::to_string(text).unwrap_or_default();
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&format!("299 - {quoted}")) {
+            response.headers_mut().append("warning", value);
+        }
+    }
+    response
+}
+
+/// A Table, with the media type it was asked for.
+fn table_response(version: &str, table: &Json) -> Response<Body> {
+    let mut response = json_response(200, table);
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&crate::tables::content_type(version)) {
+        response.headers_mut().insert("content-type", value);
+    }
     response
 }
 
@@ -249,6 +272,22 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("reading body: {e}")))
 }
 
+/// A create or update body in the media type it says it is: JSON, YAML, or Kubernetes' protobuf
+/// (what kubectl's typed clients send for `kubectl create configmap` and the like).
+fn object_body(bytes: &[u8], content_type: &str) -> Result<Json, ApiError> {
+    match content_type {
+        "" | "application/json" | "*/*" => parse_body(bytes, false),
+        "application/yaml" => parse_body(bytes, true),
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode(bytes).map_err(|e| match e {
+            crate::protobuf::DecodeError::Malformed(_) => ApiError::bad_request(e.to_string()),
+            crate::protobuf::DecodeError::Unsupported(_) => ApiError::unsupported_body(e.to_string()),
+        }),
+        _ => Err(ApiError::unsupported_body(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
+        )),
+    }
+}
+
 fn parse_body(bytes: &[u8], yaml: bool) -> Result<Json, ApiError> {
     if yaml {
         serde_yaml::from_slice(bytes)
@@ -308,11 +347,15 @@ async fn resource(
     result.unwrap_or_else(error)
 }
 
-fn selectors(q: &BTreeMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+fn selectors(
+    kind: &ResourceKind,
+    q: &BTreeMap<String, String>,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
         .map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
-        .map_err(ApiError::bad_request)?;
+    let fields =
+        FieldSelector::parse_for(kind.kind, q.get("fieldSelector").map_or("", String::as_str))
+            .map_err(ApiError::bad_request)?;
     Ok((labels, fields))
 }
 
@@ -341,6 +384,17 @@ async fn dispatch(
         Some(other) => return Err(ApiError::not_found(kind.plural, kind.group, other)),
     };
     let name = target.name.clone().unwrap_or_default();
+    let body_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let table = crate::tables::requested(req.headers().get("accept").and_then(|v| v.to_str().ok()));
     if sub == Some("log") {
         return crate::logs::serve(shared, &ns, &name, q);
     }
@@ -350,11 +404,15 @@ async fn dispatch(
     }
     match verb {
         "list" => {
-            let (labels, fields) = selectors(q)?;
+            let (labels, fields) = selectors(kind, q)?;
             let (items, revision) =
                 shared
                     .store
                     .list(kind, target.namespace.as_deref(), &labels, &fields);
+            if let Some(version) = table {
+                let t = crate::tables::table(version, kind, &items, &revision.to_string(), q, true);
+                return Ok(table_response(version, &t));
+            }
             Ok(json_response(
                 200,
                 &json!({
@@ -364,10 +422,10 @@ async fn dispatch(
             ))
         }
         "watch" => {
-            let (labels, fields) = selectors(q)?;
+            let (labels, fields) = selectors(kind, q)?;
             Ok(watch(
                 shared,
-                kind,
+                (kind, table),
                 target.namespace.clone(),
                 labels,
                 fields,
@@ -378,16 +436,29 @@ async fn dispatch(
             200,
             &scale_of(&shared.store.get(kind, &ns, &name)?),
         )),
-        "get" => Ok(json_response(200, &shared.store.get(kind, &ns, &name)?)),
+        "get" => {
+            let object = shared.store.get(kind, &ns, &name)?;
+            match table {
+                Some(version) => {
+                    let revision = object["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let t = crate::tables::table(version, kind, &[object], &revision, q, true);
+                    Ok(table_response(version, &t))
+                }
+                None => Ok(json_response(200, &object)),
+            }
+        }
         "create" => {
-            let body = parse_body(&read_body(req).await?, false)?;
+            let body = object_body(&read_body(req).await?, &body_type)?;
             let w = Write {
                 manager: &manager,
                 ..write(None)
             };
-            Ok(json_response(
+            Ok(written_response(
                 201,
-                &shared.store.create(kind, &ns, body, &w)?,
+                &shared.store.create_admitted(kind, &ns, body, &w)?,
             ))
         }
         "update" if sub == Some("scale") => {
@@ -411,14 +482,14 @@ async fn dispatch(
             Ok(json_response(200, &scale_of(&updated)))
         }
         "update" => {
-            let body = parse_body(&read_body(req).await?, false)?;
+            let body = object_body(&read_body(req).await?, &body_type)?;
             let w = Write {
                 manager: &manager,
                 ..write(sub)
             };
-            Ok(json_response(
+            Ok(written_response(
                 200,
-                &shared.store.update(kind, &ns, &name, body, &w)?,
+                &shared.store.update_admitted(kind, &ns, &name, body, &w)?,
             ))
         }
         "patch" => {
@@ -476,16 +547,16 @@ async fn dispatch(
                 )?;
                 return Ok(json_response(200, &scale_of(&updated)));
             }
-            Ok(json_response(
+            Ok(written_response(
                 200,
                 &shared
                     .store
-                    .patch(kind, &ns, &name, patch_type, &body, &w)?,
+                    .patch_admitted(kind, &ns, &name, patch_type, &body, &w)?,
             ))
         }
         "delete" => Ok(json_response(200, &shared.store.delete(kind, &ns, &name)?)),
         "deletecollection" => {
-            let (labels, fields) = selectors(q)?;
+            let (labels, fields) = selectors(kind, q)?;
             let items = shared.store.delete_collection(kind, &ns, &labels, &fields);
             Ok(json_response(
                 200,
@@ -519,7 +590,7 @@ fn scale_of(deployment: &Json) -> Json {
 /// every change, as newline-delimited JSON, until `timeoutSeconds` or the client goes away.
 fn watch(
     shared: &Arc<Shared>,
-    kind: &'static ResourceKind,
+    (kind, table): (&'static ResourceKind, Option<&'static str>),
     namespace: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -544,11 +615,34 @@ fn watch(
         Vec::new()
     };
     let from = start_after.unwrap_or(revision);
+    let q = q.clone();
     tokio::spawn(async move {
-        let line = |kind: &str, object: &Json| {
+        // With a Table asked for, each event carries a one-row Table; only the first has the
+        // column definitions, as the real server sends them.
+        let mut first = true;
+        let mut line = |event: &str, object: &Json| {
+            let object = match table {
+                Some(version) => {
+                    let revision = object["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let t = crate::tables::table(
+                        version,
+                        kind,
+                        std::slice::from_ref(object),
+                        &revision,
+                        &q,
+                        first,
+                    );
+                    first = false;
+                    t
+                }
+                None => object.clone(),
+            };
             Ok(Frame::data(Bytes::from(format!(
                 "{}\n",
-                json!({"type": kind, "object": object})
+                json!({"type": event, "object": object})
             ))))
         };
         for object in &initial {

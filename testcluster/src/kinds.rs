@@ -55,6 +55,7 @@ pub const KINDS: &[ResourceKind] = &[
     kind("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"]),
     kind("", "v1", "Pod", "pods", true, &["po"]),
     kind("", "v1", "Endpoints", "endpoints", true, &["ep"]),
+    kind("", "v1", "Event", "events", true, &["ev"]),
     kind(
         "rbac.authorization.k8s.io",
         "v1",

@@ -3,29 +3,41 @@
 //! RBAC), discovery for real kubectl, create / get /
 //! list with selectors / update with optimistic concurrency / merge, JSON and strategic patches /
 //! server-side apply with managedFields and conflicts / delete / deletecollection / watch, the
-//! Deployment scale subresource, and real `Status` errors. It is a test tool, not the product: the
-//! provider never links it.
+//! Deployment scale subresource, validation and Pod Security admission with the real server's
+//! answers, server-side printing for kubectl, Events, and real `Status` errors. It is a test tool,
+//! not the product: the provider never links it.
 //!
 //! # Layout
-//! `tls` (CA, serving certificate, token, kubeconfig) -> `auth` (tokens, RBAC) -> `http` (routing, watch) ->
-//! `store` (objects, write semantics) -> `fields` (managedFields, server-side apply) and `patch`
-//! (the other patch types); `kinds` (the served kinds), `selectors`, `status`, `discovery`.
+//! `tls` (CA, serving certificate, token, kubeconfig) -> `auth` (tokens, RBAC) -> `http` (routing,
+//! watch; bodies through `protobuf` when kubectl sends it; answers through `tables` when kubectl
+//! asks for a Table) -> `store` (objects, write semantics) -> `validation` (422) then
+//! `podsecurity` (admission), `defaults` (create-time fields), `fields` (managedFields,
+//! server-side apply) and `patch` (the other patch types); `events` and `replica_failure` (what
+//! controllers record), `kinds` (the served kinds), `selectors`, `status`, `discovery`; `kubelet`
+//! (the local pod runner).
 
 pub mod auth;
+pub mod defaults;
 pub mod discovery;
+pub mod events;
 pub mod fields;
 pub mod http;
 pub mod kinds;
 pub mod kubelet;
 pub mod logs;
 pub mod patch;
+pub mod podsecurity;
 pub mod portforward;
 pub mod portforward_spdy;
+pub mod protobuf;
+pub mod replica_failure;
 pub mod selectors;
 pub mod spdy;
 pub mod status;
 pub mod store;
+pub mod tables;
 pub mod tls;
+pub mod validation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! Label selectors (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and the field selectors the API
-//! server supports on every kind (`metadata.name`, `metadata.namespace`).
+//! server supports: on every kind `metadata.name`, `metadata.namespace`, and the kind's own
+//! (`pkg/registry/core/*/strategy.go` `ToSelectableFields`: an Event's `involvedObject.*`,
+//! `reason`, `type`, `source`; a Pod's `spec.nodeName`, `status.phase`, ...; a Secret's `type`).
 
 use serde_json::Value as Json;
 
@@ -102,13 +104,49 @@ impl LabelSelector {
     }
 }
 
-/// A parsed field selector over `metadata.name` and `metadata.namespace`.
+/// The fields a kind can be selected by besides `metadata.name` and `metadata.namespace`.
+fn selectable(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Event" => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        "Pod" => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        "Secret" => &["type"],
+        "Namespace" => &["status.phase"],
+        _ => &[],
+    }
+}
+
+/// A parsed field selector.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {
     /// Parses `metadata.name=x,metadata.namespace!=y`.
     pub fn parse(text: &str) -> Result<Self, String> {
+        Self::parse_for("", text)
+    }
+
+    /// Parses a selector over the fields of `kind` (e.g. `Event`).
+    pub fn parse_for(kind: &str, text: &str) -> Result<Self, String> {
         let mut out = Vec::new();
         for part in split_top(text) {
             let (field, equal, value) = if let Some((f, v)) = part.split_once("!=") {
@@ -120,7 +158,9 @@ impl FieldSelector {
             } else {
                 return Err(format!("invalid field selector {part:?}"));
             };
-            if !matches!(field.trim(), "metadata.name" | "metadata.namespace") {
+            if !matches!(field.trim(), "metadata.name" | "metadata.namespace")
+                && !selectable(kind).contains(&field.trim())
+            {
                 return Err(format!("field label not supported: {}", field.trim()));
             }
             out.push((field.trim().to_string(), equal, value.trim().to_string()));
@@ -131,7 +171,13 @@ impl FieldSelector {
     /// Whether the object matches.
     pub fn matches(&self, object: &Json) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            let pointer = format!("/{}", field.replace('.', "/"));
+            // An Event's `source` is its `source.component`.
+            let path = if field == "source" {
+                "source.component"
+            } else {
+                field
+            };
+            let pointer = format!("/{}", path.replace('.', "/"));
             let actual = object
                 .pointer(&pointer)
                 .and_then(Json::as_str)
@@ -169,6 +215,17 @@ mod tests {
     fn field_selectors() {
         let o = obj(json!({}));
         assert!(FieldSelector::parse("metadata.name=x").unwrap().matches(&o));
+        assert!(FieldSelector::parse("involvedObject.name=x").is_err());
+        let event = json!({"metadata": {"name": "e"}, "involvedObject": {"name": "web", "uid": "u"}, "source": {"component": "c"}});
+        let by = FieldSelector::parse_for(
+            "Event",
+            "involvedObject.name=web,involvedObject.uid=u,source=c",
+        )
+        .unwrap();
+        assert!(by.matches(&event));
+        assert!(!FieldSelector::parse_for("Event", "involvedObject.name=db")
+            .unwrap()
+            .matches(&event));
         assert!(!FieldSelector::parse("metadata.namespace!=ns")
             .unwrap()
             .matches(&o));

@@ -54,6 +54,16 @@ pub struct Write<'a> {
     pub subresource: Option<&'a str>,
 }
 
+/// A write's answer: the object as stored (or as it would be, for a dry run) and the warnings
+/// admission gave, for the response's `Warning` headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The object.
+    pub object: Json,
+    /// Admission's warnings, e.g. `would violate PodSecurity "restricted:latest": ...`.
+    pub warnings: Vec<String>,
+}
+
 struct Inner {
     objects: BTreeMap<Key, Json>,
     revision: u64,
@@ -86,29 +96,6 @@ fn random_uid() -> String {
         (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
         u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]])
     )
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && s.as_bytes()[0].is_ascii_alphanumeric()
-        && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
-}
-
-/// Kubernetes' subdomain rule: at most 253 characters in all; parts between dots follow the label
-/// character rules with no length limit of their own.
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && part.as_bytes()[0].is_ascii_alphanumeric()
-                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
-        })
 }
 
 fn name_of(object: &Json) -> &str {
@@ -215,35 +202,6 @@ impl Store {
                 kind.api_version()
             )));
         }
-        if name.is_empty() {
-            return Err(ApiError::invalid(
-                kind.kind,
-                kind.group,
-                &name,
-                "metadata.name",
-                "Required value: name or generateName is required",
-            ));
-        }
-        let label_rule = matches!(kind.kind, "Namespace" | "Service");
-        let valid = if label_rule {
-            is_dns_label(&name)
-        } else {
-            is_dns_subdomain(&name)
-        };
-        if !valid {
-            let rule = if label_rule {
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
-            } else {
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
-            };
-            return Err(ApiError::invalid(
-                kind.kind,
-                kind.group,
-                &name,
-                "metadata.name",
-                &format!("Invalid value: {name:?}: {rule}"),
-            ));
-        }
         if kind.namespaced {
             if let Some(ns) = object.pointer("/metadata/namespace").and_then(Json::as_str) {
                 if ns != namespace {
@@ -309,6 +267,51 @@ impl Store {
         Ok(())
     }
 
+    /// The object as it will be stored, validated (`validation`, all errors in one 422), then
+    /// admitted as kube-apiserver's validating plugins do (Pod Security for pods, Deployments and
+    /// namespaces). Every write path goes through it with the final object (for an apply, the
+    /// merged one), the local kubelet's pod creations included.
+    fn admit(
+        inner: &Inner,
+        (kind, namespace): (&ResourceKind, &str),
+        old: Option<&Json>,
+        object: &Json,
+        subresource: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
+        let errors = crate::validation::validate(kind.kind, object);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(
+                kind.kind,
+                kind.group,
+                name_of(object),
+                &errors,
+            ));
+        }
+        let namespace_object = if kind.kind == "Namespace" {
+            None
+        } else {
+            inner
+                .objects
+                .get(&("namespaces", String::new(), namespace.to_string()))
+        };
+        let pods_in = |ns: &str| -> Vec<Json> {
+            inner
+                .objects
+                .iter()
+                .filter(|((plural, n, _), _)| *plural == "pods" && n == ns)
+                .map(|(_, o)| o.clone())
+                .collect()
+        };
+        let request = crate::podsecurity::admission::Request {
+            kind: kind.kind,
+            namespace: namespace_object,
+            old,
+            object,
+            subresource,
+        };
+        crate::podsecurity::admission::admit(&request, &pods_in)
+    }
+
     /// Sets the fields the server owns, then stores (unless dry run) and announces.
     fn commit(
         &self,
@@ -341,6 +344,9 @@ impl Store {
                 "creationTimestamp".into(),
                 keep("creationTimestamp", stamp.clone().into()),
             );
+        }
+        if old.is_none() {
+            crate::defaults::on_create(kind.kind, &mut object);
         }
         if kind.kind == "Deployment" {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
@@ -389,13 +395,13 @@ impl Store {
     }
 
     /// POST.
-    pub fn create(
+    pub fn create_admitted(
         &self,
         kind: &'static ResourceKind,
         namespace: &str,
         mut object: Json,
         write: &Write,
-    ) -> Result<Json, ApiError> {
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         Self::validate(kind, namespace, &mut object, &inner)?;
         let name = name_of(&object).to_string();
@@ -409,15 +415,56 @@ impl Store {
             meta.remove("resourceVersion");
             meta.remove("managedFields");
         }
+        let warnings = Self::admit(&inner, (kind, namespace), None, &object, None)?;
         let entries = fields::record_update(&Json::Null, &object, write.manager, None);
-        Ok(self.commit(
+        let object = self.commit(
             &mut inner,
             (kind, namespace),
             None,
             object,
             entries,
             write.dry_run,
-        ))
+        );
+        Ok(Written { object, warnings })
+    }
+
+    /// POST, answering the object only (the local kubelet's and tests' way to write).
+    pub fn create(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        object: Json,
+        write: &Write,
+    ) -> Result<Json, ApiError> {
+        self.create_admitted(kind, namespace, object, write)
+            .map(|w| w.object)
+    }
+
+    /// PUT, answering the object only.
+    pub fn update(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+        object: Json,
+        write: &Write,
+    ) -> Result<Json, ApiError> {
+        self.update_admitted(kind, namespace, name, object, write)
+            .map(|w| w.object)
+    }
+
+    /// PATCH, answering the object only.
+    pub fn patch(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+        patch_type: PatchType,
+        body: &Json,
+        write: &Write,
+    ) -> Result<Json, ApiError> {
+        self.patch_admitted(kind, namespace, name, patch_type, body, write)
+            .map(|w| w.object)
     }
 
     /// GET one.
@@ -452,14 +499,14 @@ impl Store {
     }
 
     /// PUT (optionally of a subresource).
-    pub fn update(
+    pub fn update_admitted(
         &self,
         kind: &'static ResourceKind,
         namespace: &str,
         name: &str,
         mut object: Json,
         write: &Write,
-    ) -> Result<Json, ApiError> {
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let old = inner
             .objects
@@ -491,15 +538,23 @@ impl Store {
                 old["metadata"]["managedFields"].clone(),
             );
         }
+        let warnings = Self::admit(
+            &inner,
+            (kind, namespace),
+            Some(&old),
+            &object,
+            write.subresource,
+        )?;
         let entries = fields::record_update(&old, &object, write.manager, write.subresource);
-        Ok(self.commit(
+        let object = self.commit(
             &mut inner,
             (kind, namespace),
             Some(&old),
             object,
             entries,
             write.dry_run,
-        ))
+        );
+        Ok(Written { object, warnings })
     }
 
     /// A write to `status` changes only status; any other write leaves status alone.
@@ -526,7 +581,7 @@ impl Store {
     }
 
     /// PATCH of any type, creating the object for server-side apply.
-    pub fn patch(
+    pub fn patch_admitted(
         &self,
         kind: &'static ResourceKind,
         namespace: &str,
@@ -534,7 +589,7 @@ impl Store {
         patch_type: PatchType,
         body: &Json,
         write: &Write,
-    ) -> Result<Json, ApiError> {
+    ) -> Result<Written, ApiError> {
         let mut inner = self.lock();
         let old = inner
             .objects
@@ -553,14 +608,22 @@ impl Store {
                 .map_err(|conflicts| {
                     ApiError::apply_conflict(kind.plural, kind.group, name, &conflicts)
                 })?;
-            return Ok(self.commit(
+            let warnings = Self::admit(
+                &inner,
+                (kind, namespace),
+                old.as_ref(),
+                &object,
+                write.subresource,
+            )?;
+            let object = self.commit(
                 &mut inner,
                 (kind, namespace),
                 old.as_ref(),
                 object,
                 entries,
                 write.dry_run,
-            ));
+            );
+            return Ok(Written { object, warnings });
         }
         let old = old.ok_or_else(|| ApiError::not_found(kind.plural, kind.group, name))?;
         let mut object = old.clone();
@@ -586,15 +649,23 @@ impl Store {
         }
         object = self.subresource_merge(&old, object, write.subresource);
         Self::validate(kind, namespace, &mut object, &inner)?;
+        let warnings = Self::admit(
+            &inner,
+            (kind, namespace),
+            Some(&old),
+            &object,
+            write.subresource,
+        )?;
         let entries = fields::record_update(&old, &object, write.manager, write.subresource);
-        Ok(self.commit(
+        let object = self.commit(
             &mut inner,
             (kind, namespace),
             Some(&old),
             object,
             entries,
             write.dry_run,
-        ))
+        );
+        Ok(Written { object, warnings })
     }
 
     /// DELETE; deleting a namespace deletes what is in it.
@@ -658,19 +729,62 @@ impl Store {
 mod tests {
     use super::*;
 
+    fn write() -> Write<'static> {
+        Write {
+            manager: "test",
+            dry_run: false,
+            subresource: None,
+        }
+    }
+
     #[test]
-    fn name_rules_match_kubernetes() {
-        // Flink's HA ConfigMaps: a UUID cluster id and a 32-digit job id, longer than a label.
-        let long = format!(
-            "{}-{}-config-map",
-            "4c9a3a42-0484-55fc-96ac-8bf98640cd6a",
-            "0".repeat(32)
+    fn validation_answers_before_admission_and_both_guard_every_create() {
+        let store = Store::new();
+        let (ns_kind, pod_kind) = (
+            crate::kinds::find("", "v1", "namespaces").unwrap(),
+            crate::kinds::find("", "v1", "pods").unwrap(),
         );
-        assert!(long.len() > 63 && is_dns_subdomain(&long));
-        assert!(!is_dns_label(&long));
-        assert!(!is_dns_subdomain("a..b"));
-        assert!(!is_dns_subdomain("-a"));
-        assert!(!is_dns_subdomain(&"a".repeat(254)));
-        assert!(is_dns_label("flink-ha"));
+        let ns = json!({"metadata": {"name": "team", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
+        store.create(ns_kind, "", ns, &write()).unwrap();
+        let bad_name = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "Main", "image": "nginx"}]}});
+        let refused = store
+            .create(pod_kind, "team", bad_name, &write())
+            .unwrap_err();
+        assert_eq!((refused.code, refused.reason), (422, "Invalid"));
+        let root = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "main", "image": "nginx"}]}});
+        let refused = store.create(pod_kind, "team", root, &write()).unwrap_err();
+        assert_eq!((refused.code, refused.reason), (403, "Forbidden"));
+        assert!(store.get(pod_kind, "team", "p").is_err(), "nothing stored");
+    }
+
+    #[test]
+    fn an_apply_is_validated_as_merged_not_as_sent() {
+        let store = Store::new();
+        let kind = crate::kinds::find("apps", "v1", "deployments").unwrap();
+        let full = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+        let apply = |body: &Json, manager: &str| {
+            let w = Write {
+                manager,
+                dry_run: false,
+                subresource: None,
+            };
+            store.patch(
+                kind,
+                "default",
+                "web",
+                PatchType::Apply { force: false },
+                body,
+                &w,
+            )
+        };
+        apply(&full, "one").unwrap();
+        // Another manager applies a label only: no selector or containers in what it sent.
+        let partial = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"team": "x"}}});
+        let merged = apply(&partial, "two").unwrap();
+        assert_eq!(merged["metadata"]["labels"]["team"], "x");
+        let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"team": "not valid"}}});
+        assert_eq!(apply(&bad, "two").unwrap_err().code, 422);
     }
 }

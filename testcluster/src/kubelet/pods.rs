@@ -120,6 +120,7 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
         for pod in current.iter().skip(replicas) {
             let _ = store.delete(pod_kind, &ns, &key(pod).1);
         }
+        let mut failed_create = None;
         if old.is_empty() {
             for _ in current.len()..replicas {
                 *serial += 1;
@@ -143,7 +144,10 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
                     "spec": template["spec"].clone(),
                     "status": {"phase": "Pending"},
                 });
-                let _ = store.create(pod_kind, &ns, pod, &write(None));
+                if let Err(e) = store.create(pod_kind, &ns, pod, &write(None)) {
+                    failed_create = Some(e);
+                    break;
+                }
             }
         }
         let ready_count = current
@@ -151,13 +155,14 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
             .take(replicas)
             .filter(|p| ready(&ns, &key(p).1))
             .count();
-        let status = json!({
+        let mut status = json!({
             "observedGeneration": deployment["metadata"]["generation"].clone(),
             "replicas": current.len().min(replicas),
             "updatedReplicas": current.len().min(replicas),
             "readyReplicas": ready_count,
             "availableReplicas": ready_count,
         });
+        crate::replica_failure::observe(store, deployment, failed_create.as_ref(), &mut status);
         if deployment["status"] != status {
             let mut updated = deployment.clone();
             updated["status"] = status;

@@ -4,10 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod api;
+mod invalid_kubectl;
 mod kubectl;
+mod pod_security;
 mod pods;
 mod port_forward_kubectl;
+mod protobuf_kubectl;
 mod rbac;
+mod tables_kubectl;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 

@@ -1,0 +1,88 @@
+//! What the real API server sets on an object it creates, beyond identity (the registry
+//! strategies' `PrepareForCreate` and the v1 defaults): a Namespace is `Active`; a Secret's type
+//! is `Opaque` unless given; a Pod's status is reset to
+//! `Pending` with its QoS class (`pkg/apis/core/helper/qos`: `BestEffort` without requests or
+//! limits, `Guaranteed` when every container limits CPU and memory and requests no other
+//! amounts, else `Burstable`).
+
+use serde_json::{json, Value as Json};
+
+/// Applies the create-time fields of `kind` to `object`.
+pub fn on_create(kind: &str, object: &mut Json) {
+    match kind {
+        "Namespace" if object.pointer("/status/phase").is_none() => {
+            object["status"] = json!({"phase": "Active"});
+        }
+        "Secret" if object["type"].as_str().is_none_or(str::is_empty) => {
+            object["type"] = json!("Opaque");
+        }
+        "Pod" => {
+            let qos = qos_class(&object["spec"]);
+            object["status"] = json!({"phase": "Pending", "qosClass": qos});
+        }
+        _ => {}
+    }
+}
+
+fn qos_class(spec: &Json) -> &'static str {
+    let containers: Vec<&Json> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|l| spec[*l].as_array().into_iter().flatten())
+        .collect();
+    let amount = |c: &Json, kind: &str, resource: &str| {
+        c.pointer(&format!("/resources/{kind}/{resource}"))
+            .map(|v| v.to_string())
+    };
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in &containers {
+        for resource in ["cpu", "memory"] {
+            let (request, limit) = (
+                amount(c, "requests", resource),
+                amount(c, "limits", resource),
+            );
+            any |= request.is_some() || limit.is_some();
+            // Requests default to limits; a request that differs, or a missing limit, is not
+            // guaranteed.
+            match (&request, &limit) {
+                (_, None) => guaranteed = false,
+                (Some(r), Some(l)) if r != l => guaranteed = false,
+                _ => {}
+            }
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_start_pending_with_their_qos_class() {
+        let mut pod =
+            json!({"spec": {"containers": [{"name": "a"}]}, "status": {"phase": "Running"}});
+        on_create("Pod", &mut pod);
+        assert_eq!(
+            pod["status"],
+            json!({"phase": "Pending", "qosClass": "BestEffort"})
+        );
+        let limited = json!({"containers": [{"name": "a", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]});
+        assert_eq!(qos_class(&limited), "Guaranteed");
+        let requested =
+            json!({"containers": [{"name": "a", "resources": {"requests": {"memory": "1Gi"}}}]});
+        assert_eq!(qos_class(&requested), "Burstable");
+        let mut ns = json!({"metadata": {"name": "n"}});
+        on_create("Namespace", &mut ns);
+        assert_eq!(ns["status"]["phase"], "Active");
+        let mut secret = json!({"metadata": {"name": "s"}});
+        on_create("Secret", &mut secret);
+        assert_eq!(secret["type"], "Opaque");
+    }
+}

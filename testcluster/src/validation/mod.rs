@@ -1,0 +1,14 @@
+//! Object validation as kube-apiserver's registry strategies run it before storing
+//! (`apimachinery/pkg/api/validation` `ValidateObjectMeta`, `pkg/apis/core/validation`): each
+//! kind's name rule, label keys and values, annotation keys and their 256 KiB total, ConfigMap
+//! and Secret keys and their 1 MiB total, and in pod specs (a Pod's, a Deployment's template)
+//! container names, images, ports and environment variable names, and tolerations. Every error
+//! of an object is collected, for one `422 Invalid` answer listing them all.
+//!
+//! Layout: `rules` (the string rules and their messages) -> `objects` (which field gets which
+//! rule, with its path).
+
+mod objects;
+pub mod rules;
+
+pub use objects::validate;
