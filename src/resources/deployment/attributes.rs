@@ -246,10 +246,17 @@ pub fn schema() -> Schema {
                     .optional()
                     .description("Tolerations."),
                     Attribute::string("service_account").optional().description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
+                    Attribute::number("run_as_user")
+                        .optional()
+                        .validate(Validator::IntAtLeast(0))
+                        .description("The uid (and gid, and the volumes' `fsGroup`) every container of the pods runs as. Defaults to 9999, the `flink` user of the official Flink image; set it for an image that runs Flink as another user. `0` (root) drops `runAsNonRoot` and gives up Pod Security `restricted`."),
+                    Attribute::bool("read_only_root_filesystem")
+                        .optional()
+                        .description("Whether the containers' root filesystem is read-only (`true` by default): Flink writes only to its volumes, emptyDirs at `/tmp` and `/opt/flink/log` among them. Set `false` for an image that writes elsewhere; that gives up the read-only-root hardening check, not Pod Security `restricted`."),
                 ],
             )
             .optional()
-            .description("Kubernetes pod options of the JobManager and TaskManagers."),
+            .description("Kubernetes pod options of the JobManager and TaskManagers. The pods meet the Pod Security `restricted` standard by default: they run as a non-root user (`run_as_user`), without privilege escalation, with every capability dropped, the runtime's default seccomp profile and a read-only root filesystem, mount a service-account token only under Kubernetes HA (where Flink calls the API), and always set requests and limits."),
             Attribute::string_map("annotations")
                 .optional()
                 .description(format!("Deployment template annotations, as in Ververica Platform: `{QUERYABLE_STATE_ANNOTATION} = \"true\"` turns Queryable State on; `{TLS_ANNOTATION}` turns TLS on.")),

@@ -168,6 +168,10 @@ pub struct Pod {
     pub tolerations: Attr<Vec<Toleration>>,
     #[serde(default)]
     pub service_account: Attr<String>,
+    #[serde(default)]
+    pub run_as_user: Attr<i64>,
+    #[serde(default)]
+    pub read_only_root_filesystem: Attr<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -168,10 +168,7 @@ pub fn desired(
             json!([{"name": "rest", "port": REST_PORT}]),
         ),
     ];
-    if d.high_availability
-        .as_ref()
-        .is_some_and(|h| h.ha_type == "kubernetes")
-    {
+    if d.kubernetes_ha() {
         objects.extend(kubernetes_ha_rbac(d, &names));
     }
     if d.tls.is_some() {

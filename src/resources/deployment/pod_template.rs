@@ -11,8 +11,44 @@ use super::resolve::Resolved;
 use serde_json::{json, Map, Value as Json};
 
 const CONF_DIR: &str = "/opt/flink/conf";
+/// Where Flink writes besides its volumes (`io.tmp.dirs` defaults to `java.io.tmpdir`; Flink's
+/// scripts name a log file under the log directory): emptyDirs under a read-only root.
+const WRITABLE_DIRS: &[(&str, &str)] = &[("tmp", "/tmp"), ("flink-log", "/opt/flink/log")];
 const USRLIB_DIR: &str = "/opt/flink/usrlib";
 const FETCH_IMAGE: &str = "busybox:1.36";
+
+
+/// What the artifact download may use (a `wget` of a few jars streams them to disk).
+fn fetch_resources() -> Json {
+    json!({"cpu": "100m", "memory": "128Mi"})
+}
+
+/// The pod's security context: a non-root user (the official image's `flink` unless
+/// `run_as_user` says otherwise), its group owning the volumes, the runtime's seccomp profile.
+fn pod_security(d: &Resolved) -> Json {
+    let uid = d.pod.run_as_user;
+    let mut context = json!({
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    });
+    // runAsNonRoot with uid 0 is a pod the kubelet refuses to start.
+    if uid != 0 {
+        context["runAsNonRoot"] = true.into();
+    }
+    context
+}
+
+/// Each container's security context: no privilege escalation, no capabilities, and a
+/// read-only root unless `read_only_root_filesystem = false`.
+fn container_security(d: &Resolved) -> Json {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": d.pod.read_only_root_filesystem,
+    })
+}
 
 /// A short hash of `text`, for rollout annotations.
 pub fn content_hash(text: &str) -> String {
@@ -119,6 +155,10 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         json!({"name": "flink-config", "configMap": {"name": names.config_map}}),
         json!({"name": "usrlib", "emptyDir": {}}),
     ];
+    for (volume, path) in WRITABLE_DIRS {
+        mounts.push(json!({"name": volume, "mountPath": path}));
+        volumes.push(json!({"name": volume, "emptyDir": {}}));
+    }
     if let Some(tls) = pod_tls(d) {
         mounts.push(tls.mount);
         volumes.push(tls.volume);
@@ -130,6 +170,9 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         .collect();
     let mut spec = json!({
         "serviceAccountName": d.pod.service_account.clone().unwrap_or(names.service_account),
+        // Only Kubernetes HA calls the API server from the pods.
+        "automountServiceAccountToken": d.kubernetes_ha(),
+        "securityContext": pod_security(d),
         "containers": [{
             "name": "flink-main-container",
             "image": d.image,
@@ -138,6 +181,7 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
             "ports": ports,
             "resources": {"requests": resources, "limits": resources},
             "volumeMounts": mounts,
+            "securityContext": container_security(d),
         }],
         "volumes": volumes,
     });
@@ -152,6 +196,8 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
             "image": FETCH_IMAGE,
             "command": ["sh", "-c", script],
             "volumeMounts": [{"name": "usrlib", "mountPath": USRLIB_DIR}],
+            "resources": {"requests": fetch_resources(), "limits": fetch_resources()},
+            "securityContext": container_security(d),
         }]);
     }
     if !d.pod.image_pull_secrets.is_empty() {
@@ -185,5 +231,71 @@ mod tests {
         assert_eq!(quantity("2 gb"), "2048Mi");
         assert_eq!(cpu_quantity(1.0), "1");
         assert_eq!(cpu_quantity(0.5), "500m");
+    }
+
+    /// The pod specs of every Deployment `inputs` renders to.
+    fn pod_specs(inputs: serde_json::Value) -> Vec<Json> {
+        let mut model = super::super::golden_tests::model(inputs);
+        let rendered = super::super::computed::fill(&mut model, None, None).expect("renders");
+        rendered
+            .objects
+            .iter()
+            .filter(|o| o.kind == crate::kubernetes::Kind::Deployment)
+            .map(|o| o.manifest["spec"]["template"].clone())
+            .collect()
+    }
+
+    fn inputs(pod: Json) -> Json {
+        json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "pod": pod,
+        })
+    }
+
+    #[test]
+    fn default_pods_meet_pod_security_restricted() {
+        use kube_test_server::podsecurity::{evaluate, policy};
+        let restricted = policy::LevelVersion {
+            level: policy::Level::Restricted,
+            version: policy::Version::Latest,
+        };
+        let templates = pod_specs(inputs(json!(null)));
+        assert_eq!(templates.len(), 2, "JobManager and TaskManager");
+        for template in &templates {
+            let failed = evaluate::evaluate(restricted, &template["metadata"], &template["spec"]);
+            assert!(failed.is_empty(), "{}", evaluate::forbidden_detail(&failed));
+            let spec = &template["spec"];
+            assert_eq!(spec["automountServiceAccountToken"], false);
+            for container in spec["containers"].as_array().into_iter().flatten() {
+                assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+                assert!(container["resources"]["limits"]["memory"].is_string());
+            }
+        }
+        // The artifact download runs under the same rules.
+        let init = &templates[0]["spec"]["initContainers"][0];
+        assert_eq!(init["securityContext"]["allowPrivilegeEscalation"], false);
+    }
+
+    #[test]
+    fn root_and_a_writable_root_are_what_the_user_gives_up() {
+        use kube_test_server::podsecurity::{evaluate, policy};
+        let restricted = policy::LevelVersion {
+            level: policy::Level::Restricted,
+            version: policy::Version::Latest,
+        };
+        let pod = json!({"run_as_user": 0, "read_only_root_filesystem": false});
+        for template in pod_specs(inputs(pod)) {
+            let spec = &template["spec"];
+            assert_eq!(spec["securityContext"]["runAsUser"], 0);
+            assert!(spec["securityContext"].get("runAsNonRoot").is_none());
+            assert_eq!(
+                spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+                false
+            );
+            let failed = evaluate::evaluate(restricted, &template["metadata"], spec);
+            let reasons: Vec<&str> = failed.iter().map(|f| f.reason.as_str()).collect();
+            assert!(reasons.contains(&"runAsNonRoot != true"), "{reasons:?}");
+        }
     }
 }

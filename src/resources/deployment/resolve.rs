@@ -24,6 +24,9 @@ pub struct Artifact {
     pub additional_dependencies: Vec<String>,
 }
 
+/// The uid and gid of the official image's `flink` user (`USER flink` in apache/flink-docker).
+pub const FLINK_USER: i64 = 9999;
+
 /// Pod options with defaults applied.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Pod {
@@ -34,6 +37,9 @@ pub struct Pod {
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Json>,
     pub service_account: Option<String>,
+    /// The uid (and gid) the processes run as.
+    pub run_as_user: i64,
+    pub read_only_root_filesystem: bool,
 }
 
 /// TLS of a deployment that has it on.
@@ -77,6 +83,15 @@ pub struct Resolved {
     /// Restore strategy `LATEST_STATE`: checkpoints are retained when the job is cancelled or
     /// fails, unless the user says otherwise.
     pub retain_checkpoints: bool,
+}
+
+impl Resolved {
+    /// Whether Flink's Kubernetes HA runs: its pods then call the API server.
+    pub fn kubernetes_ha(&self) -> bool {
+        self.high_availability
+            .as_ref()
+            .is_some_and(|h| h.ha_type == "kubernetes")
+    }
 }
 
 /// Where a starting job restores from: with `LATEST_STATE` the newest entry of `savepoints`
@@ -294,6 +309,16 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
             service_account: match &pod.service_account {
                 Attr::Unknown => return None,
                 other => other.known().cloned(),
+            },
+            run_as_user: match &pod.run_as_user {
+                Attr::Known(uid) => *uid,
+                Attr::Null => FLINK_USER,
+                Attr::Unknown => return None,
+            },
+            read_only_root_filesystem: match &pod.read_only_root_filesystem {
+                Attr::Known(read_only) => *read_only,
+                Attr::Null => true,
+                Attr::Unknown => return None,
             },
         },
         blob_storage: match &model.blob_storage {
