@@ -11,7 +11,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v terraform >/dev/null || { echo "terraform (1.11+) is not on PATH" >&2; exit 1; }
 cargo build --release --manifest-path "$root/Cargo.toml" -p terraform-provider-flink -p kube-test-server
-work=$(mktemp -d)
+# Not under /tmp: the pods mount an emptyDir at /tmp, which would hide their own files.
+work=$(mktemp -d -p /var/tmp)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

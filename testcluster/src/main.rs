@@ -17,8 +17,12 @@ async fn main() -> ExitCode {
     let mut listen = "127.0.0.1:0".to_string();
     let mut kubeconfig = None;
     let mut run_pods = false;
-    let mut pods_dir =
-        std::env::temp_dir().join(format!("kube-test-server-pods-{}", std::process::id()));
+    // Beside a real kubelet's /var/lib/kubelet/pods, not under /tmp: a pod's emptyDir at /tmp
+    // must not hide the pod's own files from it.
+    let mut pods_dir = std::path::PathBuf::from(format!(
+        "/var/lib/kube-test-server/pods-{}",
+        std::process::id()
+    ));
     // The repository's fetch script, found beside the crate unless given.
     let mut fetch_flink =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-flink.sh");

@@ -39,7 +39,8 @@ impl Cluster {
     }
 
     fn open(prefix: &str, run_pods: bool) -> Self {
-        let mut dir = tempfile::tempdir().unwrap();
+        // Not under /tmp: the pods mount an emptyDir at /tmp, which would hide their own files.
+        let mut dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         // To read the pods' files and output after a failure.
         if std::env::var_os("FLINK_TEST_KEEP_PODS").is_some() {
             dir.disable_cleanup(true);

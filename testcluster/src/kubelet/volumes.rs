@@ -120,7 +120,7 @@ pub fn materialize(
         };
         sources.insert(name.to_string(), (path, read_only));
     }
-    container["volumeMounts"]
+    let mounts: Result<Vec<Mount>, String> = container["volumeMounts"]
         .as_array()
         .into_iter()
         .flatten()
@@ -139,7 +139,13 @@ pub fn materialize(
                 read_only: *always_read_only || m["readOnly"].as_bool().unwrap_or(false),
             })
         })
-        .collect()
+        .collect();
+    let mut mounts = mounts?;
+    // This kubelet keeps pods under the machine's /tmp, and a pod may mount an emptyDir at /tmp:
+    // that mount would hide the sources of every mount after it. A runtime resolves all sources
+    // before it mounts anything, so a mount over the pod's own directory goes last.
+    mounts.sort_by_key(|m| dir.starts_with(&m.path));
+    Ok(mounts)
 }
 
 /// The container's environment, references resolved.
