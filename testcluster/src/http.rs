@@ -34,7 +34,8 @@ pub struct Shared {
     /// content type in parentheses before the arrow), oldest first
     /// (`GET /testserver/requests/log`), to see what a real client asked for.
     pub request_log: Mutex<std::collections::VecDeque<String>>,
-    /// Where the local kubelet keeps pods (`<dir>/<namespace>/<pod>/container.log`), once it runs.
+    /// Where the local kubelet keeps pods (`<dir>/<namespace>/<pod>/`, their logs as
+    /// `kubelet::log_files` says), once it runs.
     pub pods_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 

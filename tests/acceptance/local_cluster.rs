@@ -616,7 +616,9 @@ fn jobmanager_with_properties(name: &str, writable: bool) -> String {
         (
             r#"[{"name": "template", "configMap": {"name": "flink-config"}}, {"name": "conf", "emptyDir": {}}]"#,
             r#"[{"name": "template", "mountPath": "/opt/flink/conf-template"}, {"name": "conf", "mountPath": "/opt/flink/conf"}]"#,
-            r#"[{"name": "copy-config", "image": "busybox", "command": ["cp", "/opt/flink/conf-template/config.yaml", "/opt/flink/conf/"]}]"#,
+            // An init container sees only its own volumeMounts, as on a cluster.
+            r#"[{"name": "copy-config", "image": "busybox", "command": ["cp", "/opt/flink/conf-template/config.yaml", "/opt/flink/conf/"],
+                 "volumeMounts": [{"name": "template", "mountPath": "/opt/flink/conf-template"}, {"name": "conf", "mountPath": "/opt/flink/conf"}]}]"#,
         )
     } else {
         (

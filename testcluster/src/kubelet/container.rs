@@ -1,6 +1,7 @@
 //! From a pod's container spec to the shell script a pod runs in its own network and mount
 //! namespaces: volumes bind-mounted at their mount paths over a private `/opt`, the Flink
-//! distribution at `/opt/flink`, init containers run first, then the official image's entrypoint
+//! distribution at `/opt/flink` (an init container's script has its volumes and its command), then
+//! the official image's entrypoint
 //! conventions (`jobmanager`, `taskmanager`, `standalone-job ...`) turned into the Java command
 //! Flink's launch scripts build: memory options from Flink's own `BashJavaUtils`, JVM options from
 //! the mounted `config.yaml` (`env.java.default-opts.all`, `env.java.opts.all` and the
@@ -105,7 +106,7 @@ pub struct Mount {
     pub read_only: bool,
 }
 
-/// The script of one pod: mounts, init commands, then the main container's Java command.
+/// The script of a pod's Flink container: its mounts, then the Java command.
 pub struct Script {
     pub text: String,
 }
@@ -118,8 +119,6 @@ pub struct Launch<'a> {
     pub distribution: &'a Path,
     /// Volumes at their mount paths.
     pub mounts: &'a [Mount],
-    /// Init containers' commands, in order.
-    pub init_commands: &'a [Vec<String>],
     /// The main container's args, already expanded.
     pub args: &'a [String],
     /// The mounted `config.yaml`.
@@ -134,6 +133,67 @@ pub struct Launch<'a> {
     pub log_file: &'a Path,
 }
 
+/// The start of every container's script: `set -e`, the pod's hostname, a private `/opt` (with
+/// the Flink distribution at `/opt/flink/{lib,bin,opt}` for a Flink image), a private tmpfs under
+/// `/var/run/secrets` when something is mounted there, and the container's volumes at their mount
+/// paths (read-only ones remounted so).
+fn namespace_setup(hostname: &str, distribution: Option<&Path>, mounts: &[Mount]) -> String {
+    let mut s = format!(
+        "set -e\nhostname {}\nmount -t tmpfs tmpfs /opt\n",
+        quote(hostname)
+    );
+    for dir in distribution.into_iter().flat_map(|d| {
+        ["lib", "bin", "opt"]
+            .into_iter()
+            .map(move |sub| (sub, d.join(sub)))
+    }) {
+        let (sub, source) = dir;
+        if source.exists() {
+            s.push_str(&format!(
+                "mkdir -p {FLINK_HOME}/{sub}\nmount --bind {} {FLINK_HOME}/{sub}\n",
+                quote(&source.display().to_string()),
+            ));
+        }
+    }
+    if distribution.is_some() {
+        s.push_str(&format!(
+            "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
+        ));
+    }
+    // Only the pod sees what is mounted under it: the host keeps an empty directory at most.
+    if mounts.iter().any(|m| m.path.starts_with(SECRETS_DIR)) {
+        s.push_str(&format!(
+            "mkdir -p {SECRETS_DIR}\nmount -t tmpfs tmpfs {SECRETS_DIR}\n"
+        ));
+    }
+    for m in mounts {
+        let path = quote(&m.path);
+        s.push_str(&format!(
+            "mkdir -p {path}\nmount --bind {} {path}\n",
+            quote(&m.source)
+        ));
+        if m.read_only {
+            s.push_str(&format!("mount -o remount,bind,ro {path}\n"));
+        }
+    }
+    s
+}
+
+/// The script of an init container: its own volumes, then its command, run from `/` (the
+/// working directory of the images init containers use, e.g. busybox) with the tools of this
+/// machine standing in for its image's.
+pub fn init_script(hostname: &str, mounts: &[Mount], command: &[String]) -> Result<String, String> {
+    if command.is_empty() {
+        return Err(
+            "the local kubelet runs init containers' command and args; this one has none".into(),
+        );
+    }
+    let mut s = namespace_setup(hostname, None, mounts);
+    let words: Vec<String> = command.iter().map(|w| quote(w)).collect();
+    s.push_str(&format!("cd /\nexec {}\n", words.join(" ")));
+    Ok(s)
+}
+
 /// Builds the script. `Err` says why the container cannot start (an entrypoint this kubelet does
 /// not know).
 pub fn script(launch: &Launch) -> Result<Script, String> {
@@ -141,7 +201,6 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         hostname,
         distribution,
         mounts,
-        init_commands,
         args,
         config_yaml,
         config_writable,
@@ -156,44 +215,8 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
              taskmanager, standalone-job), not {first:?}"
         )
     })?;
-    let mut s = format!(
-        "set -e\nhostname {}\nmount -t tmpfs tmpfs /opt\n",
-        quote(hostname)
-    );
-    for (dir, sub) in [("lib", "lib"), ("bin", "bin"), ("opt", "opt")] {
-        let source = distribution.join(sub);
-        if source.exists() {
-            s.push_str(&format!(
-                "mkdir -p {home}/{dir}\nmount --bind {} {home}/{dir}\n",
-                quote(&source.display().to_string()),
-                home = FLINK_HOME
-            ));
-        }
-    }
-    s.push_str(&format!(
-        "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
-    ));
-    // Only the pod sees what is mounted under it: the host keeps an empty directory at most.
-    if mounts.iter().any(|m| m.path.starts_with(SECRETS_DIR)) {
-        s.push_str(&format!(
-            "mkdir -p {SECRETS_DIR}\nmount -t tmpfs tmpfs {SECRETS_DIR}\n"
-        ));
-    }
-    for m in mounts.iter() {
-        let path = quote(&m.path);
-        s.push_str(&format!(
-            "mkdir -p {path}\nmount --bind {} {path}\n",
-            quote(&m.source)
-        ));
-        if m.read_only {
-            s.push_str(&format!("mount -o remount,bind,ro {path}\n"));
-        }
-    }
+    let mut s = namespace_setup(hostname, Some(distribution), mounts);
     s.push_str(&format!("cd {FLINK_HOME}\n"));
-    for command in init_commands.iter() {
-        let words: Vec<String> = command.iter().map(|w| quote(w)).collect();
-        s.push_str(&format!("{}\n", words.join(" ")));
-    }
     // The image's entrypoint rewrites the configuration with its settings; where the directory is
     // a ConfigMap (read-only, as the provider mounts it) that write fails and Flink starts on the
     // file as mounted, so the settings are left out here too.
@@ -334,26 +357,16 @@ fn substitute(text: &str, env: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// The commands of a pod's init containers (command then args), in order.
-pub fn init_commands(spec: &Json, env: &BTreeMap<String, String>) -> Vec<Vec<String>> {
-    spec["initContainers"]
+/// An init container's command then args, `$(VAR)` expanded from its environment.
+pub fn init_command(container: &Json, env: &BTreeMap<String, String>) -> Vec<String> {
+    container["command"]
         .as_array()
-        .map(|containers| {
-            containers
-                .iter()
-                .map(|c| {
-                    c["command"]
-                        .as_array()
-                        .into_iter()
-                        .chain(c["args"].as_array())
-                        .flatten()
-                        .filter_map(Json::as_str)
-                        .map(|w| expand(w, env))
-                        .collect()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .chain(container["args"].as_array())
+        .flatten()
+        .filter_map(Json::as_str)
+        .map(|w| expand(w, env))
+        .collect()
 }
 
 #[cfg(test)]
@@ -422,7 +435,6 @@ mod tests {
                 hostname: "pod",
                 distribution: Path::new("/d"),
                 mounts: &[],
-                init_commands: &[],
                 args: &["taskmanager".into()],
                 config_yaml: "env.java.opts.all: --from-file\n",
                 config_writable: writable,
@@ -449,12 +461,41 @@ mod tests {
     }
 
     #[test]
+    fn an_init_container_gets_its_volumes_and_its_command_only() {
+        let mounts = [Mount {
+            source: "/pods/p/volumes/usrlib".into(),
+            path: "/opt/flink/usrlib".into(),
+            read_only: false,
+        }];
+        let command = [
+            "sh".to_string(),
+            "-c".into(),
+            "wget -O x 'http://h/a b'".into(),
+        ];
+        let script = init_script("pod", &mounts, &command).unwrap();
+        assert!(
+            script.contains("mount --bind '/pods/p/volumes/usrlib' '/opt/flink/usrlib'"),
+            "{script}"
+        );
+        assert!(
+            !script.contains("/opt/flink/lib"),
+            "no Flink in a busybox image: {script}"
+        );
+        assert!(
+            script.ends_with(
+                &(r#"exec 'sh' '-c' 'wget -O x '\''http://h/a b'\'''"#.to_owned() + "\n")
+            ),
+            "{script}"
+        );
+        assert!(init_script("pod", &mounts, &[]).is_err());
+    }
+
+    #[test]
     fn unknown_entrypoints_are_refused() {
         let err = script(&Launch {
             hostname: "pod",
             distribution: Path::new("/d"),
             mounts: &[],
-            init_commands: &[],
             args: &["sleep".into()],
             config_yaml: "",
             config_writable: false,

@@ -5,6 +5,7 @@
 
 mod api;
 mod kubectl;
+mod kubelet_init;
 mod pods;
 mod port_forward_kubectl;
 mod rbac;
