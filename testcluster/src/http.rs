@@ -484,7 +484,14 @@ async fn dispatch(
                     .patch(kind, &ns, &name, patch_type, &body, &w)?,
             ))
         }
-        "delete" => Ok(json_response(200, &shared.store.delete(kind, &ns, &name)?)),
+        "delete" => {
+            let grace = crate::pod_deletion::requested_grace(
+                q.get("gracePeriodSeconds"),
+                &read_body(req).await?,
+            );
+            let object = crate::pod_deletion::delete(&shared.store, kind, &ns, &name, grace)?;
+            Ok(json_response(200, &object))
+        }
         "deletecollection" => {
             let (labels, fields) = selectors(q)?;
             let items = shared.store.delete_collection(kind, &ns, &labels, &fields);

@@ -19,6 +19,7 @@ pub mod kinds;
 pub mod kubelet;
 pub mod logs;
 pub mod patch;
+pub mod pod_deletion;
 pub mod portforward;
 pub mod portforward_spdy;
 pub mod selectors;

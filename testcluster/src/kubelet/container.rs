@@ -357,6 +357,18 @@ fn substitute(text: &str, env: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// The container's `lifecycle.preStop.exec.command` (empty when it has none; `httpGet` and
+/// `sleep` hooks are not run here).
+pub fn pre_stop_command(container: &Json) -> Vec<String> {
+    container["lifecycle"]["preStop"]["exec"]["command"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .map(String::from)
+        .collect()
+}
+
 /// An init container's command then args, `$(VAR)` expanded from its environment.
 pub fn init_command(container: &Json, env: &BTreeMap<String, String>) -> Vec<String> {
     container["command"]

@@ -214,6 +214,40 @@ impl ContainerProcess {
         self.poll(policy, oom)
     }
 
+    /// The id of its process (the one in its namespaces) and of its process group, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` (`-TERM`, `-KILL`) to its process group, if it runs.
+    pub fn signal(&self, signal_name: &str) {
+        if let Some(pid) = self.pid() {
+            signal(signal_name, &format!("-{pid}"));
+        }
+    }
+
+    /// While the pod terminates: notices that its process exited and leaves it terminated (no
+    /// restart, whatever the policy). `true` once it does not run.
+    pub fn poll_stopping(&mut self) -> bool {
+        let Some(child) = &mut self.child else {
+            return true;
+        };
+        let Ok(Some(status)) = child.try_wait() else {
+            return false;
+        };
+        // The rest of its group goes with it, as its container would.
+        signal("-KILL", &format!("-{}", child.id()));
+        self.child = None;
+        let exit_code = exit_code(status);
+        self.state = State::Terminated(Ended {
+            exit_code,
+            reason: if exit_code == 0 { "Completed" } else { "Error" }.into(),
+            started_at: self.started_at.clone(),
+            finished_at: now(),
+        });
+        true
+    }
+
     /// Stops its process group: SIGTERM, up to `grace` for it to exit, then SIGKILL.
     pub fn stop(&mut self, grace: Duration) {
         let Some(mut child) = self.child.take() else {

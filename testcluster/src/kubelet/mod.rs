@@ -19,6 +19,7 @@ mod pod_status;
 mod pods;
 mod runtime;
 mod service_account;
+mod termination;
 mod volumes;
 
 use crate::http::Shared;
@@ -58,7 +59,7 @@ pub fn check_host() -> Result<(), String> {
     if !root {
         return Err("--run-pods needs root (network and mount namespaces per pod)".into());
     }
-    for tool in ["ip", "unshare", "java", "mount"] {
+    for tool in ["ip", "unshare", "nsenter", "java", "mount"] {
         let found = std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
@@ -139,6 +140,13 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
         runtimes.retain(|key, _| pods.iter().any(|p| pods::key(p) == *key));
         for pod in &pods {
             let key = pods::key(pod);
+            let deleting = pods::terminating(pod);
+            if deleting && !runtimes.contains_key(&key) {
+                // Nothing of it runs here: it goes at once.
+                pods::remove(store, pod);
+                continue;
+            }
+            pods::bind(store, pod);
             if !runtimes.contains_key(&key) {
                 let dir = options.work_dir.join(&key.0).join(&key.1);
                 let n = pod_number();
@@ -163,8 +171,20 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             let Some(runtime) = runtimes.get_mut(&key) else {
                 continue;
             };
-            runtime.poll();
-            if let Some(which) = runtime.containers.due() {
+            if deleting {
+                let grace = pod["metadata"]["deletionGracePeriodSeconds"]
+                    .as_u64()
+                    .unwrap_or(30);
+                let pre_stop = container::pre_stop_command(&pod["spec"]["containers"][0]);
+                if runtime.terminate(Duration::from_secs(grace), &pre_stop) {
+                    pods::remove(store, pod);
+                    runtimes.remove(&key);
+                    continue;
+                }
+            } else {
+                runtime.poll();
+            }
+            if let Some(which) = runtime.containers.due().filter(|_| !runtime.terminating()) {
                 match prepare(shared, pod, which, runtime, &services, options, api) {
                     Ok(ready) => runtime.start(which, &ready.script, &ready.env),
                     Err(not) => runtime

@@ -6,6 +6,7 @@
 use super::memory::PodMemory;
 use super::network;
 use super::pod_containers::{PodContainers, Which};
+use super::termination::Termination;
 use serde_json::Value as Json;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -25,6 +26,10 @@ pub struct PodRuntime {
     /// Its memory cgroup, when the machine has one to give; OOM kills seen in it so far.
     memory: Option<PodMemory>,
     oom_kills: u64,
+    /// The app container's environment, for its preStop hook.
+    main_env: Vec<(String, String)>,
+    /// Its graceful termination, once the pod is being deleted.
+    terminating: Option<Termination>,
 }
 
 impl PodRuntime {
@@ -46,6 +51,8 @@ impl PodRuntime {
             containers: PodContainers::of(pod),
             memory,
             oom_kills: 0,
+            main_env: Vec::new(),
+            terminating: None,
         })
     }
 
@@ -77,6 +84,9 @@ impl PodRuntime {
             .env("HOME", super::container::FLINK_HOME)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let dir = self.dir.clone();
+        if which == Which::Main {
+            self.main_env = env.to_vec();
+        }
         self.containers.get(which).start(command, &dir);
     }
 
@@ -90,6 +100,21 @@ impl PodRuntime {
             *seen = kills;
             new
         });
+    }
+
+    /// Whether its graceful termination began.
+    pub fn terminating(&self) -> bool {
+        self.terminating.is_some()
+    }
+
+    /// One step of its graceful termination within `grace` (begun at the first call), the app
+    /// container's `pre_stop` command run first; `true` once none of its containers runs.
+    pub fn terminate(&mut self, grace: Duration, pre_stop: &[String]) -> bool {
+        let containers = &mut self.containers;
+        let termination = self
+            .terminating
+            .get_or_insert_with(|| Termination::begin(containers, grace, pre_stop, &self.main_env));
+        termination.step(containers)
     }
 
     /// Stops every container's processes and removes the network namespace.

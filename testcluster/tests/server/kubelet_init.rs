@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 /// A server with its local kubelet, and a kubeconfig file for kubectl.
 pub(crate) struct Node {
     pub kubeconfig: std::path::PathBuf,
+    pods_dir: std::path::PathBuf,
     _kubelet: kube_test_server::kubelet::Kubelet,
     _server: kube_test_server::RunningServer,
     _dir: tempfile::TempDir,
@@ -29,6 +30,7 @@ pub(crate) async fn node() -> Node {
         .expect("the local kubelet needs root");
     Node {
         kubeconfig,
+        pods_dir: dir.path().join("pods"),
         _kubelet: kubelet,
         _server: server,
         _dir: dir,
@@ -36,6 +38,11 @@ pub(crate) async fn node() -> Node {
 }
 
 impl Node {
+    /// Where the kubelet keeps its pods' directories (`<namespace>/<pod>/`).
+    pub fn pods_dir(&self) -> &Path {
+        &self.pods_dir
+    }
+
     /// kubectl's output, and whether it succeeded.
     pub fn kubectl_try(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
         use std::io::Write;
