@@ -281,11 +281,8 @@ fn flink_script(
     let (_, name) = pods::key(pod);
     let main = &pod["spec"]["containers"][0];
     let image = main["image"].as_str().unwrap_or_default();
-    let release = image::flink_release(image).ok_or_else(|| {
-        not_started("ErrImagePull")(format!(
-            "image {image:?} is not an official Flink image this machine can run"
-        ))
-    })?;
+    let release =
+        image::flink_release(image, &options.fetch_script).map_err(not_started("ErrImagePull"))?;
     let distribution = image::distribution(&release, &options.fetch_script)
         .map_err(not_started("ErrImagePull"))?;
     let args: Vec<String> = main["args"]
