@@ -237,15 +237,26 @@ resource "flink_deployment" "counter" {{
         .to_string();
     // kubectl logs -f follows the TaskManager until its container stops.
     let following = cluster.spawn_kubectl(&["logs", "-f", &tm_name]);
-    let killed = Command::new("pkill")
-        .args([
-            "-KILL",
-            "-f",
-            &format!("TaskManagerRunner.*{tm_name}|{tm_name}.*TaskManagerRunner"),
-        ])
-        .status()
+    // The TaskManager JVM whose hostname (its pod's UTS namespace) is the pod's name.
+    let pids = Command::new("pgrep")
+        .args(["-f", "TaskManagerRunner"])
+        .output()
         .unwrap();
-    assert!(killed.success(), "no TaskManager process of {tm_name}");
+    let pid = String::from_utf8_lossy(&pids.stdout)
+        .lines()
+        .find(|pid| {
+            Command::new("nsenter")
+                .args(["-t", pid, "-u", "hostname"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == tm_name)
+        })
+        .map(String::from);
+    let pid = pid.unwrap_or_else(|| panic!("no TaskManager process of {tm_name}"));
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    assert!(
+        killed.success(),
+        "the TaskManager process {pid} of {tm_name}"
+    );
     wait_for("the TaskManager restart", Duration::from_secs(60), || {
         let p = pod(&cluster, "taskmanager", &id);
         let status = &p["status"]["containerStatuses"][0];

@@ -7,6 +7,7 @@
 //! the mounted `config.yaml` (`env.java.default-opts.all`, `env.java.opts.all` and the
 //! component's), `/opt/flink/lib` and `/opt/flink/usrlib` on the classpath.
 
+use super::security::Security;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -127,8 +128,10 @@ pub struct Launch<'a> {
     pub config_writable: bool,
     /// What the image's entrypoint writes into the configuration ([`entrypoint_settings`]).
     pub entrypoint_settings: &'a [(String, String)],
-    /// The hosts file Java resolves names with.
+    /// The hosts file Java resolves names with (the pod's `/etc/hosts`).
     pub hosts_file: &'a Path,
+    /// Who the container runs as, and how.
+    pub security: &'a Security,
     /// Flink's log file inside the pod.
     pub log_file: &'a Path,
 }
@@ -137,7 +140,12 @@ pub struct Launch<'a> {
 /// the Flink distribution at `/opt/flink/{lib,bin,opt}` for a Flink image), a private tmpfs under
 /// `/var/run/secrets` when something is mounted there, and the container's volumes at their mount
 /// paths (read-only ones remounted so).
-fn namespace_setup(hostname: &str, distribution: Option<&Path>, mounts: &[Mount]) -> String {
+fn namespace_setup(
+    hostname: &str,
+    distribution: Option<&Path>,
+    mounts: &[Mount],
+    read_only_root: bool,
+) -> String {
     let mut s = format!(
         "set -e\nhostname {}\nmount -t tmpfs tmpfs /opt\n",
         quote(hostname)
@@ -156,8 +164,10 @@ fn namespace_setup(hostname: &str, distribution: Option<&Path>, mounts: &[Mount]
         }
     }
     if distribution.is_some() {
+        // As in the image: /opt/flink and its directories belong to flink (9999:9999).
         s.push_str(&format!(
-            "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
+            "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n\
+             chown 9999:9999 {FLINK_HOME} {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
         ));
     }
     // Only the pod sees what is mounted under it: the host keeps an empty directory at most.
@@ -176,20 +186,42 @@ fn namespace_setup(hostname: &str, distribution: Option<&Path>, mounts: &[Mount]
             s.push_str(&format!("mount -o remount,bind,ro {path}\n"));
         }
     }
+    if read_only_root {
+        // Everything but its volumes: bind remounts change this namespace's mounts only.
+        s.push_str("mount -o remount,bind,ro /\nmount -o remount,bind,ro /opt\n");
+        if distribution.is_some() {
+            for sub in ["lib", "bin", "opt"] {
+                s.push_str(&format!(
+                    "if mountpoint -q {FLINK_HOME}/{sub}; then mount -o remount,bind,ro {FLINK_HOME}/{sub}; fi\n"
+                ));
+            }
+        }
+        s.push_str("if mountpoint -q /tmp; then mount -o remount,bind,ro /tmp; fi\n");
+    }
     s
 }
 
 /// The script of an init container: its own volumes, then its command, run from `/` (the
 /// working directory of the images init containers use, e.g. busybox) with the tools of this
 /// machine standing in for its image's.
-pub fn init_script(hostname: &str, mounts: &[Mount], command: &[String]) -> Result<String, String> {
+pub fn init_script(
+    hostname: &str,
+    mounts: &[Mount],
+    command: &[String],
+    security: &Security,
+) -> Result<String, String> {
     if command.is_empty() {
         return Err(
             "the local kubelet runs init containers' command and args; this one has none".into(),
         );
     }
-    let mut s = namespace_setup(hostname, None, mounts);
-    let words: Vec<String> = command.iter().map(|w| quote(w)).collect();
+    let mut s = namespace_setup(hostname, None, mounts, security.read_only_root);
+    let words: Vec<String> = security
+        .setpriv()
+        .iter()
+        .chain(command)
+        .map(|w| quote(w))
+        .collect();
     s.push_str(&format!("cd /\nexec {}\n", words.join(" ")));
     Ok(s)
 }
@@ -206,6 +238,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         config_writable,
         entrypoint_settings,
         hosts_file,
+        security,
         log_file,
     } = launch;
     let first = args.first().map(String::as_str).unwrap_or_default();
@@ -215,8 +248,19 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
              taskmanager, standalone-job), not {first:?}"
         )
     })?;
-    let mut s = namespace_setup(hostname, Some(distribution), mounts);
-    s.push_str(&format!("cd {FLINK_HOME}\n"));
+    let mut setup = namespace_setup(
+        hostname,
+        Some(distribution),
+        mounts,
+        security.read_only_root,
+    );
+    // The kubelet's hosts file, as a kubelet mounts it; Java reads it too.
+    setup.push_str(&format!(
+        "mount --bind {} /etc/hosts\n",
+        quote(&hosts_file.display().to_string())
+    ));
+    // The rest runs as the container's user, as the image's entrypoint would.
+    let mut s = format!("set -e\ncd {FLINK_HOME}\n");
     // The image's entrypoint rewrites the configuration with its settings; where the directory is
     // a ConfigMap (read-only, as the provider mounts it) that write fails and Flink starts on the
     // file as mounted, so the settings are left out here too.
@@ -279,11 +323,13 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
          -Djdk.net.hosts.file={} -cp \"{FLINK_HOME}/lib/*:{FLINK_HOME}/usrlib/*\" {} --configDir {CONF_DIR} {} $memory_dynamic\n",
         jvm_options.join(" "),
         quote(&log_file.display().to_string()),
-        quote(&hosts_file.display().to_string()),
+        "/etc/hosts",
         entry.class,
         program.join(" ")
     ));
-    Ok(Script { text: s })
+    let setpriv: Vec<String> = security.setpriv().iter().map(|w| quote(w)).collect();
+    setup.push_str(&format!("exec {} sh -c {}\n", setpriv.join(" "), quote(&s)));
+    Ok(Script { text: setup })
 }
 
 /// What the official image's entrypoint writes into the configuration before Flink starts, in
@@ -385,6 +431,16 @@ pub fn init_command(container: &Json, env: &BTreeMap<String, String>) -> Vec<Str
 mod tests {
     use super::*;
 
+    fn root() -> Security {
+        super::super::security::resolve(
+            &serde_json::json!({}),
+            &serde_json::json!({}),
+            super::super::security::ROOT,
+            "p",
+        )
+        .unwrap()
+    }
+
     #[test]
     fn expands_references_like_the_kubelet() {
         let env: BTreeMap<String, String> = [("PASS".to_string(), "s3cr3t".to_string())].into();
@@ -452,6 +508,7 @@ mod tests {
                 config_writable: writable,
                 entrypoint_settings: &[("env.java.opts.all".into(), "--from-properties".into())],
                 hosts_file: Path::new("/h"),
+                security: &root(),
                 log_file: Path::new("/l"),
             })
             .ok()
@@ -484,7 +541,7 @@ mod tests {
             "-c".into(),
             "wget -O x 'http://h/a b'".into(),
         ];
-        let script = init_script("pod", &mounts, &command).unwrap();
+        let script = init_script("pod", &mounts, &command, &root()).unwrap();
         assert!(
             script.contains("mount --bind '/pods/p/volumes/usrlib' '/opt/flink/usrlib'"),
             "{script}"
@@ -499,7 +556,20 @@ mod tests {
             ),
             "{script}"
         );
-        assert!(init_script("pod", &mounts, &[]).is_err());
+        assert!(init_script("pod", &mounts, &[], &root()).is_err());
+        let user = Security {
+            uid: 1000,
+            read_only_root: true,
+            ..root()
+        };
+        let script = init_script("pod", &mounts, &command, &user).unwrap();
+        assert!(script.contains("mount -o remount,bind,ro /\n"), "{script}");
+        assert!(
+            script.contains(
+                "exec 'setpriv' '--reuid' '1000' '--regid' '0' '--clear-groups' '--' 'sh'"
+            ),
+            "{script}"
+        );
     }
 
     #[test]
@@ -513,6 +583,7 @@ mod tests {
             config_writable: false,
             entrypoint_settings: &[],
             hosts_file: Path::new("/h"),
+            security: &root(),
             log_file: Path::new("/l"),
         })
         .err()

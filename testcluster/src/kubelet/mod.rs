@@ -18,6 +18,7 @@ mod pod_containers;
 mod pod_status;
 mod pods;
 mod runtime;
+mod security;
 mod service_account;
 mod termination;
 mod volumes;
@@ -29,7 +30,7 @@ use runtime::PodRuntime;
 use serde_json::Value as Json;
 use service_account::InClusterApi;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -256,12 +257,33 @@ fn prepare(
         volumes::environment(store, &ns, &name, &runtime.address.to_string(), container)
             .map_err(not_started("CreateContainerConfigError"))?,
     );
-    let script = match which {
-        Which::Init(_) => {
-            container::init_script(&name, &mounts, &container::init_command(container, &env))
-                .map_err(not_started("RunContainerError"))?
+    // Official Flink images run as root until the image's USER is honoured.
+    let image_user = security::ROOT;
+    let pod_id = format!(
+        "{name}_{ns}({})",
+        pod["metadata"]["uid"].as_str().unwrap_or_default()
+    );
+    let security = security::resolve(spec, container, image_user, &pod_id)
+        .map_err(not_started("CreateContainerConfigError"))?;
+    // The kubelet gives the pod's volumes to its fsGroup before the container starts.
+    if let Some(fs_group) = spec["securityContext"]["fsGroup"]
+        .as_u64()
+        .and_then(|g| u32::try_from(g).ok())
+    {
+        for m in &mounts {
+            security::set_volume_ownership(Path::new(&m.source), fs_group, m.read_only)
+                .map_err(|e| not_started("RunContainerError")(format!("fsGroup: {e}")))?;
         }
-        Which::Main => flink_script(pod, runtime, &mounts, &env, services, options)?,
+    }
+    let script = match which {
+        Which::Init(_) => container::init_script(
+            &name,
+            &mounts,
+            &container::init_command(container, &env),
+            &security,
+        )
+        .map_err(not_started("RunContainerError"))?,
+        Which::Main => flink_script(pod, runtime, &mounts, &env, services, options, &security)?,
     };
     Ok(Prepared {
         script,
@@ -277,6 +299,7 @@ fn flink_script(
     env: &BTreeMap<String, String>,
     services: &BTreeMap<String, std::net::Ipv4Addr>,
     options: &Options,
+    security: &security::Security,
 ) -> Result<String, NotStarted> {
     let (_, name) = pods::key(pod);
     let main = &pod["spec"]["containers"][0];
@@ -313,6 +336,7 @@ fn flink_script(
         config_writable: config_mount.is_none_or(|m| !m.read_only),
         entrypoint_settings: &container::entrypoint_settings(&name, env),
         hosts_file: &hosts,
+        security,
         log_file: std::path::Path::new("/opt/flink/log/flink.log"),
     })
     .map_err(not_started("RunContainerError"))?;

@@ -6,6 +6,7 @@
 mod api;
 mod kubectl;
 mod kubelet_init;
+mod kubelet_security;
 mod kubelet_termination;
 mod pods;
 mod port_forward_kubectl;
