@@ -257,8 +257,12 @@ fn prepare(
         volumes::environment(store, &ns, &name, &runtime.address.to_string(), container)
             .map_err(not_started("CreateContainerConfigError"))?,
     );
-    // Official Flink images run as root until the image's USER is honoured.
-    let image_user = security::ROOT;
+    // The official Flink image's `USER flink` (apache/flink-docker: uid and gid 9999); the
+    // images of init containers (busybox) run as root.
+    let image_user = match which {
+        Which::Main => security::FLINK_IMAGE_USER,
+        Which::Init(_) => security::ROOT,
+    };
     let pod_id = format!(
         "{name}_{ns}({})",
         pod["metadata"]["uid"].as_str().unwrap_or_default()

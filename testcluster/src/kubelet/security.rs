@@ -18,6 +18,12 @@ pub struct ImageUser {
 /// Root, as images without a `USER` run.
 pub const ROOT: ImageUser = ImageUser { uid: 0, gid: 0 };
 
+/// The official Flink image's user, `flink` (`USER flink` in apache/flink-docker's Dockerfile).
+pub const FLINK_IMAGE_USER: ImageUser = ImageUser {
+    uid: 9999,
+    gid: 9999,
+};
+
 /// What a container runs with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Security {
@@ -196,10 +202,7 @@ mod tests {
             "setpriv --reuid 1001 --regid 3000 --groups 2000,4000 --no-new-privs \
              --bounding-set -cap_net_raw,-all --inh-caps -cap_net_raw,-all --"
         );
-        let flink = ImageUser {
-            uid: 9999,
-            gid: 9999,
-        };
+        let flink = FLINK_IMAGE_USER;
         let nothing = resolve(&json!({}), &json!({"name": "c"}), flink, "p").unwrap();
         assert_eq!((nothing.uid, nothing.gid), (9999, 9999));
         let root = resolve(&json!({}), &json!({"name": "c"}), ROOT, "p").unwrap();
