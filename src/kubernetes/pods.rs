@@ -62,16 +62,19 @@ impl Cluster {
         }
     }
 
-    /// The last `lines` lines of pod `name`'s output (`pods/log`).
+    /// The last `lines` lines of pod `name`'s output (`pods/log`): of `container` when given
+    /// (e.g. an init container), else of its app container.
     pub async fn pod_log_tail(
         &self,
         namespace: &str,
         name: &str,
+        container: Option<&str>,
         lines: i64,
     ) -> Result<String, KubeError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let params = kube::api::LogParams {
             tail_lines: Some(lines),
+            container: container.map(String::from),
             ..Default::default()
         };
         api.logs(name, &params)

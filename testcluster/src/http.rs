@@ -34,7 +34,8 @@ pub struct Shared {
     /// content type in parentheses before the arrow), oldest first
     /// (`GET /testserver/requests/log`), to see what a real client asked for.
     pub request_log: Mutex<std::collections::VecDeque<String>>,
-    /// Where the local kubelet keeps pods (`<dir>/<namespace>/<pod>/container.log`), once it runs.
+    /// Where the local kubelet keeps pods (`<dir>/<namespace>/<pod>/`, their logs as
+    /// `kubelet::log_files` says), once it runs.
     pub pods_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
@@ -554,7 +555,14 @@ async fn dispatch(
                     .patch_admitted(kind, &ns, &name, patch_type, &body, &w)?,
             ))
         }
-        "delete" => Ok(json_response(200, &shared.store.delete(kind, &ns, &name)?)),
+        "delete" => {
+            let grace = crate::pod_deletion::requested_grace(
+                q.get("gracePeriodSeconds"),
+                &read_body(req).await?,
+            );
+            let object = crate::pod_deletion::delete(&shared.store, kind, &ns, &name, grace)?;
+            Ok(json_response(200, &object))
+        }
         "deletecollection" => {
             let (labels, fields) = selectors(kind, q)?;
             let items = shared.store.delete_collection(kind, &ns, &labels, &fields);

@@ -26,6 +26,7 @@ pub mod kinds;
 pub mod kubelet;
 pub mod logs;
 pub mod patch;
+pub mod pod_deletion;
 pub mod podsecurity;
 pub mod portforward;
 pub mod portforward_spdy;

@@ -1,6 +1,8 @@
-//! `pods/log`: the container's output as the local kubelet wrote it (`kubectl logs`), the last
-//! `tailLines` of it, and with `follow=true` (`kubectl logs -f`) what it writes next, until the
-//! container stops running or the pod goes, as a kubelet streams it.
+//! `pods/log`: a container's output as the local kubelet wrote it (`kubectl logs [-c NAME]`, the
+//! pod's only app container when none is named, init containers by name), the run before a
+//! restart with `previous=true` (`--previous`), the last `tailLines` of it, and with `follow=true`
+//! (`kubectl logs -f`) what it writes next, until the container stops running or the pod goes, as
+//! a kubelet streams it. Refusals carry the API server's and kubelet's words.
 
 use crate::http::{Body, Shared};
 use crate::status::ApiError;
@@ -30,10 +32,47 @@ fn tail(text: &str, n: usize) -> String {
     tail
 }
 
-/// Whether the pod's container runs (its log may grow).
-fn running(pod: &Json) -> bool {
-    pod.pointer("/status/containerStatuses/0/state/running")
-        .is_some()
+/// The status of container `container` of `pod`, app or init container.
+fn container_status<'a>(pod: &'a Json, container: &str) -> Option<&'a Json> {
+    ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .filter_map(|list| pod["status"][list].as_array())
+        .flatten()
+        .find(|c| c["name"] == container)
+}
+
+/// Whether `container` of `pod` runs (its log may grow).
+fn running(pod: &Json, container: &str) -> bool {
+    container_status(pod, container).is_some_and(|c| c["state"]["running"].is_object())
+}
+
+fn names(pod: &Json, list: &str) -> Vec<String> {
+    pod["spec"][list]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect()
+}
+
+/// The container a log request is for: the one named, or the pod's only app container, as the
+/// API server decides (`pkg/registry/core/pod/strategy.go`, `LogLocation`).
+fn which_container(pod: &Json, name: &str, asked: Option<&String>) -> Result<String, ApiError> {
+    let app = names(pod, "containers");
+    let init = names(pod, "initContainers");
+    match asked.filter(|c| !c.is_empty()) {
+        Some(c) if app.contains(c) || init.contains(c) => Ok(c.clone()),
+        Some(c) => Err(ApiError::bad_request(format!(
+            "container {c} is not valid for pod {name}"
+        ))),
+        None if app.len() == 1 => Ok(app[0].clone()),
+        None => Err(ApiError::bad_request(format!(
+            "a container name must be specified for pod {name}, choose one of: [{}] or one of \
+             the init containers: [{}]",
+            app.join(" "),
+            init.join(" ")
+        ))),
+    }
 }
 
 /// Answers `GET .../pods/<name>/log`.
@@ -43,16 +82,32 @@ pub fn serve(
     name: &str,
     q: &BTreeMap<String, String>,
 ) -> Result<Response<Body>, ApiError> {
-    shared.store.get(pods()?, namespace, name)?;
-    let file = shared
+    let pod = shared.store.get(pods()?, namespace, name)?;
+    let container = which_container(&pod, name, q.get("container"))?;
+    let previous = q.get("previous").is_some_and(|p| p == "true");
+    let pod_dir = shared
         .pods_dir
         .get()
-        .map(|dir| dir.join(namespace).join(name).join("container.log"));
+        .map(|dir| dir.join(namespace).join(name));
+    let file = pod_dir.map(|dir| {
+        if previous {
+            crate::kubelet::log_files::previous(&dir, &container)
+        } else {
+            crate::kubelet::log_files::current(&dir, &container)
+        }
+    });
     let Some((file, text)) = file.and_then(|f| Some((f.clone(), std::fs::read_to_string(f).ok()?)))
     else {
+        if previous {
+            return Err(ApiError::bad_request(format!(
+                "previous terminated container \"{container}\" in pod \"{name}\" not found"
+            )));
+        }
+        let reason = container_status(&pod, &container)
+            .and_then(|c| c["state"]["waiting"]["reason"].as_str())
+            .unwrap_or("ContainerCreating");
         return Err(ApiError::bad_request(format!(
-            "container \"flink-main-container\" in pod \"{name}\" is waiting to start: \
-             ContainerCreating"
+            "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
         )));
     };
     let sent = text.len() as u64;
@@ -60,8 +115,16 @@ pub fn serve(
         Some(n) => tail(&text, n),
         None => text,
     };
-    let body = if q.get("follow").is_some_and(|f| f == "true") {
-        follow(shared.clone(), namespace, name, file, text, sent)
+    let body = if q.get("follow").is_some_and(|f| f == "true") && !previous {
+        follow(
+            shared.clone(),
+            namespace,
+            name,
+            &container,
+            file,
+            text,
+            sent,
+        )
     } else {
         Full::new(Bytes::from(text)).boxed()
     };
@@ -79,12 +142,17 @@ fn follow(
     shared: Arc<Shared>,
     namespace: &str,
     name: &str,
+    container: &str,
     file: PathBuf,
     first: String,
     mut offset: u64,
 ) -> Body {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(16);
-    let (namespace, name) = (namespace.to_string(), name.to_string());
+    let (namespace, name, container) = (
+        namespace.to_string(),
+        name.to_string(),
+        container.to_string(),
+    );
     tokio::spawn(async move {
         if tx.send(Ok(Frame::data(Bytes::from(first)))).await.is_err() {
             return;
@@ -101,7 +169,7 @@ fn follow(
                 }
                 continue;
             }
-            if !pod.as_ref().is_some_and(running) {
+            if !pod.as_ref().is_some_and(|p| running(p, &container)) {
                 return;
             }
             tokio::select! {
@@ -139,11 +207,45 @@ mod tests {
 
     #[test]
     fn only_a_running_container_is_followed() {
-        let state = |s: Json| json!({"status": {"containerStatuses": [{"state": s}]}});
-        assert!(running(&state(json!({"running": {"startedAt": "x"}}))));
-        assert!(!running(&state(
-            json!({"waiting": {"reason": "CrashLoopBackOff"}})
-        )));
-        assert!(!running(&json!({"status": {}})));
+        let state = |s: Json| {
+            json!({"status": {
+                "containerStatuses": [{"name": "main", "state": s}],
+                "initContainerStatuses": [{"name": "init", "state": {"running": {}}}],
+            }})
+        };
+        assert!(running(
+            &state(json!({"running": {"startedAt": "x"}})),
+            "main"
+        ));
+        assert!(!running(
+            &state(json!({"waiting": {"reason": "CrashLoopBackOff"}})),
+            "main"
+        ));
+        assert!(running(&state(json!({"waiting": {}})), "init"));
+        assert!(!running(&json!({"status": {}}), "main"));
+    }
+
+    #[test]
+    fn the_container_is_the_one_named_or_the_only_app_container() {
+        let pod = json!({"spec": {
+            "initContainers": [{"name": "fetch"}],
+            "containers": [{"name": "main"}],
+        }});
+        assert_eq!(which_container(&pod, "p", None).unwrap(), "main");
+        let fetch = "fetch".to_string();
+        assert_eq!(which_container(&pod, "p", Some(&fetch)).unwrap(), "fetch");
+        let other = "other".to_string();
+        let refused = which_container(&pod, "p", Some(&other)).unwrap_err();
+        assert!(refused
+            .body()
+            .to_string()
+            .contains("container other is not valid for pod p"));
+        let two = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let refused = which_container(&two, "p", None).unwrap_err();
+        assert!(
+            refused.body().to_string().contains("choose one of: [a b]"),
+            "{}",
+            refused.body()
+        );
     }
 }

@@ -344,6 +344,12 @@ impl Store {
                 "creationTimestamp".into(),
                 keep("creationTimestamp", stamp.clone().into()),
             );
+            // Once graceful deletion began, no write takes it back.
+            for k in ["deletionTimestamp", "deletionGracePeriodSeconds"] {
+                if let Some(v) = old_meta.and_then(|m| m.get(k)) {
+                    meta.insert(k.into(), v.clone());
+                }
+            }
         }
         if old.is_none() {
             crate::defaults::on_create(kind.kind, &mut object);
@@ -707,6 +713,39 @@ impl Store {
             ));
         }
         Ok(removed)
+    }
+
+    /// The first step of a graceful deletion: `metadata.deletionTimestamp` (now) and
+    /// `deletionGracePeriodSeconds` set, the object kept (a MODIFIED event) until whoever runs it
+    /// deletes it for good; a second call changes nothing.
+    pub fn mark_for_deletion(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+        grace_seconds: i64,
+    ) -> Result<Json, ApiError> {
+        let mut inner = self.lock();
+        let old = inner
+            .objects
+            .get(&Self::key(kind, namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(kind.plural, kind.group, name))?;
+        if old["metadata"]["deletionTimestamp"].is_string() {
+            return Ok(old);
+        }
+        let mut object = old.clone();
+        object["metadata"]["deletionTimestamp"] = now().into();
+        object["metadata"]["deletionGracePeriodSeconds"] = grace_seconds.into();
+        let entries = fields::managed(&old);
+        Ok(self.commit(
+            &mut inner,
+            (kind, namespace),
+            Some(&old),
+            object,
+            entries,
+            false,
+        ))
     }
 
     /// DELETE of a collection, by selectors.

@@ -170,3 +170,14 @@ pub fn unwrapped(output: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A directory that stands in for the storage every pod shares (S3 or a shared volume on a real
+/// cluster) when a test gives Flink `file://` paths: outside `/tmp`, which each pod has to itself
+/// (an emptyDir), and writable by the user the pods run as (9999 unless the pod says otherwise).
+pub fn shared_storage() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a directory for storage");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("storage open to the pods' user");
+    dir
+}

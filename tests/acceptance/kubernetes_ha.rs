@@ -6,7 +6,7 @@
 //! and recovers the same job from its HA data; destroy removes those ConfigMaps.
 
 use crate::cluster::Cluster;
-use crate::harness::Workspace;
+use crate::harness::{shared_storage, Workspace};
 use crate::lifecycle::{counter, job_id, job_state, rest_address};
 use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
 use std::process::Command;
@@ -56,7 +56,7 @@ fn ha_config_maps(cluster: &Cluster, id: &str) -> Vec<serde_json::Value> {
 fn with_kubernetes_ha_flink_elects_its_leader_as_the_deployments_service_account() {
     let cluster = Cluster::start_with_pods("k8s-ha");
     assert!(cluster.local_pods(), "this test needs the local kubelet");
-    let work = tempfile::tempdir().unwrap();
+    let work = shared_storage();
     let jar_port = serve(std::fs::read(job_jar(work.path())).unwrap());
     let blob = format!("file://{}/blob", work.path().display());
     let ws = Workspace::new();

@@ -12,7 +12,7 @@
 //! would need a savepoint directory, and a create that runs past `timeouts.create`.
 
 use crate::cluster::Cluster;
-use crate::harness::{unwrapped, Workspace};
+use crate::harness::{shared_storage, unwrapped, Workspace};
 use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -203,7 +203,7 @@ pub(crate) fn savepoints(ws: &Workspace) -> Vec<(String, String)> {
 fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_took() {
     let cluster = Cluster::start_with_pods("lifecycle");
     assert!(cluster.local_pods(), "this test needs the local kubelet");
-    let work = tempfile::tempdir().unwrap();
+    let work = shared_storage();
     let port = serve(std::fs::read(job_jar(work.path())).unwrap());
     let directory = format!("file://{}/savepoints", work.path().display());
     let ws = Workspace::new();

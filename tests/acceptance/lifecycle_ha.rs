@@ -6,7 +6,7 @@
 //! where a pinned id would come back FINISHED.
 
 use crate::cluster::Cluster;
-use crate::harness::Workspace;
+use crate::harness::{shared_storage, Workspace};
 use crate::lifecycle::{assert_runs_restored_from, counter, job_id, savepoints, HOST};
 use crate::local_cluster::{job_jar, serve, wait_for};
 use crate::zookeeper_server::ZooKeeper;
@@ -49,7 +49,7 @@ resource "flink_high_availability" "zk" {{
 fn with_zookeeper_ha_every_run_is_a_new_job_restored_from_the_providers_savepoint() {
     let cluster = Cluster::start_with_pods("lifecycle-ha");
     assert!(cluster.local_pods(), "this test needs the local kubelet");
-    let work = tempfile::tempdir().unwrap();
+    let work = shared_storage();
     let zookeeper = ZooKeeper::start(work.path(), "0.0.0.0");
     let quorum = zookeeper.quorum_at(HOST);
     let jar_port = serve(std::fs::read(job_jar(work.path())).unwrap());

@@ -5,13 +5,14 @@
 //! Service reaches Flink, `kubectl logs -f` follows a TaskManager until it is killed, a killed
 //! TaskManager is restarted and counted, and destroy stops it all; an image that cannot be pulled
 //! and a job class that does not exist each fail the apply with the reason and the JobManager's
-//! last lines, and the apply after fixing them converges; a container over its memory limit is
+//! last lines, and the apply after fixing them converges; a jar URL that answers 404 fails the apply
+//! within seconds naming the init container that fetches it and its exit code; a container over its memory limit is
 //! OOMKilled (a memory cgroup per pod); `FLINK_PROPERTIES` reaches Flink where its configuration is
 //! writable and not through a read-only ConfigMap volume. A TLS deployment runs with mutual TLS and is upgraded
 //! statefully through the authority's client certificate.
 
 use crate::cluster::Cluster;
-use crate::harness::Workspace;
+use crate::harness::{shared_storage, Workspace};
 use crate::ingress::Ingress;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -88,6 +89,20 @@ pub(crate) fn serve(bytes: Vec<u8>) -> u16 {
             );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&bytes);
+        }
+    });
+    port
+}
+
+/// Answers every GET with 404 Not Found, as a file server without the file; returns the port.
+fn serve_not_found() -> u16 {
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         }
     });
     port
@@ -222,15 +237,26 @@ resource "flink_deployment" "counter" {{
         .to_string();
     // kubectl logs -f follows the TaskManager until its container stops.
     let following = cluster.spawn_kubectl(&["logs", "-f", &tm_name]);
-    let killed = Command::new("pkill")
-        .args([
-            "-KILL",
-            "-f",
-            &format!("TaskManagerRunner.*{tm_name}|{tm_name}.*TaskManagerRunner"),
-        ])
-        .status()
+    // The TaskManager JVM whose hostname (its pod's UTS namespace) is the pod's name.
+    let pids = Command::new("pgrep")
+        .args(["-f", "TaskManagerRunner"])
+        .output()
         .unwrap();
-    assert!(killed.success(), "no TaskManager process of {tm_name}");
+    let pid = String::from_utf8_lossy(&pids.stdout)
+        .lines()
+        .find(|pid| {
+            Command::new("nsenter")
+                .args(["-t", pid, "-u", "hostname"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == tm_name)
+        })
+        .map(String::from);
+    let pid = pid.unwrap_or_else(|| panic!("no TaskManager process of {tm_name}"));
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    assert!(
+        killed.success(),
+        "the TaskManager process {pid} of {tm_name}"
+    );
     wait_for("the TaskManager restart", Duration::from_secs(60), || {
         let p = pod(&cluster, "taskmanager", &id);
         let status = &p["status"]["containerStatuses"][0];
@@ -390,7 +416,7 @@ resource "flink_deployment" "secure" {{
 fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
     let cluster = Cluster::start_with_pods("local-tls");
     assert!(cluster.local_pods(), "this test reaches pods at their IPs");
-    let work = tempfile::tempdir().unwrap();
+    let work = shared_storage();
     let port = serve(std::fs::read(job_jar(work.path())).unwrap());
     let ws = Workspace::new();
     let savepoints = format!("file://{}/savepoints", work.path().display());
@@ -584,6 +610,68 @@ fn a_rollout_that_cannot_run_fails_the_apply_with_its_reason_and_logs() {
 }
 
 #[test]
+fn a_jar_that_cannot_be_downloaded_fails_the_apply_naming_the_init_container() {
+    let cluster = Cluster::start_with_pods("local-404");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let port = serve_not_found();
+    let ws = Workspace::new();
+    ws.config(&failing(&cluster, port, None, "Counter"));
+    let started = Instant::now();
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    let took = started.elapsed();
+    assert_ne!(run.code, 0, "{}", run.text);
+    // Terraform wraps the diagnostic's lines.
+    let text = run.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        took < Duration::from_secs(90),
+        "took {took:?}, not the 4 min wait_timeout"
+    );
+    // wget's exit code for a server error (8 for GNU wget, which stands in for busybox here).
+    assert!(
+        text.contains("the init container fetch-artifacts failed with exit code 8"),
+        "{}",
+        run.text
+    );
+    assert!(
+        text.contains("fetch-artifacts in flink-broken-jobmanager-"),
+        "{}",
+        run.text
+    );
+    assert!(
+        ws.resource_values("flink_deployment.broken")["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Init:")),
+        "{}",
+        ws.resource_values("flink_deployment.broken")
+    );
+    // The pod as a kubelet shows it: the failure in initContainerStatuses only.
+    let deployment_id = ws.resource_values("flink_deployment.broken")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let jobmanager = pod(&cluster, "jobmanager", &deployment_id);
+    let status = &jobmanager["status"];
+    let fetch = &status["initContainerStatuses"][0];
+    assert_eq!(fetch["name"], "fetch-artifacts", "{status:#}");
+    assert_eq!(
+        fetch["lastState"]["terminated"]["exitCode"], 8,
+        "{status:#}"
+    );
+    assert_eq!(
+        fetch["state"]["waiting"]["reason"], "CrashLoopBackOff",
+        "{status:#}"
+    );
+    let main = &status["containerStatuses"][0];
+    assert_eq!(
+        main["state"]["waiting"]["reason"], "PodInitializing",
+        "{status:#}"
+    );
+    assert_eq!(main["restartCount"], 0, "{status:#}");
+    assert_eq!(status["phase"], "Pending", "{status:#}");
+    ws.destroy();
+}
+
+#[test]
 fn a_container_over_its_memory_limit_is_oom_killed() {
     let cluster = Cluster::start_with_pods("local-oom");
     assert!(cluster.local_pods(), "this test needs the local kubelet");
@@ -616,7 +704,9 @@ fn jobmanager_with_properties(name: &str, writable: bool) -> String {
         (
             r#"[{"name": "template", "configMap": {"name": "flink-config"}}, {"name": "conf", "emptyDir": {}}]"#,
             r#"[{"name": "template", "mountPath": "/opt/flink/conf-template"}, {"name": "conf", "mountPath": "/opt/flink/conf"}]"#,
-            r#"[{"name": "copy-config", "image": "busybox", "command": ["cp", "/opt/flink/conf-template/config.yaml", "/opt/flink/conf/"]}]"#,
+            // An init container sees only its own volumeMounts, as on a cluster.
+            r#"[{"name": "copy-config", "image": "busybox", "command": ["cp", "/opt/flink/conf-template/config.yaml", "/opt/flink/conf/"],
+                 "volumeMounts": [{"name": "template", "mountPath": "/opt/flink/conf-template"}, {"name": "conf", "mountPath": "/opt/flink/conf"}]}]"#,
         )
     } else {
         (

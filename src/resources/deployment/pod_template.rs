@@ -17,7 +17,6 @@ const WRITABLE_DIRS: &[(&str, &str)] = &[("tmp", "/tmp"), ("flink-log", "/opt/fl
 const USRLIB_DIR: &str = "/opt/flink/usrlib";
 const FETCH_IMAGE: &str = "busybox:1.36";
 
-
 /// What the artifact download may use (a `wget` of a few jars streams them to disk).
 fn fetch_resources() -> Json {
     json!({"cpu": "100m", "memory": "128Mi"})

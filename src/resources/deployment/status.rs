@@ -18,9 +18,40 @@ use std::time::Duration;
 /// How long the REST question may take before the answer is `UNREACHABLE`.
 const REST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The pod's own verdict: a container's waiting reason, `STARTING` until Ready, or `None` when
-/// it is ready.
+/// The init container of `pod` that failed (it ended with a non-zero exit code, and now waits
+/// to run again or, with restartPolicy Never, stays ended), as a kubelet reports it in
+/// `initContainerStatuses`: its name, exit code, reason and restarts.
+fn failed_init_container(pod: &Pod) -> Option<(String, i32, String, i32)> {
+    pod.status
+        .as_ref()?
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .find_map(|c| {
+            let state = c.state.as_ref();
+            let ended = state
+                .and_then(|s| s.terminated.as_ref())
+                .or_else(|| c.last_state.as_ref()?.terminated.as_ref())
+                .filter(|t| t.exit_code != 0)?;
+            // Running again after a failure: it may yet succeed.
+            if state.is_some_and(|s| s.running.is_some()) {
+                return None;
+            }
+            let reason = state
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.clone())
+                .or_else(|| ended.reason.clone())
+                .unwrap_or_else(|| "Error".into());
+            Some((c.name.clone(), ended.exit_code, reason, c.restart_count))
+        })
+}
+
+/// The pod's own verdict: a failed init container (`Init:` and its reason, as kubectl shows
+/// it), a container's waiting reason, `STARTING` until Ready, or `None` when it is ready.
 fn pod_verdict(pod: &Pod) -> Option<String> {
+    if let Some((_, _, reason, _)) = failed_init_container(pod) {
+        return Some(format!("Init:{reason}"));
+    }
     let status = pod.status.as_ref()?;
     let waiting = status
         .container_statuses
@@ -176,6 +207,8 @@ const HOPELESS: &[&str] = &[
     "InvalidImageName",
     "CreateContainerConfigError",
     "CrashLoopBackOff",
+    "Init:CrashLoopBackOff",
+    "Init:Error",
 ];
 
 /// Waits until Flink runs the job (or finished it) in a JobManager pod of rollout `rollout`:
@@ -228,11 +261,27 @@ pub async fn wait_until_running(
                 Some(ended) => format!("{why}; {ended}"),
                 None => why,
             };
+            // A failed init container is the cause, and its log the one that says why.
+            let init = jobmanager.as_ref().and_then(failed_init_container);
+            let why = match &init {
+                Some((container, code, _, restarts)) => format!(
+                    "{why}; the init container {container} failed with exit code {code} \
+                     ({restarts} restarts)"
+                ),
+                None => why,
+            };
+            let container = init.as_ref().map(|(name, ..)| name.as_str());
             let logs = match &pod {
                 Some(pod) => cluster
-                    .pod_log_tail(&namespace, pod, 20)
+                    .pod_log_tail(&namespace, pod, container, 20)
                     .await
-                    .map(|l| format!("\n\nLast lines of {pod}:\n{l}"))
+                    .map(|l| match container {
+                        Some(c) if l.trim().is_empty() => {
+                            format!("\n\nThe log of {c} in {pod} is empty.")
+                        }
+                        Some(c) => format!("\n\nLast lines of {c} in {pod}:\n{l}"),
+                        None => format!("\n\nLast lines of {pod}:\n{l}"),
+                    })
                     .unwrap_or_default(),
                 None => String::new(),
             };
@@ -246,6 +295,55 @@ pub async fn wait_until_running(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_failed_init_container_is_the_verdict_from_its_first_failure() {
+        let pod = |state: serde_json::Value, last: serde_json::Value| -> Pod {
+            serde_json::from_value(json!({"status": {
+                "initContainerStatuses": [{
+                    "name": "fetch-artifacts", "image": "busybox:1.36", "imageID": "",
+                    "ready": false, "restartCount": 1, "state": state, "lastState": last,
+                }],
+                "containerStatuses": [{
+                    "name": "flink-main-container", "image": "flink:2.3.0", "imageID": "",
+                    "ready": false, "restartCount": 0,
+                    "state": {"waiting": {"reason": "PodInitializing"}},
+                }],
+            }}))
+            .unwrap()
+        };
+        let backing_off = pod(
+            json!({"waiting": {"reason": "CrashLoopBackOff"}}),
+            json!({"terminated": {"exitCode": 8, "reason": "Error"}}),
+        );
+        assert_eq!(
+            failed_init_container(&backing_off),
+            Some(("fetch-artifacts".into(), 8, "CrashLoopBackOff".into(), 1))
+        );
+        assert_eq!(
+            pod_verdict(&backing_off).as_deref(),
+            Some("Init:CrashLoopBackOff")
+        );
+        // A real kubelet restarts it at once after its first failure: `Init:Error` meanwhile.
+        let ended = pod(
+            json!({"terminated": {"exitCode": 4, "reason": "Error"}}),
+            json!({}),
+        );
+        assert_eq!(pod_verdict(&ended).as_deref(), Some("Init:Error"));
+        assert!(HOPELESS.contains(&"Init:Error"));
+        // Running again, or still at work: the main container's reason says it is initializing.
+        let again = pod(
+            json!({"running": {}}),
+            json!({"terminated": {"exitCode": 4, "reason": "Error"}}),
+        );
+        assert_eq!(failed_init_container(&again), None);
+        assert_eq!(pod_verdict(&again).as_deref(), Some("PodInitializing"));
+        let done = pod(
+            json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
+            json!({}),
+        );
+        assert_eq!(failed_init_container(&done), None);
+    }
 
     #[test]
     fn an_oom_killed_jobmanager_says_what_to_raise() {

@@ -1,11 +1,13 @@
 //! From a pod's container spec to the shell script a pod runs in its own network and mount
 //! namespaces: volumes bind-mounted at their mount paths over a private `/opt`, the Flink
-//! distribution at `/opt/flink`, init containers run first, then the official image's entrypoint
+//! distribution at `/opt/flink` (an init container's script has its volumes and its command), then
+//! the official image's entrypoint
 //! conventions (`jobmanager`, `taskmanager`, `standalone-job ...`) turned into the Java command
 //! Flink's launch scripts build: memory options from Flink's own `BashJavaUtils`, JVM options from
 //! the mounted `config.yaml` (`env.java.default-opts.all`, `env.java.opts.all` and the
 //! component's), `/opt/flink/lib` and `/opt/flink/usrlib` on the classpath.
 
+use super::security::Security;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,7 +107,7 @@ pub struct Mount {
     pub read_only: bool,
 }
 
-/// The script of one pod: mounts, init commands, then the main container's Java command.
+/// The script of a pod's Flink container: its mounts, then the Java command.
 pub struct Script {
     pub text: String,
 }
@@ -118,8 +120,6 @@ pub struct Launch<'a> {
     pub distribution: &'a Path,
     /// Volumes at their mount paths.
     pub mounts: &'a [Mount],
-    /// Init containers' commands, in order.
-    pub init_commands: &'a [Vec<String>],
     /// The main container's args, already expanded.
     pub args: &'a [String],
     /// The mounted `config.yaml`.
@@ -128,58 +128,55 @@ pub struct Launch<'a> {
     pub config_writable: bool,
     /// What the image's entrypoint writes into the configuration ([`entrypoint_settings`]).
     pub entrypoint_settings: &'a [(String, String)],
-    /// The hosts file Java resolves names with.
+    /// The hosts file Java resolves names with (the pod's `/etc/hosts`).
     pub hosts_file: &'a Path,
+    /// Who the container runs as, and how.
+    pub security: &'a Security,
     /// Flink's log file inside the pod.
     pub log_file: &'a Path,
 }
 
-/// Builds the script. `Err` says why the container cannot start (an entrypoint this kubelet does
-/// not know).
-pub fn script(launch: &Launch) -> Result<Script, String> {
-    let Launch {
-        hostname,
-        distribution,
-        mounts,
-        init_commands,
-        args,
-        config_yaml,
-        config_writable,
-        entrypoint_settings,
-        hosts_file,
-        log_file,
-    } = launch;
-    let first = args.first().map(String::as_str).unwrap_or_default();
-    let entry = entry(first).ok_or_else(|| {
-        format!(
-            "the local kubelet runs the official Flink image's entrypoints (jobmanager, \
-             taskmanager, standalone-job), not {first:?}"
-        )
-    })?;
+/// The start of every container's script: `set -e`, the pod's hostname, a private `/opt` (with
+/// the Flink distribution at `/opt/flink/{lib,bin,opt}` for a Flink image), a private tmpfs under
+/// `/var/run/secrets` when something is mounted there, and the container's volumes at their mount
+/// paths (read-only ones remounted so).
+fn namespace_setup(
+    hostname: &str,
+    distribution: Option<&Path>,
+    mounts: &[Mount],
+    read_only_root: bool,
+) -> String {
     let mut s = format!(
         "set -e\nhostname {}\nmount -t tmpfs tmpfs /opt\n",
         quote(hostname)
     );
-    for (dir, sub) in [("lib", "lib"), ("bin", "bin"), ("opt", "opt")] {
-        let source = distribution.join(sub);
+    for dir in distribution.into_iter().flat_map(|d| {
+        ["lib", "bin", "opt"]
+            .into_iter()
+            .map(move |sub| (sub, d.join(sub)))
+    }) {
+        let (sub, source) = dir;
         if source.exists() {
             s.push_str(&format!(
-                "mkdir -p {home}/{dir}\nmount --bind {} {home}/{dir}\n",
+                "mkdir -p {FLINK_HOME}/{sub}\nmount --bind {} {FLINK_HOME}/{sub}\n",
                 quote(&source.display().to_string()),
-                home = FLINK_HOME
             ));
         }
     }
-    s.push_str(&format!(
-        "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
-    ));
+    if distribution.is_some() {
+        // As in the image: /opt/flink and its directories belong to flink (9999:9999).
+        s.push_str(&format!(
+            "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n\
+             chown 9999:9999 {FLINK_HOME} {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
+        ));
+    }
     // Only the pod sees what is mounted under it: the host keeps an empty directory at most.
     if mounts.iter().any(|m| m.path.starts_with(SECRETS_DIR)) {
         s.push_str(&format!(
             "mkdir -p {SECRETS_DIR}\nmount -t tmpfs tmpfs {SECRETS_DIR}\n"
         ));
     }
-    for m in mounts.iter() {
+    for m in mounts {
         let path = quote(&m.path);
         s.push_str(&format!(
             "mkdir -p {path}\nmount --bind {} {path}\n",
@@ -189,11 +186,81 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
             s.push_str(&format!("mount -o remount,bind,ro {path}\n"));
         }
     }
-    s.push_str(&format!("cd {FLINK_HOME}\n"));
-    for command in init_commands.iter() {
-        let words: Vec<String> = command.iter().map(|w| quote(w)).collect();
-        s.push_str(&format!("{}\n", words.join(" ")));
+    if read_only_root {
+        // Everything but its volumes: bind remounts change this namespace's mounts only.
+        s.push_str("mount -o remount,bind,ro /\nmount -o remount,bind,ro /opt\n");
+        if distribution.is_some() {
+            for sub in ["lib", "bin", "opt"] {
+                s.push_str(&format!(
+                    "if mountpoint -q {FLINK_HOME}/{sub}; then mount -o remount,bind,ro {FLINK_HOME}/{sub}; fi\n"
+                ));
+            }
+        }
+        s.push_str("if mountpoint -q /tmp; then mount -o remount,bind,ro /tmp; fi\n");
     }
+    s
+}
+
+/// The script of an init container: its own volumes, then its command, run from `/` (the
+/// working directory of the images init containers use, e.g. busybox) with the tools of this
+/// machine standing in for its image's.
+pub fn init_script(
+    hostname: &str,
+    mounts: &[Mount],
+    command: &[String],
+    security: &Security,
+) -> Result<String, String> {
+    if command.is_empty() {
+        return Err(
+            "the local kubelet runs init containers' command and args; this one has none".into(),
+        );
+    }
+    let mut s = namespace_setup(hostname, None, mounts, security.read_only_root);
+    let words: Vec<String> = security
+        .setpriv()
+        .iter()
+        .chain(command)
+        .map(|w| quote(w))
+        .collect();
+    s.push_str(&format!("cd /\nexec {}\n", words.join(" ")));
+    Ok(s)
+}
+
+/// Builds the script. `Err` says why the container cannot start (an entrypoint this kubelet does
+/// not know).
+pub fn script(launch: &Launch) -> Result<Script, String> {
+    let Launch {
+        hostname,
+        distribution,
+        mounts,
+        args,
+        config_yaml,
+        config_writable,
+        entrypoint_settings,
+        hosts_file,
+        security,
+        log_file,
+    } = launch;
+    let first = args.first().map(String::as_str).unwrap_or_default();
+    let entry = entry(first).ok_or_else(|| {
+        format!(
+            "the local kubelet runs the official Flink image's entrypoints (jobmanager, \
+             taskmanager, standalone-job), not {first:?}"
+        )
+    })?;
+    let mut setup = namespace_setup(
+        hostname,
+        Some(distribution),
+        mounts,
+        security.read_only_root,
+    );
+    // The kubelet's hosts file, as a kubelet mounts it; Java reads it too.
+    setup.push_str(&format!(
+        "mount --bind {} /etc/hosts\n",
+        quote(&hosts_file.display().to_string())
+    ));
+    // The rest runs as the container's user, as the image's entrypoint would.
+    let mut s = format!("set -e\ncd {FLINK_HOME}\n");
     // The image's entrypoint rewrites the configuration with its settings; where the directory is
     // a ConfigMap (read-only, as the provider mounts it) that write fails and Flink starts on the
     // file as mounted, so the settings are left out here too.
@@ -256,11 +323,13 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
          -Djdk.net.hosts.file={} -cp \"{FLINK_HOME}/lib/*:{FLINK_HOME}/usrlib/*\" {} --configDir {CONF_DIR} {} $memory_dynamic\n",
         jvm_options.join(" "),
         quote(&log_file.display().to_string()),
-        quote(&hosts_file.display().to_string()),
+        "/etc/hosts",
         entry.class,
         program.join(" ")
     ));
-    Ok(Script { text: s })
+    let setpriv: Vec<String> = security.setpriv().iter().map(|w| quote(w)).collect();
+    setup.push_str(&format!("exec {} sh -c {}\n", setpriv.join(" "), quote(&s)));
+    Ok(Script { text: setup })
 }
 
 /// What the official image's entrypoint writes into the configuration before Flink starts, in
@@ -334,31 +403,43 @@ fn substitute(text: &str, env: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// The commands of a pod's init containers (command then args), in order.
-pub fn init_commands(spec: &Json, env: &BTreeMap<String, String>) -> Vec<Vec<String>> {
-    spec["initContainers"]
+/// The container's `lifecycle.preStop.exec.command` (empty when it has none; `httpGet` and
+/// `sleep` hooks are not run here).
+pub fn pre_stop_command(container: &Json) -> Vec<String> {
+    container["lifecycle"]["preStop"]["exec"]["command"]
         .as_array()
-        .map(|containers| {
-            containers
-                .iter()
-                .map(|c| {
-                    c["command"]
-                        .as_array()
-                        .into_iter()
-                        .chain(c["args"].as_array())
-                        .flatten()
-                        .filter_map(Json::as_str)
-                        .map(|w| expand(w, env))
-                        .collect()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .map(String::from)
+        .collect()
+}
+
+/// An init container's command then args, `$(VAR)` expanded from its environment.
+pub fn init_command(container: &Json, env: &BTreeMap<String, String>) -> Vec<String> {
+    container["command"]
+        .as_array()
+        .into_iter()
+        .chain(container["args"].as_array())
+        .flatten()
+        .filter_map(Json::as_str)
+        .map(|w| expand(w, env))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn root() -> Security {
+        super::super::security::resolve(
+            &serde_json::json!({}),
+            &serde_json::json!({}),
+            super::super::security::ROOT,
+            "p",
+        )
+        .unwrap()
+    }
 
     #[test]
     fn expands_references_like_the_kubelet() {
@@ -422,12 +503,12 @@ mod tests {
                 hostname: "pod",
                 distribution: Path::new("/d"),
                 mounts: &[],
-                init_commands: &[],
                 args: &["taskmanager".into()],
                 config_yaml: "env.java.opts.all: --from-file\n",
                 config_writable: writable,
                 entrypoint_settings: &[("env.java.opts.all".into(), "--from-properties".into())],
                 hosts_file: Path::new("/h"),
+                security: &root(),
                 log_file: Path::new("/l"),
             })
             .ok()
@@ -449,17 +530,60 @@ mod tests {
     }
 
     #[test]
+    fn an_init_container_gets_its_volumes_and_its_command_only() {
+        let mounts = [Mount {
+            source: "/pods/p/volumes/usrlib".into(),
+            path: "/opt/flink/usrlib".into(),
+            read_only: false,
+        }];
+        let command = [
+            "sh".to_string(),
+            "-c".into(),
+            "wget -O x 'http://h/a b'".into(),
+        ];
+        let script = init_script("pod", &mounts, &command, &root()).unwrap();
+        assert!(
+            script.contains("mount --bind '/pods/p/volumes/usrlib' '/opt/flink/usrlib'"),
+            "{script}"
+        );
+        assert!(
+            !script.contains("/opt/flink/lib"),
+            "no Flink in a busybox image: {script}"
+        );
+        assert!(
+            script.ends_with(
+                &(r#"exec 'sh' '-c' 'wget -O x '\''http://h/a b'\'''"#.to_owned() + "\n")
+            ),
+            "{script}"
+        );
+        assert!(init_script("pod", &mounts, &[], &root()).is_err());
+        let user = Security {
+            uid: 1000,
+            read_only_root: true,
+            ..root()
+        };
+        let script = init_script("pod", &mounts, &command, &user).unwrap();
+        assert!(script.contains("mount -o remount,bind,ro /\n"), "{script}");
+        assert!(
+            script.contains(
+                "exec 'setpriv' '--reuid' '1000' '--regid' '0' '--clear-groups' '--' 'sh'"
+            ),
+            "{script}"
+        );
+    }
+
+    #[test]
     fn unknown_entrypoints_are_refused() {
         let err = script(&Launch {
             hostname: "pod",
             distribution: Path::new("/d"),
             mounts: &[],
-            init_commands: &[],
             args: &["sleep".into()],
             config_yaml: "",
             config_writable: false,
             entrypoint_settings: &[],
             hosts_file: Path::new("/h"),
+            security: &root(),
             log_file: Path::new("/l"),
         })
         .err()

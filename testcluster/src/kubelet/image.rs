@@ -1,24 +1,151 @@
-//! Container images as the local kubelet runs them: an official `flink:<version>[-...]` tag (the
-//! provider's default images are such tags) maps to the PyPI distribution of that Flink version,
-//! fetched once by `scripts/fetch-flink.sh` into `~/.cache/flinkops/flink/<version>/`. Anything
-//! else cannot be pulled here.
+//! Container images as the local kubelet runs them: an official `flink:<tag>` (the provider's
+//! default images are such tags) maps to the PyPI distribution of a Flink release, fetched once by
+//! `scripts/fetch-flink.sh` into `~/.cache/flinkops/flink/<version>/`. Tags name a release
+//! (`2.3.0`, `2.3.0-scala_2.12-java17`) or, as the official image's floating tags do, a minor
+//! (`2.2`, `2.2-java17`, `2.2-scala_2.12-java17`), which is its newest patch release: the newest
+//! `x.y.z` of `apache-flink-libraries` on the package index (`PIP_INDEX_URL`, else PyPI), or, when
+//! the index cannot be asked, the newest already cached. Anything else cannot be pulled here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
-/// The Flink release of an official image tag: `flink:2.3.0-scala_2.12-java17` -> `2.3.0`.
-pub fn flink_release(image: &str) -> Option<String> {
+/// What an official tag names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tag {
+    /// A release, `x.y.z`.
+    Release(String),
+    /// A minor, `x.y`: its newest patch release.
+    Minor(String),
+}
+
+/// What an official image tag names: `flink:2.3.0-scala_2.12-java17` -> release `2.3.0`,
+/// `flink:2.2-java17` -> minor `2.2`; `None` for other images and tags (`latest`, `2`).
+pub fn flink_tag(image: &str) -> Option<Tag> {
     let (repository, tag) = image.rsplit_once(':')?;
     let repository = repository.rsplit('/').next()?;
     if repository != "flink" {
         return None;
     }
-    let release = tag.split('-').next()?;
-    let parts: Vec<&str> = release.split('.').collect();
-    let numeric = parts
-        .iter()
-        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    (numeric && parts.len() == 3).then(|| release.to_string())
+    let mut words = tag.split('-');
+    let version = words.next()?;
+    // What may follow the version in official tags: scala_<v> and java<NN>.
+    let suffixes_known = words.all(|w| {
+        w.strip_prefix("scala_")
+            .is_some_and(|v| v.split('.').all(numeric))
+            || w.strip_prefix("java").is_some_and(numeric)
+    });
+    let parts: Vec<&str> = version.split('.').collect();
+    if !suffixes_known || !parts.iter().all(|p| numeric(p)) {
+        return None;
+    }
+    match parts.len() {
+        3 => Some(Tag::Release(version.to_string())),
+        2 => Some(Tag::Minor(version.to_string())),
+        _ => None,
+    }
+}
+
+fn numeric(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_digit())
+}
+
+/// The newest patch release of `minor` among `versions` (final releases `x.y.z` only; patches
+/// compared as numbers).
+pub fn newest_patch<'a>(
+    minor: &str,
+    versions: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    versions
+        .into_iter()
+        .filter_map(|v| {
+            let (m, patch) = v.rsplit_once('.')?;
+            (m == minor && numeric(patch)).then(|| (patch.parse::<u64>().ok(), v))
+        })
+        .max_by_key(|(patch, _)| *patch)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The release an official tag runs here, asking the package index for a minor's newest patch.
+pub fn flink_release(image: &str, fetch_script: &Path) -> Result<String, String> {
+    match flink_tag(image) {
+        Some(Tag::Release(version)) => Ok(version),
+        Some(Tag::Minor(minor)) => {
+            let versions = known_versions(fetch_script);
+            newest_patch(&minor, versions.iter().map(String::as_str)).ok_or_else(|| {
+                format!("image {image:?}: no Flink {minor}.x release on the package index")
+            })
+        }
+        None => Err(format!(
+            "image {image:?} is not an official Flink image this machine can run"
+        )),
+    }
+}
+
+/// The versions of `apache-flink-libraries` on the package index, asked once per process; the
+/// cached distributions when it cannot be asked.
+fn known_versions(fetch_script: &Path) -> Vec<String> {
+    static INDEX: Mutex<Option<Vec<String>>> = Mutex::new(None);
+    let Ok(mut asked) = INDEX.lock() else {
+        return cached_versions();
+    };
+    if let Some(versions) = asked.as_ref() {
+        return versions.clone();
+    }
+    match index_versions() {
+        Ok(versions) => {
+            *asked = Some(versions.clone());
+            versions
+        }
+        Err(e) => {
+            eprintln!(
+                "kubelet: the package index did not list Flink releases ({e}); minor tags map to \
+                 the newest of those {} cached",
+                fetch_script.display()
+            );
+            cached_versions()
+        }
+    }
+}
+
+/// Asks the package index's simple page, as `scripts/fetch-flink.sh` does.
+fn index_versions() -> Result<Vec<String>, String> {
+    const ASK: &str = r#"
+import os, re, urllib.request
+index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+with urllib.request.urlopen(f"{index}/apache-flink-libraries/", timeout=20) as r:
+    page = r.read().decode()
+for v in sorted(set(re.findall(r"apache[-_]flink[-_]libraries-([0-9]+\.[0-9]+\.[0-9]+)[-.]", page))):
+    print(v)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", ASK])
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect())
+}
+
+/// The releases in the distribution cache of `scripts/fetch-flink.sh`.
+fn cached_versions() -> Vec<String> {
+    let cache = std::env::var_os("FLINK_DIST_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/flinkops/flink"))
+        });
+    cache
+        .and_then(|dir| std::fs::read_dir(dir).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(".complete").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
 }
 
 /// The distribution directory of `release` (with `lib/` and `bin/bash-java-utils.jar`),
@@ -42,17 +169,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn official_tags_map_to_releases() {
+    fn official_tags_name_a_release_or_a_minor() {
+        let release = |v: &str| Some(Tag::Release(v.into()));
+        let minor = |v: &str| Some(Tag::Minor(v.into()));
+        assert_eq!(flink_tag("flink:2.3.0-scala_2.12-java17"), release("2.3.0"));
         assert_eq!(
-            flink_release("flink:2.3.0-scala_2.12-java17").as_deref(),
-            Some("2.3.0")
+            flink_tag("docker.io/library/flink:1.20.5"),
+            release("1.20.5")
         );
+        assert_eq!(flink_tag("flink:2.2"), minor("2.2"));
+        assert_eq!(flink_tag("flink:2.2-java17"), minor("2.2"));
+        assert_eq!(flink_tag("flink:1.20-scala_2.12-java11"), minor("1.20"));
+        assert_eq!(flink_tag("flink:latest"), None);
+        assert_eq!(flink_tag("flink:2"), None);
+        assert_eq!(flink_tag("flink:2.2-debian"), None);
+        assert_eq!(flink_tag("registry.example.com/other:1.2.3"), None);
+        assert_eq!(flink_tag("busybox:1.36"), None);
+    }
+
+    #[test]
+    fn a_minor_is_its_newest_patch() {
+        // What PyPI listed for apache-flink-libraries (pip index versions, December 2026).
+        let index = [
+            "2.3.0", "2.2.1", "2.2.0", "2.1.3", "2.1.2", "2.1.1", "2.1.0", "2.0.2", "2.0.1",
+            "2.0.0", "1.20.5", "1.20.4", "1.19.3", "1.14.6", "0.0",
+        ];
+        assert_eq!(newest_patch("2.2", index).as_deref(), Some("2.2.1"));
+        assert_eq!(newest_patch("1.20", index).as_deref(), Some("1.20.5"));
+        assert_eq!(newest_patch("2.1", index).as_deref(), Some("2.1.3"));
+        assert_eq!(newest_patch("2.4", index), None);
+        // Patches are numbers, and pre-releases are not releases.
         assert_eq!(
-            flink_release("docker.io/library/flink:1.20.5").as_deref(),
-            Some("1.20.5")
+            newest_patch("1.9", ["1.9.9", "1.9.10", "1.9.11rc1"]).as_deref(),
+            Some("1.9.10")
         );
-        assert_eq!(flink_release("flink:latest"), None);
-        assert_eq!(flink_release("registry.example.com/other:1.2.3"), None);
-        assert_eq!(flink_release("busybox:1.36"), None);
+    }
+
+    #[test]
+    fn a_release_tag_needs_no_index_and_other_images_are_refused() {
+        let script = Path::new("/nonexistent/fetch-flink.sh");
+        assert_eq!(
+            flink_release("flink:2.3.0-java17", script).as_deref(),
+            Ok("2.3.0")
+        );
+        let refused = flink_release("busybox:1.36", script).unwrap_err();
+        assert!(refused.contains("not an official Flink image"), "{refused}");
     }
 }

@@ -9,21 +9,28 @@
 //! (image tag to Flink distribution).
 
 mod container;
+mod container_process;
 mod image;
+pub mod log_files;
 mod memory;
 mod network;
+mod pod_containers;
+mod pod_status;
 mod pods;
 mod runtime;
+mod security;
 mod service_account;
+mod termination;
 mod volumes;
 
 use crate::http::Shared;
 use crate::RunningServer;
-use runtime::{PodRuntime, State};
-use serde_json::{json, Value as Json};
+use pod_containers::Which;
+use runtime::PodRuntime;
+use serde_json::Value as Json;
 use service_account::InClusterApi;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,7 +60,7 @@ pub fn check_host() -> Result<(), String> {
     if !root {
         return Err("--run-pods needs root (network and mount namespaces per pod)".into());
     }
-    for tool in ["ip", "unshare", "java", "mount"] {
+    for tool in ["ip", "unshare", "nsenter", "java", "mount"] {
         let found = std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
@@ -126,7 +133,7 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             let ready = |ns: &str, name: &str| {
                 runtimes
                     .get(&(ns.to_string(), name.to_string()))
-                    .is_some_and(PodRuntime::ready)
+                    .is_some_and(|r| r.containers.ready())
             };
             pods::reconcile_deployments(store, &ready, &mut serial);
         }
@@ -134,6 +141,13 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
         runtimes.retain(|key, _| pods.iter().any(|p| pods::key(p) == *key));
         for pod in &pods {
             let key = pods::key(pod);
+            let deleting = pods::terminating(pod);
+            if deleting && !runtimes.contains_key(&key) {
+                // Nothing of it runs here: it goes at once.
+                pods::remove(store, pod);
+                continue;
+            }
+            pods::bind(store, pod);
             if !runtimes.contains_key(&key) {
                 let dir = options.work_dir.join(&key.0).join(&key.1);
                 let n = pod_number();
@@ -145,7 +159,7 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
                         .ok(),
                     _ => None,
                 };
-                match PodRuntime::new(n, dir, cgroup) {
+                match PodRuntime::new(n, dir, cgroup, pod) {
                     Ok(r) => {
                         runtimes.insert(key.clone(), r);
                     }
@@ -158,14 +172,30 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             let Some(runtime) = runtimes.get_mut(&key) else {
                 continue;
             };
-            runtime.poll();
-            if runtime.due() {
-                match prepare(shared, pod, runtime, &services, options, api) {
-                    Ok(ready) => runtime.start(&ready.script, &ready.env),
-                    Err(not) => runtime.cannot_start(not.reason, not.message),
+            if deleting {
+                let grace = pod["metadata"]["deletionGracePeriodSeconds"]
+                    .as_u64()
+                    .unwrap_or(30);
+                let pre_stop = container::pre_stop_command(&pod["spec"]["containers"][0]);
+                if runtime.terminate(Duration::from_secs(grace), &pre_stop) {
+                    pods::remove(store, pod);
+                    runtimes.remove(&key);
+                    continue;
+                }
+            } else {
+                runtime.poll();
+            }
+            if let Some(which) = runtime.containers.due().filter(|_| !runtime.terminating()) {
+                match prepare(shared, pod, which, runtime, &services, options, api) {
+                    Ok(ready) => runtime.start(which, &ready.script, &ready.env),
+                    Err(not) => runtime
+                        .containers
+                        .get(which)
+                        .cannot_start(not.reason, not.message),
                 }
             }
-            pods::write_pod_status(store, pod, status(pod, runtime));
+            let status = pod_status::status(pod, &runtime.containers, runtime.address);
+            pods::write_pod_status(store, pod, status);
         }
         let names = pods::reconcile_endpoints(store);
         if names != services {
@@ -198,10 +228,11 @@ fn not_started(reason: &'static str) -> impl Fn(String) -> NotStarted {
     move |message| NotStarted { reason, message }
 }
 
-/// The script and environment of a pod's container, or why it cannot start.
+/// The script and environment of container `which` of a pod, or why it cannot start.
 fn prepare(
     shared: &Shared,
     pod: &Json,
+    which: Which,
     runtime: &PodRuntime,
     services: &BTreeMap<String, std::net::Ipv4Addr>,
     options: &Options,
@@ -210,16 +241,11 @@ fn prepare(
     let store = &shared.store;
     let (ns, name) = pods::key(pod);
     let spec = &pod["spec"];
-    let main = &spec["containers"][0];
-    let image = main["image"].as_str().unwrap_or_default();
-    let release = image::flink_release(image).ok_or_else(|| {
-        not_started("ErrImagePull")(format!(
-            "image {image:?} is not an official Flink image this machine can run"
-        ))
-    })?;
-    let distribution = image::distribution(&release, &options.fetch_script)
-        .map_err(not_started("ErrImagePull"))?;
-    let mut mounts = volumes::materialize(store, &ns, spec, main, &runtime.dir)
+    let container = match which {
+        Which::Init(i) => &spec["initContainers"][i],
+        Which::Main => &spec["containers"][0],
+    };
+    let mut mounts = volumes::materialize(store, &ns, spec, container, &runtime.dir)
         .map_err(not_started("CreateContainerConfigError"))?;
     mounts.extend(
         service_account::mount(store, &shared.tokens, api, &ns, spec, &runtime.dir)
@@ -228,15 +254,72 @@ fn prepare(
     // The container's own variables win over the kubelet's, as in a cluster.
     let mut env = service_account::environment(api);
     env.extend(
-        volumes::environment(store, &ns, &name, &runtime.address.to_string(), main)
+        volumes::environment(store, &ns, &name, &runtime.address.to_string(), container)
             .map_err(not_started("CreateContainerConfigError"))?,
     );
+    // Neither the official Flink image nor busybox sets a `USER`: both start as root.
+    let image_user = security::ROOT;
+    let pod_id = format!(
+        "{name}_{ns}({})",
+        pod["metadata"]["uid"].as_str().unwrap_or_default()
+    );
+    let security = security::resolve(spec, container, image_user, &pod_id)
+        .map_err(not_started("CreateContainerConfigError"))?;
+    let security = match which {
+        Which::Main => {
+            security::flink_entrypoint(security).map_err(not_started("RunContainerError"))?
+        }
+        Which::Init(_) => security,
+    };
+    // The kubelet gives the pod's volumes to its fsGroup before the container starts.
+    if let Some(fs_group) = spec["securityContext"]["fsGroup"]
+        .as_u64()
+        .and_then(|g| u32::try_from(g).ok())
+    {
+        for m in &mounts {
+            security::set_volume_ownership(Path::new(&m.source), fs_group, m.read_only)
+                .map_err(|e| not_started("RunContainerError")(format!("fsGroup: {e}")))?;
+        }
+    }
+    let script = match which {
+        Which::Init(_) => container::init_script(
+            &name,
+            &mounts,
+            &container::init_command(container, &env),
+            &security,
+        )
+        .map_err(not_started("RunContainerError"))?,
+        Which::Main => flink_script(pod, runtime, &mounts, &env, services, options, &security)?,
+    };
+    Ok(Prepared {
+        script,
+        env: env.into_iter().collect(),
+    })
+}
+
+/// The script of the pod's Flink container: its image's distribution and entrypoint.
+fn flink_script(
+    pod: &Json,
+    runtime: &PodRuntime,
+    mounts: &[container::Mount],
+    env: &BTreeMap<String, String>,
+    services: &BTreeMap<String, std::net::Ipv4Addr>,
+    options: &Options,
+    security: &security::Security,
+) -> Result<String, NotStarted> {
+    let (_, name) = pods::key(pod);
+    let main = &pod["spec"]["containers"][0];
+    let image = main["image"].as_str().unwrap_or_default();
+    let release =
+        image::flink_release(image, &options.fetch_script).map_err(not_started("ErrImagePull"))?;
+    let distribution = image::distribution(&release, &options.fetch_script)
+        .map_err(not_started("ErrImagePull"))?;
     let args: Vec<String> = main["args"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(Json::as_str)
-                .map(|w| container::expand(w, &env))
+                .map(|w| container::expand(w, env))
                 .collect()
         })
         .unwrap_or_default();
@@ -253,56 +336,15 @@ fn prepare(
     let script = container::script(&container::Launch {
         hostname: &name,
         distribution: &distribution,
-        mounts: &mounts,
-        init_commands: &container::init_commands(spec, &env),
+        mounts,
         args: &args,
         config_yaml: &config_yaml,
         config_writable: config_mount.is_none_or(|m| !m.read_only),
-        entrypoint_settings: &container::entrypoint_settings(&name, &env),
+        entrypoint_settings: &container::entrypoint_settings(&name, env),
         hosts_file: &hosts,
+        security,
         log_file: std::path::Path::new("/opt/flink/log/flink.log"),
     })
     .map_err(not_started("RunContainerError"))?;
-    Ok(Prepared {
-        script: script.text,
-        env: env.into_iter().collect(),
-    })
-}
-
-/// The pod status a kubelet would write for `runtime`.
-fn status(pod: &Json, runtime: &PodRuntime) -> Json {
-    let container = &pod["spec"]["containers"][0];
-    let ready = runtime.ready();
-    let state = match &runtime.state {
-        State::Running { started_at } => json!({"running": {"startedAt": started_at}}),
-        State::Waiting { reason, message } => {
-            json!({"waiting": {"reason": reason, "message": message}})
-        }
-    };
-    let mut container_status = json!({
-        "name": container["name"].clone(),
-        "image": container["image"].clone(),
-        "ready": ready,
-        "started": ready,
-        "restartCount": runtime.restarts,
-        "state": state,
-    });
-    if let Some((code, reason)) = &runtime.last_exit {
-        container_status["lastState"] = json!({"terminated": {"exitCode": code, "reason": reason}});
-    }
-    let condition =
-        |kind: &str, ok: bool| json!({"type": kind, "status": if ok { "True" } else { "False" }});
-    json!({
-        "phase": if ready || runtime.restarts > 0 { "Running" } else { "Pending" },
-        "podIP": runtime.address.to_string(),
-        "podIPs": [{"ip": runtime.address.to_string()}],
-        "hostIP": network::GATEWAY.to_string(),
-        "conditions": [
-            condition("PodScheduled", true),
-            condition("Initialized", true),
-            condition("ContainersReady", ready),
-            condition("Ready", ready),
-        ],
-        "containerStatuses": [container_status],
-    })
+    Ok(script.text)
 }

@@ -47,6 +47,51 @@ pub fn key(object: &Json) -> (String, String) {
     )
 }
 
+/// The node name the local kubelet binds pods to (`spec.nodeName`).
+pub const NODE_NAME: &str = "local-kubelet";
+
+/// Whether the pod is being deleted gracefully (it has a `deletionTimestamp`).
+pub fn terminating(pod: &Json) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_string()
+}
+
+/// Binds the pod to this kubelet's node, as the scheduler would: a bound pod is deleted
+/// gracefully (`crate::pod_deletion`).
+pub fn bind(store: &Store, pod: &Json) {
+    let Some(pod_kind) = kind("pods") else {
+        return;
+    };
+    if pod["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty())
+    {
+        return;
+    }
+    let (ns, name) = key(pod);
+    let mut bound = pod.clone();
+    bound["spec"]["nodeName"] = NODE_NAME.into();
+    if let Some(meta) = bound["metadata"].as_object_mut() {
+        meta.remove("resourceVersion");
+    }
+    let _ = store.update(pod_kind, &ns, &name, bound, &write(None));
+}
+
+/// Deletes the pod for good, once its processes are gone (the kubelet's final delete).
+pub fn remove(store: &Store, pod: &Json) {
+    if let Some(pod_kind) = kind("pods") {
+        let (ns, name) = key(pod);
+        let _ = store.delete(pod_kind, &ns, &name);
+    }
+}
+
+/// Deletes the pod as a controller does: gracefully when it runs.
+fn delete_gracefully(store: &Store, pod: &Json) {
+    if let Some(pod_kind) = kind("pods") {
+        let (ns, name) = key(pod);
+        let _ = crate::pod_deletion::delete(store, pod_kind, &ns, &name, None);
+    }
+}
+
 /// Every pod in the store.
 pub fn pods(store: &Store) -> Vec<Json> {
     all(store, "pods")
@@ -90,15 +135,15 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
     let deployments = all(store, "deployments");
     let pods = pods(store);
     for pod in &pods {
-        let (ns, name) = key(pod);
+        let (ns, _) = key(pod);
         let owned = owner_of(pod);
         let alive = owned.as_ref().is_some_and(|(owner, owner_uid)| {
             deployments
                 .iter()
                 .any(|d| key(d) == (ns.clone(), owner.clone()) && uid(d) == *owner_uid)
         });
-        if owned.is_some() && !alive {
-            let _ = store.delete(pod_kind, &ns, &name);
+        if owned.is_some() && !alive && !terminating(pod) {
+            delete_gracefully(store, pod);
         }
     }
     for deployment in &deployments {
@@ -113,12 +158,16 @@ pub fn reconcile_deployments(store: &Store, ready: &dyn Fn(&str, &str) -> bool, 
         let (current, old): (Vec<&Json>, Vec<&Json>) = mine
             .iter()
             .partition(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
-        // Recreate (what the provider renders): old pods go before new ones start.
-        for pod in &old {
-            let _ = store.delete(pod_kind, &ns, &key(pod).1);
+        // A terminating pod of the current template no longer counts: it is replaced at once,
+        // as a ReplicaSet does.
+        let current: Vec<&Json> = current.into_iter().filter(|p| !terminating(p)).collect();
+        // Recreate (what the provider renders): old pods go, terminating ones until their
+        // processes are gone, before new ones start.
+        for pod in old.iter().filter(|p| !terminating(p)) {
+            delete_gracefully(store, pod);
         }
         for pod in current.iter().skip(replicas) {
-            let _ = store.delete(pod_kind, &ns, &key(pod).1);
+            delete_gracefully(store, pod);
         }
         let mut failed_create = None;
         if old.is_empty() {
@@ -204,8 +253,10 @@ pub fn reconcile_endpoints(store: &Store) -> BTreeMap<String, std::net::Ipv4Addr
         let Some(selector) = service["spec"]["selector"].as_object() else {
             continue;
         };
+        // A terminating pod leaves the endpoints at once.
         let ready: Vec<&Json> = pods
             .iter()
+            .filter(|p| !terminating(p))
             .filter(|p| key(p).0 == ns && matches_selector(selector, &p["metadata"]["labels"]))
             .filter(|p| {
                 p["status"]["conditions"].as_array().is_some_and(|c| {
@@ -314,5 +365,55 @@ mod tests {
         assert_eq!(new.len(), 1, "{new:#?}");
         assert_eq!(owner_of(&new[0]).unwrap().1, uid(&second));
         assert_ne!(key(&new[0]), key(&old[0]));
+    }
+
+    #[test]
+    fn recreate_waits_for_a_terminating_old_pod_to_be_gone() {
+        let store = Store::new();
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}});
+        store
+            .create(kind("namespaces").unwrap(), "", namespace, &write(None))
+            .unwrap();
+        let mut serial = 0;
+        let mut deployment = deployment(&store);
+        reconcile_deployments(&store, &|_, _| true, &mut serial);
+        let old = pods(&store);
+        bind(&store, &old[0]);
+
+        // A new template: the old pod, bound and running, is only marked for deletion.
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "flink:2.2".into();
+        deployment["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        store
+            .update(
+                kind("deployments").unwrap(),
+                "ns",
+                "jm",
+                deployment,
+                &write(None),
+            )
+            .unwrap();
+        for _ in 0..2 {
+            reconcile_deployments(&store, &|_, _| true, &mut serial);
+            let now = pods(&store);
+            assert_eq!(
+                now.len(),
+                1,
+                "a new pod started beside the old one: {now:#?}"
+            );
+            assert!(terminating(&now[0]), "{:#}", now[0]);
+            assert_eq!(now[0]["metadata"]["deletionGracePeriodSeconds"], 30);
+        }
+
+        // Its processes gone, the kubelet removes it: then the new pod comes.
+        remove(&store, &pods(&store)[0]);
+        reconcile_deployments(&store, &|_, _| true, &mut serial);
+        let new = pods(&store);
+        assert_eq!(new.len(), 1);
+        assert_ne!(key(&new[0]), key(&old[0]));
+        assert!(!terminating(&new[0]));
     }
 }

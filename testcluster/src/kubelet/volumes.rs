@@ -107,6 +107,10 @@ pub fn materialize(
         let path = dir.join("volumes").join(name);
         let read_only = if volume["emptyDir"].is_object() {
             std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+            // As the kubelet makes it: any user of the pod may write there.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))
+                .map_err(|e| e.to_string())?;
             false
         } else if volume["configMap"].is_object() || volume["secret"].is_object() {
             let all = files(store, namespace, volume)?;

@@ -6,6 +6,9 @@
 mod api;
 mod invalid_kubectl;
 mod kubectl;
+mod kubelet_init;
+mod kubelet_security;
+mod kubelet_termination;
 mod pod_security;
 mod pods;
 mod port_forward_kubectl;

@@ -1,0 +1,209 @@
+//! The pod status the local kubelet writes, in the shape a kubelet gives it (`kubelet_pods.go`
+//! `generateAPIPodStatus`, `status/generate.go`, checked by `test/e2e/common/node/init_container.go`):
+//! phase, the conditions with their reasons (`Initialized: False` with `ContainersNotInitialized`
+//! and "containers with incomplete status: [...]" while init containers have not all succeeded;
+//! `ContainersReady` and `Ready` with `ContainersNotReady`), `initContainerStatuses` and
+//! `containerStatuses` (state, lastState, restartCount, ready, started), and the pod IP.
+
+use super::container_process::{ContainerProcess, Ended, State};
+use super::network;
+use super::pod_containers::PodContainers;
+use serde_json::{json, Value as Json};
+use std::net::Ipv4Addr;
+
+fn terminated(ended: &Ended) -> Json {
+    json!({
+        "exitCode": ended.exit_code,
+        "reason": ended.reason,
+        "startedAt": ended.started_at,
+        "finishedAt": ended.finished_at,
+    })
+}
+
+fn state(state: &State) -> Json {
+    match state {
+        State::Running { started_at } => json!({"running": {"startedAt": started_at}}),
+        State::Waiting { reason, message } if message.is_empty() => {
+            json!({"waiting": {"reason": reason}})
+        }
+        State::Waiting { reason, message } => {
+            json!({"waiting": {"reason": reason, "message": message}})
+        }
+        State::Terminated(ended) => json!({"terminated": terminated(ended)}),
+    }
+}
+
+/// One entry of `containerStatuses` or `initContainerStatuses`; `ready` as the kubelet decides
+/// it (an init container is ready once it succeeded, an app container while it runs).
+fn container_status(spec: &Json, process: &ContainerProcess, ready: bool) -> Json {
+    let mut status = json!({
+        "name": process.name,
+        "image": spec["image"].clone(),
+        "imageID": "",
+        "ready": ready,
+        "started": process.running(),
+        "restartCount": process.restarts,
+        "state": state(&process.state),
+        "lastState": {},
+    });
+    if let Some(ended) = &process.last_exit {
+        status["lastState"] = json!({"terminated": terminated(ended)});
+    }
+    status
+}
+
+fn condition(kind: &str, ok: bool, reason: &str, message: String) -> Json {
+    if ok {
+        json!({"type": kind, "status": "True"})
+    } else {
+        json!({"type": kind, "status": "False", "reason": reason, "message": message})
+    }
+}
+
+/// The status a kubelet would write for `pod`, its containers as `containers` run at `address`.
+pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json {
+    let spec = &pod["spec"];
+    let main_spec = &spec["containers"][0];
+    let ready = containers.ready();
+    let phase = containers.phase();
+    let incomplete: Vec<&str> = containers
+        .init
+        .iter()
+        .filter(|c| !c.succeeded())
+        .map(|c| c.name.as_str())
+        .collect();
+    let unready = format!("containers with unready status: [{}]", containers.main.name);
+    let not_ready_reason = if phase == "Succeeded" {
+        "PodCompleted"
+    } else {
+        "ContainersNotReady"
+    };
+    let mut status = json!({
+        "phase": phase,
+        "podIP": address.to_string(),
+        "podIPs": [{"ip": address.to_string()}],
+        "hostIP": network::GATEWAY.to_string(),
+        "conditions": [
+            condition("PodScheduled", true, "", String::new()),
+            condition(
+                "Initialized",
+                incomplete.is_empty(),
+                "ContainersNotInitialized",
+                format!("containers with incomplete status: [{}]", incomplete.join(" ")),
+            ),
+            condition("ContainersReady", ready, not_ready_reason, unready.clone()),
+            condition("Ready", ready, not_ready_reason, unready),
+        ],
+        "containerStatuses": [container_status(main_spec, &containers.main, ready)],
+    });
+    if !containers.init.is_empty() {
+        let specs = spec["initContainers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        status["initContainerStatuses"] = containers
+            .init
+            .iter()
+            .enumerate()
+            .map(|(i, c)| container_status(specs.get(i).unwrap_or(&Json::Null), c, c.succeeded()))
+            .collect();
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kubelet::container_process::RestartPolicy;
+
+    fn pod(policy: &str) -> Json {
+        json!({"spec": {
+            "restartPolicy": policy,
+            "initContainers": [
+                {"name": "init1", "image": "busybox:1.36"},
+                {"name": "init2", "image": "busybox:1.36"},
+            ],
+            "containers": [{"name": "run1", "image": "flink:2.3.0"}],
+        }})
+    }
+
+    fn ended(code: i32) -> Ended {
+        Ended {
+            exit_code: code,
+            reason: if code == 0 { "Completed" } else { "Error" }.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: "2026-01-01T00:00:01Z".into(),
+        }
+    }
+
+    fn condition<'a>(status: &'a Json, kind: &str) -> &'a Json {
+        status["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == kind)
+            .unwrap()
+    }
+
+    #[test]
+    fn while_init_containers_run_the_pod_is_pending_and_not_initialized() {
+        let pod = pod("Always");
+        let mut containers = PodContainers::of(&pod);
+        assert_eq!(containers.restart_policy, RestartPolicy::Always);
+        containers.init[0].state = State::Terminated(ended(0));
+        let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(status["phase"], "Pending");
+        let initialized = condition(&status, "Initialized");
+        assert_eq!(initialized["status"], "False");
+        assert_eq!(initialized["reason"], "ContainersNotInitialized");
+        assert_eq!(
+            initialized["message"],
+            "containers with incomplete status: [init2]"
+        );
+        assert_eq!(condition(&status, "Ready")["reason"], "ContainersNotReady");
+        let init = &status["initContainerStatuses"];
+        assert_eq!(init[0]["state"]["terminated"]["reason"], "Completed");
+        assert_eq!(init[0]["ready"], true);
+        assert_eq!(init[1]["state"]["waiting"]["reason"], "PodInitializing");
+        assert_eq!(init[1]["ready"], false);
+        let main = &status["containerStatuses"][0];
+        assert_eq!(main["name"], "run1");
+        assert_eq!(main["state"]["waiting"]["reason"], "PodInitializing");
+    }
+
+    #[test]
+    fn a_failed_init_container_fails_a_pod_that_never_restarts() {
+        let pod = pod("Never");
+        let mut containers = PodContainers::of(&pod);
+        containers.init[0].state = State::Terminated(ended(0));
+        containers.init[1].state = State::Terminated(ended(1));
+        assert_eq!(containers.due(), None, "nothing starts after a failure");
+        let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(status["phase"], "Failed");
+        assert_eq!(
+            condition(&status, "Initialized")["message"],
+            "containers with incomplete status: [init2]"
+        );
+        assert_eq!(
+            status["initContainerStatuses"][1]["state"]["terminated"]["exitCode"],
+            1
+        );
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "PodInitializing"
+        );
+    }
+
+    #[test]
+    fn a_pod_without_init_containers_is_initialized_and_waits_for_its_container() {
+        let pod = json!({"spec": {"containers": [{"name": "c", "image": "flink:2.3.0"}]}});
+        let containers = PodContainers::of(&pod);
+        let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(condition(&status, "Initialized")["status"], "True");
+        assert!(status.get("initContainerStatuses").is_none());
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+    }
+}
