@@ -62,6 +62,39 @@ impl Cluster {
         }
     }
 
+    /// Why Deployment `name` creates no pods, if its controller says so: the reason and message
+    /// of its `ReplicaFailure` condition (a pod that admission refused, a quota), which a
+    /// Deployment carries from its ReplicaSet.
+    pub async fn replica_failure(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<(String, String)>, KubeError> {
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), namespace);
+        let deployment = retry(|| api.get_opt(name))
+            .await
+            .map_err(|e| KubeError::Object {
+                verb: "read",
+                kind: "Deployment".into(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                message: server_message(&e),
+            })?;
+        let failure = deployment
+            .and_then(|d| d.status?.conditions)
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+            .map(|c| {
+                (
+                    c.reason.unwrap_or_else(|| "ReplicaFailure".into()),
+                    c.message.unwrap_or_default(),
+                )
+            });
+        Ok(failure)
+    }
+
     /// The last `lines` lines of pod `name`'s output (`pods/log`): of `container` when given
     /// (e.g. an init container), else of its app container.
     pub async fn pod_log_tail(

@@ -622,10 +622,13 @@ fn a_jar_that_cannot_be_downloaded_fails_the_apply_naming_the_init_container() {
     assert_ne!(run.code, 0, "{}", run.text);
     // Terraform wraps the diagnostic's lines.
     let text = run.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Given up on the pod's verdict, not waited out (wait_timeout is 4 min).
     assert!(
-        took < Duration::from_secs(90),
-        "took {took:?}, not the 4 min wait_timeout"
+        text.contains("the deployment cannot run: Init:"),
+        "{}",
+        run.text
     );
+    eprintln!("the failed download failed the apply after {took:?}");
     // wget's exit code for a server error (8 for GNU wget, which stands in for busybox here).
     assert!(
         text.contains("the init container fetch-artifacts failed with exit code 8"),

@@ -23,6 +23,7 @@ mod lifecycle;
 mod lifecycle_ha;
 mod local_cluster;
 mod modules;
+mod pod_security;
 mod provider_config;
 mod refresh;
 mod verify;

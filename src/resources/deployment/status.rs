@@ -5,6 +5,7 @@
 //! job is down. At the end of an apply, `settle` waits for the job to run (or its pods to go).
 
 use super::jobmanager_pods::jobmanagers;
+use super::layout::Names;
 use super::model::Model;
 use super::reach;
 use super::states::{State, PENDING};
@@ -69,6 +70,19 @@ fn pod_verdict(pod: &Pod) -> Option<String> {
     (!ready).then(|| "STARTING".to_string())
 }
 
+/// Why the JobManager's Deployment creates no pods, if its controller says so (reason, message).
+async fn replica_failure(cluster: &Cluster, model: &Model) -> Option<(String, String)> {
+    let (namespace, name) = (model.namespace.known()?, model.name.known()?);
+    let jobmanager = Names::of(name).jobmanager;
+    match cluster.replica_failure(namespace, &jobmanager).await {
+        Ok(failure) => failure,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read the JobManager's Deployment");
+            None
+        }
+    }
+}
+
 /// The status of the deployment `model` describes (its namespace, id and job id known).
 pub async fn observe(cluster: &Cluster, model: &Model) -> String {
     observe_with_pod(cluster, model, None).await.0
@@ -94,10 +108,13 @@ async fn observe_with_pod(
     let Some(jobmanager) = pods.into_iter().last() else {
         // Scaled to nothing on purpose, the state says so.
         let status = match model.desired_state() {
-            State::Running => PENDING,
-            stopped => stopped.as_str(),
+            State::Running => match replica_failure(cluster, model).await {
+                Some((reason, _)) => reason,
+                None => PENDING.into(),
+            },
+            stopped => stopped.as_str().into(),
         };
-        return (status.into(), None);
+        return (status, None);
     };
     let pod_name = jobmanager.metadata.name.clone().unwrap_or_default();
     let status = job_state(cluster, model, &jobmanager, &pod_name).await;
@@ -208,6 +225,8 @@ const HOPELESS: &[&str] = &[
     "CreateContainerConfigError",
     "CrashLoopBackOff",
     "Init:CrashLoopBackOff",
+    // The Deployment's ReplicaFailure: its pods are refused (Pod Security admission, a quota).
+    "FailedCreate",
     "Init:Error",
 ];
 
@@ -269,6 +288,11 @@ pub async fn wait_until_running(
                      ({restarts} restarts)"
                 ),
                 None => why,
+            };
+            // No pod at all: its controller's condition says why (admission, quota).
+            let why = match (&pod, replica_failure(cluster, model).await) {
+                (None, Some((_, message))) => format!("{why} ({message})"),
+                _ => why,
             };
             let container = init.as_ref().map(|(name, ..)| name.as_str());
             let logs = match &pod {
