@@ -40,27 +40,30 @@ pub async fn read(
     })
 }
 
+/// The value type of resource type `type_name` and the prior, new and configuration values of a
+/// plan or apply decoded with its schema; or the diagnostics refusing the request.
+fn change_values(
+    provider: &Provider,
+    type_name: &str,
+    parts: [(Option<&wire::DynamicValue>, &str); 3],
+) -> Result<(crate::value::Type, [crate::value::Value; 3]), Vec<wire::Diagnostic>> {
+    let schema = provider
+        .resource_schema(type_name)
+        .ok_or_else(|| unknown_type("resource type", type_name))?;
+    Ok((schema.value_type(), values_of(parts, schema)?))
+}
+
 /// PlanResourceChange: the planned state and the attributes that force a replacement.
 pub async fn plan(
     provider: &Provider,
     req: wire::plan_resource_change::Request,
 ) -> Rpc<wire::plan_resource_change::Response> {
-    let Some(schema) = provider.resource_schema(&req.type_name) else {
-        return ok(Answer::refused(unknown_type(
-            "resource type",
-            &req.type_name,
-        )));
-    };
-    let ty = schema.value_type();
-    let values = values_of(
-        [
-            (req.prior_state.as_ref(), "prior state"),
-            (req.proposed_new_state.as_ref(), "proposed state"),
-            (req.config.as_ref(), "configuration"),
-        ],
-        schema,
-    );
-    let [prior, proposed, config] = match values {
+    let parts = [
+        (req.prior_state.as_ref(), "prior state"),
+        (req.proposed_new_state.as_ref(), "proposed state"),
+        (req.config.as_ref(), "configuration"),
+    ];
+    let (ty, [prior, proposed, config]) = match change_values(provider, &req.type_name, parts) {
         Ok(v) => v,
         Err(diagnostics) => return ok(Answer::refused(diagnostics)),
     };
@@ -85,22 +88,12 @@ pub async fn apply(
     provider: &Provider,
     req: wire::apply_resource_change::Request,
 ) -> Rpc<wire::apply_resource_change::Response> {
-    let Some(schema) = provider.resource_schema(&req.type_name) else {
-        return ok(Answer::refused(unknown_type(
-            "resource type",
-            &req.type_name,
-        )));
-    };
-    let ty = schema.value_type();
-    let values = values_of(
-        [
-            (req.prior_state.as_ref(), "prior state"),
-            (req.planned_state.as_ref(), "planned state"),
-            (req.config.as_ref(), "configuration"),
-        ],
-        schema,
-    );
-    let [prior, planned, config] = match values {
+    let parts = [
+        (req.prior_state.as_ref(), "prior state"),
+        (req.planned_state.as_ref(), "planned state"),
+        (req.config.as_ref(), "configuration"),
+    ];
+    let (ty, [prior, planned, config]) = match change_values(provider, &req.type_name, parts) {
         Ok(v) => v,
         Err(diagnostics) => {
             return ok(wire::apply_resource_change::Response {

@@ -181,3 +181,8 @@ pub fn shared_storage() -> tempfile::TempDir {
         .expect("storage open to the pods' user");
     dir
 }
+
+/// The pod setting of tests that give Flink `file://` storage on this machine: a read-only root
+/// filesystem (the default) leaves Flink only its volumes to write, so it could not write there.
+/// On a real cluster that storage is S3, or a volume, and the root stays read-only.
+pub const NODE_STORAGE: &str = "pod = { read_only_root_filesystem = false }";

@@ -6,9 +6,9 @@
 //! and recovers the same job from its HA data; destroy removes those ConfigMaps.
 
 use crate::cluster::Cluster;
-use crate::harness::{shared_storage, Workspace};
+use crate::harness::{shared_storage, Workspace, NODE_STORAGE};
 use crate::lifecycle::{counter, job_id, job_state, rest_address};
-use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
+use crate::local_cluster::{http_get, job_jar, jvm_of, pod, serve, wait_for};
 use std::process::Command;
 use std::time::Duration;
 
@@ -33,9 +33,12 @@ resource "flink_high_availability" "k8s" {{
         provider = cluster.provider_block(),
         ns = cluster.namespace,
     );
-    let settings = "blob_storage      = flink_blob_storage.state.spec
-  high_availability = flink_high_availability.k8s.spec";
-    platform + &counter(cluster, jar_port, "RUNNING", 1, settings)
+    let settings = format!(
+        "blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.k8s.spec
+  {NODE_STORAGE}"
+    );
+    platform + &counter(cluster, jar_port, "RUNNING", 1, &settings)
 }
 
 /// Flink's HA ConfigMaps of deployment `id` (by the labels Flink gives them).
@@ -121,14 +124,8 @@ fn with_kubernetes_ha_flink_elects_its_leader_as_the_deployments_service_account
     });
     let jobmanager = pod(&cluster, "jobmanager", &id);
     let jm_name = jobmanager["metadata"]["name"].as_str().unwrap().to_string();
-    let killed = Command::new("pkill")
-        .args([
-            "-KILL",
-            "-f",
-            &format!("ClusterEntryPoint.*{jm_name}|{jm_name}.*ClusterEntryPoint"),
-        ])
-        .status()
-        .unwrap();
+    let pid = jvm_of(&jm_name, "ClusterEntryPoint");
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
     assert!(killed.success(), "no JobManager process of {jm_name}");
     wait_for("the JobManager restart", Duration::from_secs(60), || {
         let p = pod(&cluster, "jobmanager", &id);

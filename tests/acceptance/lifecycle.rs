@@ -12,7 +12,7 @@
 //! would need a savepoint directory, and a create that runs past `timeouts.create`.
 
 use crate::cluster::Cluster;
-use crate::harness::{shared_storage, unwrapped, Workspace};
+use crate::harness::{shared_storage, unwrapped, Workspace, NODE_STORAGE};
 use crate::local_cluster::{http_get, job_jar, pod, serve, wait_for};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -76,7 +76,8 @@ fn with_strategy(
   flink_configuration = {{
     "execution.checkpointing.savepoint-dir" = "{savepoints}"
     "execution.checkpointing.dir"           = "{savepoints}-checkpoints"
-  }}"#
+  }}
+  {NODE_STORAGE}"#
     );
     cluster.provider_block() + &counter(cluster, port, state, parallelism, &settings)
 }

@@ -6,7 +6,7 @@
 //! where a pinned id would come back FINISHED.
 
 use crate::cluster::Cluster;
-use crate::harness::{shared_storage, Workspace};
+use crate::harness::{shared_storage, Workspace, NODE_STORAGE};
 use crate::lifecycle::{assert_runs_restored_from, counter, job_id, savepoints, HOST};
 use crate::local_cluster::{job_jar, serve, wait_for};
 use crate::zookeeper_server::ZooKeeper;
@@ -40,9 +40,12 @@ resource "flink_high_availability" "zk" {{
         provider = cluster.provider_block(),
         ns = cluster.namespace,
     );
-    let settings = "blob_storage      = flink_blob_storage.state.spec
-  high_availability = flink_high_availability.zk.spec";
-    platform + &counter(cluster, jar_port, state, parallelism, settings)
+    let settings = format!(
+        "blob_storage      = flink_blob_storage.state.spec
+  high_availability = flink_high_availability.zk.spec
+  {NODE_STORAGE}"
+    );
+    platform + &counter(cluster, jar_port, state, parallelism, &settings)
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! statefully through the authority's client certificate.
 
 use crate::cluster::Cluster;
-use crate::harness::{shared_storage, Workspace};
+use crate::harness::{shared_storage, Workspace, NODE_STORAGE};
 use crate::ingress::Ingress;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -404,6 +404,7 @@ resource "flink_deployment" "secure" {{
     enabled   = true
     authority = flink_certificate_authority.ca.spec
   }}
+  {NODE_STORAGE}
   {rest_url}
 }}
 "#,
@@ -773,4 +774,19 @@ fn flink_properties_reach_flink_only_where_its_configuration_is_writable() {
     let log = cluster.kubectl(&["logs", pod.trim(), "--tail", "2000"]);
     assert!(log.contains("/opt/flink/conf is read-only"), "{log}");
     cluster.kubectl(&["delete", "deployment", "writable", "mounted"]);
+}
+
+/// The pid of the JVM running `class` in pod `pod_name` (its UTS namespace's hostname).
+pub(crate) fn jvm_of(pod_name: &str, class: &str) -> String {
+    let pids = Command::new("pgrep").args(["-f", class]).output().unwrap();
+    String::from_utf8_lossy(&pids.stdout)
+        .lines()
+        .find(|pid| {
+            Command::new("nsenter")
+                .args(["-t", pid, "-u", "hostname"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == pod_name)
+        })
+        .map(String::from)
+        .unwrap_or_else(|| panic!("no {class} process of {pod_name}"))
 }

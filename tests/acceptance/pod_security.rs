@@ -7,23 +7,8 @@
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
 use crate::lifecycle::counter;
-use crate::local_cluster::{job_jar, pod, serve};
+use crate::local_cluster::{job_jar, jvm_of, pod, serve};
 use std::process::Command;
-
-/// The pid of the JVM running `class` in pod `pod_name` (its UTS namespace's hostname).
-fn jvm_of(pod_name: &str, class: &str) -> String {
-    let pids = Command::new("pgrep").args(["-f", class]).output().unwrap();
-    String::from_utf8_lossy(&pids.stdout)
-        .lines()
-        .find(|pid| {
-            Command::new("nsenter")
-                .args(["-t", pid, "-u", "hostname"])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == pod_name)
-        })
-        .map(String::from)
-        .unwrap_or_else(|| panic!("no {class} process of {pod_name}"))
-}
 
 /// The real, effective uid and gid of process `pid`.
 fn ids_of(pid: &str) -> (String, String) {

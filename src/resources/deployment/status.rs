@@ -108,10 +108,7 @@ async fn observe_with_pod(
     let Some(jobmanager) = pods.into_iter().last() else {
         // Scaled to nothing on purpose, the state says so.
         let status = match model.desired_state() {
-            State::Running => match replica_failure(cluster, model).await {
-                Some((reason, _)) => reason,
-                None => PENDING.into(),
-            },
+            State::Running => PENDING.into(),
             stopped => stopped.as_str().into(),
         };
         return (status, None);
@@ -245,7 +242,15 @@ pub async fn wait_until_running(
     let mut last = String::new();
     loop {
         cluster.forget_pods();
-        let (status, jobmanager) = observe_with_pod(cluster, model, rollout).await;
+        let (mut status, jobmanager) = observe_with_pod(cluster, model, rollout).await;
+        // No pod yet: its Deployment's controller may say why none comes (admission, a quota).
+        let mut refused = None;
+        if jobmanager.is_none() && status == PENDING {
+            if let Some((reason, message)) = replica_failure(cluster, model).await {
+                status = reason;
+                refused = Some(message);
+            }
+        }
         let pod = jobmanager.as_ref().and_then(|p| p.metadata.name.clone());
         if status != last {
             tracing::info!(deployment = %name, status = %status, "waiting for the job to run");
@@ -289,10 +294,9 @@ pub async fn wait_until_running(
                 ),
                 None => why,
             };
-            // No pod at all: its controller's condition says why (admission, quota).
-            let why = match (&pod, replica_failure(cluster, model).await) {
-                (None, Some((_, message))) => format!("{why} ({message})"),
-                _ => why,
+            let why = match &refused {
+                Some(message) => format!("{why} ({message})"),
+                None => why,
             };
             let container = init.as_ref().map(|(name, ..)| name.as_str());
             let logs = match &pod {

@@ -197,7 +197,10 @@ fn namespace_setup(
             }
         }
         // The machine's /tmp may be a mount of its own; a volume mounted there stays writable.
-        if !mounts.iter().any(|m| m.path.trim_end_matches('/') == "/tmp") {
+        if !mounts
+            .iter()
+            .any(|m| m.path.trim_end_matches('/') == "/tmp")
+        {
             s.push_str("if mountpoint -q /tmp; then mount -o remount,bind,ro /tmp; fi\n");
         }
     }

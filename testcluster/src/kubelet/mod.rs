@@ -265,12 +265,7 @@ fn prepare(
     );
     let security = security::resolve(spec, container, image_user, &pod_id)
         .map_err(not_started("CreateContainerConfigError"))?;
-    let security = match which {
-        Which::Main => {
-            security::flink_entrypoint(security).map_err(not_started("RunContainerError"))?
-        }
-        Which::Init(_) => security,
-    };
+
     // The kubelet gives the pod's volumes to its fsGroup before the container starts.
     if let Some(fs_group) = spec["securityContext"]["fsGroup"]
         .as_u64()

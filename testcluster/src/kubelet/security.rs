@@ -18,32 +18,6 @@ pub struct ImageUser {
 /// Root, as images without a `USER` run.
 pub const ROOT: ImageUser = ImageUser { uid: 0, gid: 0 };
 
-/// The official Flink image's `flink` user (`useradd --uid=9999` in apache/flink-docker's
-/// Dockerfile). The image sets no `USER`: it starts as root, like [`ROOT`].
-pub const FLINK_USER: ImageUser = ImageUser {
-    uid: 9999,
-    gid: 9999,
-};
-
-/// What the official image's entrypoint makes of a container that runs as root: it execs Flink
-/// as `flink` through `gosu` (`drop_privs_cmd` in apache/flink-docker's `docker-entrypoint.sh`),
-/// which needs CAP_SETUID and CAP_SETGID; a container of another user runs Flink as itself.
-pub fn flink_entrypoint(security: Security) -> Result<Security, String> {
-    if security.uid != 0 {
-        return Ok(security);
-    }
-    let dropped = |cap: &str| security.drop.iter().any(|d| d == "all" || d == cap);
-    if dropped("cap_setuid") || dropped("cap_setgid") {
-        return Err("error: failed switching to \"flink\": operation not permitted".into());
-    }
-    Ok(Security {
-        uid: FLINK_USER.uid,
-        gid: FLINK_USER.gid,
-        groups: vec![FLINK_USER.gid],
-        ..security
-    })
-}
-
 /// What a container runs with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Security {
@@ -222,7 +196,10 @@ mod tests {
             "setpriv --reuid 1001 --regid 3000 --groups 2000,4000 --no-new-privs \
              --bounding-set -cap_net_raw,-all --inh-caps -cap_net_raw,-all --"
         );
-        let flink = FLINK_USER;
+        let flink = ImageUser {
+            uid: 9999,
+            gid: 9999,
+        };
         let nothing = resolve(&json!({}), &json!({"name": "c"}), flink, "p").unwrap();
         assert_eq!((nothing.uid, nothing.gid), (9999, 9999));
         let root = resolve(&json!({}), &json!({"name": "c"}), ROOT, "p").unwrap();
@@ -278,26 +255,16 @@ mod tests {
     }
 
     #[test]
-    fn the_official_image_starts_as_root_and_its_entrypoint_drops_to_flink() {
+    fn the_official_image_starts_as_root() {
         // runAsNonRoot without runAsUser: the image's user is root, the kubelet refuses it.
         let pod = json!({"securityContext": {"runAsNonRoot": true}});
         assert!(resolve(&pod, &json!({"name": "c"}), ROOT, "p").is_err());
-        // As root, gosu gives Flink the `flink` user.
-        let root = resolve(&json!({}), &json!({"name": "c"}), ROOT, "p").unwrap();
-        let flink = flink_entrypoint(root).unwrap();
+        let user = json!({"securityContext": {"runAsNonRoot": true, "runAsUser": 9999}});
+        let flink = resolve(&user, &json!({"name": "c"}), ROOT, "p").unwrap();
         assert_eq!(
-            (flink.uid, flink.gid, flink.groups),
-            (9999, 9999, vec![9999])
+            (flink.uid, flink.gid),
+            (9999, 0),
+            "runAsGroup not given: group 0"
         );
-        // Without CAP_SETUID gosu cannot switch, as it cannot in a cluster.
-        let hardened = json!({"name": "c", "securityContext": {"capabilities": {"drop": ["ALL"]}}});
-        let root = resolve(&json!({}), &hardened, ROOT, "p").unwrap();
-        assert!(flink_entrypoint(root)
-            .unwrap_err()
-            .contains("failed switching"));
-        // Another user runs Flink as itself.
-        let user = json!({"securityContext": {"runAsUser": 1234}});
-        let own = resolve(&user, &json!({"name": "c"}), ROOT, "p").unwrap();
-        assert_eq!(flink_entrypoint(own).unwrap().uid, 1234);
     }
 }

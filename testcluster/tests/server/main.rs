@@ -18,6 +18,22 @@ mod tables_kubectl;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+/// Runs the real kubectl against `kubeconfig`: whether it succeeded, and what it printed
+/// (stdout, then stderr).
+pub fn kubectl_run(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .output()
+        .expect("the real kubectl must be installed for these tests");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// A server and a kube client for it.
 pub async fn server() -> (kube_test_server::RunningServer, kube::Client) {
     let server = kube_test_server::start("127.0.0.1:0").await.unwrap();

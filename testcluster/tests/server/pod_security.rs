@@ -5,21 +5,9 @@
 //! and a `FailedCreate` Event show.
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs kubectl; returns whether it succeeded and what it printed (stdout then stderr).
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .output()
-        .expect("the real kubectl must be installed for these tests");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    super::kubectl_run(kubeconfig, args)
 }
 
 const NAMESPACES: &str = "\

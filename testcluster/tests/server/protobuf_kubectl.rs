@@ -2,20 +2,10 @@
 //! `kubectl create configmap|secret|namespace|serviceaccount` work as against a real cluster;
 //! a kind without a protobuf schema here is refused with 415, saying so.
 
-use std::process::Command;
+use std::path::Path;
 
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .output()
-        .expect("the real kubectl must be installed for these tests");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
+    super::kubectl_run(kubeconfig, args)
 }
 
 #[tokio::test]

@@ -3,20 +3,14 @@
 //! pod's STATUS is computed as `printPod` does.
 
 use std::path::Path;
-use std::process::Command;
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .output()
-        .expect("the real kubectl must be installed for these tests");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, text) = super::kubectl_run(kubeconfig, args);
+    assert!(
+        ok,
+        "kubectl {args:?} failed:
+{text}"
     );
-    assert!(out.status.success(), "kubectl {args:?} failed:\n{text}");
     text
 }
 
