@@ -256,6 +256,16 @@ fn parallelism_below_one_is_an_error() {
 }
 
 #[test]
+fn a_negative_pod_user_is_an_error_on_run_as_user() {
+    let out = plan_error_for(&with("  pod = { run_as_user = -1 }"));
+    assert!(out.contains("Invalid number -1"), "{out}");
+    assert!(
+        out.contains("pod.run_as_user: Use an integer of at least 0"),
+        "{out}"
+    );
+}
+
+#[test]
 fn identity_keys_are_errors_naming_the_key() {
     let out = plan_error_for(&with(
         r#"  flink_configuration = { "high-availability.cluster-id" = "mine" }"#,
