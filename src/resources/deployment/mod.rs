@@ -5,8 +5,9 @@
 //!   [`states`] (`State`, `UpgradeStrategy`, `RestoreStrategy`, savepoint `Reason`);
 //! - [`resolve`]: defaults, blob storage, high availability and TLS folded in (`Resolved`), the
 //!   pending changes of `upgrade_strategy = "NONE"` kept back ([`pending`]);
-//! - [`rendering`]: Flink's configuration, the log4j file and the Kubernetes objects
-//!   (`Rendered`, built by [`objects`] and [`tls`] over the fixed names of [`layout`]);
+//! - [`rendering`]: Flink's configuration (from [`flink_input`]), the log4j file and the
+//!   Kubernetes objects (`Rendered`, built by [`objects`] and [`tls`] over the fixed names of
+//!   [`layout`]);
 //! - [`computed`]: the computed attributes, written once from one rendering.
 //!
 //! Plan ([`plan`]) and apply ([`apply`]) decide what happens to the running job by comparing the
@@ -22,6 +23,7 @@ mod attributes;
 mod checks;
 mod computed;
 mod destroy;
+mod flink_input;
 #[cfg(test)]
 mod golden_tests;
 mod jobmanager_pods;

@@ -2,10 +2,11 @@
 //! its issues and the TLS options Flink gets from the Secret), the log4j file and the Kubernetes
 //! objects, the ConfigMap recording the resource's inputs so import can rebuild the state.
 
+use super::flink_input;
 use super::layout::Names;
 use super::model::Model;
 use super::objects;
-use super::resolve::{self, Resolved};
+use super::resolve::Resolved;
 use crate::flink::{self, Issue};
 use crate::kubernetes::{DesiredObject, Kind};
 use crate::value::Attr;
@@ -39,9 +40,9 @@ thread_local! {
 pub fn render(d: &Resolved, model: &Model, tls_data: Option<TlsData>) -> Rendered {
     #[cfg(test)]
     RENDERS.with(|n| n.set(n.get() + 1));
-    let mut configuration = flink::render(&resolve::render_input(d, objects::owned_keys(d)));
+    let mut configuration = flink::render(&flink_input::render_input(d, objects::owned_keys(d)));
     let tls_secret = Names::of(&d.name).tls_secret;
-    for key in resolve::tls_overridden_keys(d) {
+    for key in flink_input::tls_overridden_keys(d) {
         configuration.issues.push(Issue::warning(
             &key,
             "Flink option overridden",

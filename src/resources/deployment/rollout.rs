@@ -189,7 +189,7 @@ async fn read_newer_state(
 ) -> Result<Option<Taken>, Error> {
     let configuration = prior.effective_flink_configuration.known();
     let retention = configuration
-        .and_then(|c| c.get(super::resolve::RETENTION_KEY))
+        .and_then(|c| c.get(super::flink_input::RETENTION_KEY))
         .map(String::as_str);
     let statistics_age = jobmanager::answers::checkpoint_statistics_age(
         configuration.unwrap_or(&std::collections::BTreeMap::new()),
