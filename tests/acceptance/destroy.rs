@@ -6,12 +6,16 @@
 //! hand stays in state, its plan recreates them, and destroy removes what is left.
 //!
 //! The plain test server runs no pods, so its deployments are never running (status PENDING):
-//! the states of a running job are on the local cluster, at the end.
+//! the states of a running job are on the local cluster, at the end: a job without a savepoint
+//! directory, a crash-looping JobManager, a FAILED job, a REST API refusing connections (with a
+//! flink_savepoint that cannot be disposed of), and Flink's HA ConfigMaps deleted by hand.
 
 use crate::cluster::Cluster;
-use crate::harness::{unwrapped, Workspace};
-use crate::lifecycle::counter;
-use crate::local_cluster::{job_jar, serve};
+use crate::harness::{shared_storage, unwrapped, Workspace, NODE_STORAGE};
+use crate::kubernetes_ha::{ha_config_maps, with_kubernetes_ha};
+use crate::lifecycle::{counter, job_state, local_path};
+use crate::local_cluster::{job_jar, serve, wait_for};
+use std::time::Duration;
 
 /// An authority, Kubernetes HA, blob storage and a deployment using all three, with
 /// `deployment` (extra attributes) in its block. No pods run on the plain server, so the
@@ -315,4 +319,170 @@ fn destroy_a_running_job_without_a_savepoint_directory_and_a_crash_looping_one()
     std::thread::sleep(std::time::Duration::from_secs(5));
     plan_succeeds(&ws);
     destroy_leaves_nothing(&cluster, &ws);
+}
+
+/// The file whose existence makes the test job fail (the `fail-when` argument of its main).
+const FAIL_TRIGGER: &str = "fail-now";
+
+/// `flink_deployment.counter` with a savepoint directory on the node, Flink's restart strategy
+/// `none` (a failure ends the job), the job failing once `<work>/fail-now` exists, and `extra`
+/// in its block; with a `flink_savepoint` whose destroy disposes of it.
+fn failing_on_demand(
+    cluster: &Cluster,
+    jar_port: u16,
+    work: &std::path::Path,
+    extra: &str,
+) -> String {
+    let settings = format!(
+        r#"flink_configuration = {{
+    "execution.checkpointing.savepoint-dir" = "file://{dir}/savepoints"
+    "restart-strategy.type"                 = "none"
+  }}
+  {NODE_STORAGE}
+  {extra}"#,
+        dir = work.display()
+    );
+    let deployment = counter(cluster, jar_port, "RUNNING", 1, &settings).replace(
+        r#"entry_class = "Counter""#,
+        &format!(
+            r#"entry_class = "Counter"
+    main_args   = ["fail-when", "{}"]"#,
+            work.join(FAIL_TRIGGER).display()
+        ),
+    );
+    format!(
+        r#"{provider}{deployment}
+resource "flink_savepoint" "snap" {{
+  namespace          = flink_deployment.counter.namespace
+  deployment         = flink_deployment.counter.name
+  dispose_on_destroy = true
+}}
+"#,
+        provider = cluster.provider_block(),
+    )
+}
+
+/// On the local cluster: a job that FAILED in Flink. The plan shows it and runs it again; destroy
+/// says no final savepoint was taken, and the flink_savepoint is disposed of through the
+/// JobManager that outlived its job.
+#[test]
+fn destroy_a_failed_job_and_its_savepoint() {
+    let cluster = Cluster::start_with_pods("destroy-failed");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = shared_storage();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+    ws.config(&failing_on_demand(&cluster, port, work.path(), ""));
+    ws.apply();
+    ws.assert_no_changes();
+    let values = ws.resource_values("flink_deployment.counter");
+    let (id, job) = (
+        values["id"].as_str().unwrap().to_string(),
+        values["job_id"].as_str().unwrap().to_string(),
+    );
+    let location = ws.resource_values("flink_savepoint.snap")["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        local_path(&location).join("_metadata").exists(),
+        "{location}"
+    );
+
+    std::fs::write(work.path().join(FAIL_TRIGGER), "").unwrap();
+    wait_for("the job to fail", Duration::from_secs(60), || {
+        job_state(&cluster, &id, &job).filter(|s| s == "FAILED")
+    });
+    let plan = plan_succeeds(&ws);
+    assert!(plan.contains(r#""FAILED" -> "RUNNING""#), "{plan}");
+
+    let destroyed = unwrapped(&destroy_leaves_nothing(&cluster, &ws));
+    assert!(
+        destroyed.contains("ended as FAILED, so no final savepoint was taken"),
+        "{destroyed}"
+    );
+    assert!(
+        !local_path(&location).exists(),
+        "disposed of through the JobManager: {location}\n{destroyed}"
+    );
+}
+
+/// On the local cluster: a running job whose REST API refuses connections (`rest_url` at a closed
+/// port). Destroy cannot ask for a final savepoint nor dispose of the flink_savepoint; it says
+/// both, keeps the savepoint's files, and removes every object.
+#[test]
+fn destroy_when_the_rest_api_refuses_connections() {
+    let cluster = Cluster::start_with_pods("destroy-refused");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = shared_storage();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+    ws.config(&failing_on_demand(&cluster, port, work.path(), ""));
+    ws.apply();
+    let location = ws.resource_values("flink_savepoint.snap")["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = format!("rest_url = \"http://127.0.0.1:{closed}\"\n  wait_for_job = false");
+    ws.config(&failing_on_demand(&cluster, port, work.path(), &refused));
+    ws.apply();
+    ws.assert_no_changes();
+    assert_eq!(
+        ws.resource_values("flink_deployment.counter")["status"],
+        "UNREACHABLE"
+    );
+
+    let destroyed = unwrapped(&destroy_leaves_nothing(&cluster, &ws));
+    assert!(
+        destroyed.contains("did not answer")
+            && destroyed.contains("If its job was running, its current state is not kept"),
+        "{destroyed}"
+    );
+    assert!(
+        destroyed.contains("The savepoint's files were kept") && destroyed.contains(&location),
+        "{destroyed}"
+    );
+    assert!(
+        local_path(&location).join("_metadata").exists(),
+        "{location}"
+    );
+}
+
+/// On the local cluster: Kubernetes HA, with Flink's own HA ConfigMaps deleted by hand while the
+/// job runs. Plan and destroy go through, and no HA ConfigMap of the deployment is left.
+#[test]
+fn destroy_after_flinks_ha_config_maps_were_deleted() {
+    let cluster = Cluster::start_with_pods("destroy-ha-data");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = shared_storage();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let blob = format!("file://{}/blob", work.path().display());
+    let ws = Workspace::new();
+    ws.config(&with_kubernetes_ha(&cluster, port, &blob));
+    ws.apply();
+    let id = ws.resource_values("flink_deployment.counter")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for("Flink's HA ConfigMaps", Duration::from_secs(60), || {
+        Some(()).filter(|_| !ha_config_maps(&cluster, &id).is_empty())
+    });
+    cluster.kubectl(&[
+        "delete",
+        "configmaps",
+        "-l",
+        &format!("app={id},type=flink-native-kubernetes"),
+    ]);
+    plan_succeeds(&ws);
+    destroy_leaves_nothing(&cluster, &ws);
+    assert_eq!(
+        ha_config_maps(&cluster, &id),
+        Vec::<serde_json::Value>::new()
+    );
 }

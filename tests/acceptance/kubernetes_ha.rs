@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The annotation fabric8's leader election writes on Flink's leader ConfigMap.
 const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
 
-fn with_kubernetes_ha(cluster: &Cluster, jar_port: u16, blob: &str) -> String {
+pub(crate) fn with_kubernetes_ha(cluster: &Cluster, jar_port: u16, blob: &str) -> String {
     let platform = format!(
         r#"{provider}
 resource "flink_blob_storage" "state" {{
@@ -42,7 +42,7 @@ resource "flink_high_availability" "k8s" {{
 }
 
 /// Flink's HA ConfigMaps of deployment `id` (by the labels Flink gives them).
-fn ha_config_maps(cluster: &Cluster, id: &str) -> Vec<serde_json::Value> {
+pub(crate) fn ha_config_maps(cluster: &Cluster, id: &str) -> Vec<serde_json::Value> {
     let text = cluster.kubectl(&[
         "get",
         "configmaps",

@@ -27,10 +27,18 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 public class Counter {
     public static void main(String[] args) throws Exception {
+        // With the arguments "fail-when" and a path, the job throws once that file exists: a
+        // job that fails on demand.
+        final String failWhen = args.length > 1 && args[0].equals("fail-when") ? args[1] : null;
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.enableCheckpointing(2000);
         env.fromSource(new NumberSequenceSource(0, Long.MAX_VALUE), WatermarkStrategy.noWatermarks(), "numbers")
-            .filter(x -> x < 0)
+            .filter(x -> {
+                if (failWhen != null && x % 100000 == 0 && new java.io.File(failWhen).exists()) {
+                    throw new IllegalStateException("the test job fails on purpose");
+                }
+                return x < 0;
+            })
             .print();
         env.execute("counter");
     }

@@ -69,7 +69,11 @@ pub fn schema() -> Schema {
          {checkpoints,savepoints,ha}`. The non-secret settings are kept in a ConfigMap (so other \
          Terraform workspaces can read them with the data source); S3 credentials in a Secret, \
          never a ConfigMap. Deployments take the exported `spec` as their `blob_storage` \
-         attribute and mount the credentials from the Secret.",
+         attribute and mount the credentials from the Secret.\n\n\
+         Destroy deletes whichever of its ConfigMap and Secret are left (found by their labels) \
+         and never needs the storage itself: the checkpoints, savepoints and HA files under \
+         `base_uri` stay, in the directories a deployment created again with the same namespace \
+         and name gets.",
         vec![
             Attribute::string("id").computed().use_state_for_unknown().description("`<namespace>/<name>`."),
             Attribute::string("name")

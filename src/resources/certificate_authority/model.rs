@@ -142,7 +142,11 @@ pub fn schema() -> Schema {
          Deployments take the exported `spec` in `tls = { enabled = true, authority = ... }`. \
          When a certificate comes within `early_renewal_hours` of its expiry, or the Secret is \
          deleted or its keys altered outside Terraform, the plan shows the re-issue, and the \
-         deployments using the authority re-issue their REST certificates with it.",
+         deployments using the authority re-issue their REST certificates with it.\n\n\
+         Destroy deletes its Secret if it is left. Destroy it after the deployments that use it \
+         (Terraform does within one workspace): the provider reaches their REST APIs with its \
+         client certificate, and a deployment whose authority is gone is destroyed all the same, \
+         without a final savepoint.",
         vec![
             Attribute::string("id")
                 .computed()

@@ -95,8 +95,11 @@ pub fn schema() -> Schema {
          directory, with `final_savepoint_on_destroy = false` or with \
          `FLINK_SKIP_FINAL_SAVEPOINT=true` in the environment it is cancelled without one, and \
          the destroy says that its state is not kept. A job that is not running (no JobManager \
-         pod, a crash-looping JobManager, a REST API refusing connections, a failed or finished \
-         job) is not asked for a savepoint; the destroy says so and removes the objects. The one \
+         pod, a crash-looping JobManager, a failed or finished job) is not asked for a \
+         savepoint, nor one whose REST API does not answer (refused connections, the authority \
+         gone), where the warning says that a job still running there loses its current state; \
+         the destroy says so and removes the objects, and Flink's Kubernetes HA ConfigMaps with \
+         them. The one \
          exception: a final savepoint that fails fails the destroy and the job keeps running; \
          `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then destroys without it in one \
          step. The deployment stays in state while any object it owns is left (found by its \

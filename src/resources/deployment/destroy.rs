@@ -62,10 +62,24 @@ async fn final_savepoint(
     deadline: &Deadline,
     diags: &mut Diagnostics,
 ) {
+    let wanted = model.final_savepoint_on_destroy.known() != Some(&false);
     if !model.runs() {
+        // A job that ended in Flink (a refresh recorded it) has nothing to stop; one suspended or
+        // cancelled on purpose needs no word.
+        let ended = model.desired_state();
+        if wanted && matches!(ended, states::State::Failed | states::State::Finished) {
+            diags.warning(
+                "No final savepoint",
+                format!(
+                    "The job of {} ended as {}, so no final savepoint was taken; {}.",
+                    deployment_name(model),
+                    ended.as_str(),
+                    newest_kept(model)
+                ),
+            );
+        }
         return;
     }
-    let wanted = model.final_savepoint_on_destroy.known() != Some(&false);
     let skipped = wanted && skip_final_savepoint();
     let running = async {
         let jm = reach::of(cluster, model).await?;
@@ -87,13 +101,29 @@ async fn final_savepoint(
             }
             return;
         }
+        Err(Error::NoJobManager(why)) => {
+            if wanted {
+                diags.warning(
+                    "No final savepoint",
+                    format!(
+                        "The job of {} is not running ({why}), so no final savepoint was taken.",
+                        deployment_name(model)
+                    ),
+                );
+            }
+            return;
+        }
+        // A REST API that does not answer may front a running job: its pods go all the same
+        // (destroy never depends on the cluster's state), and the warning says what that costs.
         Err(e) => {
             if wanted {
                 diags.warning(
                     "No final savepoint",
                     format!(
-                        "The job of {} is not running ({e}), so no final savepoint was taken.",
-                        deployment_name(model)
+                        "The JobManager of {} did not answer ({e}), so no final savepoint was \
+                         taken. If its job was running, its current state is not kept; {}.",
+                        deployment_name(model),
+                        newest_kept(model)
                     ),
                 );
             }

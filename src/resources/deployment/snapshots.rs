@@ -102,7 +102,10 @@ pub(crate) async fn take(
     }
 }
 
-/// Deletes the savepoint at `location` through deployment `namespace/name`'s JobManager.
+/// Deletes the savepoint at `location` through deployment `namespace/name`'s JobManager, whatever
+/// its job's state. Destroy never depends on the cluster's state: when no JobManager can do it
+/// (the deployment gone, no JobManager pod, a REST API that does not answer), the files stay and
+/// a warning names them.
 pub(crate) async fn dispose(
     ctx: &Context,
     namespace: &str,
@@ -111,10 +114,21 @@ pub(crate) async fn dispose(
     timeout: Duration,
     diags: &mut Diagnostics,
 ) {
-    let Some((model, _)) = running_deployment(ctx, namespace, name, diags).await else {
-        return;
-    };
-    let Some(cluster) = ctx.cluster(diags).await else {
+    let mut lookup = Diagnostics::default();
+    let model = observe::import(ctx, &format!("{namespace}/{name}"), &mut lookup).await;
+    let (Some(model), Some(cluster)) = (model, ctx.cluster(&mut lookup).await) else {
+        let why = lookup
+            .0
+            .into_iter()
+            .map(|d| format!("{}: {}", d.summary, d.detail))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let why = if why.is_empty() {
+            format!("flink_deployment {namespace}/{name} no longer exists")
+        } else {
+            why
+        };
+        files_kept(location, &why, diags);
         return;
     };
     let outcome = async {
@@ -125,12 +139,18 @@ pub(crate) async fn dispose(
     }
     .await;
     if let Err(e) = outcome {
-        diags.error(
-            "Disposing of the savepoint failed",
-            format!(
-                "{e}\n\nSet dispose_on_destroy = false and apply to keep its files and let \
-                 Terraform forget it."
-            ),
-        );
+        files_kept(location, &e.to_string(), diags);
     }
+}
+
+/// Says that Flink did not dispose of the savepoint at `location` (`why`) and its files stay.
+fn files_kept(location: &str, why: &str, diags: &mut Diagnostics) {
+    diags.warning(
+        "The savepoint's files were kept",
+        format!(
+            "Flink did not dispose of the savepoint at\n\n{location}\n\n({why}), so its files \
+             are still there and Terraform forgets it. Delete them by hand when no job needs \
+             them."
+        ),
+    );
 }

@@ -89,7 +89,10 @@ pub fn schema() -> Schema {
          deployment id and cannot be overridden, so two deployments never share HA data.\n\n\
          Kubernetes HA adds load to the Kubernetes API server (every JobManager and \
          TaskManager watches ConfigMaps): past a few tens of deployments, or with parallelism \
-         above 100, prefer ZooKeeper.",
+         above 100, prefer ZooKeeper.\n\n\
+         Destroy deletes its ConfigMap if it is left. Flink's own HA data belongs to the \
+         deployments: a deployment's destroy deletes Flink's Kubernetes HA ConfigMaps; the \
+         provider never touches `storage_dir` or ZooKeeper.",
         vec![
             Attribute::string("id")
                 .computed()

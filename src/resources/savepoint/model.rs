@@ -39,7 +39,11 @@ pub fn schema() -> Schema {
          Kubernetes operator's FlinkStateSnapshot). The job keeps running. `terraform apply \
          -replace` (or a change of `triggers`) takes a new one; destroy leaves its files unless \
          `dispose_on_destroy`. A deployment starts from one with `initial_savepoint_path = \
-         flink_savepoint.x.location`. Plan fails when the deployment is not RUNNING.",
+         flink_savepoint.x.location`. Plan fails when the deployment is not RUNNING.\n\n\
+         Destroy forgets the savepoint and leaves its files, unless `dispose_on_destroy`: then \
+         Flink deletes them through the deployment's JobManager, whatever its job's state. When \
+         no JobManager can (the deployment gone, no JobManager pod, a REST API that does not \
+         answer), the destroy still succeeds and a warning names the files left.",
         vec![
             Attribute::string("id")
                 .computed()
@@ -66,7 +70,7 @@ pub fn schema() -> Schema {
                 .description("Arbitrary values; any change takes a new savepoint (e.g. a release version)."),
             Attribute::bool("dispose_on_destroy")
                 .default_value(Value::Bool(false))
-                .description("Whether destroy deletes the savepoint's files (through the deployment's running JobManager). Defaults to `false`: the files stay."),
+                .description("Whether destroy deletes the savepoint's files (through the deployment's JobManager; when none answers, the destroy warns and the files stay). Defaults to `false`: the files stay."),
             Attribute::string("timeout")
                 .default_value(Value::string("10 min"))
                 .validate(Validator::Custom {
