@@ -51,7 +51,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Json> {
             "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
         });
         // The `all` category of the real resources (`kubectl get all`).
-        if matches!(k.kind, "Pod" | "Service" | "Deployment") {
+        if matches!(k.kind, "Pod" | "Service" | "Deployment" | "ReplicaSet") {
             resource["categories"] = json!(["all"]);
         }
         resources.push(resource);

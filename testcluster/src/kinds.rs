@@ -73,6 +73,7 @@ pub const KINDS: &[ResourceKind] = &[
         &[],
     ),
     kind("apps", "v1", "Deployment", "deployments", true, &["deploy"]),
+    kind("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"]),
 ];
 
 /// The kind served at `group/version/plural`.

@@ -12,9 +12,9 @@
 //! watch; bodies through `protobuf` when kubectl sends it; answers through `tables` when kubectl
 //! asks for a Table) -> `store` (objects, write semantics) -> `validation` (422) then
 //! `podsecurity` (admission), `defaults` (create-time fields), `fields` (managedFields,
-//! server-side apply) and `patch` (the other patch types); `events` and `replica_failure` (what
-//! controllers record), `kinds` (the served kinds), `selectors`, `status`, `discovery`; `kubelet`
-//! (the local pod runner).
+//! server-side apply) and `patch` (the other patch types); `events` (what controllers
+//! record), `kinds` (the served kinds), `selectors`, `status`, `discovery`; `kubelet`
+//! (the local pod runner, with the Deployment, ReplicaSet and endpoints controllers).
 
 pub mod auth;
 pub mod defaults;
@@ -31,7 +31,6 @@ pub mod podsecurity;
 pub mod portforward;
 pub mod portforward_spdy;
 pub mod protobuf;
-pub mod replica_failure;
 pub mod selectors;
 pub mod spdy;
 pub mod status;

@@ -75,7 +75,8 @@ pub struct Store {
     events: broadcast::Sender<(u64, Event)>,
 }
 
-fn now() -> String {
+/// Now in RFC 3339, seconds precision, as Kubernetes writes times.
+pub fn now() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
@@ -354,7 +355,7 @@ impl Store {
         if old.is_none() {
             crate::defaults::on_create(kind.kind, &mut object);
         }
-        if kind.kind == "Deployment" {
+        if matches!(kind.kind, "Deployment" | "ReplicaSet") {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
             if object.pointer("/spec/replicas").is_none() {
                 if let Some(spec) = object.get_mut("spec").and_then(Json::as_object_mut) {

@@ -64,17 +64,7 @@ pub struct ContainerProcess {
     next_start: Instant,
 }
 
-/// Now in RFC 3339, seconds precision, as Kubernetes writes times.
-pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub use crate::store::now;
 
 impl ContainerProcess {
     /// A container not started yet, waiting with `reason` (`ContainerCreating`, or

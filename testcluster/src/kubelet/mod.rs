@@ -17,6 +17,7 @@ mod network;
 mod pod_containers;
 mod pod_status;
 mod pods;
+mod replica_sets;
 mod runtime;
 mod security;
 mod service_account;
@@ -135,7 +136,8 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
                     .get(&(ns.to_string(), name.to_string()))
                     .is_some_and(|r| r.containers.ready())
             };
-            pods::reconcile_deployments(store, &ready, &mut serial);
+            replica_sets::reconcile_deployments(store, &ready);
+            replica_sets::reconcile_replica_sets(store, &ready, &mut serial);
         }
         let pods = pods::pods(store);
         runtimes.retain(|key, _| pods.iter().any(|p| pods::key(p) == *key));

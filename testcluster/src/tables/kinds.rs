@@ -13,6 +13,7 @@ pub fn printer(kind: &str) -> (&'static [Column], Cells) {
     match kind {
         "Pod" => (super::pods::COLUMNS, super::pods::cells),
         "Deployment" => (DEPLOYMENT, deployment),
+        "ReplicaSet" => (REPLICA_SET, replica_set),
         "ConfigMap" => (CONFIG_MAP, config_map),
         "Secret" => (SECRET, secret),
         "Service" => (SERVICE, service),
@@ -116,18 +117,20 @@ const DEPLOYMENT: &[Column] = &[
     wide("Selector", "string", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
 ];
 
-fn deployment(o: &Json) -> Vec<Json> {
+/// The template's containers' `field`s, comma-separated, as the wide columns show them.
+fn template_containers(o: &Json, field: &str) -> Json {
     let containers = o["spec"]["template"]["spec"]["containers"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let join = |field: &str| {
-        containers
-            .iter()
-            .map(|c| c[field].as_str().unwrap_or_default().to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    json!(containers
+        .iter()
+        .map(|c| c[field].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+fn deployment(o: &Json) -> Vec<Json> {
     vec![
         name(o),
         json!(format!(
@@ -138,8 +141,32 @@ fn deployment(o: &Json) -> Vec<Json> {
         json!(int(o, "/status/updatedReplicas")),
         json!(int(o, "/status/availableReplicas")),
         age(o),
-        json!(join("name")),
-        json!(join("image")),
+        template_containers(o, "name"),
+        template_containers(o, "image"),
+        json!(format_selector(&o["spec"]["selector"])),
+    ]
+}
+
+const REPLICA_SET: &[Column] = &[
+    NAME,
+    column("Desired", "integer", "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1."),
+    column("Current", "integer", "Replicas is the most recently observed number of non-terminating pods."),
+    column("Ready", "integer", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition."),
+    AGE,
+    wide("Containers", "string", "Names of each container in the template."),
+    wide("Images", "string", "Images referenced by each container in the template."),
+    wide("Selector", "string", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
+];
+
+fn replica_set(o: &Json) -> Vec<Json> {
+    vec![
+        name(o),
+        json!(int(o, "/spec/replicas")),
+        json!(int(o, "/status/replicas")),
+        json!(int(o, "/status/readyReplicas")),
+        age(o),
+        template_containers(o, "name"),
+        template_containers(o, "image"),
         json!(format_selector(&o["spec"]["selector"])),
     ]
 }

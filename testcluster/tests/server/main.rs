@@ -14,6 +14,7 @@ mod pods;
 mod port_forward_kubectl;
 mod protobuf_kubectl;
 mod rbac;
+mod rollouts_kubectl;
 mod tables_kubectl;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};

@@ -2,7 +2,7 @@
 //! refuses a privileged root pod with kube-apiserver's message and admits a hardened one;
 //! `warn=restricted` admits with the warning kubectl prints; pods the local kubelet would create
 //! for a Deployment are refused the same way, which the Deployment's `ReplicaFailure` condition
-//! and a `FailedCreate` Event show.
+//! and its ReplicaSet's `FailedCreate` Event show.
 
 use std::path::Path;
 
@@ -139,7 +139,9 @@ async fn pods_the_kubelet_creates_are_refused_and_the_deployment_says_so() {
         let (_, pods) = k(&["get", "pods", "-n", "strict", "-o", "name"]);
         assert_eq!(pods.trim(), "", "no pod was admitted");
 
-        let selector = "involvedObject.name=web,involvedObject.kind=Deployment,reason=FailedCreate";
+        // As on a cluster: the ReplicaSet controller's Event is about the ReplicaSet, and the
+        // Deployment shows its condition and the scaling of that ReplicaSet.
+        let selector = "involvedObject.kind=ReplicaSet,reason=FailedCreate";
         let (ok, events) = k(&["get", "events", "-n", "strict", "--field-selector", selector, "-o", "jsonpath={.items[0].type} {.items[0].message}"]);
         assert!(ok, "{events}");
         assert!(events.starts_with(r#"Warning Error creating: pods "web-"#), "{events}");
@@ -147,12 +149,21 @@ async fn pods_the_kubelet_creates_are_refused_and_the_deployment_says_so() {
         let (_, printed) = k(&["get", "events", "-n", "strict"]);
         let header: Vec<&str> = printed.lines().next().unwrap_or_default().split_whitespace().collect();
         assert_eq!(header, ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "{printed}");
-        assert!(printed.contains("Warning   FailedCreate   deployment/web   Error creating: pods \"web-"), "{printed}");
+        let line = |reason: &str| {
+            let found = printed.lines().find(|l| l.split_whitespace().nth(2) == Some(reason));
+            found.map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+        };
+        assert!(line("FailedCreate").starts_with(r#"Warning FailedCreate replicaset/web-"#), "{printed}");
+        assert!(line("FailedCreate").contains(r#" Error creating: pods "web-"#), "{printed}");
+        assert!(line("ScalingReplicaSet").starts_with("Normal ScalingReplicaSet deployment/web Scaled up replica set web-"), "{printed}");
         let (ok, described) = k(&["describe", "deployment", "web", "-n", "strict"]);
         assert!(ok, "{described}");
         assert!(described.contains("ReplicaFailure   True    FailedCreate"), "{described}");
-        assert!(described.contains("Warning  FailedCreate  "), "{described}");
-        assert!(described.contains(r#"replicaset-controller  Error creating: pods "web-"#), "{described}");
+        assert!(described.contains("NewReplicaSet:     web-"), "{described}");
+        assert!(described.contains("Normal  ScalingReplicaSet  "), "{described}");
+        assert!(described.contains("deployment-controller  Scaled up replica set web-"), "{described}");
+        let (_, rs) = k(&["describe", "replicasets", "-n", "strict"]);
+        assert!(rs.contains(r#"replicaset-controller  Error creating: pods "web-"#), "{rs}");
     })
     .await
     .unwrap();
