@@ -1,18 +1,9 @@
-# Applies the module against a cluster and checks what it created, then destroys it.
+# Applies the module against a cluster and checks what it created, then destroys it. The provider
+# finds the cluster through KUBE_CONFIG_PATH, as it would in a module's CI:
 #   terraform init
-#   terraform test -filter=tests/apply.tftest.hcl -var kubeconfig=PATH -var namespace=NS
+#   KUBE_CONFIG_PATH=~/.kube/config terraform test -filter=tests/apply.tftest.hcl -var namespace=NS
 # The acceptance tests run it against the Kubernetes API test server (tests/acceptance/modules.rs).
 # The jars are placeholders nothing runs, so apply does not wait for the jobs.
-
-variable "kubeconfig" {
-  type = string
-}
-
-provider "flink" {
-  kubernetes = {
-    config_path = var.kubeconfig
-  }
-}
 
 variables {
   state_base_uri = "s3://flink-state/module-test"

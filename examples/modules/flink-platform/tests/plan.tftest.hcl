@@ -16,8 +16,8 @@ variables {
   namespace      = "team-a"
   state_base_uri = "s3://flink-state/team-a"
   deployments = {
-    orders = { flink_version = "2.3", jar_uri = "s3://jobs/orders.jar", parallelism = 4 }
-    fraud  = { flink_version = "1.20", jar_uri = "s3://jobs/fraud.jar", tls = false }
+    orders = { flink_version = "2.3", jar_uri = "https://artifacts.example.com/orders.jar", parallelism = 4 }
+    fraud  = { flink_version = "1.20", jar_uri = "https://artifacts.example.com/fraud.jar", tls = false }
   }
 }
 
@@ -73,7 +73,7 @@ run "zookeeper_needs_its_quorum" {
   }
 
   assert {
-    condition     = flink_high_availability.ha.type == "zookeeper" && flink_high_availability.ha.zookeeper.quorum == ["zk-0.zk:2181", "zk-1.zk:2181"]
+    condition     = flink_high_availability.ha.type == "zookeeper" && flink_high_availability.ha.zookeeper.quorum == tolist(["zk-0.zk:2181", "zk-1.zk:2181"])
     error_message = "zookeeper HA must carry the quorum"
   }
 }
