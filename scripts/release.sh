@@ -30,7 +30,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 name=terraform-provider-flink
 
-usage() { sed -n '/^# Usage:/,/^# KEY/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '/^# Usage:/,/^# beside this script/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 version="" out="" platforms="" key=""
 binaries=()

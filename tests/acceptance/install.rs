@@ -391,3 +391,129 @@ resource "flink_deployment" "orders" {{
         cluster.managed_objects()
     );
 }
+
+#[test]
+fn the_release_takes_its_version_from_cargo_and_signs_what_it_sums() {
+    // The binary answers the version Cargo.toml holds, which the release names its files by.
+    let answer = std::process::Command::new(crate::harness::provider_binary())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(answer.status.success());
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        String::from_utf8(answer.stdout).unwrap(),
+        format!("terraform-provider-flink {version}\n")
+    );
+
+    // A small stand-in binary keeps this packaging fast; what is checked is the layout.
+    let gnupg = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let gpg = |args: &[&str]| {
+        let run = std::process::Command::new("gpg")
+            .env("GNUPGHOME", gnupg.path())
+            .args(["--batch", "--quiet"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        run.stdout
+    };
+    let user = "layout test <layout@flinkops.invalid>";
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        user,
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release.sh");
+    let release = std::process::Command::new(&script)
+        .env("GNUPGHOME", gnupg.path())
+        .args(["--gpg-key", user, "--binary", "/bin/true", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        release.status.success(),
+        "{}",
+        String::from_utf8_lossy(&release.stderr)
+    );
+    let prefix = format!("terraform-provider-flink_{version}");
+    let mut files: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            format!("{prefix}_SHA256SUMS"),
+            format!("{prefix}_SHA256SUMS.sig"),
+            format!("{prefix}_linux_amd64.zip"),
+            format!("{prefix}_manifest.json"),
+        ]
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join(format!("{prefix}_manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest,
+        serde_json::json!({ "version": 1, "metadata": { "protocol_versions": ["6.0"] } })
+    );
+    let listing = std::process::Command::new("unzip")
+        .arg("-Z")
+        .arg(out.path().join(format!("{prefix}_linux_amd64.zip")))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    assert!(
+        listing.contains("-rwxr-xr-x")
+            && listing.contains(&format!("terraform-provider-flink_v{version}")),
+        "{listing}"
+    );
+    assert!(listing.contains("number of entries: 1"), "{listing}");
+    // sha256sum checks every line, and the signature covers the sums exactly.
+    let check = std::process::Command::new("sha256sum")
+        .current_dir(out.path())
+        .args(["--check", "--strict", &format!("{prefix}_SHA256SUMS")])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let sums = std::fs::read_to_string(out.path().join(format!("{prefix}_SHA256SUMS"))).unwrap();
+    assert_eq!(sums.lines().count(), 2, "{sums}");
+    let sums_path = out.path().join(format!("{prefix}_SHA256SUMS"));
+    let sig_path = out.path().join(format!("{prefix}_SHA256SUMS.sig"));
+    gpg(&[
+        "--verify",
+        sig_path.to_str().unwrap(),
+        sums_path.to_str().unwrap(),
+    ]);
+    std::fs::write(&sums_path, sums.replace('0', "1")).unwrap();
+    let forged = std::process::Command::new("gpg")
+        .env("GNUPGHOME", gnupg.path())
+        .args(["--batch", "--quiet", "--verify"])
+        .arg(&sig_path)
+        .arg(&sums_path)
+        .output()
+        .unwrap();
+    assert!(
+        !forged.status.success(),
+        "a changed SHA256SUMS still verified"
+    );
+    let _ = std::process::Command::new("gpgconf")
+        .env("GNUPGHOME", gnupg.path())
+        .args(["--kill", "gpg-agent"])
+        .status();
+}
