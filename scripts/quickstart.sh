@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's main command: builds the provider and the Kubernetes API test server, starts the
-# server with its local kubelet (pods run as real Flink processes; needs root), builds a small
+# The README's main command: builds the provider and the Kubernetes API test server, packages the
+# provider as a release (scripts/release.sh, signed with a throwaway key) into a filesystem mirror
+# that `terraform init` installs it from, as users install it; starts the server with its local kubelet (pods run as real Flink processes; needs root), builds a small
 # streaming job and serves it, applies examples/quickstart with the real terraform CLI (apply waits
 # until both jobs run, one of them behind mutual TLS), shows that a second plan is empty, upgrades
 # one job statefully (savepoint, then restore), makes drift with kubectl and shows the plan
@@ -57,18 +58,44 @@ JAVA
   vars+=(-var "job_jar_uri=http://10.245.0.1:$port/counter.jar" -var "job_entry_class=Counter")
 fi
 cp "$root"/examples/quickstart/*.tf "$work/"
+# The provider reaches Terraform as a release does: packaged in the registry's layout, signed (a
+# throwaway key here; a publisher's own key for real), placed in a filesystem mirror, and
+# installed by `terraform init`, which writes .terraform.lock.hcl with the package's hash.
+export GNUPGHOME="$work/gnupg"
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key 'quickstart release key <quickstart@flinkops.invalid>' rsa2048 sign never
+# The agent gpg started for signing goes before the work directory holding its socket.
+trap 'gpgconf --kill gpg-agent 2>/dev/null || true; cleanup' EXIT
+case "$(uname -m)" in
+  x86_64) platform=linux_amd64 ;;
+  aarch64) platform=linux_arm64 ;;
+  *) echo "no release platform for $(uname -m)" >&2; exit 1 ;;
+esac
+dist=$("$root/scripts/release.sh" --gpg-key quickstart@flinkops.invalid --platforms "$platform" \
+  --binary "$root/target/release/terraform-provider-flink" --out "$work/dist")
+mirror="$work/mirror/registry.terraform.io/flinkops/flink"
+mkdir -p "$mirror"
+cp "$dist"/terraform-provider-flink_*_"$platform".zip "$mirror/"
+echo "== release: $(cd "$dist" && ls | paste -sd' ')"
 cat > "$work/terraform.tfrc" <<RC
 provider_installation {
-  dev_overrides {
-    "flinkops/flink" = "$root/target/release"
+  filesystem_mirror {
+    path    = "$work/mirror"
+    include = ["registry.terraform.io/flinkops/flink"]
   }
-  direct {}
+  direct {
+    exclude = ["registry.terraform.io/flinkops/flink"]
+  }
 }
 RC
 export TF_CLI_CONFIG_FILE="$work/terraform.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 export KUBECONFIG="$kubeconfig"
 vars+=(-var "kubeconfig=$kubeconfig")
 cd "$work"
+echo "== terraform init (from the filesystem mirror)"
+terraform init -no-color > "$work/init.log" || { cat "$work/init.log" >&2; exit 1; }
+grep -E "Installing|Installed|successfully initialized" "$work/init.log"
+grep -A4 'provider "registry.terraform.io/flinkops/flink"' .terraform.lock.hcl
 start=$(date +%s)
 echo "== terraform apply"
 terraform apply -auto-approve -no-color "${vars[@]}"

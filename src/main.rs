@@ -1,5 +1,6 @@
 //! The `terraform-provider-flink` binary: Terraform starts it and talks to it over gRPC after the
-//! go-plugin handshake. `--debug` starts it by hand in reattach mode; `generate-docs` writes docs/.
+//! go-plugin handshake. `--debug` starts it by hand in reattach mode; `generate-docs` writes docs/;
+//! `--version` names the release (Cargo.toml's version, the one the release packages carry).
 
 use flink_provider::{docs, logging, protocol, provider::Provider};
 use std::process::ExitCode;
@@ -10,13 +11,25 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("generate-docs") => generate_docs(&args[1..]),
         Some("--debug") => serve(protocol::ServeMode::Debug),
+        Some("--version") => print_version(),
         None => serve(protocol::ServeMode::Terraform),
         Some(other) => {
             eprintln!(
-                "unknown argument {other:?}; usage: terraform-provider-flink [--debug | generate-docs [--check] [DIR]]"
+                "unknown argument {other:?}; usage: terraform-provider-flink [--debug | --version | generate-docs [--check] [DIR]]"
             );
             ExitCode::from(2)
         }
+    }
+}
+
+/// Answers on stdout, as command-line tools do: Terraform never starts the provider with this
+/// argument, so nothing here can disturb the handshake that stdout carries when serving.
+fn print_version() -> ExitCode {
+    use std::io::Write;
+    let line = format!("terraform-provider-flink {}", env!("CARGO_PKG_VERSION"));
+    match writeln!(std::io::stdout(), "{line}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

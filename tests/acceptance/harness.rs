@@ -1,6 +1,8 @@
 //! A Terraform workspace in a temporary directory, wired to the provider binary under test through a
-//! CLI configuration with `dev_overrides` (no registry, no `terraform init`). If `terraform` is not
-//! installed the tests fail loudly: they never pass without having run.
+//! CLI configuration: most tests use `dev_overrides` (no registry, no `terraform init`, the
+//! binary cargo just built); the install tests give their own `provider_installation` (a mirror,
+//! a registry) and run `terraform init` as users do. If `terraform` is not installed the tests
+//! fail loudly: they never pass without having run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,6 +16,7 @@ pub fn provider_binary() -> PathBuf {
 pub struct Workspace {
     dir: tempfile::TempDir,
     cli_config: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 /// What one terraform command did.
@@ -25,8 +28,22 @@ pub struct Run {
 }
 
 impl Workspace {
-    /// A new workspace; panics with instructions when terraform is missing.
+    /// A new workspace using the provider binary cargo built through `dev_overrides`; panics with
+    /// instructions when terraform is missing.
     pub fn new() -> Self {
+        let plugin_dir = provider_binary()
+            .parent()
+            .expect("binary directory")
+            .to_path_buf();
+        Self::with_cli_config(&format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"flinkops/flink\" = {:?}\n  }}\n  direct {{}}\n}}\n",
+            plugin_dir.display().to_string()
+        ))
+    }
+
+    /// A new workspace whose CLI configuration is `cli_config` (a `provider_installation` block,
+    /// `host` blocks): the provider comes from wherever that says, through `terraform init`.
+    pub fn with_cli_config(cli_config: &str) -> Self {
         let version = Command::new("terraform").arg("version").output();
         match version {
             Ok(out) if out.status.success() => {}
@@ -36,20 +53,18 @@ impl Workspace {
             ),
         }
         let dir = tempfile::tempdir().expect("temporary directory");
-        let plugin_dir = provider_binary()
-            .parent()
-            .expect("binary directory")
-            .to_path_buf();
-        let cli_config = dir.path().join("terraform.tfrc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"flinkops/flink\" = {:?}\n  }}\n  direct {{}}\n}}\n",
-                plugin_dir.display().to_string()
-            ),
-        )
-        .expect("write CLI configuration");
-        Workspace { dir, cli_config }
+        let cli_config_path = dir.path().join("terraform.tfrc");
+        std::fs::write(&cli_config_path, cli_config).expect("write CLI configuration");
+        Workspace {
+            dir,
+            cli_config: cli_config_path,
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets an environment variable for every terraform command of this workspace.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.push((name.to_string(), value.to_string()));
     }
 
     /// The working directory.
@@ -65,6 +80,28 @@ impl Workspace {
         std::fs::write(self.path().join("main.tf"), text).expect("write main.tf");
     }
 
+    /// Like `config`, with a version constraint on the provider (`"~> 0.1"`).
+    pub fn config_with_version(&self, constraint: &str, body: &str) {
+        let text = format!(
+            "terraform {{\n  required_providers {{\n    flink = {{\n      source  = \"flinkops/flink\"\n      version = \"{constraint}\"\n    }}\n  }}\n}}\n\n{body}\n"
+        );
+        std::fs::write(self.path().join("main.tf"), text).expect("write main.tf");
+    }
+
+    /// `terraform init <args>`, which must succeed; returns its output.
+    pub fn init(&self, args: &[&str]) -> String {
+        let mut all = vec!["init", "-no-color"];
+        all.extend_from_slice(args);
+        let run = self.terraform(&all);
+        assert_eq!(run.code, 0, "terraform init failed:\n{}", run.text);
+        run.text
+    }
+
+    /// The dependency lock file `terraform init` wrote, if any.
+    pub fn lock_file(&self) -> String {
+        std::fs::read_to_string(self.path().join(".terraform.lock.hcl")).unwrap_or_default()
+    }
+
     /// Runs `terraform <args>` in the workspace.
     pub fn terraform(&self, args: &[&str]) -> Run {
         self.terraform_with_env(args, &[])
@@ -74,6 +111,7 @@ impl Workspace {
     pub fn terraform_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output: Output = Command::new("terraform")
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .envs(env.iter().copied())
             .current_dir(self.path())
             .env("TF_CLI_CONFIG_FILE", &self.cli_config)

@@ -1,9 +1,11 @@
 //! Acceptance tests: the real `terraform` CLI drives the real provider binary through plan, apply,
 //! import and destroy, and every apply is followed by a plan that must show no changes.
 //!
-//! Layout: `harness` (temporary workspaces, the CLI configuration with dev_overrides, assertions),
-//! `cluster` (the Kubernetes API test server, or a real cluster named by `FLINK_TEST_KUBECONFIG`),
-//! then one module per resource type or cross-cutting promise.
+//! Layout: `harness` (temporary workspaces, the CLI configuration with dev_overrides or a given
+//! provider installation, assertions), `cluster` (the Kubernetes API test server, or a real
+//! cluster named by `FLINK_TEST_KUBECONFIG`), `release` and `https_server` (the provider packaged
+//! by scripts/release.sh, the mirrors and registry made from it, served over HTTPS), then one
+//! module per resource type or cross-cutting promise (`install`: `terraform init` as users run it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -17,7 +19,9 @@ mod destroy;
 mod handshake;
 mod harness;
 mod high_availability;
+mod https_server;
 mod ingress;
+mod install;
 mod kubernetes_ha;
 mod lifecycle;
 mod lifecycle_ha;
@@ -26,6 +30,7 @@ mod modules;
 mod pod_security;
 mod provider_config;
 mod refresh;
+mod release;
 mod verify;
 #[path = "../realflink_ha/zookeeper_server.rs"]
 mod zookeeper_server;

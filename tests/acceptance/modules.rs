@@ -1,10 +1,14 @@
 //! Module composition with the real terraform CLI: `examples/modules/flink-platform` (blob storage,
 //! HA and a certificate authority handed to a `for_each` of deployments) used by the root module
 //! `examples/platform`, exactly as committed: both validate, the root applies against the cluster,
-//! a second plan is empty, and destroy leaves nothing.
+//! a second plan is empty, and destroy leaves nothing. The module's own `terraform test` files
+//! run here too, with the provider installed by `terraform init` from a filesystem mirror of the
+//! release (as a module's CI would): `tests/plan.tftest.hcl` with a mocked provider and no
+//! cluster, `tests/apply.tftest.hcl` against the test server.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
+use crate::release::{self, NEWER, PROVIDER_PATH};
 use std::path::Path;
 
 fn copy_example(from: &str, to: &Path) {
@@ -86,6 +90,99 @@ fn the_platform_module_composes_and_applies() {
     assert!(
         cluster.managed_objects().is_empty(),
         "{:?}",
+        cluster.managed_objects()
+    );
+}
+
+/// Copies `examples/<from>` with its subdirectories (the module's `tests/`) to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A workspace holding the module as committed, its provider installed from a filesystem mirror.
+fn module_with_installed_provider() -> (Workspace, tempfile::TempDir) {
+    let mirror = tempfile::tempdir().unwrap();
+    release::packed_mirror(mirror.path(), &[NEWER]);
+    let ws = Workspace::with_cli_config(&format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = {:?}\n    include = [\"{PROVIDER_PATH}\"]\n  }}\n}}\n",
+        mirror.path().display().to_string()
+    ));
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/modules/flink-platform"),
+        ws.path(),
+    );
+    ws.init(&[]);
+    (ws, mirror)
+}
+
+/// The names of the run blocks `terraform test` reports as passed, in order.
+fn passed_runs(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run \""))
+        .filter(|l| l.ends_with("... pass"))
+        .filter_map(|l| l.split('"').next())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_platform_module_plan_tests_pass_with_a_mocked_provider() {
+    let (ws, _mirror) = module_with_installed_provider();
+    let run = ws.terraform(&["test", "-no-color", "-filter=tests/plan.tftest.hcl"]);
+    assert_eq!(run.code, 0, "terraform test failed:\n{}", run.text);
+    assert_eq!(
+        passed_runs(&run.text),
+        [
+            "one_deployment_per_map_entry",
+            "tls_follows_each_entry",
+            "deployments_share_the_platform_storage",
+            "zookeeper_needs_its_quorum",
+            "kubernetes_ha_has_no_zookeeper",
+        ],
+        "{}",
+        run.text
+    );
+    assert!(run.text.contains("5 passed, 0 failed"), "{}", run.text);
+}
+
+#[test]
+fn the_platform_module_apply_tests_pass_against_the_cluster() {
+    let cluster = Cluster::start("module-test");
+    let (ws, _mirror) = module_with_installed_provider();
+    let namespace = format!("namespace={}", cluster.namespace);
+    // The provider finds the cluster as in a module's CI: through KUBE_CONFIG_PATH.
+    let kubeconfig = cluster.kubeconfig.display().to_string();
+    let run = ws.terraform_with_env(
+        &[
+            "test",
+            "-no-color",
+            "-filter=tests/apply.tftest.hcl",
+            "-var",
+            &namespace,
+        ],
+        &[("KUBE_CONFIG_PATH", &kubeconfig)],
+    );
+    assert_eq!(run.code, 0, "terraform test failed:\n{}", run.text);
+    assert_eq!(
+        passed_runs(&run.text),
+        ["platform", "created_in_the_cluster"],
+        "{}",
+        run.text
+    );
+    // terraform test destroys what its runs created, in reverse order.
+    assert!(
+        cluster.managed_objects().is_empty(),
+        "left behind after terraform test: {:?}",
         cluster.managed_objects()
     );
 }
