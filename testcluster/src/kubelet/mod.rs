@@ -15,6 +15,7 @@ pub mod log_files;
 mod memory;
 mod network;
 mod pod_containers;
+mod pod_events;
 mod pod_status;
 mod pods;
 mod replica_sets;
@@ -179,6 +180,9 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
                     .as_u64()
                     .unwrap_or(30);
                 let pre_stop = container::pre_stop_command(&pod["spec"]["containers"][0]);
+                if !runtime.terminating() {
+                    pod_events::killing(store, pod);
+                }
                 if runtime.terminate(Duration::from_secs(grace), &pre_stop) {
                     pods::remove(store, pod);
                     runtimes.remove(&key);

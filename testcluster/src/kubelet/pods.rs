@@ -72,7 +72,12 @@ pub fn bind(store: &Store, pod: &Json) {
     if let Some(meta) = bound["metadata"].as_object_mut() {
         meta.remove("resourceVersion");
     }
-    let _ = store.update(pod_kind, &ns, &name, bound, &write(None));
+    if store
+        .update(pod_kind, &ns, &name, bound, &write(None))
+        .is_ok()
+    {
+        super::pod_events::scheduled(store, pod, NODE_NAME);
+    }
 }
 
 /// Deletes the pod for good, once its processes are gone (the kubelet's final delete).
@@ -100,6 +105,7 @@ pub fn write_pod_status(store: &Store, pod: &Json, status: Json) {
     if pod["status"] == status {
         return;
     }
+    super::pod_events::changed(store, pod, &pod["status"], &status);
     let (ns, name) = key(pod);
     let mut updated = pod.clone();
     updated["status"] = status;

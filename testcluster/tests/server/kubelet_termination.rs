@@ -2,7 +2,8 @@
 //! "should be submitted and removed"): a delete marks the pod with `deletionTimestamp` and
 //! `deletionGracePeriodSeconds`, the pod stays while its processes get SIGTERM (and the app
 //! container's preStop hook runs first), leaves its Service's endpoints at once, and goes once they
-//! exited, or are killed when the grace period ends. Needs root.
+//! exited, or are killed when the grace period ends; `kubectl describe pod` shows the scheduler's
+//! and the kubelet's Events, and the deletion its `Killing`. Needs root.
 
 use super::kubelet_init::{node, Node};
 use std::time::{Duration, Instant};
@@ -53,6 +54,16 @@ async fn a_deleted_pod_stays_while_its_process_handles_sigterm() {
              echo started >> /work/log; while true; do sleep 0.2; done",
         );
         std::thread::sleep(Duration::from_millis(500));
+        // `kubectl describe pod` tells the pod's story as on a cluster.
+        let described = node.kubectl(&["describe", "pod", "graceful"]);
+        for line in [
+            "default-scheduler  Successfully assigned default/graceful to local-kubelet",
+            r#"kubelet            Container image "busybox:1.36" already present on machine"#,
+            "kubelet            Created container: trap",
+            "kubelet            Started container trap",
+        ] {
+            assert!(described.contains(line), "{line:?} in:\n{described}");
+        }
         let deleted = Instant::now();
         node.kubectl(&["delete", "pod", "graceful", "--wait=false"]);
         let marked = node.pod("graceful");
@@ -74,6 +85,15 @@ async fn a_deleted_pod_stays_while_its_process_handles_sigterm() {
         assert!(took >= Duration::from_secs(2), "went after {took:?}");
         let log = std::fs::read_to_string(work.join("log")).unwrap();
         assert_eq!(log, "started\ngot TERM\ndone\n");
+        let killing = node.kubectl(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=graceful,reason=Killing",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ]);
+        assert_eq!(killing, "Stopping container trap");
     })
     .await
     .unwrap();

@@ -4,7 +4,7 @@
 //! "deployment should support rollover"): `kubectl get rs` lists one ReplicaSet per template with
 //! its counts; `rollout history` lists their revisions and `rollout undo` brings the previous one
 //! back as the next revision; `rollout status` reads the Deployment's status as on a cluster;
-//! `scale` reaches the pods; deleting the Deployment takes its ReplicaSets and pods with it.
+//! `scale` reaches the pods; `describe pod` shows the failed pull; deleting the Deployment takes its ReplicaSets and pods with it.
 //! The image cannot be pulled here, so no process runs and nothing becomes ready. Needs root.
 
 use super::kubelet_init::{node, Node};
@@ -51,6 +51,8 @@ async fn deployments_roll_out_through_replica_sets_that_kubectl_rollout_reads() 
         let first = first.trim().trim_start_matches("replicaset.apps/").to_string();
         let pod = until(&node, &["get", "pods", "-o", "name"], |o| o.contains("pod/web-"));
         assert!(pod.trim().starts_with(&format!("pod/{first}-")), "{pod}");
+        let described = until(&node, &["describe", pod.trim()], |o| o.contains("Error: ErrImagePull"));
+        assert!(described.contains(r#"kubelet            Failed to pull image "registry.example/web:1": "#), "{described}");
 
         // A new template: a second ReplicaSet, the first kept at 0.
         node.kubectl(&["set", "image", "deployment/web", "c=registry.example/web:2"]);
