@@ -19,7 +19,7 @@ fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
 }
 
 #[tokio::test]
-async fn kubectl_apply_get_patch_edit_scale_label_delete() {
+async fn kubectl_apply_get_patch_edit_scale_label_annotate_delete() {
     let server = kube_test_server::start("127.0.0.1:0").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
@@ -59,6 +59,30 @@ async fn kubectl_apply_get_patch_edit_scale_label_delete() {
         );
         k(&["label", "cm", "demo", "team=b"]);
         assert!(k(&["get", "cm", "-l", "team=b", "-o", "name"]).contains("demo"));
+        k(&["annotate", "deployment", "web", "owner=team-b"]);
+        assert_eq!(
+            k(&[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "jsonpath={.metadata.annotations.owner}"
+            ])
+            .trim(),
+            "team-b"
+        );
+        k(&["annotate", "deployment", "web", "owner-"]);
+        assert_eq!(
+            k(&[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "jsonpath={.metadata.annotations.owner}"
+            ])
+            .trim(),
+            ""
+        );
         k(&["delete", "cm", "demo", "--wait=false"]);
         let gone = Command::new("kubectl")
             .env("KUBECONFIG", &kc)
