@@ -3,7 +3,9 @@
 //! is `Opaque` unless given; a Pod's status is reset to
 //! `Pending` with its QoS class (`pkg/apis/core/helper/qos`: `BestEffort` without requests or
 //! limits, `Guaranteed` when every container limits CPU and memory and requests no other
-//! amounts, else `Burstable`).
+//! amounts, else `Burstable`). A PersistentVolumeClaim is bound at once, as a dynamic
+//! provisioner with `Immediate` binding would bind it: to volume `pvc-<uid>` with the capacity
+//! and access modes it asks for (the local kubelet backs it with a directory).
 
 use serde_json::{json, Value as Json};
 
@@ -20,8 +22,31 @@ pub fn on_create(kind: &str, object: &mut Json) {
             let qos = qos_class(&object["spec"]);
             object["status"] = json!({"phase": "Pending", "qosClass": qos});
         }
+        "PersistentVolumeClaim" => bind_claim(object),
         _ => {}
     }
+}
+
+/// What the persistent-volume controller and a provisioner write on a claim they bind.
+fn bind_claim(claim: &mut Json) {
+    let uid = claim["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if claim["spec"]["volumeName"]
+        .as_str()
+        .is_none_or(str::is_empty)
+    {
+        claim["spec"]["volumeName"] = json!(format!("pvc-{uid}"));
+    }
+    if claim["spec"]["volumeMode"].is_null() {
+        claim["spec"]["volumeMode"] = json!("Filesystem");
+    }
+    claim["status"] = json!({
+        "phase": "Bound",
+        "accessModes": claim["spec"]["accessModes"].clone(),
+        "capacity": {"storage": claim["spec"]["resources"]["requests"]["storage"].clone()},
+    });
 }
 
 fn qos_class(spec: &Json) -> &'static str {

@@ -74,6 +74,46 @@ pub const KINDS: &[ResourceKind] = &[
     ),
     kind("apps", "v1", "Deployment", "deployments", true, &["deploy"]),
     kind("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"]),
+    kind(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        &["pvc"],
+    ),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        &["netpol"],
+    ),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        true,
+        &["ing"],
+    ),
+    kind(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+        &["pdb"],
+    ),
+    kind(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        &[],
+    ),
 ];
 
 /// The kind served at `group/version/plural`.

@@ -218,6 +218,9 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
     // Dropping the runtimes stops their processes and namespaces.
 }
 
+/// Where claims' volumes live under the work directory: a name no namespace can have.
+const CLAIMS_DIR: &str = "_persistent-volumes";
+
 /// What a pod's container starts with.
 struct Prepared {
     script: String,
@@ -251,7 +254,8 @@ fn prepare(
         Which::Init(i) => &spec["initContainers"][i],
         Which::Main => &spec["containers"][0],
     };
-    let mut mounts = volumes::materialize(store, &ns, spec, container, &runtime.dir)
+    let claims_dir = options.work_dir.join(CLAIMS_DIR);
+    let mut mounts = volumes::materialize(store, &ns, spec, container, &runtime.dir, &claims_dir)
         .map_err(not_started("CreateContainerConfigError"))?;
     mounts.extend(
         service_account::mount(store, &shared.tokens, api, &ns, spec, &runtime.dir)

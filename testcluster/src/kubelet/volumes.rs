@@ -1,5 +1,7 @@
 //! A pod's volumes and environment from the store: ConfigMap and Secret volumes written as files
-//! (with `items` and modes) and mounted read-only as a kubelet does, emptyDir as a directory, each bind-mounted at its `mountPath`; env
+//! (with `items` and modes) and mounted read-only as a kubelet does, emptyDir as a directory, a
+//! bound PersistentVolumeClaim as its volume's directory (which outlives the pod), each
+//! bind-mounted at its `mountPath`; env
 //! from values, Secret and ConfigMap keys and the pod's own fields. A missing ConfigMap, Secret or
 //! key is the error a kubelet reports as `CreateContainerConfigError`.
 
@@ -92,6 +94,32 @@ fn write_files(dir: &Path, source: &Json, all: BTreeMap<String, Vec<u8>>) -> Res
     Ok(())
 }
 
+/// The directory backing claim `claim`'s bound volume, made on first use under `claims_dir` and
+/// kept after the pod (the provisioner's volume outlives its pods), open to every user of the
+/// pod as a local-path provisioner makes it.
+fn claimed_directory(
+    store: &Store,
+    namespace: &str,
+    claim: &str,
+    claims_dir: &Path,
+) -> Result<std::path::PathBuf, String> {
+    let kind = kinds::find("", "v1", "persistentvolumeclaims")
+        .ok_or("persistentvolumeclaims are not served")?;
+    let found = store
+        .get(kind, namespace, claim)
+        .map_err(|_| format!("persistentvolumeclaim {claim:?} not found"))?;
+    let volume = found["spec"]["volumeName"]
+        .as_str()
+        .filter(|v| found["status"]["phase"] == "Bound" && !v.is_empty())
+        .ok_or_else(|| format!("persistentvolumeclaim {claim:?} is not bound"))?;
+    let path = claims_dir.join(volume);
+    std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))
+        .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 /// Writes the pod's volumes under `dir/volumes` and returns the container's mounts.
 pub fn materialize(
     store: &Store,
@@ -99,6 +127,7 @@ pub fn materialize(
     spec: &Json,
     container: &Json,
     dir: &Path,
+    claims_dir: &Path,
 ) -> Result<Vec<Mount>, String> {
     // (host directory, whether the volume is read-only whatever the mount says)
     let mut sources = BTreeMap::new();
@@ -112,6 +141,10 @@ pub fn materialize(
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))
                 .map_err(|e| e.to_string())?;
             false
+        } else if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
+            let backing = claimed_directory(store, namespace, claim, claims_dir)?;
+            sources.insert(name.to_string(), (backing, false));
+            continue;
         } else if volume["configMap"].is_object() || volume["secret"].is_object() {
             let all = files(store, namespace, volume)?;
             write_files(&path, volume, all)?;
@@ -119,7 +152,7 @@ pub fn materialize(
             true
         } else {
             return Err(format!(
-                "volume {name:?}: only configMap, secret and emptyDir volumes run here"
+                "volume {name:?}: only configMap, secret, emptyDir and persistentVolumeClaim volumes run here"
             ));
         };
         sources.insert(name.to_string(), (path, read_only));

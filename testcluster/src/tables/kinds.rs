@@ -2,7 +2,7 @@
 //! `pkg/printers/internalversion/printers.go` give them; a kind without a printer gets the
 //! default table's `Name` and `Created At`.
 
-use super::{column, since, wide, Column, AGE, NAME};
+use super::{column, production_kinds, since, wide, Column, AGE, NAME};
 use serde_json::{json, Value as Json};
 
 /// A kind's cells for one object.
@@ -14,6 +14,20 @@ pub fn printer(kind: &str) -> (&'static [Column], Cells) {
         "Pod" => (super::pods::COLUMNS, super::pods::cells),
         "Deployment" => (DEPLOYMENT, deployment),
         "ReplicaSet" => (REPLICA_SET, replica_set),
+        "PersistentVolumeClaim" => (production_kinds::CLAIM, production_kinds::claim),
+        "NetworkPolicy" => (
+            production_kinds::NETWORK_POLICY,
+            production_kinds::network_policy,
+        ),
+        "Ingress" => (production_kinds::INGRESS, production_kinds::ingress),
+        "PodDisruptionBudget" => (
+            production_kinds::DISRUPTION_BUDGET,
+            production_kinds::disruption_budget,
+        ),
+        "EndpointSlice" => (
+            production_kinds::ENDPOINT_SLICE,
+            production_kinds::endpoint_slice,
+        ),
         "ConfigMap" => (CONFIG_MAP, config_map),
         "Secret" => (SECRET, secret),
         "Service" => (SERVICE, service),
@@ -27,11 +41,11 @@ pub fn printer(kind: &str) -> (&'static [Column], Cells) {
     }
 }
 
-fn name(o: &Json) -> Json {
+pub(super) fn name(o: &Json) -> Json {
     o["metadata"]["name"].clone()
 }
 
-fn age(o: &Json) -> Json {
+pub(super) fn age(o: &Json) -> Json {
     json!(since(&o["metadata"]["creationTimestamp"]))
 }
 
@@ -42,11 +56,11 @@ fn count(o: &Json) -> usize {
         .unwrap_or(0)
 }
 
-fn int(o: &Json, path: &str) -> i64 {
+pub(super) fn int(o: &Json, path: &str) -> i64 {
     o.pointer(path).and_then(Json::as_i64).unwrap_or(0)
 }
 
-fn text<'a>(o: &'a Json, path: &str) -> &'a str {
+pub(super) fn text<'a>(o: &'a Json, path: &str) -> &'a str {
     o.pointer(path).and_then(Json::as_str).unwrap_or_default()
 }
 
@@ -66,7 +80,7 @@ fn format_labels(map: &Json) -> String {
 }
 
 /// `metav1.LabelSelectorAsSelector(...).String()`: requirements sorted by key.
-fn format_selector(selector: &Json) -> String {
+pub(super) fn format_selector(selector: &Json) -> String {
     let mut terms: Vec<(String, String)> = selector["matchLabels"]
         .as_object()
         .into_iter()

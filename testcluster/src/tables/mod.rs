@@ -5,10 +5,12 @@
 //! as `includeObject` asks (`Metadata`, the default, as `PartialObjectMetadata`; `Object`; `None`).
 //!
 //! Layout: this file (negotiation, the Table and its rows, ages as `duration.HumanDuration`) ->
-//! `pods` (`printPod`'s READY, STATUS and RESTARTS) and `kinds` (every other kind's columns).
+//! `pods` (`printPod`'s READY, STATUS and RESTARTS), `kinds` (every other kind's columns) and
+//! `production_kinds` (claims, network policies, ingresses, disruption budgets, endpoint slices).
 
 mod kinds;
 mod pods;
+mod production_kinds;
 
 use crate::kinds::ResourceKind;
 use serde_json::{json, Value as Json};

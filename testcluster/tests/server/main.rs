@@ -12,6 +12,7 @@ mod kubelet_termination;
 mod pod_security;
 mod pods;
 mod port_forward_kubectl;
+mod production_kinds_kubectl;
 mod protobuf_kubectl;
 mod rbac;
 mod rollouts_kubectl;
