@@ -91,6 +91,10 @@ RC
 export TF_CLI_CONFIG_FILE="$work/terraform.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 export KUBECONFIG="$kubeconfig"
 vars+=(-var "kubeconfig=$kubeconfig")
+# The deployments' state on this node's disk, where the pods (uid 9999) may write it: outside
+# the pods' own /tmp, and reachable through the private work directory.
+mkdir -p "$work/state" && chmod 0777 "$work/state" && chmod 0711 "$work"
+vars+=(-var "state_base_uri=file://$work/state")
 cd "$work"
 echo "== terraform init (from the filesystem mirror)"
 terraform init -no-color > "$work/init.log" || { cat "$work/init.log" >&2; exit 1; }

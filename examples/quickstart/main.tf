@@ -24,6 +24,12 @@ variable "job_entry_class" {
   default     = "org.apache.flink.streaming.examples.wordcount.WordCount"
 }
 
+variable "state_base_uri" {
+  description = "Where all deployment state goes. A file:// URI is this node's own disk, which only the local cluster's pods share (so they keep a writable root filesystem to reach it); on a real cluster use s3://..."
+  type        = string
+  default     = "file:///var/tmp/flink-quickstart"
+}
+
 variable "wordcount_parallelism" {
   description = "Parallelism of the wordcount job; changing it is a stateful upgrade (savepoint, then restore)."
   type        = number
@@ -39,7 +45,13 @@ provider "flink" {
 # Where all deployment state goes; local files for the local cluster, s3://... on a real one.
 resource "flink_blob_storage" "state" {
   name     = "local-state"
-  base_uri = "file:///tmp/flink-quickstart"
+  base_uri = var.state_base_uri
+}
+
+locals {
+  # Node-local files are reached through the pod's root filesystem, which must then be writable;
+  # every other store keeps the read-only default.
+  pod = { read_only_root_filesystem = !startswith(var.state_base_uri, "file://") }
 }
 
 # One HA configuration per flavour, shared by the deployments of a team.
@@ -75,6 +87,7 @@ resource "flink_deployment" "wordcount" {
   }
   blob_storage      = flink_blob_storage.state.spec
   high_availability = flink_high_availability.kubernetes.spec
+  pod               = local.pod
 }
 
 # The platform's TLS identity: a signing CA and a REST client certificate, keys only in a Secret.
@@ -95,6 +108,7 @@ resource "flink_deployment" "orders" {
     taskmanager = { memory = "1024m" }
   }
   blob_storage = flink_blob_storage.state.spec
+  pod          = local.pod
   tls = {
     enabled   = true
     authority = flink_certificate_authority.platform.spec
