@@ -820,7 +820,9 @@ fn main() {
                 format!("{} downtime", step.name)
             };
             let ratio = match (provided.flink[i], floor.flink[i]) {
-                (Some(p), Some(f)) => format!("{:.1}x", p.as_secs_f64() / f.as_secs_f64()),
+                (Some(p), Some(f)) if !f.is_zero() => {
+                    format!("{:.1}x", p.as_secs_f64() / f.as_secs_f64())
+                }
                 _ => "-".into(),
             };
             println!(
