@@ -48,9 +48,16 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
     }
 }
 
+/// The time in hclog's JSON layout (Go's `2006-01-02T15:04:05.000000Z07:00`): go-plugin parses a
+/// plugin's line as a log entry, at its level, only when `@timestamp` has exactly this form; any
+/// other line (nanoseconds, as RFC 3339 formatting gives) it passes on as raw text at DEBUG, so
+/// `TF_LOG=info` showed none of the provider's lines (seen with Terraform 1.11.4).
 fn now_rfc3339() -> String {
+    const LAYOUT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
     time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+        .format(LAYOUT)
         .unwrap_or_default()
 }
 
@@ -123,6 +130,15 @@ mod tests {
         assert_eq!(line["@message"], "applied");
         assert_eq!(line["@module"], "provider.flink");
         assert_eq!(line["resource"], "flink_deployment");
+    }
+
+    #[test]
+    fn timestamps_have_hclogs_microseconds() {
+        let stamp = now_rfc3339();
+        let (seconds, fraction) = stamp.split_once('.').unwrap();
+        assert_eq!(seconds.len(), "2006-01-02T15:04:05".len(), "{stamp}");
+        assert_eq!(fraction.len(), "000000Z".len(), "{stamp}");
+        assert!(fraction.ends_with('Z'), "{stamp}");
     }
 
     #[test]

@@ -12,8 +12,13 @@ use std::time::{Duration, Instant};
 
 /// How long one REST request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Pause between two questions about a running operation.
-const POLL: Duration = Duration::from_secs(1);
+/// Pause between two questions about a running operation: a savepoint of a small job completes in
+/// well under a second, and each pause is downtime of the job being stopped. A question that
+/// failed waits [`FAILED_POLLS`] times as long, so a JobManager still counts as lost after about
+/// as many seconds as before.
+const POLL: Duration = Duration::from_millis(250);
+/// How many pauses a failed question waits before it is asked again.
+pub(super) const FAILED_POLLS: u32 = 4;
 /// Pause before asking again for a savepoint that came before every task ran.
 const SAVEPOINT_RETRY: Duration = Duration::from_secs(2);
 /// How long Flink's cleanup after an application ended is given before its JobManager goes.
@@ -110,6 +115,24 @@ impl<R: Reach> JobManager<R> {
         self.get(&path).await
     }
 
+    /// How many TaskManagers are registered with the JobManager (`GET /overview`).
+    pub async fn registered_task_managers(&self) -> Result<u64, Error> {
+        match self.get("/overview").await? {
+            (200, overview) => Ok(overview["taskmanagers"].as_u64().unwrap_or(0)),
+            (code, body) => Err(refused("GET", "/overview".into(), code, &body)),
+        }
+    }
+
+    /// Whether Flink restored the job from a savepoint or checkpoint (`latest.restored` of
+    /// `GET /jobs/<id>/checkpoints`).
+    pub async fn restored(&self) -> Result<bool, Error> {
+        let path = format!("/jobs/{}/checkpoints", self.job_id);
+        match self.get(&path).await? {
+            (200, stats) => Ok(stats["latest"]["restored"].is_object()),
+            (code, body) => Err(refused("GET", path, code, &body)),
+        }
+    }
+
     /// Why the job failed, as Flink's exception history says; `None` when Flink gives no reason.
     pub async fn failure(&self) -> Option<String> {
         let path = format!("/jobs/{}/exceptions", self.job_id);
@@ -169,6 +192,18 @@ impl<R: Reach> JobManager<R> {
         }
     }
 
+    /// [`Self::wait_for_application_end`], without the pause for Flink's HA cleanup when the
+    /// next JobManager shares no HA services with this one (`ha` false): without high
+    /// availability Flink keeps job results in memory, so there is nothing left dirty to wait for.
+    pub async fn wait_for_application_end_of(&self, ha: bool, timeout: Duration) {
+        let cleanup = if ha {
+            APPLICATION_CLEANUP
+        } else {
+            Duration::ZERO
+        };
+        self.wait_for_application_end_then(timeout, cleanup).await;
+    }
+
     /// Waits until Flink has ended the application the job belongs to (Flink 2.3 and later, where
     /// the application id is the job id; earlier versions have no applications and return at
     /// once). Flink marks an ended job's result clean only with its application; a JobManager
@@ -176,6 +211,13 @@ impl<R: Reach> JobManager<R> {
     /// JobManager of the same HA cluster id refuses to start (Dispatcher.onStart,
     /// IllegalStateException). Gives up after `timeout` with a warning in the logs.
     pub async fn wait_for_application_end(&self, timeout: Duration) {
+        self.wait_for_application_end_then(timeout, APPLICATION_CLEANUP)
+            .await;
+    }
+
+    /// The wait of [`Self::wait_for_application_end`], pausing `cleanup` once the application
+    /// ended.
+    async fn wait_for_application_end_then(&self, timeout: Duration, cleanup: Duration) {
         let path = format!("/applications/{}", self.job_id);
         let started = Instant::now();
         loop {
@@ -191,7 +233,7 @@ impl<R: Reach> JobManager<R> {
                         );
                         // Its cleanup (HA data, then the results marked clean) follows at once
                         // and has no REST signal of its own.
-                        tokio::time::sleep(APPLICATION_CLEANUP).await;
+                        tokio::time::sleep(cleanup).await;
                         return;
                     }
                 }

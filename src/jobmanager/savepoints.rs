@@ -178,7 +178,11 @@ impl<R: Reach> JobManager<R> {
                 );
                 last_report = Instant::now();
             }
-            tokio::time::sleep(self.poll).await;
+            let pause = match failures {
+                0 => self.poll,
+                _ => self.poll * super::client::FAILED_POLLS,
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 }

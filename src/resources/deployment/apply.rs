@@ -9,6 +9,7 @@ use super::destroy;
 use super::layout::{self, Names};
 use super::lifecycle::{self, Before};
 use super::model::Model;
+use super::phases::{Phase, Phases};
 use super::rendering::TlsData;
 use super::rollout;
 use super::savepoint_history::{self, Taken};
@@ -35,9 +36,11 @@ pub async fn apply(
         None => timeouts::Operation::Create,
     };
     let deadline = Deadline::start(&model.timeouts, operation);
+    let mut phases = Phases::start(model.name.known().map_or("", String::as_str));
     let taken = match prior_model {
         Some(prior_model) => {
-            match before_rollout(ctx, prior_model, &mut model, &deadline, diags).await {
+            match before_rollout(ctx, prior_model, &mut model, &deadline, &mut phases, diags).await
+            {
                 Ok(taken) => taken,
                 // Nothing rolled out: the job and the state stay as they were.
                 Err(Unchanged) => return None,
@@ -63,7 +66,7 @@ pub async fn apply(
             return Some(model);
         }
     };
-    Some(roll_out(ctx, model, tls_data, &deadline, diags).await)
+    Some(roll_out(ctx, model, tls_data, &deadline, &mut phases, diags).await)
 }
 
 /// The apply stopped before anything changed.
@@ -77,6 +80,7 @@ async fn before_rollout(
     prior: &Model,
     model: &mut Model,
     deadline: &Deadline,
+    phases: &mut Phases,
     diags: &mut Diagnostics,
 ) -> Result<Option<Taken>, Unchanged> {
     let transition = lifecycle::transition(prior, model);
@@ -89,7 +93,12 @@ async fn before_rollout(
             return Err(Unchanged);
         };
         let directory = transition.directory.as_deref();
-        rollout::before_rollout(cluster, step, prior, model, directory, deadline, diags).await
+        let stop = rollout::Stop {
+            step,
+            savepoint_directory: directory,
+            deadline,
+        };
+        rollout::before_rollout(cluster, stop, prior, model, phases, diags).await
     } else if lifecycle::reads_checkpoint(prior, model, step) {
         // The job ended outside Terraform: its JobManager still knows its checkpoints.
         match ctx.cluster(diags).await {
@@ -111,6 +120,7 @@ async fn roll_out(
     mut model: Model,
     tls_data: Option<TlsData>,
     deadline: &Deadline,
+    phases: &mut Phases,
     diags: &mut Diagnostics,
 ) -> Model {
     let rendered = computed::fill(&mut model, tls_data, None);
@@ -139,11 +149,20 @@ async fn roll_out(
     if diags.has_errors() {
         return state;
     }
+    phases.reached(Phase::ObjectsApplied);
     let Some(cluster) = ctx.cluster(diags).await else {
         return state;
     };
-    let rollout = layout::rollout_of(&objects, &Names::of(name).jobmanager);
-    let settled = status::settle(cluster, &model, rollout.as_deref(), deadline, diags).await;
+    let names = Names::of(name);
+    let rollout = layout::rollout_of(&objects, &names.jobmanager);
+    let rollouts = [&names.jobmanager, &names.taskmanager]
+        .iter()
+        .filter_map(|n| layout::rollout_of(&objects, n))
+        .collect();
+    phases.expect(rollouts, layout::replicas_of(&objects, &names.taskmanager));
+    let settled =
+        status::settle(cluster, &model, rollout.as_deref(), deadline, phases, diags).await;
+    phases.log_summary();
     model.status = Attr::Known(settled);
     if model.desired_state() == State::Cancelled {
         // A cancelled job starts afresh: Flink's HA data of it goes.

@@ -59,6 +59,15 @@ impl Names {
     }
 }
 
+/// The replicas of Deployment `name` among `objects` (0 when it is not there).
+pub fn replicas_of(objects: &[DesiredObject], name: &str) -> usize {
+    objects
+        .iter()
+        .find(|o| o.kind == Kind::Deployment && o.name == name)
+        .and_then(|o| o.manifest["spec"]["replicas"].as_u64())
+        .map_or(0, |n| n as usize)
+}
+
 /// The rollout hash the pods of desired Deployment `name` carry.
 pub fn rollout_of(objects: &[DesiredObject], name: &str) -> Option<String> {
     objects

@@ -33,6 +33,7 @@ mod model;
 mod objects;
 mod observe;
 mod pending;
+mod phases;
 mod plan;
 mod pod_template;
 mod rbac;

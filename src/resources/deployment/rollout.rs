@@ -6,6 +6,7 @@
 
 use super::lifecycle::{self, Before};
 use super::model::Model;
+use super::phases::{Phase, Phases};
 use super::reach::{self, JobManager};
 pub use super::savepoint_history::Taken;
 use super::states::{self, RestoreStrategy};
@@ -29,17 +30,38 @@ pub(super) fn application_end(deadline: &Deadline) -> Duration {
     deadline.cap(APPLICATION_END)
 }
 
+/// What to do to the running job before the rollout, and within what.
+pub struct Stop<'a> {
+    /// The step [`lifecycle::before`] decided.
+    pub step: Before,
+    /// Where a savepoint goes.
+    pub savepoint_directory: Option<&'a str>,
+    /// The operation's deadline.
+    pub deadline: &'a Deadline,
+}
+
+/// Whether the deployment's JobManagers share state through high availability (its job results
+/// among it), so the next one must find the stopped job's application cleaned up.
+fn has_ha(model: &Model) -> bool {
+    !model.high_availability.is_null()
+}
+
 /// Acts on the running job of `prior` before `planned` rolls out; the savepoint taken, if any.
-/// Errors in `diags` mean nothing may roll out.
+/// Errors in `diags` mean nothing may roll out. The stop and the end of the old application are
+/// marked in `phases`.
 pub async fn before_rollout(
     cluster: &Cluster,
-    step: Before,
+    stop: Stop<'_>,
     prior: &Model,
     planned: &Model,
-    savepoint_directory: Option<&str>,
-    deadline: &Deadline,
+    phases: &mut Phases,
     diags: &mut Diagnostics,
 ) -> Option<Taken> {
+    let Stop {
+        step,
+        savepoint_directory,
+        deadline,
+    } = stop;
     if matches!(step, Before::Nothing | Before::Defer) {
         return None;
     }
@@ -85,7 +107,10 @@ pub async fn before_rollout(
             }
             match jm.stop_with_savepoint(savepoint_directory, &limit).await {
                 Ok(location) => {
-                    jm.wait_for_application_end(application_end(deadline)).await;
+                    phases.reached(Phase::Savepoint);
+                    jm.wait_for_application_end_of(has_ha(prior), application_end(deadline))
+                        .await;
+                    phases.reached(Phase::ApplicationEnded);
                     Some(Taken {
                         location,
                         reason,
@@ -113,7 +138,10 @@ pub async fn before_rollout(
         Before::Cancel => {
             match jm.cancel(&limit).await {
                 Ok(()) => {
-                    jm.wait_for_application_end(application_end(deadline)).await;
+                    phases.reached(Phase::Cancelled);
+                    jm.wait_for_application_end_of(has_ha(prior), application_end(deadline))
+                        .await;
+                    phases.reached(Phase::ApplicationEnded);
                     if lifecycle::reads_checkpoint(prior, planned, step) {
                         return newer_state(&jm, prior, planned, diags).await;
                     }

@@ -2,11 +2,13 @@
 //! the namespace's Flink pods per run; when it is ready, Flink's REST API is asked for the job
 //! through a port-forward (mutual TLS with the authority's client certificate when the deployment
 //! has TLS). Every failure is a status value, never an error: a refresh must not fail because a
-//! job is down. At the end of an apply, `settle` waits for the job to run (or its pods to go).
+//! job is down. At the end of an apply, `settle` waits for the job to run (or its pods to go),
+//! looking every 250 ms while that is imminent, and marks the rollout's phases on the way.
 
 use super::jobmanager_pods::jobmanagers;
-use super::layout::Names;
+use super::layout::{Names, DEPLOYMENT_ID_LABEL};
 use super::model::Model;
+use super::phases::{Phase, Phases};
 use super::reach;
 use super::states::{State, PENDING};
 use crate::jobmanager::answers::job_status;
@@ -18,6 +20,23 @@ use std::time::Duration;
 
 /// How long the REST question may take before the answer is `UNREACHABLE`.
 const REST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How often a wait looks again while the next step is imminent: pods start and Flink answers
+/// within seconds, so a two-second pause alone could add two seconds to every upgrade's downtime.
+const POLL_SOON: Duration = Duration::from_millis(250);
+/// How long waits poll at [`POLL_SOON`]; after that the step is not imminent and every look costs
+/// a pod list (and a REST question), so the pause grows to [`POLL_LATER`].
+const SOON: Duration = Duration::from_secs(120);
+const POLL_LATER: Duration = Duration::from_secs(2);
+
+/// The pause before the next look of a wait that began `elapsed` ago.
+fn poll_after(elapsed: Duration) -> Duration {
+    if elapsed < SOON {
+        POLL_SOON
+    } else {
+        POLL_LATER
+    }
+}
 
 /// The init container of `pod` that failed (it ended with a non-zero exit code, and now waits
 /// to run again or, with restartPolicy Never, stays ended), as a kubelet reports it in
@@ -173,7 +192,7 @@ pub async fn wait_until_stopped(cluster: &Cluster, model: &Model, timeout: Durat
         if gone || started.elapsed() >= timeout {
             break;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(poll_after(started.elapsed())).await;
     }
     observe(cluster, model).await
 }
@@ -185,6 +204,7 @@ pub async fn settle(
     model: &Model,
     rollout: Option<&str>,
     deadline: &Deadline,
+    phases: &mut Phases,
     diags: &mut Diagnostics,
 ) -> String {
     let own = super::attributes::duration_of(&model.wait_timeout, Duration::from_secs(600));
@@ -196,7 +216,7 @@ pub async fn settle(
     if !runs {
         return wait_until_stopped(cluster, model, limit.duration).await;
     }
-    match wait_until_running(cluster, model, rollout, &limit).await {
+    match wait_until_running(cluster, model, rollout, &limit, phases).await {
         Ok(status) => status,
         Err((status, detail)) => {
             diags.error(
@@ -229,12 +249,13 @@ const HOPELESS: &[&str] = &[
 
 /// Waits until Flink runs the job (or finished it) in a JobManager pod of rollout `rollout`:
 /// `Ok(status)`, or `Err` with the last status, why waiting stopped and the JobManager's last log
-/// lines.
+/// lines. What the pods and Flink show on the way is marked in `phases`.
 pub async fn wait_until_running(
     cluster: &Cluster,
     model: &Model,
     rollout: Option<&str>,
     limit: &Limit,
+    phases: &mut Phases,
 ) -> Result<String, (String, String)> {
     let name = model.name.known().cloned().unwrap_or_default();
     let namespace = model.namespace.known().cloned().unwrap_or_default();
@@ -256,6 +277,7 @@ pub async fn wait_until_running(
             tracing::info!(deployment = %name, status = %status, "waiting for the job to run");
             last = status.clone();
         }
+        observe_phases(cluster, model, pod.as_deref(), &status, phases).await;
         if status == "RUNNING" || status == "FINISHED" {
             return Ok(status);
         }
@@ -315,7 +337,60 @@ pub async fn wait_until_running(
             };
             return Err((status, format!("{why}.{logs}")));
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(poll_after(started.elapsed())).await;
+    }
+}
+
+/// Marks in `phases` what the deployment's pods and its JobManager `pod` (when there is one)
+/// show, the job being `status`. Flink is asked only for phases not seen yet, once its
+/// JobManager is ready.
+async fn observe_phases(
+    cluster: &Cluster,
+    model: &Model,
+    pod: Option<&str>,
+    status: &str,
+    phases: &mut Phases,
+) {
+    if let (Some(namespace), Some(id)) = (model.namespace.known(), model.id.known()) {
+        // The list the status was read from, already fetched in this round.
+        if let Ok(pods) = cluster
+            .pods_labelled(namespace, DEPLOYMENT_ID_LABEL, id)
+            .await
+        {
+            phases.observe(&pods);
+        }
+    }
+    if matches!(status, "CREATED" | "RUNNING" | "RESTARTING" | "FINISHED") {
+        phases.reached(Phase::JobSubmitted);
+    }
+    let restores = super::resolve::restore_from(model).is_some();
+    let wanted = !phases.has(Phase::TaskManagersRegistered)
+        || (restores && phases.has(Phase::JobSubmitted) && !phases.has(Phase::Restored));
+    if let (Some(pod), true) = (pod, wanted && phases.has(Phase::JobManagerReady)) {
+        let asked = async {
+            let jobmanager = reach::at(cluster, model, pod).await.ok()?;
+            let registered = match phases.has(Phase::TaskManagersRegistered) {
+                true => None,
+                false => jobmanager.registered_task_managers().await.ok(),
+            };
+            let restored = match restores && phases.has(Phase::JobSubmitted) {
+                true => jobmanager.restored().await.ok(),
+                false => None,
+            };
+            Some((registered, restored))
+        };
+        if let Ok(Some((registered, restored))) = tokio::time::timeout(REST_TIMEOUT, asked).await {
+            let expected = phases.task_managers() as u64;
+            if registered.is_some_and(|n| n >= expected && n > 0) {
+                phases.reached(Phase::TaskManagersRegistered);
+            }
+            if restored == Some(true) {
+                phases.reached(Phase::Restored);
+            }
+        }
+    }
+    if status == "RUNNING" {
+        phases.reached(Phase::Running);
     }
 }
 
