@@ -132,7 +132,7 @@ impl Cluster {
             let patch = Patch::Apply(&manifest);
             let stored = retry(|| api.patch(&object.name, &params, &patch))
                 .await
-                .map_err(|e| object_error("apply", object.kind, owner, &object.name, e))?;
+                .map_err(|e| self.object_error("apply", object.kind, owner, &object.name, e))?;
             tracing::debug!(kind = object.kind.name(), name = %object.name, "applied");
             applied.push(stored);
         }
@@ -220,7 +220,7 @@ impl Cluster {
             self.client.request_text(request).await
         })
         .await
-        .map_err(|e| list_error(server_message(&e)))?;
+        .map_err(|e| list_error(self.explain(&e)))?;
         listed(&text).map_err(|e| list_error(format!("unreadable list: {e}")))
     }
 
@@ -262,7 +262,7 @@ impl Cluster {
             .map_err(|e| KubeError::List {
                 kind: kind.name().into(),
                 namespace: namespace.to_string(),
-                message: server_message(&e),
+                message: self.explain(&e),
             })?;
         let delete = DeleteParams::background();
         for object in &list.items {
@@ -276,7 +276,7 @@ impl Cluster {
                         kind: kind.name().into(),
                         namespace: namespace.to_string(),
                         name,
-                        message: server_message(&e),
+                        message: self.explain(&e),
                     })
                 }
             }
@@ -295,86 +295,50 @@ impl Cluster {
                 Ok(())
             }
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(object_error("delete", kind, owner, name, e)),
+            Err(e) => Err(self.object_error("delete", kind, owner, name, e)),
         }
     }
 }
 
-fn object_error(
-    verb: &'static str,
-    kind: Kind,
-    owner: &Owner,
-    name: &str,
-    error: kube::Error,
-) -> KubeError {
-    let rbac_missing = matches!(kind, Kind::Role | Kind::RoleBinding)
-        && matches!(&error, kube::Error::Api(s) if s.code == 404 && !s.message.contains("namespaces"));
-    let message = if rbac_missing {
-        format!(
+impl Cluster {
+    /// The message of a failed request, naming this API server when it did not answer.
+    pub(super) fn explain(&self, error: &kube::Error) -> String {
+        super::failure::explain(error, &self.server)
+    }
+
+    fn object_error(
+        &self,
+        verb: &'static str,
+        kind: Kind,
+        owner: &Owner,
+        name: &str,
+        error: kube::Error,
+    ) -> KubeError {
+        let rbac_missing = matches!(kind, Kind::Role | Kind::RoleBinding)
+            && matches!(&error, kube::Error::Api(s) if s.code == 404 && !s.message.contains("namespaces"));
+        let message = if rbac_missing {
+            format!(
             "the API server does not serve rbac.authorization.k8s.io/v1 ({}). Kubernetes HA needs \
              RBAC to grant the deployment its ConfigMap rights: enable RBAC, or use ZooKeeper HA",
-            server_message(&error)
+            self.explain(&error)
         )
-    } else {
-        server_message(&error)
-    };
-    KubeError::Object {
-        verb,
-        kind: kind.name().into(),
-        namespace: owner.namespace.clone(),
-        name: name.to_string(),
-        message,
-    }
-}
-
-/// The server's message, or for a transport failure the whole chain of causes (kube's own text
-/// is only "ServiceError: client error (Connect)", the same for a refused port, an unknown host
-/// and a rejected certificate).
-pub(super) fn server_message(error: &kube::Error) -> String {
-    match error {
-        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
-        other if timed_out(other) => format!(
-            "{}: timed out waiting for the API server (is it up, and is this its address?)",
-            causes(other)
-        ),
-        other => causes(other),
-    }
-}
-
-/// An error and its sources, each once (wrappers often repeat their source's text).
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text = format!("{text}: {line}");
+        } else {
+            self.explain(&error)
+        };
+        KubeError::Object {
+            verb,
+            kind: kind.name().into(),
+            namespace: owner.namespace.clone(),
+            name: name.to_string(),
+            message,
         }
-        source = cause.source();
     }
-    text
-}
-
-/// Whether `error` is a wait that ran out (connect or read timeout): asking again would only
-/// wait as long again.
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            || e.to_string().contains("timed out")
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 fn retryable(error: &kube::Error) -> bool {
     match error {
         kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => !timed_out(error),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => !super::failure::timed_out(error),
         _ => false,
     }
 }

@@ -12,12 +12,13 @@ mod access;
 mod client;
 mod converge;
 pub mod drift;
+mod failure;
 mod objects;
 mod owner;
 mod pods;
 
 pub use access::{ClusterAccess, Connection};
-pub use client::connect;
+pub use client::{check, connect, Setting};
 pub use converge::Cluster;
 pub use objects::{DesiredObject, Kind};
 pub use owner::Owner;
@@ -29,8 +30,13 @@ pub const FIELD_MANAGER: &str = "terraform-provider-flink";
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     /// The provider configuration does not lead to a usable client.
-    #[error("cannot configure the Kubernetes client: {0}")]
-    Configure(String),
+    #[error("cannot configure the Kubernetes client: {message}")]
+    Configure {
+        /// The setting that can fix it.
+        setting: Setting,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The API server refused or failed a request about one object.
     #[error("{verb} {kind} {namespace}/{name}: {message}")]
     Object {

@@ -3,14 +3,9 @@
 //! as diagnostics.
 
 use super::Context;
-use crate::kubernetes::{Cluster, DesiredObject, Kind, KubeError, Owner};
+use crate::kubernetes::{DesiredObject, Kind, Owner};
 use crate::schema::Diagnostics;
 use kube::api::DynamicObject;
-
-/// A cluster error with the API server it came from.
-fn at_server(cluster: &Cluster, error: &KubeError) -> String {
-    format!("{error}\n\nAPI server: {}", cluster.server())
-}
 
 /// Applies `desired` and prunes the owner's other objects of `kinds`.
 pub async fn apply(
@@ -30,10 +25,7 @@ pub async fn apply(
     }
     .await;
     if let Err(e) = result {
-        diags.error(
-            format!("Applying {type_name} failed"),
-            at_server(cluster, &e),
-        );
+        diags.error(format!("Applying {type_name} failed"), e.to_string());
     }
 }
 
@@ -49,10 +41,7 @@ pub async fn observe(
     match cluster.observe(owner, kinds).await {
         Ok(found) => Some(found),
         Err(e) => {
-            diags.error(
-                format!("Reading {type_name} failed"),
-                at_server(cluster, &e),
-            );
+            diags.error(format!("Reading {type_name} failed"), e.to_string());
             None
         }
     }
@@ -70,10 +59,7 @@ pub async fn delete(
         return;
     };
     if let Err(e) = cluster.delete_owned(owner, kinds).await {
-        diags.error(
-            format!("Deleting {type_name} failed"),
-            at_server(cluster, &e),
-        );
+        diags.error(format!("Deleting {type_name} failed"), e.to_string());
     }
 }
 
