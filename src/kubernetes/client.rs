@@ -172,6 +172,10 @@ fn bounded(mut config: Config) -> Config {
     config.read_timeout = Some(READ_TIMEOUT);
     config.write_timeout = Some(READ_TIMEOUT);
     config.reset_reader_on_write = true;
+    // kube's own retry layer (15 tries of 429, 503 and 504, waits growing to 1000 s) held an
+    // apply against an unavailable server for many minutes, past the resource's timeouts and
+    // under the provider's own retries: `retry.rs` is the one policy, bounded.
+    config.default_retry = false;
     config
 }
 

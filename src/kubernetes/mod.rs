@@ -5,8 +5,9 @@
 //!
 //! Layout: `access` (how to reach the cluster, and the shared connection), `client` (a client
 //! from the access), `owner` (labels and selectors),
-//! `objects` (desired objects and their API types), `converge` (apply, list, prune, delete, with
-//! retries), `drift` (pure comparison of desired and observed objects).
+//! `objects` (desired objects and their API types), `converge` (apply, list, prune, delete),
+//! `retry` (which answers are asked again, and how long to wait), `failure` (what a failed
+//! request says), `drift` (pure comparison of desired and observed objects).
 
 mod access;
 mod client;
@@ -16,6 +17,7 @@ mod failure;
 mod objects;
 mod owner;
 mod pods;
+mod retry;
 
 pub use access::{ClusterAccess, Connection};
 pub use client::{check, connect, Setting};

@@ -7,7 +7,9 @@ use crate::kubernetes::{DesiredObject, Kind, Owner};
 use crate::schema::Diagnostics;
 use kube::api::DynamicObject;
 
-/// Applies `desired` and prunes the owner's other objects of `kinds`.
+/// Applies `desired` and prunes the owner's other objects of `kinds`. Returns how many of
+/// `desired` (the first ones, in order) reached the cluster: all of them unless an error was
+/// reported, so a failed apply can record what it actually applied.
 pub async fn apply(
     ctx: &Context,
     owner: &Owner,
@@ -15,17 +17,23 @@ pub async fn apply(
     desired: &[DesiredObject],
     type_name: &str,
     diags: &mut Diagnostics,
-) {
+) -> usize {
     let Some(cluster) = ctx.cluster(diags).await else {
-        return;
+        return 0;
     };
-    let result = async {
-        cluster.apply(owner, desired).await?;
-        cluster.prune(owner, kinds, desired).await
-    }
-    .await;
-    if let Err(e) = result {
-        diags.error(format!("Applying {type_name} failed"), e.to_string());
+    let result = match cluster.apply(owner, desired).await {
+        Ok(_) => cluster
+            .prune(owner, kinds, desired)
+            .await
+            .map_err(|e| (desired.len(), e)),
+        Err(partly) => Err(partly),
+    };
+    match result {
+        Ok(()) => desired.len(),
+        Err((applied, e)) => {
+            diags.error(format!("Applying {type_name} failed"), e.to_string());
+            applied
+        }
     }
 }
 
