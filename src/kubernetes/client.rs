@@ -9,30 +9,153 @@ use std::time::Duration;
 
 /// Builds a client for `access`, and the API server's URL it talks to.
 pub async fn connect(access: &ClusterAccess) -> Result<(Client, String), KubeError> {
+    let config = config_for(access).await?;
+    let server = config.cluster_url.to_string();
+    let config = bounded(config);
+    let client = Client::try_from(config).map_err(|e| KubeError::Configure {
+        setting: Setting::Connection,
+        message: e.to_string(),
+    })?;
+    Ok((client, server))
+}
+
+/// Checks that `access` leads to a client without asking the API server anything: the
+/// kubeconfig exists and parses, its context exists, the server is an http(s) URL, certificates
+/// parse. What the configuration gets wrong is known at plan this way; whether the server answers
+/// is the cluster's state and is learnt when a request needs it. The pod's own service account
+/// is not checked: a provider that only renders configuration (`flink_configuration`) needs none.
+pub async fn check(access: &ClusterAccess) -> Result<(), KubeError> {
+    match access {
+        ClusterAccess::InCluster => Ok(()),
+        _ => config_for(access).await.map(drop),
+    }
+}
+
+/// The provider setting a configuration error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The kubeconfig file (its path, or what it holds other than contexts).
+    ConfigPath,
+    /// The kubeconfig context.
+    ConfigContext,
+    /// The explicit API server URL.
+    Host,
+    /// The explicit API server CA.
+    ClusterCaCertificate,
+    /// The pod's service account (no kubeconfig given).
+    InCluster,
+    /// The client built from otherwise valid settings.
+    Connection,
+}
+
+impl Setting {
+    /// The attribute of the provider's `kubernetes` block this setting is, if it is one.
+    pub fn attribute(self) -> Option<&'static str> {
+        match self {
+            Setting::ConfigPath => Some("config_path"),
+            Setting::ConfigContext => Some("config_context"),
+            Setting::Host => Some("host"),
+            Setting::ClusterCaCertificate => Some("cluster_ca_certificate"),
+            Setting::InCluster | Setting::Connection => None,
+        }
+    }
+}
+
+/// The kube configuration `access` describes.
+async fn config_for(access: &ClusterAccess) -> Result<Config, KubeError> {
+    let error = |setting, message: String| KubeError::Configure { setting, message };
     let config = match access {
         ClusterAccess::Kubeconfig { path, context } => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .map_err(|e| KubeError::Configure(format!("reading kubeconfig {path}: {e}")))?;
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
+                let why = match &e {
+                    kube::config::KubeconfigError::ReadConfig(io, _) => io.to_string(),
+                    other => super::failure::causes(other),
+                };
+                error(
+                    Setting::ConfigPath,
+                    format!("kubeconfig {path} cannot be read: {why}"),
+                )
+            })?;
+            let contexts: Vec<String> =
+                kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
             let options = KubeConfigOptions {
                 context: context.clone(),
                 ..Default::default()
             };
-            Config::from_custom_kubeconfig(kubeconfig, &options)
+            let config = Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
-                .map_err(|e| KubeError::Configure(format!("kubeconfig {path}: {e}")))?
+                .map_err(|e| kubeconfig_error(path, context.as_deref(), &contexts, e))?;
+            checked_scheme(
+                config,
+                Setting::ConfigPath,
+                &format!("the server in {path}"),
+            )?
         }
         ClusterAccess::Explicit { .. } => explicit_config(access)?,
         ClusterAccess::InCluster => Config::incluster().map_err(|e| {
-            KubeError::Configure(format!(
-                "no kubeconfig was given (config_path, KUBE_CONFIG_PATH) and this is not a pod \
-                 with a service account: {e}"
-            ))
+            error(
+                Setting::InCluster,
+                format!(
+                    "no kubeconfig was given (config_path, KUBE_CONFIG_PATH) and this is not a \
+                     pod with a service account: {e}"
+                ),
+            )
         })?,
     };
-    let server = config.cluster_url.to_string();
-    let config = bounded(config);
-    let client = Client::try_from(config).map_err(|e| KubeError::Configure(e.to_string()))?;
-    Ok((client, server))
+    Ok(config)
+}
+
+/// A kubeconfig that does not lead to a configuration, on the setting that can fix it.
+fn kubeconfig_error(
+    path: &str,
+    context: Option<&str>,
+    contexts: &[String],
+    error: kube::config::KubeconfigError,
+) -> KubeError {
+    use kube::config::KubeconfigError as E;
+    let known = if contexts.is_empty() {
+        "it has none".to_string()
+    } else {
+        format!("it has {}", contexts.join(", "))
+    };
+    let (setting, message) = match (&error, context) {
+        (E::LoadContext(name), Some(_)) => (
+            Setting::ConfigContext,
+            format!("kubeconfig {path} has no context {name:?}: {known}"),
+        ),
+        (E::LoadContext(name), None) => (
+            Setting::ConfigPath,
+            format!("the current context of kubeconfig {path}, {name:?}, is not among its contexts: {known}"),
+        ),
+        (E::CurrentContextNotSet, _) => (
+            Setting::ConfigPath,
+            format!("kubeconfig {path} has no current context: set config_context ({known})"),
+        ),
+        (E::LoadClusterOfContext(cluster), _) => (
+            if context.is_some() { Setting::ConfigContext } else { Setting::ConfigPath },
+            format!("kubeconfig {path}: the context's cluster {cluster:?} is not among its clusters"),
+        ),
+        _ => (
+            Setting::ConfigPath,
+            format!("kubeconfig {path}: {}", super::failure::causes(&error)),
+        ),
+    };
+    KubeError::Configure { setting, message }
+}
+
+/// `config`, if its server is an http or https URL (kube takes `10.0.0.1:6443` too, and only the
+/// first request would fail).
+fn checked_scheme(config: Config, setting: Setting, what: &str) -> Result<Config, KubeError> {
+    match config.cluster_url.scheme_str() {
+        Some("https" | "http") => Ok(config),
+        _ => Err(KubeError::Configure {
+            setting,
+            message: format!(
+                "{what}, {}, is not a URL: write it as https://HOST:PORT",
+                config.cluster_url
+            ),
+        }),
+    }
 }
 
 /// How long connecting to the API server may take.
@@ -49,6 +172,10 @@ fn bounded(mut config: Config) -> Config {
     config.read_timeout = Some(READ_TIMEOUT);
     config.write_timeout = Some(READ_TIMEOUT);
     config.reset_reader_on_write = true;
+    // kube's own retry layer (15 tries of 429, 503 and 504, waits growing to 1000 s) held an
+    // apply against an unavailable server for many minutes, past the resource's timeouts and
+    // under the provider's own retries: `retry.rs` is the one policy, bounded.
+    config.default_retry = false;
     config
 }
 
@@ -61,16 +188,22 @@ fn explicit_config(access: &ClusterAccess) -> Result<Config, KubeError> {
         insecure,
     } = access
     else {
-        return Err(KubeError::Configure("not an explicit cluster".into()));
+        return Err(KubeError::Configure {
+            setting: Setting::Host,
+            message: "not an explicit cluster".into(),
+        });
     };
-    let uri = host
-        .parse()
-        .map_err(|e| KubeError::Configure(format!("host {host:?}: {e}")))?;
+    let uri = host.parse().map_err(|e| KubeError::Configure {
+        setting: Setting::Host,
+        message: format!("host {host:?}: {e}"),
+    })?;
     let mut config = Config::new(uri);
     config.accept_invalid_certs = *insecure;
     if let Some(pem) = ca_certificate {
-        let certs = pem_blocks(pem)
-            .map_err(|e| KubeError::Configure(format!("cluster_ca_certificate: {e}")))?;
+        let certs = pem_blocks(pem).map_err(|e| KubeError::Configure {
+            setting: Setting::ClusterCaCertificate,
+            message: format!("cluster_ca_certificate: {e}"),
+        })?;
         config.root_cert = Some(certs);
     }
     if let Some(token) = token {
@@ -80,7 +213,7 @@ fn explicit_config(access: &ClusterAccess) -> Result<Config, KubeError> {
         config.auth_info.client_certificate_data = Some(base64_of(cert));
         config.auth_info.client_key_data = Some(base64_of(key).into());
     }
-    Ok(config)
+    checked_scheme(config, Setting::Host, "host")
 }
 
 fn base64_of(text: &str) -> String {

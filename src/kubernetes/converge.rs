@@ -11,15 +11,14 @@
 
 use super::objects::{DesiredObject, Kind};
 use super::owner::Owner;
+use super::retry::{retry, Failed};
 use super::ClusterAccess;
 use super::{KubeError, FIELD_MANAGER};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Pod lists per (namespace, label key), filled once per run (see `pods.rs`).
 pub type PodListings = Arc<
@@ -27,8 +26,6 @@ pub type PodListings = Arc<
         HashMap<(String, String), Arc<tokio::sync::OnceCell<Vec<k8s_openapi::api::core::v1::Pod>>>>,
     >,
 >;
-
-const ATTEMPTS: u32 = 5;
 
 /// An object of a shared listing: its labels to select by, and the rest as the server sent it,
 /// parsed only for the resource that asks for it. A parsed tree takes several times the memory of
@@ -117,12 +114,13 @@ impl Cluster {
         }
     }
 
-    /// Applies every desired object of `owner`; returns the objects as the server stored them.
+    /// Applies every desired object of `owner`, in order; returns the objects as the server
+    /// stored them, or how many of `desired` (the first ones) were applied before one failed.
     pub async fn apply(
         &self,
         owner: &Owner,
         desired: &[DesiredObject],
-    ) -> Result<Vec<DynamicObject>, KubeError> {
+    ) -> Result<Vec<DynamicObject>, (usize, KubeError)> {
         self.forget_listings();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let mut applied = Vec::with_capacity(desired.len());
@@ -132,7 +130,10 @@ impl Cluster {
             let patch = Patch::Apply(&manifest);
             let stored = retry(|| api.patch(&object.name, &params, &patch))
                 .await
-                .map_err(|e| object_error("apply", object.kind, owner, &object.name, e))?;
+                .map_err(|e| {
+                    let error = self.object_error("apply", object.kind, owner, &object.name, e);
+                    (applied.len(), error)
+                })?;
             tracing::debug!(kind = object.kind.name(), name = %object.name, "applied");
             applied.push(stored);
         }
@@ -220,7 +221,7 @@ impl Cluster {
             self.client.request_text(request).await
         })
         .await
-        .map_err(|e| list_error(server_message(&e)))?;
+        .map_err(|e| list_error(self.explain_failed(&e)))?;
         listed(&text).map_err(|e| list_error(format!("unreadable list: {e}")))
     }
 
@@ -262,21 +263,21 @@ impl Cluster {
             .map_err(|e| KubeError::List {
                 kind: kind.name().into(),
                 namespace: namespace.to_string(),
-                message: server_message(&e),
+                message: self.explain_failed(&e),
             })?;
         let delete = DeleteParams::background();
         for object in &list.items {
             let name = object.metadata.name.clone().unwrap_or_default();
             match retry(|| api.delete(&name, &delete)).await {
                 Ok(_) => tracing::debug!(kind = kind.name(), name, "deleted"),
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(failed) if failed.is(404) => {}
                 Err(e) => {
                     return Err(KubeError::Object {
                         verb: "delete",
                         kind: kind.name().into(),
                         namespace: namespace.to_string(),
                         name,
-                        message: server_message(&e),
+                        message: self.explain_failed(&e),
                     })
                 }
             }
@@ -294,106 +295,56 @@ impl Cluster {
                 tracing::debug!(kind = kind.name(), name, "deleted");
                 Ok(())
             }
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(object_error("delete", kind, owner, name, e)),
+            Err(failed) if failed.is(404) => Ok(()),
+            Err(e) => Err(self.object_error("delete", kind, owner, name, e)),
         }
     }
 }
 
-fn object_error(
-    verb: &'static str,
-    kind: Kind,
-    owner: &Owner,
-    name: &str,
-    error: kube::Error,
-) -> KubeError {
-    let rbac_missing = matches!(kind, Kind::Role | Kind::RoleBinding)
-        && matches!(&error, kube::Error::Api(s) if s.code == 404 && !s.message.contains("namespaces"));
-    let message = if rbac_missing {
-        format!(
+impl Cluster {
+    /// The message of a failed request, naming this API server when it did not answer.
+    pub(super) fn explain(&self, error: &kube::Error) -> String {
+        super::failure::explain(error, &self.server)
+    }
+
+    /// The message of a request that failed for good: its last answer, and when it was asked
+    /// more than once, how often and for how long.
+    pub(super) fn explain_failed(&self, failed: &Failed) -> String {
+        let last = self.explain(&failed.error);
+        match failed.attempts {
+            1 => last,
+            n => format!(
+                "{last}; the last of {n} tries over {:.1} s",
+                failed.elapsed.as_secs_f64()
+            ),
+        }
+    }
+
+    fn object_error(
+        &self,
+        verb: &'static str,
+        kind: Kind,
+        owner: &Owner,
+        name: &str,
+        failed: Failed,
+    ) -> KubeError {
+        let rbac_missing = matches!(kind, Kind::Role | Kind::RoleBinding)
+            && matches!(&failed.error, kube::Error::Api(s) if s.code == 404 && !s.message.contains("namespaces"));
+        let message = if rbac_missing {
+            format!(
             "the API server does not serve rbac.authorization.k8s.io/v1 ({}). Kubernetes HA needs \
              RBAC to grant the deployment its ConfigMap rights: enable RBAC, or use ZooKeeper HA",
-            server_message(&error)
+            self.explain_failed(&failed)
         )
-    } else {
-        server_message(&error)
-    };
-    KubeError::Object {
-        verb,
-        kind: kind.name().into(),
-        namespace: owner.namespace.clone(),
-        name: name.to_string(),
-        message,
-    }
-}
-
-/// The server's message, or for a transport failure the whole chain of causes (kube's own text
-/// is only "ServiceError: client error (Connect)", the same for a refused port, an unknown host
-/// and a rejected certificate).
-pub(super) fn server_message(error: &kube::Error) -> String {
-    match error {
-        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
-        other if timed_out(other) => format!(
-            "{}: timed out waiting for the API server (is it up, and is this its address?)",
-            causes(other)
-        ),
-        other => causes(other),
-    }
-}
-
-/// An error and its sources, each once (wrappers often repeat their source's text).
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text = format!("{text}: {line}");
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// Whether `error` is a wait that ran out (connect or read timeout): asking again would only
-/// wait as long again.
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            || e.to_string().contains("timed out")
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
-}
-
-fn retryable(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => !timed_out(error),
-        _ => false,
-    }
-}
-
-pub(super) async fn retry<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, kube::Error>>,
-{
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(e) if retryable(&e) && attempt + 1 < ATTEMPTS => {
-                attempt += 1;
-                let wait = Duration::from_millis(100 * 2u64.pow(attempt));
-                tracing::debug!(error = %e, attempt, "retrying Kubernetes request");
-                tokio::time::sleep(wait).await;
-            }
-            other => return other,
+        } else {
+            self.explain_failed(&failed)
+        };
+        KubeError::Object {
+            verb,
+            kind: kind.name().into(),
+            namespace: owner.namespace.clone(),
+            name: name.to_string(),
+            message,
         }
     }
 }

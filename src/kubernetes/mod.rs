@@ -5,19 +5,22 @@
 //!
 //! Layout: `access` (how to reach the cluster, and the shared connection), `client` (a client
 //! from the access), `owner` (labels and selectors),
-//! `objects` (desired objects and their API types), `converge` (apply, list, prune, delete, with
-//! retries), `drift` (pure comparison of desired and observed objects).
+//! `objects` (desired objects and their API types), `converge` (apply, list, prune, delete),
+//! `retry` (which answers are asked again, and how long to wait), `failure` (what a failed
+//! request says), `drift` (pure comparison of desired and observed objects).
 
 mod access;
 mod client;
 mod converge;
 pub mod drift;
+mod failure;
 mod objects;
 mod owner;
 mod pods;
+mod retry;
 
 pub use access::{ClusterAccess, Connection};
-pub use client::connect;
+pub use client::{check, connect, Setting};
 pub use converge::Cluster;
 pub use objects::{DesiredObject, Kind};
 pub use owner::Owner;
@@ -29,8 +32,13 @@ pub const FIELD_MANAGER: &str = "terraform-provider-flink";
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     /// The provider configuration does not lead to a usable client.
-    #[error("cannot configure the Kubernetes client: {0}")]
-    Configure(String),
+    #[error("cannot configure the Kubernetes client: {message}")]
+    Configure {
+        /// The setting that can fix it.
+        setting: Setting,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The API server refused or failed a request about one object.
     #[error("{verb} {kind} {namespace}/{name}: {message}")]
     Object {

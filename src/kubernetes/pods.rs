@@ -4,7 +4,7 @@
 //! server's `pods/portforward` (kube-rs, WebSocket), which is how the provider reaches a
 //! JobManager's REST API on any cluster without exposing it.
 
-use super::converge::{retry, server_message};
+use super::retry::retry;
 use super::{Cluster, KubeError};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -52,7 +52,7 @@ impl Cluster {
         retry(|| api.list(&params))
             .await
             .map(|list| list.items)
-            .map_err(|e| pod_list_error(namespace, server_message(&e)))
+            .map_err(|e| pod_list_error(namespace, self.explain_failed(&e)))
     }
 
     /// Forgets the pod lists, so the next question sees pods as they are now.
@@ -79,7 +79,7 @@ impl Cluster {
                 kind: "Deployment".into(),
                 namespace: namespace.to_string(),
                 name: name.to_string(),
-                message: server_message(&e),
+                message: self.explain_failed(&e),
             })?;
         let failure = deployment
             .and_then(|d| d.status?.conditions)
@@ -117,7 +117,7 @@ impl Cluster {
                 kind: "Pod".into(),
                 namespace: namespace.to_string(),
                 name: name.to_string(),
-                message: server_message(&e),
+                message: self.explain(&e),
             })
     }
 
@@ -139,7 +139,7 @@ impl Cluster {
         let mut forwarder = api
             .portforward(name, &[port])
             .await
-            .map_err(|e| object_error(server_message(&e)))?;
+            .map_err(|e| object_error(self.explain(&e)))?;
         let stream = forwarder
             .take_stream(port)
             .ok_or_else(|| object_error(format!("no stream for port {port}")))?;

@@ -170,7 +170,7 @@ impl WireProvider for ProviderService {
         tracing::info!(terraform_version = %req.terraform_version, "configuring provider");
         let schema = self.provider.provider_schema();
         let diagnostics = match value_of(req.config.as_ref(), schema, "provider configuration") {
-            Ok(config) => convert::diagnostics(self.provider.configure(&config)),
+            Ok(config) => convert::diagnostics(self.provider.configure(&config).await),
             Err(diags) => diags,
         };
         ok(wire::configure_provider::Response { diagnostics })

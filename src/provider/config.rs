@@ -2,7 +2,7 @@
 //! typed (the [`KubernetesConfig`] model, which may hold unknowns at plan time) and then resolved
 //! ([`Connection`], in `kubernetes`) once every value is known.
 
-use crate::kubernetes::{ClusterAccess, Connection};
+use crate::kubernetes::{ClusterAccess, Connection, KubeError};
 use crate::schema::{Attribute, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Attr, Value};
 use serde::{Deserialize, Serialize};
@@ -154,6 +154,39 @@ pub fn resolve(
         ClusterAccess::InCluster
     };
     Some(Connection::new(cluster))
+}
+
+/// Reports what `access` gets wrong as an error on the provider attribute that set it (the
+/// kubeconfig from `KUBE_CONFIG_PATH` has no attribute: the message says where it came from).
+pub async fn check(config: &Value, access: &ClusterAccess, diags: &mut Diagnostics) {
+    let Err(KubeError::Configure { setting, message }) = crate::kubernetes::check(access).await
+    else {
+        return;
+    };
+    let set = |name: &str| {
+        parse(config, &mut Diagnostics::default())
+            .and_then(|k8s| match name {
+                "config_path" => k8s.config_path.known().map(drop),
+                "config_context" => k8s.config_context.known().map(drop),
+                "host" => k8s.host.known().map(drop),
+                "cluster_ca_certificate" => k8s.cluster_ca_certificate.known().map(drop),
+                _ => None,
+            })
+            .is_some()
+    };
+    let summary = "Invalid Kubernetes settings";
+    match setting.attribute() {
+        Some(name) if set(name) => diags.attribute_error(
+            AttributePath::root("kubernetes").attr(name),
+            summary,
+            message,
+        ),
+        Some("config_path") => diags.error(
+            summary,
+            format!("{message} (the path came from the KUBE_CONFIG_PATH environment variable)"),
+        ),
+        _ => diags.error(summary, message),
+    }
 }
 
 fn expand_home(path: &str) -> String {

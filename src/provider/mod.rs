@@ -146,8 +146,11 @@ impl Provider {
     }
 
     /// ConfigureProvider. An unknown configuration leaves the provider unconfigured without error,
-    /// so values that need the cluster plan as unknown.
-    pub fn configure(&self, config: &Value) -> Diagnostics {
+    /// so values that need the cluster plan as unknown. A known one is checked without asking the
+    /// API server (see [`crate::kubernetes::check`]): a kubeconfig that is missing or lacks the
+    /// context fails the plan on the attribute that names it, while a server that does not answer
+    /// is the cluster's state and never fails a plan that does not need it (nor a destroy).
+    pub async fn configure(&self, config: &Value) -> Diagnostics {
         let mut diags = self.validate_provider_config(config);
         if diags.has_errors() {
             return diags;
@@ -156,6 +159,9 @@ impl Provider {
             .ok()
             .filter(|p| !p.is_empty());
         let data = config::resolve(config, env_kubeconfig, &mut diags).map(Arc::new);
+        if let Some(connection) = &data {
+            config::check(config, &connection.cluster, &mut diags).await;
+        }
         if let Ok(mut slot) = self.configured.write() {
             *slot = data;
         }

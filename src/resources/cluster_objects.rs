@@ -34,6 +34,29 @@ pub fn in_sync(desired: &[DesiredObject]) -> Value {
     )
 }
 
+/// How a failed apply records an object it did not get to.
+pub const NOT_APPLIED: &str = "not applied: the apply failed before it";
+/// How a failed apply records the object it failed on.
+pub const APPLY_FAILED: &str = "not applied: its apply failed";
+
+/// The value after an apply that stopped at `desired[applied]`: the objects before it in sync,
+/// that one and the rest not applied. A tainted resource must not claim objects that may not
+/// exist.
+pub fn as_applied(desired: &[DesiredObject], applied: usize) -> BTreeMap<String, String> {
+    desired
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            let status = match index.cmp(&applied) {
+                std::cmp::Ordering::Less => IN_SYNC,
+                std::cmp::Ordering::Equal => APPLY_FAILED,
+                std::cmp::Ordering::Greater => NOT_APPLIED,
+            };
+            (key(d.kind, &d.name), status.to_string())
+        })
+        .collect()
+}
+
 fn key(kind: Kind, name: &str) -> String {
     format!("{}/{name}", kind.name())
 }
@@ -78,6 +101,24 @@ pub fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_apply_claims_only_the_objects_it_applied() {
+        let desired: Vec<DesiredObject> = ["a", "b", "c"]
+            .iter()
+            .map(|name| DesiredObject {
+                kind: Kind::ConfigMap,
+                name: name.to_string(),
+                manifest: serde_json::json!({}),
+            })
+            .collect();
+        let recorded = as_applied(&desired, 1);
+        assert_eq!(recorded["ConfigMap/a"], IN_SYNC);
+        assert_eq!(recorded["ConfigMap/b"], APPLY_FAILED);
+        assert_eq!(recorded["ConfigMap/c"], NOT_APPLIED);
+        // A create into a namespace that does not exist applies nothing.
+        assert!(as_applied(&desired, 0).values().all(|v| v != IN_SYNC));
+    }
     use serde_json::json;
 
     fn object(value: serde_json::Value) -> DynamicObject {

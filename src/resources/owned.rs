@@ -3,16 +3,13 @@
 //! as diagnostics.
 
 use super::Context;
-use crate::kubernetes::{Cluster, DesiredObject, Kind, KubeError, Owner};
+use crate::kubernetes::{DesiredObject, Kind, Owner};
 use crate::schema::Diagnostics;
 use kube::api::DynamicObject;
 
-/// A cluster error with the API server it came from.
-fn at_server(cluster: &Cluster, error: &KubeError) -> String {
-    format!("{error}\n\nAPI server: {}", cluster.server())
-}
-
-/// Applies `desired` and prunes the owner's other objects of `kinds`.
+/// Applies `desired` and prunes the owner's other objects of `kinds`. Returns how many of
+/// `desired` (the first ones, in order) reached the cluster: all of them unless an error was
+/// reported, so a failed apply can record what it actually applied.
 pub async fn apply(
     ctx: &Context,
     owner: &Owner,
@@ -20,20 +17,23 @@ pub async fn apply(
     desired: &[DesiredObject],
     type_name: &str,
     diags: &mut Diagnostics,
-) {
+) -> usize {
     let Some(cluster) = ctx.cluster(diags).await else {
-        return;
+        return 0;
     };
-    let result = async {
-        cluster.apply(owner, desired).await?;
-        cluster.prune(owner, kinds, desired).await
-    }
-    .await;
-    if let Err(e) = result {
-        diags.error(
-            format!("Applying {type_name} failed"),
-            at_server(cluster, &e),
-        );
+    let result = match cluster.apply(owner, desired).await {
+        Ok(_) => cluster
+            .prune(owner, kinds, desired)
+            .await
+            .map_err(|e| (desired.len(), e)),
+        Err(partly) => Err(partly),
+    };
+    match result {
+        Ok(()) => desired.len(),
+        Err((applied, e)) => {
+            diags.error(format!("Applying {type_name} failed"), e.to_string());
+            applied
+        }
     }
 }
 
@@ -49,10 +49,7 @@ pub async fn observe(
     match cluster.observe(owner, kinds).await {
         Ok(found) => Some(found),
         Err(e) => {
-            diags.error(
-                format!("Reading {type_name} failed"),
-                at_server(cluster, &e),
-            );
+            diags.error(format!("Reading {type_name} failed"), e.to_string());
             None
         }
     }
@@ -70,10 +67,7 @@ pub async fn delete(
         return;
     };
     if let Err(e) = cluster.delete_owned(owner, kinds).await {
-        diags.error(
-            format!("Deleting {type_name} failed"),
-            at_server(cluster, &e),
-        );
+        diags.error(format!("Deleting {type_name} failed"), e.to_string());
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Shared {
     /// Where the local kubelet keeps pods (`<dir>/<namespace>/<pod>/`, their logs as
     /// `kubelet::log_files` says), once it runs.
     pub pods_dir: std::sync::OnceLock<std::path::PathBuf>,
+    /// Faults on demand (`/testserver/faults`), when the server was started with them.
+    pub faults: Option<crate::faults::Faults>,
 }
 
 /// How many requests [`Shared::request_log`] keeps.
@@ -188,6 +190,14 @@ pub async fn handle(
             }
             json_response(200, &json!({}))
         }
+        (method, ["testserver", "faults"]) => match &shared.faults {
+            Some(faults) => faults_endpoint(faults, method.clone(), req).await,
+            None => error(ApiError::not_found(
+                "",
+                "",
+                "testserver/faults (start the server with --faults)",
+            )),
+        },
         (_, ["api", "v1", rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             resource(&shared, &user, req, "", "v1", rest).await
@@ -344,8 +354,80 @@ async fn resource(
     if let Err(e) = crate::auth::authorize(&shared.store, user, &attributes) {
         return error(e);
     }
+    let faulted = crate::faults::Request {
+        verb,
+        kind: target.kind,
+        namespace: target.namespace.as_deref(),
+        name: target.name.as_deref(),
+    };
+    let action = shared.faults.as_ref().and_then(|f| f.take(&faulted));
+    match action {
+        Some(crate::faults::Action::Status { code, retry_after }) => {
+            let (e, retry_after) = crate::faults::status(&faulted, code, retry_after);
+            let mut response = error(e);
+            if let Some(value) =
+                retry_after.and_then(|s| hyper::header::HeaderValue::from_str(&s.to_string()).ok())
+            {
+                response.headers_mut().insert("retry-after", value);
+            }
+            return response;
+        }
+        Some(crate::faults::Action::Delay { millis }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        }
+        Some(crate::faults::Action::Reset) if !watching => {
+            let response = dispatch(shared, req, &target, verb, &q)
+                .await
+                .unwrap_or_else(error);
+            return cut_halfway(response).await;
+        }
+        _ => {}
+    }
     let result = dispatch(shared, req, &target, verb, &q).await;
     result.unwrap_or_else(error)
+}
+
+/// `response` with its whole length announced and only half of its body sent: hyper closes the
+/// connection when the body ends short, so the client loses the answer mid-way.
+async fn cut_halfway(response: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = body.collect().await;
+    let bytes = collected.to_bytes();
+    let half = bytes.slice(..bytes.len() / 2);
+    if let Ok(length) = hyper::header::HeaderValue::from_str(&bytes.len().to_string()) {
+        parts.headers.insert("content-length", length);
+    }
+    Response::from_parts(parts, Full::new(half).boxed())
+}
+
+/// `/testserver/faults`: `POST` arms the fault in the body, `GET` lists those armed, `DELETE`
+/// disarms them all.
+async fn faults_endpoint(
+    faults: &crate::faults::Faults,
+    method: Method,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    match method {
+        Method::GET => json_response(200, &json!(faults.armed())),
+        Method::DELETE => {
+            faults.clear();
+            json_response(200, &json!([]))
+        }
+        Method::POST => {
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(e) => return error(e),
+            };
+            match serde_json::from_slice::<crate::faults::Fault>(&body) {
+                Ok(fault) => {
+                    faults.arm(fault);
+                    json_response(201, &json!(faults.armed()))
+                }
+                Err(e) => error(ApiError::bad_request(format!("not a fault: {e}"))),
+            }
+        }
+        _ => error(ApiError::method_not_allowed()),
+    }
 }
 
 fn selectors(

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod defaults;
 pub mod discovery;
 pub mod events;
+pub mod faults;
 pub mod fields;
 pub mod http;
 pub mod kinds;
@@ -102,8 +103,22 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
 }
 
+/// How a server is started beyond its address.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Serve `/testserver/faults`, so tests can make requests fail on demand (see [`faults`]).
+    pub faults: bool,
+    /// Faults armed from the start.
+    pub armed: Vec<faults::Fault>,
+}
+
 /// Starts a server on `listen` (port 0 picks a free port) in the current runtime.
 pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
+    start_with(listen, Options::default()).await
+}
+
+/// Starts a server on `listen` with `options`.
+pub async fn start_with(listen: &str, options: Options) -> Result<RunningServer, StartError> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| StartError::Listen(listen.to_string(), e))?;
@@ -119,6 +134,11 @@ pub async fn start(listen: &str) -> Result<RunningServer, StartError> {
         requests: Default::default(),
         request_log: Default::default(),
         pods_dir: Default::default(),
+        faults: (options.faults || !options.armed.is_empty()).then(|| {
+            let faults = faults::Faults::default();
+            options.armed.into_iter().for_each(|f| faults.arm(f));
+            faults
+        }),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config.clone());

@@ -1,13 +1,15 @@
 //! `kube-test-server --listen 127.0.0.1:0 --kubeconfig PATH [--run-pods [--pods-dir DIR]]`: starts
 //! the Kubernetes API test server, writes a kubeconfig for it, prints the address, and serves until
 //! SIGINT or SIGTERM. With `--run-pods` a local kubelet runs the pods of Deployments as real Flink
-//! processes (needs root); stopping the server stops them.
+//! processes (needs root); stopping the server stops them. `--faults` serves
+//! `/testserver/faults`, through which requests fail on demand, and each `--fault SPEC` arms one
+//! fault from the start (`verb=patch,kind=configmaps,count=3,status=503`; see `faults.rs`).
 
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kube-test-server [--listen ADDR] [--kubeconfig PATH] [--run-pods [--pods-dir DIR] [--fetch-flink SCRIPT]]"
+        "usage: kube-test-server [--listen ADDR] [--kubeconfig PATH] [--run-pods [--pods-dir DIR] [--fetch-flink SCRIPT]] [--faults] [--fault SPEC]..."
     );
     ExitCode::from(2)
 }
@@ -17,6 +19,7 @@ async fn main() -> ExitCode {
     let mut listen = "127.0.0.1:0".to_string();
     let mut kubeconfig = None;
     let mut run_pods = false;
+    let mut options = kube_test_server::Options::default();
     // Beside a real kubelet's /var/lib/kubelet/pods, not under /tmp: a pod's emptyDir at /tmp
     // must not hide the pod's own files from it.
     let mut pods_dir = std::path::PathBuf::from(format!(
@@ -32,15 +35,26 @@ async fn main() -> ExitCode {
             run_pods = true;
             continue;
         }
+        if arg == "--faults" {
+            options.faults = true;
+            continue;
+        }
         match (arg.as_str(), args.next()) {
             ("--listen", Some(v)) => listen = v,
             ("--kubeconfig", Some(v)) => kubeconfig = Some(v),
             ("--pods-dir", Some(v)) => pods_dir = v.into(),
             ("--fetch-flink", Some(v)) => fetch_flink = v.into(),
+            ("--fault", Some(v)) => match kube_test_server::faults::Fault::parse(&v) {
+                Ok(fault) => options.armed.push(fault),
+                Err(e) => {
+                    eprintln!("kube-test-server: --fault {e}");
+                    return usage();
+                }
+            },
             _ => return usage(),
         }
     }
-    let server = match kube_test_server::start(&listen).await {
+    let server = match kube_test_server::start_with(&listen, options).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kube-test-server: {e}");

@@ -33,12 +33,23 @@ impl Cluster {
         Self::open(prefix, true)
     }
 
+    /// A test server with faults on demand ([`Cluster::arm_fault`]) and a fresh namespace. Always
+    /// the in-process server, even when `FLINK_TEST_KUBECONFIG` names a real cluster: a real
+    /// API server cannot be told to fail.
+    pub fn start_with_faults(prefix: &str) -> Self {
+        Self::open_with(prefix, false, true)
+    }
+
     /// Whether pods run on the local kubelet (and so are reachable at their pod IPs).
     pub fn local_pods(&self) -> bool {
         self.kubelet.is_some()
     }
 
     fn open(prefix: &str, run_pods: bool) -> Self {
+        Self::open_with(prefix, run_pods, false)
+    }
+
+    fn open_with(prefix: &str, run_pods: bool, faults: bool) -> Self {
         // Not under /tmp: the pods mount an emptyDir at /tmp, which would hide their own files.
         let mut dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         // To read the pods' files and output after a failure.
@@ -52,7 +63,7 @@ impl Cluster {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         let (kubeconfig, server, runtime) = match std::env::var("FLINK_TEST_KUBECONFIG") {
-            Ok(path) if !path.is_empty() => (PathBuf::from(path), None, None),
+            Ok(path) if !path.is_empty() && !faults => (PathBuf::from(path), None, None),
             _ => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -60,7 +71,13 @@ impl Cluster {
                     .build()
                     .unwrap();
                 let server = runtime
-                    .block_on(kube_test_server::start("127.0.0.1:0"))
+                    .block_on(kube_test_server::start_with(
+                        "127.0.0.1:0",
+                        kube_test_server::Options {
+                            faults,
+                            ..Default::default()
+                        },
+                    ))
                     .unwrap();
                 let path = dir.path().join("kubeconfig");
                 std::fs::write(&path, &server.kubeconfig).unwrap();
@@ -237,6 +254,33 @@ impl Cluster {
         let server = self.server.as_ref()?;
         let log = server.shared.request_log.lock().unwrap();
         Some(log.iter().cloned().collect())
+    }
+
+    /// Arms a fault on the test server (started by [`Cluster::start_with_faults`]) through its
+    /// `/testserver/faults` endpoint, with the real kubectl as any client would: `fault` is its
+    /// JSON form, e.g. `{"verb": "patch", "kind": "ConfigMap", "count": 2, "action": {"status":
+    /// {"code": 503}}}` (testcluster's `faults.rs` says what each field means).
+    pub fn arm_fault(&self, fault: &str) {
+        let file = self._dir.path().join("fault.json");
+        std::fs::write(&file, fault).unwrap();
+        let (ok, out) = self.kubectl_try(&[
+            "create",
+            "--raw",
+            "/testserver/faults",
+            "-f",
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            ok,
+            "arming the fault {fault} failed (a server with faults?): {out}"
+        );
+    }
+
+    /// The faults still armed (their JSON), empty once every armed fault was spent.
+    pub fn armed_faults(&self) -> serde_json::Value {
+        let (ok, out) = self.kubectl_try(&["get", "--raw", "/testserver/faults"]);
+        assert!(ok, "{out}");
+        serde_json::from_str(&out).unwrap()
     }
 
     /// Names (`kind/name`) of every object in the namespace carrying the provider's label.

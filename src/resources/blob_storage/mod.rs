@@ -89,7 +89,7 @@ impl OwnsObjects for BlobStorage {
         &self,
         ctx: &Context,
         _prior: Option<&Model>,
-        model: Model,
+        mut model: Model,
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Model> {
@@ -108,6 +108,7 @@ impl OwnsObjects for BlobStorage {
                 return None;
             }
         }
+        let mut as_applied = None;
         if let Some(spec) = model.spec.known() {
             let desired = objects::desired(
                 spec,
@@ -115,9 +116,16 @@ impl OwnsObjects for BlobStorage {
                 secret_key.as_deref(),
             );
             let owner = objects::owner(&spec.namespace, &spec.name);
-            owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+            let applied = owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+            if diags.has_errors() {
+                as_applied = Some(cluster_objects::as_applied(&desired, applied));
+            }
         }
-        // Returned even on failure, so whatever was created is recorded in state.
+        // Returned even on failure, so whatever was created is recorded in state, and
+        // `kubernetes_objects` says what was applied, not what was planned.
+        if let Some(objects) = as_applied {
+            model.kubernetes_objects = Attr::Known(objects);
+        }
         Some(model)
     }
 

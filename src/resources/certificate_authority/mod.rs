@@ -269,10 +269,13 @@ impl OwnsObjects for CertificateAuthority {
         model.ready_for_renewal = Attr::Known(false);
         fill_computed(&mut model);
         let desired = [objects::desired(&namespace, &name, Some(&material))];
-        owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+        let applied = owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
         if diags.has_errors() && !had_secret {
             // Nothing reached the cluster: no state, so the next apply starts afresh.
             return None;
+        }
+        if diags.has_errors() {
+            model.kubernetes_objects = Attr::Known(cluster_objects::as_applied(&desired, applied));
         }
         Some(model)
     }

@@ -145,8 +145,12 @@ async fn roll_out(
     };
     let objects = rendered.objects;
     let owner = layout::owner(ns, name);
-    owned::apply(ctx, &owner, layout::KINDS, &objects, TYPE, diags).await;
+    let applied = owned::apply(ctx, &owner, layout::KINDS, &objects, TYPE, diags).await;
     if diags.has_errors() {
+        let mut state = state;
+        state.kubernetes_objects = Attr::Known(crate::resources::cluster_objects::as_applied(
+            &objects, applied,
+        ));
         return state;
     }
     phases.reached(Phase::ObjectsApplied);

@@ -62,14 +62,22 @@ impl OwnsObjects for HighAvailability {
         &self,
         ctx: &Context,
         _prior: Option<&Model>,
-        model: Model,
+        mut model: Model,
         _config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Model> {
+        let mut as_applied = None;
         if let Some(spec) = model.spec.known() {
             let owner = objects::owner(&spec.namespace, &spec.name);
             let desired = objects::desired(spec);
-            owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+            let applied = owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
+            if diags.has_errors() {
+                as_applied = Some(cluster_objects::as_applied(&desired, applied));
+            }
+        }
+        // A failed apply records what it applied, not what was planned.
+        if let Some(objects) = as_applied {
+            model.kubernetes_objects = Attr::Known(objects);
         }
         Some(model)
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod api;
+mod faults_kubectl;
 mod invalid_kubectl;
 mod kubectl;
 mod kubelet_init;

@@ -1,0 +1,222 @@
+//! When a request to the API server is asked again, and how long the provider waits first.
+//!
+//! Retried: 409 (the apply the provider sends is forced and carries no resourceVersion, so a
+//! conflict is a race inside the server and the same apply, re-sent, is read against the object
+//! as it is now: the re-read a client-go update does by hand), 429 (after the server's
+//! `retryAfterSeconds`, which the real max-in-flight and priority-and-fairness filters set), 500,
+//! 502, 503, 504, and a connection lost before the answer was complete (every request the
+//! provider sends is idempotent: an apply, a get or list, a delete whose 404 means done). Never
+//! retried: any other 4xx (400, 401, 403, 404, 405, 410, 415, 422: the same request gets the same
+//! answer) and a wait that timed out (asking again would wait as long again).
+//!
+//! Bounded: at most [`POLICY`]'s tries and its wait budget per request, inside the operation's own
+//! timeout (`timeouts` on the resource), which bounds the whole.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// How often and how long a request is asked again.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Policy {
+    /// How many times one request is tried.
+    attempts: u32,
+    /// The wait before the second try; each further one waits twice as long.
+    first_backoff: Duration,
+    /// How long one request may wait between its tries in all.
+    wait_budget: Duration,
+    /// The longest a server's `Retry-After` is followed; longer ones wait this long.
+    longest_wait: Duration,
+}
+
+/// The policy of every request to the API server: six tries, waits of 0.2 s to 3.2 s (or as the
+/// server asks, up to 10 s), 30 s of waiting in all.
+pub(super) const POLICY: Policy = Policy {
+    attempts: 6,
+    first_backoff: Duration::from_millis(200),
+    wait_budget: Duration::from_secs(30),
+    longest_wait: Duration::from_secs(10),
+};
+
+/// A request that failed for good: the last answer, how many times it was tried, and for how
+/// long.
+#[derive(Debug)]
+pub(super) struct Failed {
+    /// The last answer (or transport error).
+    pub error: kube::Error,
+    /// How many times the request was sent.
+    pub attempts: u32,
+    /// From the first try to the last answer.
+    pub elapsed: Duration,
+}
+
+impl Failed {
+    /// Whether the last answer was this status code.
+    pub fn is(&self, code: u16) -> bool {
+        matches!(&self.error, kube::Error::Api(status) if status.code == code)
+    }
+}
+
+/// Whether asking again can get a different answer.
+pub(super) fn retryable(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => !super::failure::timed_out(error),
+        _ => false,
+    }
+}
+
+/// How long to wait before try `attempt + 1` (`attempt` counts from 1): the server's
+/// `retryAfterSeconds` when it gave one, else an exponential back-off from 200 ms.
+fn wait_before_next(policy: &Policy, error: &kube::Error, attempt: u32) -> Duration {
+    let backoff = policy.first_backoff * 2u32.pow(attempt.saturating_sub(1).min(6));
+    let asked = match error {
+        kube::Error::Api(status) => status
+            .details
+            .as_ref()
+            .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
+            .filter(|d| !d.is_zero()),
+        _ => None,
+    };
+    asked.unwrap_or(backoff).min(policy.longest_wait)
+}
+
+/// Runs `call` until it succeeds, fails with what asking again cannot change, or the tries or
+/// the wait budget run out.
+pub(super) async fn retry<T, F, Fut>(call: F) -> Result<T, Failed>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    retry_with(&POLICY, call).await
+}
+
+/// [`retry`] under `policy`.
+async fn retry_with<T, F, Fut>(policy: &Policy, mut call: F) -> Result<T, Failed>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    let started = Instant::now();
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let wait = wait_before_next(policy, &error, attempt);
+        if !retryable(&error) || attempt >= policy.attempts || waited + wait > policy.wait_budget {
+            return Err(Failed {
+                error,
+                attempts: attempt,
+                elapsed: started.elapsed(),
+            });
+        }
+        tracing::debug!(error = %error, attempt, wait_ms = wait.as_millis() as u64, "retrying Kubernetes request");
+        tokio::time::sleep(wait).await;
+        waited += wait;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn answer(code: u16, retry_after_seconds: u32) -> kube::Error {
+        let mut status = kube::core::Status::failure("injected", "Injected").with_code(code);
+        status.details =
+            serde_json::from_value(serde_json::json!({ "retryAfterSeconds": retry_after_seconds }))
+                .unwrap();
+        kube::Error::Api(status.boxed())
+    }
+
+    /// Runs `retry` over answers taken in order (then success); returns the result and how many
+    /// calls were made.
+    /// [`POLICY`] with waits a hundred times shorter (the server's Retry-After, in whole
+    /// seconds, still followed up to a second), so the tests wait in real time.
+    const FAST: Policy = Policy {
+        attempts: POLICY.attempts,
+        first_backoff: Duration::from_millis(2),
+        wait_budget: Duration::from_millis(2500),
+        longest_wait: Duration::from_secs(1),
+    };
+
+    async fn replay(answers: Vec<kube::Error>) -> (Result<&'static str, Failed>, u32) {
+        let calls = AtomicU32::new(0);
+        let answers = std::sync::Mutex::new(answers.into_iter());
+        let result = retry_with(&FAST, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let next = answers.lock().unwrap().next();
+            async move {
+                match next {
+                    Some(error) => Err(error),
+                    None => Ok("applied"),
+                }
+            }
+        })
+        .await;
+        (result, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn retryable_answers_are_asked_again_until_one_succeeds() {
+        let (result, calls) = replay(vec![
+            answer(409, 0),
+            answer(503, 0),
+            answer(500, 0),
+            answer(429, 0),
+        ])
+        .await;
+        assert_eq!(result.unwrap(), "applied");
+        assert_eq!(calls, 5);
+    }
+
+    #[tokio::test]
+    async fn what_asking_again_cannot_change_fails_at_once() {
+        for code in [400, 401, 403, 404, 422] {
+            let (result, calls) = replay(vec![answer(code, 0)]).await;
+            let failed = result.unwrap_err();
+            assert!(failed.is(code), "{code}");
+            assert_eq!((calls, failed.attempts), (1, 1), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_429_waits_as_long_as_the_server_asked() {
+        let started = std::time::Instant::now();
+        let (result, calls) = replay(vec![answer(429, 1)]).await;
+        assert_eq!(result.unwrap(), "applied");
+        assert_eq!(calls, 2);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(
+            wait_before_next(&POLICY, &answer(429, 4), 1),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            wait_before_next(&POLICY, &answer(429, 600), 1),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            wait_before_next(&POLICY, &answer(503, 0), 3),
+            Duration::from_millis(800)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_tries_run_out_with_the_last_answer_and_their_count() {
+        let (result, calls) = replay((0..10).map(|_| answer(503, 0)).collect()).await;
+        let failed = result.unwrap_err();
+        assert_eq!((calls, failed.attempts), (POLICY.attempts, POLICY.attempts));
+        assert!(failed.is(503));
+    }
+
+    #[tokio::test]
+    async fn the_wait_budget_bounds_a_server_that_keeps_asking_for_time() {
+        // Each answer asks for a second: a budget of 2.5 s allows two waits, so three tries.
+        let (result, calls) = replay((0..10).map(|_| answer(429, 1)).collect()).await;
+        assert_eq!(result.unwrap_err().attempts, 3);
+        assert_eq!(calls, 3);
+    }
+}

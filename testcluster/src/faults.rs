@@ -1,0 +1,322 @@
+//! Faults on demand: the next N API requests that match a verb, a kind, a namespace and a name
+//! (each optional) fail with a status as a real API server answers it, wait before being served,
+//! or lose their connection halfway through the answer. Tests arm them through
+//! `POST /testserver/faults` (served only when the server was started with faults enabled:
+//! `--faults` on the command line, [`crate::Options::faults`] in process), or `--fault SPEC` at
+//! start for manual runs.
+//!
+//! The answers follow k8s.io/apimachinery/pkg/api/errors: 409 is `NewConflict` (the optimistic
+//! concurrency message an update or apply gets when the object changed under it), 429 is
+//! `NewTooManyRequests` with `details.retryAfterSeconds` and a `Retry-After` header (what the
+//! max-in-flight and priority-and-fairness filters send), 500 is `NewInternalError`, 503 is
+//! `NewServiceUnavailable`, 403 is `NewForbidden`, any other code `NewGenericServerResponse`'s shape. A reset is served
+//! after the request took effect, as when a connection drops on the way back: the client cannot
+//! tell whether its write happened.
+
+use crate::status::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Mutex;
+
+/// What a fault does to a request it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Answer with this status instead of serving the request (which then has no effect).
+    Status {
+        /// HTTP status code (409, 429, 500, 503, ...).
+        code: u16,
+        /// `Retry-After` seconds (sent with 429 and 503; 429 defaults to 1 as the real filters).
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
+    /// Wait this long, then serve the request.
+    Delay {
+        /// Milliseconds.
+        millis: u64,
+    },
+    /// Serve the request, then close the connection after half of the answer's body.
+    Reset,
+}
+
+/// One armed fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// The verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`,
+    /// `deletecollection`); any when absent.
+    #[serde(default)]
+    pub verb: Option<String>,
+    /// The kind (`ConfigMap`) or its resource (`configmaps`), any case; any when absent.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The namespace; any when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The object's name; any when absent (a list has none, so a named fault skips lists).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How many matching requests it still takes.
+    pub count: u32,
+    /// What it does to them.
+    pub action: Action,
+}
+
+/// A request as faults see it.
+pub struct Request<'a> {
+    /// Its verb.
+    pub verb: &'a str,
+    /// Its kind.
+    pub kind: &'static crate::kinds::ResourceKind,
+    /// Its namespace, if namespaced.
+    pub namespace: Option<&'a str>,
+    /// The object's name, if it names one.
+    pub name: Option<&'a str>,
+}
+
+impl Fault {
+    fn matches(&self, request: &Request) -> bool {
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref()
+                .is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)))
+        };
+        self.count > 0
+            && same(&self.verb, Some(request.verb))
+            && (same(&self.kind, Some(request.kind.kind))
+                || same(&self.kind, Some(request.kind.plural)))
+            && same(&self.namespace, request.namespace)
+            && same(&self.name, request.name)
+    }
+
+    /// Parses the command line's `--fault` form: comma-separated `key=value` pairs with the keys
+    /// `verb`, `kind`, `namespace`, `name`, `count` (default 1) and one of `status=CODE` (with
+    /// `retry-after=SECONDS`), `delay-ms=MILLIS` or `reset`; e.g.
+    /// `verb=patch,kind=configmaps,count=3,status=503`.
+    pub fn parse(spec: &str) -> Result<Fault, String> {
+        let mut fault = Fault {
+            verb: None,
+            kind: None,
+            namespace: None,
+            name: None,
+            count: 1,
+            action: Action::Reset,
+        };
+        let mut action = None;
+        let mut retry_after = None;
+        for pair in spec.split(',').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let number = |what: &str| {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("{what}={value:?} is not a number"))
+            };
+            match key {
+                "verb" => fault.verb = Some(value.to_string()),
+                "kind" => fault.kind = Some(value.to_string()),
+                "namespace" => fault.namespace = Some(value.to_string()),
+                "name" => fault.name = Some(value.to_string()),
+                "count" => fault.count = number("count")? as u32,
+                "status" => {
+                    action = Some(Action::Status {
+                        code: number("status")? as u16,
+                        retry_after: None,
+                    })
+                }
+                "retry-after" => retry_after = Some(number("retry-after")?),
+                "delay-ms" => {
+                    action = Some(Action::Delay {
+                        millis: number("delay-ms")?,
+                    })
+                }
+                "reset" => action = Some(Action::Reset),
+                other => return Err(format!("unknown fault key {other:?}")),
+            }
+        }
+        fault.action = match action {
+            Some(Action::Status { code, .. }) => Action::Status { code, retry_after },
+            Some(other) => other,
+            None => {
+                return Err(format!(
+                    "{spec:?}: say status=CODE, delay-ms=MILLIS or reset"
+                ))
+            }
+        };
+        Ok(fault)
+    }
+}
+
+/// The armed faults of a server.
+#[derive(Debug, Default)]
+pub struct Faults {
+    armed: Mutex<Vec<Fault>>,
+}
+
+impl Faults {
+    /// Arms `fault` after those already armed.
+    pub fn arm(&self, fault: Fault) {
+        if let Ok(mut armed) = self.armed.lock() {
+            armed.push(fault);
+        }
+    }
+
+    /// The faults still armed (a spent one is dropped).
+    pub fn armed(&self) -> Vec<Fault> {
+        self.armed.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
+    /// Disarms every fault.
+    pub fn clear(&self) {
+        if let Ok(mut armed) = self.armed.lock() {
+            armed.clear();
+        }
+    }
+
+    /// The action of the first armed fault `request` matches, counting it once.
+    pub fn take(&self, request: &Request) -> Option<Action> {
+        let mut armed = self.armed.lock().ok()?;
+        let index = armed.iter().position(|f| f.matches(request))?;
+        let fault = &mut armed[index];
+        fault.count -= 1;
+        let action = fault.action.clone();
+        if fault.count == 0 {
+            armed.remove(index);
+        }
+        Some(action)
+    }
+}
+
+/// The error a status fault answers with, as the real server words it, and its `Retry-After`.
+pub fn status(request: &Request, code: u16, retry_after: Option<u64>) -> (ApiError, Option<u64>) {
+    let kind = request.kind;
+    let name = request.name.unwrap_or_default();
+    let details = json!({"name": name, "group": kind.group, "kind": kind.plural});
+    match code {
+        403 => (
+            api_error(
+                403,
+                "Forbidden",
+                format!("{} \"{name}\" is forbidden: injected fault", kind.plural),
+                details,
+            ),
+            None,
+        ),
+        409 => (ApiError::stale(kind.plural, kind.group, name), None),
+        429 => {
+            let seconds = retry_after.unwrap_or(1);
+            let mut details = details;
+            details["retryAfterSeconds"] = json!(seconds);
+            (
+                api_error(
+                    429,
+                    "TooManyRequests",
+                    "Too many requests: please try again later".into(),
+                    details,
+                ),
+                Some(seconds),
+            )
+        }
+        500 => (
+            api_error(
+                500,
+                "InternalError",
+                "Internal error occurred: injected fault".into(),
+                json!({"causes": [{"message": "injected fault"}]}),
+            ),
+            None,
+        ),
+        503 => (
+            api_error(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request".into(),
+                json!({}),
+            ),
+            retry_after,
+        ),
+        other => (
+            api_error(
+                other,
+                "Unknown",
+                format!("the server responded with the status code {other} but did not return more information"),
+                details,
+            ),
+            retry_after,
+        ),
+    }
+}
+
+fn api_error(
+    code: u16,
+    reason: &'static str,
+    message: String,
+    details: serde_json::Value,
+) -> ApiError {
+    ApiError {
+        code,
+        reason,
+        message,
+        details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(verb: &'a str, name: Option<&'a str>) -> Request<'a> {
+        Request {
+            verb,
+            kind: crate::kinds::find("", "v1", "configmaps").unwrap(),
+            namespace: Some("ns"),
+            name,
+        }
+    }
+
+    #[test]
+    fn a_fault_takes_its_count_of_matching_requests_and_no_others() {
+        let faults = Faults::default();
+        faults.arm(Fault::parse("verb=patch,kind=ConfigMap,name=a,count=2,status=503").unwrap());
+        assert_eq!(faults.take(&request("get", Some("a"))), None);
+        assert_eq!(faults.take(&request("patch", Some("b"))), None);
+        assert_eq!(faults.take(&request("list", None)), None);
+        let expected = Some(Action::Status {
+            code: 503,
+            retry_after: None,
+        });
+        assert_eq!(faults.take(&request("patch", Some("a"))), expected);
+        assert_eq!(faults.take(&request("PATCH", Some("a"))), expected);
+        assert_eq!(faults.take(&request("patch", Some("a"))), None);
+        assert!(faults.armed().is_empty());
+    }
+
+    #[test]
+    fn the_command_line_form_parses_every_action_and_refuses_nonsense() {
+        assert_eq!(
+            Fault::parse("kind=configmaps,status=429,retry-after=2")
+                .unwrap()
+                .action,
+            Action::Status {
+                code: 429,
+                retry_after: Some(2)
+            }
+        );
+        assert_eq!(
+            Fault::parse("delay-ms=300").unwrap().action,
+            Action::Delay { millis: 300 }
+        );
+        assert_eq!(Fault::parse("reset,count=4").unwrap().count, 4);
+        assert!(Fault::parse("verb=get").is_err());
+        assert!(Fault::parse("status=abc").is_err());
+        assert!(Fault::parse("colour=red,reset").is_err());
+    }
+
+    #[test]
+    fn a_429_carries_retry_after_in_its_details_as_the_real_server_does() {
+        let (error, header) = status(&request("patch", Some("a")), 429, None);
+        assert_eq!(header, Some(1));
+        let body = error.body();
+        assert_eq!(body["reason"], "TooManyRequests");
+        assert_eq!(body["details"]["retryAfterSeconds"], 1);
+        let (conflict, _) = status(&request("patch", Some("a")), 409, None);
+        assert_eq!(conflict.body()["reason"], "Conflict");
+    }
+}
