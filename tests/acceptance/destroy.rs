@@ -362,15 +362,21 @@ resource "flink_savepoint" "snap" {{
     )
 }
 
+/// A local cluster, storage its pods can write, and the port the test job's jar is served at.
+fn local_job(prefix: &str) -> (Cluster, tempfile::TempDir, u16) {
+    let cluster = Cluster::start_with_pods(prefix);
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = shared_storage();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    (cluster, work, port)
+}
+
 /// On the local cluster: a job that FAILED in Flink. The plan shows it and runs it again; destroy
 /// says no final savepoint was taken, and the flink_savepoint is disposed of through the
 /// JobManager that outlived its job.
 #[test]
 fn destroy_a_failed_job_and_its_savepoint() {
-    let cluster = Cluster::start_with_pods("destroy-failed");
-    assert!(cluster.local_pods(), "this test needs the local kubelet");
-    let work = shared_storage();
-    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let (cluster, work, port) = local_job("destroy-failed");
     let ws = Workspace::new();
     ws.config(&failing_on_demand(&cluster, port, work.path(), ""));
     ws.apply();
@@ -412,10 +418,7 @@ fn destroy_a_failed_job_and_its_savepoint() {
 /// both, keeps the savepoint's files, and removes every object.
 #[test]
 fn destroy_when_the_rest_api_refuses_connections() {
-    let cluster = Cluster::start_with_pods("destroy-refused");
-    assert!(cluster.local_pods(), "this test needs the local kubelet");
-    let work = shared_storage();
-    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let (cluster, work, port) = local_job("destroy-refused");
     let ws = Workspace::new();
     ws.config(&failing_on_demand(&cluster, port, work.path(), ""));
     ws.apply();
@@ -458,10 +461,7 @@ fn destroy_when_the_rest_api_refuses_connections() {
 /// job runs. Plan and destroy go through, and no HA ConfigMap of the deployment is left.
 #[test]
 fn destroy_after_flinks_ha_config_maps_were_deleted() {
-    let cluster = Cluster::start_with_pods("destroy-ha-data");
-    assert!(cluster.local_pods(), "this test needs the local kubelet");
-    let work = shared_storage();
-    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let (cluster, work, port) = local_job("destroy-ha-data");
     let blob = format!("file://{}/blob", work.path().display());
     let ws = Workspace::new();
     ws.config(&with_kubernetes_ha(&cluster, port, &blob));
