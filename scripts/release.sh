@@ -21,6 +21,12 @@
 # (SOURCE_DATE_EPOCH, else the last commit's time) and zip -X leaves out owner and extra fields;
 # only the executable bit is kept, which Terraform needs on the unpacked binary.
 #
+# The Linux builds are glibc (`*-unknown-linux-gnu`), not static musl: Debian has no aarch64 musl
+# cross compiler for aws-lc-sys's C code, and the binary links only libc, libm and libgcc_s,
+# needing glibc 2.34 or newer (Debian 12, Ubuntu 22.04, RHEL 9 and later). linux_arm64 needs
+# Debian's gcc-aarch64-linux-gnu and `rustup target add aarch64-unknown-linux-gnu`; its binary
+# runs under `qemu-aarch64 -L /usr/aarch64-linux-gnu` (Debian's qemu-user) for a check here.
+#
 # Usage: scripts/release.sh --gpg-key KEY [--version X.Y.Z] [--out DIR]
 #          [--platforms linux_amd64,linux_arm64 | --binary PATH [--platforms P] | --binary P=PATH ...]
 # KEY is a key id, fingerprint or user id in the keyring that GNUPGHOME names (gpg's default
