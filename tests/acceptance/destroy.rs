@@ -466,6 +466,7 @@ fn destroy_after_flinks_ha_config_maps_were_deleted() {
     let ws = Workspace::new();
     ws.config(&with_kubernetes_ha(&cluster, port, &blob));
     ws.apply();
+    ws.assert_no_changes();
     let id = ws.resource_values("flink_deployment.counter")["id"]
         .as_str()
         .unwrap()
