@@ -11,6 +11,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v terraform >/dev/null || { echo "terraform (1.11+) is not on PATH" >&2; exit 1; }
+# The local kubelet enforces the deployments' NetworkPolicies with nftables.
+if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ] && ! command -v nft >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null
+fi
 cargo build --release --manifest-path "$root/Cargo.toml" -p terraform-provider-flink -p kube-test-server
 # Not under /tmp: the pods mount an emptyDir at /tmp, which would hide their own files.
 work=$(mktemp -d -p /var/tmp)

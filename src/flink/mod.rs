@@ -9,6 +9,7 @@
 //! (layers them over the user's keys; [`yaml`] writes `config.yaml`)
 //! -> [`redact`] (what Terraform state shows); [`logging`] renders `log4j-console.properties`.
 
+pub mod filesystems;
 pub mod input;
 pub mod issue;
 pub mod layout;

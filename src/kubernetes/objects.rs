@@ -22,6 +22,8 @@ pub enum Kind {
     RoleBinding,
     /// apps/v1 Deployment
     Deployment,
+    /// networking.k8s.io/v1 NetworkPolicy
+    NetworkPolicy,
 }
 
 impl Kind {
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Role => ("rbac.authorization.k8s.io", "v1", "Role"),
             Kind::RoleBinding => ("rbac.authorization.k8s.io", "v1", "RoleBinding"),
             Kind::Deployment => ("apps", "v1", "Deployment"),
+            Kind::NetworkPolicy => ("networking.k8s.io", "v1", "NetworkPolicy"),
         };
         ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
     }
@@ -49,6 +52,7 @@ impl Kind {
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
             Kind::Deployment => "Deployment",
+            Kind::NetworkPolicy => "NetworkPolicy",
         }
     }
 }
@@ -135,5 +139,6 @@ mod tests {
             "rbac.authorization.k8s.io/v1"
         );
         assert_eq!(Kind::Deployment.api_resource().plural, "deployments");
+        assert_eq!(Kind::NetworkPolicy.api_resource().plural, "networkpolicies");
     }
 }

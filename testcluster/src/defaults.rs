@@ -5,7 +5,8 @@
 //! limits, `Guaranteed` when every container limits CPU and memory and requests no other
 //! amounts, else `Burstable`). A PersistentVolumeClaim is bound at once, as a dynamic
 //! provisioner with `Immediate` binding would bind it: to volume `pvc-<uid>` with the capacity
-//! and access modes it asks for (the local kubelet backs it with a directory).
+//! and access modes it asks for (the local kubelet backs it with a directory). Every write of a
+//! Namespace labels it `kubernetes.io/metadata.name=<name>`.
 
 use serde_json::{json, Value as Json};
 
@@ -24,6 +25,23 @@ pub fn on_create(kind: &str, object: &mut Json) {
         }
         "PersistentVolumeClaim" => bind_claim(object),
         _ => {}
+    }
+}
+
+/// Applies what `kind`'s strategy sets on every create and update: a Namespace always carries
+/// the label `kubernetes.io/metadata.name` with its name (`pkg/registry/core/namespace/strategy.go`),
+/// which NetworkPolicies select namespaces by.
+pub fn on_write(kind: &str, object: &mut Json) {
+    if kind != "Namespace" {
+        return;
+    }
+    let name = object["metadata"]["name"].clone();
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        let labels = meta.entry("labels").or_insert_with(|| json!({}));
+        if !labels.is_object() {
+            *labels = json!({});
+        }
+        labels["kubernetes.io/metadata.name"] = name;
     }
 }
 
@@ -106,6 +124,12 @@ mod tests {
         let mut ns = json!({"metadata": {"name": "n"}});
         on_create("Namespace", &mut ns);
         assert_eq!(ns["status"]["phase"], "Active");
+        let mut labelled = json!({"metadata": {"name": "team-a", "labels": {"kubernetes.io/metadata.name": "other"}}});
+        on_write("Namespace", &mut labelled);
+        assert_eq!(
+            labelled["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "team-a"
+        );
         let mut secret = json!({"metadata": {"name": "s"}});
         on_create("Secret", &mut secret);
         assert_eq!(secret["type"], "Opaque");

@@ -89,6 +89,40 @@ impl LabelSelector {
         Ok(LabelSelector(requirements))
     }
 
+    /// A `metav1.LabelSelector` object (`matchLabels`, `matchExpressions` with `In`, `NotIn`,
+    /// `Exists`, `DoesNotExist`): `{}` selects everything. An operator it does not know selects
+    /// nothing, as the API server would have refused it.
+    pub fn from_object(selector: &Json) -> Self {
+        let mut requirements: Vec<Requirement> = selector["matchLabels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| Requirement::Equals(k.clone(), v.as_str().unwrap_or_default().into()))
+            .collect();
+        for e in selector["matchExpressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let key = e["key"].as_str().unwrap_or_default().to_string();
+            let values: Vec<String> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+                .map(String::from)
+                .collect();
+            requirements.push(match e["operator"].as_str().unwrap_or_default() {
+                "In" => Requirement::In(key, values),
+                "NotIn" => Requirement::NotIn(key, values),
+                "Exists" => Requirement::Exists(key),
+                "DoesNotExist" => Requirement::NotExists(key),
+                _ => Requirement::In(key, Vec::new()),
+            });
+        }
+        LabelSelector(requirements)
+    }
+
     /// Whether an object's labels match.
     pub fn matches(&self, object: &Json) -> bool {
         let labels = object.pointer("/metadata/labels").and_then(Json::as_object);

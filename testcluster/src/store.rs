@@ -355,6 +355,7 @@ impl Store {
         if old.is_none() {
             crate::defaults::on_create(kind.kind, &mut object);
         }
+        crate::defaults::on_write(kind.kind, &mut object);
         if matches!(kind.kind, "Deployment" | "ReplicaSet") {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
             if object.pointer("/spec/replicas").is_none() {

@@ -216,7 +216,8 @@ impl Cluster {
         );
     }
 
-    fn kubectl_stdin(&self, args: &[&str], input: &str) {
+    /// Runs kubectl with `input` on its stdin and asserts it succeeded.
+    pub fn kubectl_stdin(&self, args: &[&str], input: &str) {
         use std::io::Write;
         let mut child = Command::new("kubectl")
             .env("KUBECONFIG", &self.kubeconfig)

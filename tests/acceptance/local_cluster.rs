@@ -215,6 +215,19 @@ resource "flink_deployment" "counter" {{
     let jid = wait_for("the job to run", Duration::from_secs(180), running);
     assert_eq!(jid, job_id, "Flink runs the job under the state's job_id");
     ws.assert_no_changes();
+
+    // The deployment's NetworkPolicy: a pod of its namespace reaches the REST API only, a pod of
+    // another namespace nothing, while the job's own pods keep talking (it runs).
+    let ip = jobmanager["status"]["podIP"].as_str().unwrap();
+    assert_eq!(
+        reachable_from(&cluster, &cluster.namespace, ip),
+        "8081=open 6123=closed 6124=closed"
+    );
+    let elsewhere = format!("{}-other", cluster.namespace);
+    cluster.kubectl(&["create", "namespace", &elsewhere]);
+    let from_elsewhere = reachable_from(&cluster, &elsewhere, ip);
+    cluster.kubectl(&["delete", "namespace", &elsewhere, "--wait=false"]);
+    assert_eq!(from_elsewhere, "8081=closed 6123=closed 6124=closed");
     // Refresh asks Flink through a port-forward to the JobManager pod.
     let refresh = ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
     assert_eq!(refresh.code, 0, "{}", refresh.text);
@@ -301,6 +314,48 @@ resource "flink_deployment" "counter" {{
 }
 
 /// A TLS client trusting `ca_pem`, presenting `client` (certificate and key PEM) if given.
+/// What a pod in `namespace` that is none of the deployment's finds open at `ip` on the REST, RPC
+/// and blob ports, e.g. `8081=open 6123=closed 6124=closed`: an init container probes them with
+/// busybox's `nc -z`.
+fn reachable_from(cluster: &Cluster, namespace: &str, ip: &str) -> String {
+    let probe = format!(
+        "for port in 8081 6123 6124; do if nc -z -w 2 {ip} $port; then echo $port=open; \
+         else echo $port=closed; fi; done"
+    );
+    let name = "network-probe";
+    let manifest = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "restartPolicy": "Never",
+            "securityContext": {"runAsNonRoot": true, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "initContainers": [{
+                "name": "probe", "image": "busybox:1.36", "command": ["sh", "-c", probe],
+                "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
+            }],
+            "containers": [{
+                "name": "done", "image": "busybox:1.36", "command": ["true"],
+                "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    });
+    cluster.kubectl_stdin(
+        &["apply", "--server-side", "--field-manager=test", "-f", "-"],
+        &manifest.to_string(),
+    );
+    let log = wait_for("the network probe", Duration::from_secs(60), || {
+        let (_, pod) = cluster.kubectl_try(&["-n", namespace, "get", "pod", name, "-o", "json"]);
+        let pod: serde_json::Value = serde_json::from_str(&pod).ok()?;
+        pod["status"]["initContainerStatuses"][0]["state"]["terminated"]
+            .is_object()
+            .then_some(())?;
+        let (ok, log) = cluster.kubectl_try(&["-n", namespace, "logs", name, "-c", "probe"]);
+        ok.then_some(log)
+    });
+    cluster.kubectl(&["delete", "pod", name, "-n", namespace, "--wait=false"]);
+    log.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn tls_client(ca_pem: &str, client: Option<(&str, &str)>) -> std::sync::Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -130,6 +130,9 @@ pub fn schema() -> Schema {
             Attribute::string("image")
                 .optional_computed()
                 .description("Container image. Defaults to the official image of `flink_version` (e.g. `flink:2.3.0-scala_2.12-java17`)."),
+            Attribute::bool("built_in_filesystem_plugins")
+                .optional()
+                .description("Whether the image's own file system plugins are enabled for the schemes the deployment's state lives under (`true` by default), as the official image offers them: its entrypoint links the jars that `ENABLE_BUILT_IN_PLUGINS` names from `opt/` into `plugins/`. `s3://` gets Presto's S3 file system (`flink-s3-fs-presto-<release>.jar`), `s3a://` Hadoop's, `gs://` `flink-gs-fs-hadoop`, `wasb(s)://` and `abfs(s)://` `flink-azure-fs-hadoop`, `oss://` `flink-oss-fs-hadoop`; `file://` and `hdfs://` need none. The schemes are those of the blob storage's base, the HA storage directory, the savepoint restored from, and every `flink_configuration` value that is such a URI. The jars are named after the release of the image's tag (`flink:2.3.0-...`, `registry/flink:1.20.5-custom`), else after the release `flink_version` stands for: with an image of another name or a floating tag, give the full release as `flink_version`. Under a read-only root filesystem an emptyDir is mounted at `/opt/flink/plugins` for the links, which hides plugins an image put there itself: set `false` for an image that brings its own plugins. An `ENABLE_BUILT_IN_PLUGINS` in `pod.env` is kept, and the provider's jars are added after it."),
             Attribute::string("state")
                 .default_value(Value::string("RUNNING"))
                 .validate(Validator::OneOf(State::SETTABLE))
@@ -275,6 +278,27 @@ pub fn schema() -> Schema {
             )
             .optional()
             .description("Queryable State (deprecated by Flink since 1.18): clients reach it at `job-<job_id>-taskmanager:9069`."),
+            Attribute::single_nested(
+                "network_policy",
+                vec![
+                    Attribute::bool("enabled")
+                        .optional()
+                        .description("Whether the provider keeps the NetworkPolicy `flink-<name>` (`true` by default). With `false` the pods take traffic from anywhere the cluster routes it, which gives up the hardening check that every workload is isolated."),
+                    Attribute::string_list("rest_from_namespaces")
+                        .optional()
+                        .validate(Validator::Each(Box::new(Validator::KubernetesName)))
+                        .description("Namespaces whose pods may call the REST API and web UI (port 8081) and, when it is on, the Queryable State proxy (port 9069). Defaults to the deployment's own namespace; when set, only the namespaces listed, so list the deployment's own namespace too if its pods call in. An ingress controller that serves `rest_url` runs in a namespace of its own, which must be listed. Namespaces are matched by their `kubernetes.io/metadata.name` label, which the API server sets on every namespace."),
+                    Attribute::string_list("rest_from_cidrs")
+                        .optional()
+                        .validate(Validator::Each(Box::new(Validator::Custom {
+                            doc: "An IPv4 or IPv6 CIDR, e.g. `10.0.0.0/8`.",
+                            check: super::network_policy::cidr_check,
+                        })))
+                        .description("Address ranges (CIDRs, e.g. `10.0.0.0/8`) that may call the REST API and web UI, and the Queryable State proxy when it is on, besides `rest_from_namespaces`: for clients outside the cluster's pod network, such as a load balancer's addresses."),
+                ],
+            )
+            .optional()
+            .description("The deployment's NetworkPolicy, on by default: its pods take traffic on every port from each other (the JobManager's RPC and blob ports, and the TaskManagers' RPC and data ports, which Flink picks at random), and on the REST port (and the Queryable State proxy port) from `rest_from_namespaces` and `rest_from_cidrs`; nothing else reaches them. Egress is not restricted, so blob storage, ZooKeeper, the API server (Kubernetes HA) and the job's own sources and sinks stay reachable. The provider itself reaches the JobManager through a port-forward, which enters the pod from its node, and most network plugins (Calico, Cilium) let a node reach its own pods whatever the policies say. NetworkPolicies add up: to let more in (a Prometheus scraping metrics, say), create another one that selects the pods by the label `flink.flinkops.io/deployment-id`. The cluster's network plugin enforces them; one without NetworkPolicy support keeps the object and ignores it. The provider's credentials need the rights on `networkpolicies` (group `networking.k8s.io`) that they have on the other objects."),
             Attribute::single_nested(
                 "tls",
                 vec![

@@ -1,6 +1,6 @@
 //! Plan-time findings of a deployment: the renderer's issues placed on the attribute (or
-//! `flink_configuration` key) that caused them, and the checks across attributes (TLS, HA size)
-//! that no single attribute's validator can make.
+//! `flink_configuration` key) that caused them, and the checks across attributes (TLS, HA size,
+//! the blob storage's namespace) that no single attribute's validator can make.
 
 use super::model::{Model, TLS_ANNOTATION};
 use crate::flink::{Issue, Severity as IssueSeverity};
@@ -115,9 +115,34 @@ fn rest_url(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
+/// Pods read Secrets of their own namespace only: a blob storage whose credentials Secret lives
+/// elsewhere cannot be mounted.
+fn blob_storage_namespace(model: &Model, diags: &mut Diagnostics) {
+    let (Some(blob), Some(namespace)) = (model.blob_storage.known(), model.namespace.known())
+    else {
+        return;
+    };
+    let Some(secret) = blob
+        .secret
+        .as_ref()
+        .filter(|_| &blob.namespace != namespace)
+    else {
+        return;
+    };
+    diags.attribute_error(
+        AttributePath::root("blob_storage"),
+        "Blob storage credentials in another namespace",
+        format!(
+            "The blob storage {:?} keeps its credentials in Secret {secret:?} of namespace {:?},              and the pods of namespace {namespace:?} can mount only their own namespace's              Secrets. Declare a flink_blob_storage in namespace {namespace:?} (with the same              base_uri, so the state stays where it is) and give its spec.",
+            blob.name, blob.namespace
+        ),
+    );
+}
+
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
     rest_url(model, diags);
+    blob_storage_namespace(model, diags);
     let kubernetes_ha = model
         .high_availability
         .known()
@@ -129,5 +154,57 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
             "Flink's Kubernetes HA service puts load on the Kubernetes API server that grows with \
              the job's size; past a parallelism of 100 prefer ZooKeeper HA.",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::deployment::model::BlobStorageSpec;
+
+    fn with_blob_storage(namespace: &str, secret: Option<&str>) -> Model {
+        Model {
+            namespace: Attr::Known("team-a".into()),
+            blob_storage: Attr::Known(BlobStorageSpec {
+                name: "state".into(),
+                namespace: namespace.into(),
+                base_uri: "s3://state/flink".into(),
+                config_map: "flink-blob-storage-state".into(),
+                secret: secret.map(String::from),
+                endpoint: None,
+                region: None,
+                path_style_access: None,
+            }),
+            ..Model::default()
+        }
+    }
+
+    #[test]
+    fn blob_storage_credentials_must_be_in_the_deployments_namespace() {
+        let mut diags = Diagnostics::default();
+        lifecycle(
+            &with_blob_storage("platform", Some("flink-blob-storage-state")),
+            &mut diags,
+        );
+        let [error] = diags.0.as_slice() else {
+            panic!("{diags:?}");
+        };
+        assert_eq!(error.path, Some(AttributePath::root("blob_storage")));
+        assert!(
+            error.detail.contains("namespace \"platform\""),
+            "{}",
+            error.detail
+        );
+        assert!(error
+            .detail
+            .contains("flink_blob_storage in namespace \"team-a\""));
+        for fine in [
+            with_blob_storage("team-a", Some("flink-blob-storage-state")),
+            with_blob_storage("platform", None),
+        ] {
+            let mut diags = Diagnostics::default();
+            lifecycle(&fine, &mut diags);
+            assert!(diags.0.is_empty(), "{diags:?}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
 //! deployment, one with blob storage credentials, Kubernetes HA, Queryable State and pod options,
-//! one with ZooKeeper HA, and a suspended one with a savepoint to restore from (no replicas, the
-//! restore path under 1.x's name). `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
+//! one with ZooKeeper HA and REST clients listed for its NetworkPolicy, and a suspended one with a
+//! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
+//! NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
 use super::{computed, deployment_id, model::Model};
 use crate::golden::check;
@@ -78,6 +79,10 @@ fn cases() -> Vec<(&'static str, Model)> {
             model(json!({
                 "name": "fraud", "namespace": "team-b", "flink_version": "2.0",
                 "artifact": {"jar_uri": "https://artifacts.example.com/fraud.jar"},
+                "network_policy": {
+                    "rest_from_namespaces": ["team-b", "ingress-nginx"],
+                    "rest_from_cidrs": ["10.20.0.0/16"],
+                },
                 "blob_storage": {
                     "name": "state", "namespace": "team-b", "base_uri": "gs://state/flink",
                     "config_map": "flink-blob-storage-state", "secret": null,
@@ -95,6 +100,7 @@ fn cases() -> Vec<(&'static str, Model)> {
                 "name": "sessions", "namespace": "team-c", "flink_version": "1.20",
                 "state": "SUSPENDED",
                 "artifact": {"jar_uri": "https://artifacts.example.com/sessions.jar"},
+                "network_policy": {"enabled": false},
                 "flink_configuration": {"state.savepoints.dir": "file:///data/savepoints"},
                 "savepoints": [{
                     "location": "file:///data/savepoints/savepoint-5f1e2d-0a1b2c3d4e5f",

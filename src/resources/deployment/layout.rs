@@ -16,6 +16,7 @@ pub const KINDS: &[Kind] = &[
     Kind::RoleBinding,
     Kind::Service,
     Kind::Deployment,
+    Kind::NetworkPolicy,
 ];
 /// The deployment id label on every object and pod.
 pub const DEPLOYMENT_ID_LABEL: &str = "flink.flinkops.io/deployment-id";
@@ -43,6 +44,7 @@ pub struct Names {
     pub rest: String,
     pub ha_role: String,
     pub tls_secret: String,
+    pub network_policy: String,
 }
 
 impl Names {
@@ -55,6 +57,7 @@ impl Names {
             rest: format!("flink-{name}-rest"),
             ha_role: format!("flink-{name}-ha"),
             tls_secret: format!("flink-{name}-tls"),
+            network_policy: format!("flink-{name}"),
         }
     }
 }

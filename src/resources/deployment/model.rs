@@ -23,6 +23,8 @@ pub struct Model {
     #[serde(default)]
     pub image: Attr<String>,
     #[serde(default)]
+    pub built_in_filesystem_plugins: Attr<bool>,
+    #[serde(default)]
     pub state: Attr<String>,
     #[serde(default)]
     pub upgrade_strategy: Attr<String>,
@@ -68,6 +70,8 @@ pub struct Model {
     pub high_availability: Attr<HighAvailabilitySpec>,
     #[serde(default)]
     pub queryable_state: Attr<QueryableState>,
+    #[serde(default)]
+    pub network_policy: Attr<NetworkPolicy>,
     #[serde(default)]
     pub tls: Attr<Tls>,
     #[serde(default)]
@@ -195,6 +199,18 @@ pub struct HighAvailabilitySpec {
     pub storage_dir: Option<String>,
     pub zookeeper_quorum: Option<String>,
     pub zookeeper_path_root: Option<String>,
+}
+
+/// Who may reach the pods: the deployment's own pods always, its REST API (and the Queryable
+/// State proxy) from what is listed here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkPolicy {
+    #[serde(default)]
+    pub enabled: Attr<bool>,
+    #[serde(default)]
+    pub rest_from_namespaces: Attr<Vec<String>>,
+    #[serde(default)]
+    pub rest_from_cidrs: Attr<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

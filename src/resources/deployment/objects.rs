@@ -1,11 +1,13 @@
 //! The Kubernetes objects of a deployment (pure): the ConfigMap with `config.yaml` and the log4j
 //! file, the ServiceAccount, the JobManager (application mode) and TaskManager Deployments over
 //! the pod templates of [`pod_template`], the JobManager's rpc/blob and REST Services, the
-//! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret and the Kubernetes HA Role.
+//! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret, the Kubernetes HA Role and
+//! the NetworkPolicy of [`super::network_policy`].
 
 use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT};
 use super::pod_template::{self, content_hash, labels};
 use super::resolve::Resolved;
+use crate::flink::filesystems::Plugin;
 use crate::kubernetes::{DesiredObject, Kind};
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
@@ -49,6 +51,19 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
         }
         if let Some(path_style) = blob.path_style_access {
             keys.insert("s3.path.style.access".into(), path_style.to_string());
+        }
+        // Hadoop's S3 takes the region as a key; Presto's only from its endpoint.
+        match (&blob.region, super::plugins::s3(d)) {
+            (Some(region), Some(Plugin::S3Hadoop)) => {
+                keys.insert("s3.endpoint.region".into(), region.clone());
+            }
+            (Some(region), Some(Plugin::S3Presto)) if blob.endpoint.is_none() => {
+                keys.insert(
+                    "s3.endpoint".into(),
+                    format!("https://s3.{region}.amazonaws.com"),
+                );
+            }
+            _ => {}
         }
     }
     keys
@@ -183,6 +198,7 @@ pub fn desired(
             body,
         ));
     }
+    objects.extend(super::network_policy::network_policy(d));
     if d.queryable_state {
         objects.push(service(
             d,

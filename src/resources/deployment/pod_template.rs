@@ -1,6 +1,6 @@
 //! The pods of a deployment (pure): one pod template per component, with the Flink container
-//! `flink-main-container` (image, arguments, environment with the blob storage's keys and the
-//! TLS passwords from Secrets, ports, requests and limits, the configuration and TLS mounts), the
+//! `flink-main-container` (image, arguments, environment with the blob storage's keys, the
+//! TLS passwords from Secrets and the file system plugins to enable, ports, requests and limits, the configuration and TLS mounts), the
 //! init container that fetches the job's artifacts into `usrlib`, and the pod options the user
 //! set (labels, annotations, pull secrets, node selector, tolerations, service account).
 
@@ -47,6 +47,20 @@ fn container_security(d: &Resolved) -> Json {
         "capabilities": {"drop": ["ALL"]},
         "readOnlyRootFilesystem": d.pod.read_only_root_filesystem,
     })
+}
+
+/// The official image's entrypoint links the `opt/` jars this names into `plugins/`.
+const ENABLE_BUILT_IN_PLUGINS: &str = "ENABLE_BUILT_IN_PLUGINS";
+
+/// `ENABLE_BUILT_IN_PLUGINS` for the file systems the deployment needs, after the user's own
+/// (from `pod.env`); `None` when there are none.
+fn built_in_plugins(d: &Resolved) -> Option<String> {
+    let ours = super::plugins::jars(d, &super::plugins::needed(d));
+    let value = crate::flink::filesystems::enable_built_in_plugins(
+        d.pod.env.get(ENABLE_BUILT_IN_PLUGINS).map(String::as_str),
+        &ours,
+    );
+    (!value.is_empty()).then_some(value)
 }
 
 /// A short hash of `text`, for rollout annotations.
@@ -123,6 +137,11 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         .iter()
         .map(|(k, v)| json!({"name": k, "value": v}))
         .collect();
+    let plugins = built_in_plugins(d);
+    if let Some(value) = &plugins {
+        env.retain(|e| e["name"] != ENABLE_BUILT_IN_PLUGINS);
+        env.push(json!({"name": ENABLE_BUILT_IN_PLUGINS, "value": value}));
+    }
     if let Some(secret) = d.blob_storage.as_ref().and_then(|b| b.secret.as_ref()) {
         for (var, key) in [
             ("AWS_ACCESS_KEY_ID", "access_key"),
@@ -154,7 +173,9 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         json!({"name": "flink-config", "configMap": {"name": names.config_map}}),
         json!({"name": "usrlib", "emptyDir": {}}),
     ];
-    for (volume, path) in WRITABLE_DIRS {
+    let plugins_dir = (plugins.is_some() && d.pod.read_only_root_filesystem)
+        .then_some(("flink-plugins", super::plugins::PLUGINS_DIR));
+    for (volume, path) in WRITABLE_DIRS.iter().copied().chain(plugins_dir) {
         mounts.push(json!({"name": volume, "mountPath": path}));
         volumes.push(json!({"name": volume, "emptyDir": {}}));
     }

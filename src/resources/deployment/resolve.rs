@@ -42,6 +42,15 @@ pub struct Pod {
     pub read_only_root_filesystem: bool,
 }
 
+/// Who may call the REST API (and the Queryable State proxy) through the NetworkPolicy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestPeers {
+    /// Namespaces whose pods may.
+    pub namespaces: Vec<String>,
+    /// Address ranges that may.
+    pub cidrs: Vec<String>,
+}
+
 /// TLS of a deployment that has it on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedTls {
@@ -60,6 +69,8 @@ pub struct Resolved {
     pub namespace: String,
     pub version: FlinkVersion,
     pub image: String,
+    /// Whether the image's `opt/` file system plugins are enabled for the state's schemes.
+    pub built_in_filesystem_plugins: bool,
     pub job_id: String,
     pub artifact: Artifact,
     pub parallelism: u32,
@@ -74,6 +85,8 @@ pub struct Resolved {
     pub blob_storage: Option<BlobStorageSpec>,
     pub high_availability: Option<HighAvailabilitySpec>,
     pub queryable_state: bool,
+    /// The NetworkPolicy's REST peers; `None` when `network_policy.enabled = false`.
+    pub network_policy: Option<RestPeers>,
     pub allow_non_restored_state: bool,
     pub tls: Option<ResolvedTls>,
     /// The savepoint a starting job restores from (`execution.savepoint.path`).
@@ -179,6 +192,26 @@ pub fn tls_enabled(model: &Model) -> Option<bool> {
     Some(by_attribute || by_annotation)
 }
 
+/// The NetworkPolicy's REST peers: `Some(None)` when it is off, `None` while unknown. Without a
+/// list of namespaces, the deployment's own.
+fn network_policy(model: &Model) -> Option<Option<RestPeers>> {
+    let settings = or_default(&model.network_policy)?;
+    match settings.enabled {
+        Attr::Known(false) => return Some(None),
+        Attr::Unknown => return None,
+        _ => {}
+    }
+    let namespaces = match &settings.rest_from_namespaces {
+        Attr::Known(list) => list.clone(),
+        Attr::Null => vec![known(&model.namespace)?],
+        Attr::Unknown => return None,
+    };
+    Some(Some(RestPeers {
+        namespaces,
+        cidrs: or_default(&settings.rest_from_cidrs)?,
+    }))
+}
+
 /// The TLS settings: `Some(None)` when TLS is off, `None` while unknown (or without authority).
 fn tls(model: &Model) -> Option<Option<ResolvedTls>> {
     if !tls_enabled(model)? {
@@ -272,6 +305,11 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         name: known(&model.name)?,
         namespace: known(&model.namespace)?,
         image: known(&model.image).unwrap_or_else(|| version.default_image()),
+        built_in_filesystem_plugins: match &model.built_in_filesystem_plugins {
+            Attr::Known(enabled) => *enabled,
+            Attr::Null => true,
+            Attr::Unknown => return None,
+        },
         version,
         artifact: Artifact {
             jar_uri: known(&artifact.jar_uri)?,
@@ -330,6 +368,7 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
             other => other.known().cloned(),
         },
         queryable_state: queryable_state(model)?,
+        network_policy: network_policy(model)?,
         allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
         tls: tls(model)?,
         restore_from: restore_from(model),

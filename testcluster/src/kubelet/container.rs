@@ -134,6 +134,8 @@ pub struct Launch<'a> {
     pub security: &'a Security,
     /// Flink's log file inside the pod.
     pub log_file: &'a Path,
+    /// The jars the image has in `opt/` ([`super::image::opt_jars`]).
+    pub opt_jars: &'a [String],
 }
 
 /// The start of every container's script: `set -e`, the pod's hostname, a private `/opt` (with
@@ -246,6 +248,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         hosts_file,
         security,
         log_file,
+        opt_jars,
     } = launch;
     let first = args.first().map(String::as_str).unwrap_or_default();
     let entry = entry(first).ok_or_else(|| {
@@ -267,6 +270,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
     ));
     // The rest runs as the container's user, as the image's entrypoint would.
     let mut s = format!("set -e\ncd {FLINK_HOME}\n");
+    s.push_str(&enable_built_in_plugins(opt_jars));
     // The image's entrypoint rewrites the configuration with its settings; where the directory is
     // a ConfigMap (read-only, as the provider mounts it) that write fails and Flink starts on the
     // file as mounted, so the settings are left out here too.
@@ -336,6 +340,39 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
     let setpriv: Vec<String> = security.setpriv().iter().map(|w| quote(w)).collect();
     setup.push_str(&format!("exec {} sh -c {}\n", setpriv.join(" "), quote(&s)));
     Ok(Script { text: setup })
+}
+
+/// The official image's entrypoint's `copy_plugins_if_required`: each jar `ENABLE_BUILT_IN_PLUGINS`
+/// names (`;`-separated) is linked from `opt/` into `plugins/<name without .jar>/`, and a name
+/// `opt/` lacks ends the container ("Plugin X does not exist. Exiting."). A directory or link it
+/// cannot make (a read-only root without a volume at `plugins/`) fails only that command, as the
+/// entrypoint runs without `set -e`, and Flink starts without the plugin. File system jars that
+/// PyPI's distribution lacks are linked by name and load nothing here.
+fn enable_built_in_plugins(opt_jars: &[String]) -> String {
+    // Names from a directory listing go into a shell pattern: only plain file names.
+    let known: Vec<&str> = opt_jars
+        .iter()
+        .map(String::as_str)
+        .filter(|j| {
+            j.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        })
+        .collect();
+    format!(
+        "if [ -n \"$ENABLE_BUILT_IN_PLUGINS\" ]; then\n\
+         echo 'Enabling required built-in plugins'\n\
+         for target_plugin in $(echo \"$ENABLE_BUILT_IN_PLUGINS\" | tr ';' ' '); do\n\
+         echo \"Linking ${{target_plugin}} to plugin directory\"\n\
+         plugin_name=${{target_plugin%.jar}}\n\
+         mkdir -p \"{FLINK_HOME}/plugins/${{plugin_name}}\" || true\n\
+         case \" {} \" in *\" $target_plugin \"*) ;; *)\n\
+         echo \"Plugin ${{target_plugin}} does not exist. Exiting.\"; exit 1;; esac\n\
+         ln -fs \"{FLINK_HOME}/opt/${{target_plugin}}\" \"{FLINK_HOME}/plugins/${{plugin_name}}\" || true\n\
+         echo \"Successfully enabled ${{target_plugin}}\"\n\
+         done\n\
+         fi\n",
+        known.join(" ")
+    )
 }
 
 /// What the official image's entrypoint writes into the configuration before Flink starts, in
@@ -516,6 +553,7 @@ mod tests {
                 hosts_file: Path::new("/h"),
                 security: &root(),
                 log_file: Path::new("/l"),
+                opt_jars: &[],
             })
             .ok()
             .unwrap()
@@ -591,6 +629,7 @@ mod tests {
             hosts_file: Path::new("/h"),
             security: &root(),
             log_file: Path::new("/l"),
+            opt_jars: &[],
         })
         .err()
         .unwrap();

@@ -164,9 +164,50 @@ pub fn distribution(release: &str, fetch_script: &Path) -> Result<PathBuf, Strin
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
+/// The file systems the official image keeps in `opt/` (`flink-dist`'s `opt` assembly) that the
+/// PyPI distribution lacks: their jars cannot be had here, only their names.
+const OPT_FILESYSTEMS: &[&str] = &[
+    "s3-fs-presto",
+    "s3-fs-hadoop",
+    "gs-fs-hadoop",
+    "azure-fs-hadoop",
+    "oss-fs-hadoop",
+];
+
+/// The jars in `opt/` of the official image of `release`: what the distribution here has, and
+/// the file systems' jars by name.
+pub fn opt_jars(release: &str, distribution: &Path) -> Vec<String> {
+    let mut jars: Vec<String> = std::fs::read_dir(distribution.join("opt"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jar"))
+        .chain(
+            OPT_FILESYSTEMS
+                .iter()
+                .map(|fs| format!("flink-{fs}-{release}.jar")),
+        )
+        .collect();
+    jars.sort();
+    jars.dedup();
+    jars
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opt_has_the_distributions_jars_and_the_file_systems() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("opt")).unwrap();
+        std::fs::write(dir.path().join("opt/flink-python-2.3.0.jar"), "").unwrap();
+        let jars = opt_jars("2.3.0", dir.path());
+        assert!(jars.contains(&"flink-python-2.3.0.jar".to_string()));
+        assert!(jars.contains(&"flink-s3-fs-presto-2.3.0.jar".to_string()));
+        assert!(!jars.iter().any(|j| j.contains("1.20")));
+    }
 
     #[test]
     fn official_tags_name_a_release_or_a_minor() {

@@ -1,8 +1,8 @@
 //! The local kubelet of `kube-test-server --run-pods`: Deployments get Pods, and each Pod's Flink
 //! container runs as a real local Java process in its own network namespace (its pod IP) and
 //! mount namespace (its volumes at their mount paths), with the status a kubelet reports (phase,
-//! Ready, container state and restarts, pod IP), Endpoints for Services, and Service names in a
-//! hosts file. Stopping the server stops every process it started.
+//! Ready, container state and restarts, pod IP), Endpoints for Services, Service names in a
+//! hosts file, and NetworkPolicy ingress rules in each pod's network namespace. Stopping the server stops every process it started.
 //!
 //! Layout: `pods` (the controllers' work against the store) -> `volumes` and `container` (what a
 //! pod runs) -> `runtime` (the process) on `network` (namespaces, addresses, hosts) and `image`
@@ -14,6 +14,7 @@ mod image;
 pub mod log_files;
 mod memory;
 mod network;
+mod network_policy;
 mod pod_containers;
 mod pod_events;
 mod pod_status;
@@ -62,14 +63,19 @@ pub fn check_host() -> Result<(), String> {
     if !root {
         return Err("--run-pods needs root (network and mount namespaces per pod)".into());
     }
-    for tool in ["ip", "unshare", "nsenter", "java", "mount"] {
+    for tool in ["ip", "unshare", "nsenter", "java", "mount", "nft"] {
         let found = std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false);
         if !found {
-            return Err(format!("--run-pods needs `{tool}` on PATH"));
+            let package = if tool == "nft" {
+                " (Debian's nftables: pods' NetworkPolicy rules)"
+            } else {
+                ""
+            };
+            return Err(format!("--run-pods needs `{tool}` on PATH{package}"));
         }
     }
     network::ensure_bridge()
@@ -130,6 +136,7 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
     let mut runtimes: BTreeMap<(String, String), PodRuntime> = BTreeMap::new();
     let mut serial = 0u64;
     let mut services = BTreeMap::new();
+    let mut policed = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
         {
             let ready = |ns: &str, name: &str| {
@@ -203,6 +210,16 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             let status = pod_status::status(pod, &runtime.containers, runtime.address);
             pods::write_pod_status(store, pod, status);
         }
+        let running: Vec<network_policy::Running> = runtimes
+            .iter()
+            .map(|((namespace, name), r)| network_policy::Running {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                n: r.n,
+                address: r.address,
+            })
+            .collect();
+        network_policy::enforce(store, &running, &mut policed);
         let names = pods::reconcile_endpoints(store);
         if names != services {
             services = names;
@@ -349,6 +366,7 @@ fn flink_script(
         hosts_file: &hosts,
         security,
         log_file: std::path::Path::new("/opt/flink/log/flink.log"),
+        opt_jars: &image::opt_jars(&release, &distribution),
     })
     .map_err(not_started("RunContainerError"))?;
     Ok(script.text)

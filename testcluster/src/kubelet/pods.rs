@@ -18,7 +18,8 @@ fn write(subresource: Option<&'static str>) -> Write<'static> {
     }
 }
 
-fn all(store: &Store, plural: &str) -> Vec<Json> {
+/// Every object of the kind with `plural`, across namespaces.
+pub fn all(store: &Store, plural: &str) -> Vec<Json> {
     let Some(kind) = kinds::KINDS.iter().find(|k| k.plural == plural) else {
         return Vec::new();
     };

@@ -159,7 +159,7 @@ async fn the_prestop_hook_runs_first_and_the_endpoints_drop_the_pod_at_once() {
                         "name": "flink-main-container", "image": "flink:2.3.0", "args": ["taskmanager"],
                         "volumeMounts": [{"name": "work", "mountPath": "/work"}],
                         "lifecycle": {"preStop": {"exec": {"command":
-                            ["sh", "-c", "echo hook as $(hostname) >> /work/hook; sleep 2"]}}},
+                            ["sh", "-c", "echo hook as $(hostname) >> /work/hook; sleep 8"]}}},
                     }],
                     "volumes": [{"name": "work", "emptyDir": {}}],
                 },
@@ -186,10 +186,18 @@ async fn the_prestop_hook_runs_first_and_the_endpoints_drop_the_pod_at_once() {
         let hook = node.pods_dir().join("default/tm/volumes/work/hook");
         assert!(!hook.exists());
         node.kubectl(&["delete", "pod", "tm", "--wait=false"]);
-        // Out of the endpoints within the kubelet's next rounds, while the hook holds it.
-        std::thread::sleep(Duration::from_millis(1200));
+        // Out of the endpoints within the kubelet's next rounds, while the hook holds it. The
+        // hook's 8 s leave room for a loaded machine's slow kubectl calls: with 2 s the pod was
+        // once gone before the checks below had run.
+        let deleted = Instant::now();
+        while !hook.exists() || addresses() != 0 {
+            assert!(
+                deleted.elapsed() < Duration::from_secs(6),
+                "no hook run, or a terminating pod left in the endpoints"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         assert!(!gone(&node, "tm"));
-        assert_eq!(addresses(), 0, "a terminating pod left in the endpoints");
         assert_eq!(
             std::fs::read_to_string(&hook).unwrap(),
             "hook as tm\n",
@@ -199,7 +207,6 @@ async fn the_prestop_hook_runs_first_and_the_endpoints_drop_the_pod_at_once() {
             node.pod("tm")["status"]["containerStatuses"][0]["state"]["running"].is_object(),
             "SIGTERM waits for the hook"
         );
-        let deleted = Instant::now();
         while !gone(&node, "tm") {
             assert!(deleted.elapsed() < Duration::from_secs(25), "never went");
             std::thread::sleep(Duration::from_millis(200));

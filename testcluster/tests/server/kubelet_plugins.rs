@@ -1,0 +1,105 @@
+//! The official image's `ENABLE_BUILT_IN_PLUGINS` on the local kubelet (apache/flink-docker's
+//! `docker-entrypoint.sh`, `copy_plugins_if_required`): a jar the image's `opt/` has is linked into
+//! `plugins/<name>/` before Flink starts, where a volume at `plugins/` lets a read-only root
+//! write; without one the link fails and Flink starts without it; a jar `opt/` lacks (a release's
+//! name that does not exist) ends the container. Needs root.
+
+use super::kubelet_init::{node, Node};
+use std::time::Duration;
+
+fn pod(node: &Node, name: &str, plugins: &str, plugins_volume: bool) {
+    let mut mounts = vec![serde_json::json!({"name": "log", "mountPath": "/opt/flink/log"})];
+    let mut volumes = vec![serde_json::json!({"name": "log", "emptyDir": {}})];
+    if plugins_volume {
+        mounts.push(serde_json::json!({"name": "plugins", "mountPath": "/opt/flink/plugins"}));
+        volumes.push(serde_json::json!({"name": "plugins", "emptyDir": {}}));
+    }
+    node.apply(
+        &serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {
+                "restartPolicy": "Never",
+                "securityContext": {"runAsUser": 9999, "runAsGroup": 9999, "fsGroup": 9999},
+                "containers": [{
+                    "name": "flink-main-container", "image": "flink:2.3.0", "args": ["taskmanager"],
+                    "env": [{"name": "ENABLE_BUILT_IN_PLUGINS", "value": plugins}],
+                    "securityContext": {"readOnlyRootFilesystem": true},
+                    "volumeMounts": mounts,
+                }],
+                "volumes": volumes,
+            },
+        })
+        .to_string(),
+    );
+}
+
+/// The container's log once it says `line`.
+fn log_with(node: &Node, name: &str, line: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, log) = node.kubectl_try(&["logs", name], None);
+        if log.contains(line) {
+            return log;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name} never logged {line:?}:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_entrypoint_links_the_plugins_it_is_told_to() {
+    let node = node().await;
+    tokio::task::spawn_blocking(move || {
+        pod(&node, "linked", "flink-s3-fs-presto-2.3.0.jar", true);
+        log_with(
+            &node,
+            "linked",
+            "Successfully enabled flink-s3-fs-presto-2.3.0.jar",
+        );
+        let link = node.pods_dir().join(
+            "default/linked/volumes/plugins/flink-s3-fs-presto-2.3.0/flink-s3-fs-presto-2.3.0.jar",
+        );
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            std::path::Path::new("/opt/flink/opt/flink-s3-fs-presto-2.3.0.jar")
+        );
+        node.kubectl(&[
+            "delete",
+            "pod",
+            "linked",
+            "--grace-period=0",
+            "--wait=false",
+        ]);
+
+        // A read-only root without a volume there: the link fails, the entrypoint carries on.
+        pod(&node, "unwritable", "flink-s3-fs-presto-2.3.0.jar", false);
+        let log = log_with(&node, "unwritable", "Successfully enabled");
+        assert!(log.contains("Read-only file system"), "{log}");
+        node.kubectl(&[
+            "delete",
+            "pod",
+            "unwritable",
+            "--grace-period=0",
+            "--wait=false",
+        ]);
+
+        // A name the image's opt/ does not have.
+        pod(&node, "missing", "flink-s3-fs-presto-2.3.9.jar", true);
+        log_with(
+            &node,
+            "missing",
+            "Plugin flink-s3-fs-presto-2.3.9.jar does not exist. Exiting.",
+        );
+        let status = node.wait_for("missing", Duration::from_secs(20), |p| {
+            p["status"]["containerStatuses"][0]["state"]["terminated"]
+                .as_object()
+                .cloned()
+        });
+        assert_eq!(status["exitCode"], 1);
+    })
+    .await
+    .unwrap();
+}
