@@ -220,6 +220,27 @@ pub fn schema() -> Schema {
             Attribute::string_map("flink_configuration")
                 .optional()
                 .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage`."),
+            Attribute::map_nested(
+                "flink_configuration_from_secrets",
+                vec![
+                    Attribute::string("secret")
+                        .required()
+                        .validate(Validator::Custom {
+                            doc: "A Secret name (a DNS-1123 subdomain: at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit).",
+                            check: secret_name_check,
+                        })
+                        .description("Name of a Secret in the deployment's namespace."),
+                    Attribute::string("key")
+                        .required()
+                        .validate(Validator::Custom {
+                            doc: "A Secret data key: at most 253 letters, digits, `-`, `_` and `.`.",
+                            check: secret_key_check,
+                        })
+                        .description("The key in the Secret's `data` whose value Flink gets."),
+                ],
+            )
+            .optional()
+            .description("Flink configuration keys whose values come from Kubernetes Secrets, keyed by the Flink key, e.g. `\"fs.azure.account.key.acme.blob.core.windows.net\" = { secret = \"azure-storage\", key = \"account-key\" }`: for passwords, API keys and JAAS configurations that must stay out of the ConfigMap and the Terraform state. Each value reaches the JobManager and TaskManager containers as an environment variable from a `secretKeyRef` and Flink as a dynamic property (`-D<key>=$(VAR)`), so only the Secret's name and key are in the pod spec, the ConfigMap and state; `effective_flink_configuration` shows the key as `(from Secret <secret>, key <key>)`. The Secret is not managed here: create it before the deployment (a missing Secret or key fails the apply with the pod's `CreateContainerConfigError`). The keys follow the rules of `flink_configuration` (checked against the catalogue of `flink_version`); a key also in `flink_configuration`, an identity key or a key the provider renders from other attributes is an error. A changed Secret, name or key rolls the pods like any configuration change; a changed value inside the Secret is not seen by Terraform and reaches Flink only when the pods restart (e.g. change an entry of `pod.annotations`, or `terraform apply -replace`)."),
             Attribute::single_nested(
                 "logging",
                 vec![
@@ -367,6 +388,47 @@ fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
         )),
         _ => Ok(()),
     }
+}
+
+/// A Secret's name, as the API server checks it: a DNS-1123 subdomain.
+fn secret_name_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(name) if !is_dns1123_subdomain(name) => Err((
+            format!("Invalid Secret name {name:?}"),
+            "A Secret name is a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. kafka-credentials.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `s` is a DNS-1123 subdomain (`IsDNS1123Subdomain` in Kubernetes' validation).
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.')
+            .all(|label| crate::schema::is_dns1123_label(label))
+}
+
+/// A Secret data key, as the API server checks it (`IsConfigMapKey`): `[-._a-zA-Z0-9]+`, at most
+/// 253 characters, not `.` and not starting with `..`.
+fn secret_key_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(key) if !is_secret_data_key(key) => Err((
+            format!("Invalid Secret key {key:?}"),
+            "A Secret data key has 1 to 253 letters, digits, '-', '_' and '.' (is not \".\" and does not start with \"..\"), e.g. password or jaas.conf.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `key` can name an entry of a Secret's `data`.
+pub fn is_secret_data_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && !key.starts_with("..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn positive_cpu(value: &Value) -> Result<(), (String, String)> {

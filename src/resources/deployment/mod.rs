@@ -44,6 +44,7 @@ mod resolve;
 mod restart_scenario_tests;
 mod rollout;
 mod savepoint_history;
+mod secret_configuration;
 pub(crate) mod snapshots;
 mod states;
 mod status;
