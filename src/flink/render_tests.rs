@@ -244,6 +244,7 @@ fn keys_the_provider_sets_cannot_come_from_secrets() {
         ]
     );
     let identity = r.issues.iter().find(|i| i.key == "kubernetes.cluster-id");
-    assert!(identity
-        .is_some_and(|i| i.detail.contains("Remove it from flink_configuration_from_secrets")));
+    assert!(identity.is_some_and(|i| i
+        .detail
+        .contains("Remove it from flink_configuration_from_secrets")));
 }

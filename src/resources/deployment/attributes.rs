@@ -454,3 +454,29 @@ fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_dns_subdomains_as_the_api_server_checks_them() {
+        for ok in ["kafka-credentials", "a", "team.kafka-1", &"a".repeat(253)] {
+            assert!(secret_name_check(&Value::string(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["Kafka", "-a", "a-", "a..b", "a_b", "", &"a".repeat(254)] {
+            let failure = secret_name_check(&Value::string(bad));
+            assert!(failure.is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secret_keys_follow_the_api_servers_data_key_rule() {
+        for ok in ["jaas", "jaas.conf", "API_KEY", "tls.crt", "-x", ".hidden"] {
+            assert!(secret_key_check(&Value::string(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "..a", "a/b", "a b", "ключ", &"k".repeat(254)] {
+            assert!(secret_key_check(&Value::string(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

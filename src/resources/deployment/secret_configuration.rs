@@ -224,8 +224,13 @@ mod tests {
             "flink_configuration_from_secrets[\"execution.checkpointing.dir\"]"
         );
         assert!(found[0].1.contains("(as `state.checkpoints.dir`)"));
-        assert_eq!(found[1].0, "flink_configuration_from_secrets[\"fs.x.password\"]");
-        assert!(found[1].1.contains("both in flink_configuration and in flink_configuration_from_secrets"));
+        assert_eq!(
+            found[1].0,
+            "flink_configuration_from_secrets[\"fs.x.password\"]"
+        );
+        assert!(found[1]
+            .1
+            .contains("both in flink_configuration and in flink_configuration_from_secrets"));
         let d = super::super::resolve::resolve(&{
             let mut m = model.clone();
             super::super::computed::fill_defaults(&mut m);
