@@ -104,7 +104,27 @@ pub fn schema() -> Schema {
          `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then destroys without it in one \
          step. The deployment stays in state while any object it owns is left (found by its \
          labels), so a refresh after some were deleted by hand keeps it, the plan recreates \
-         what is missing, and destroy removes the rest.",
+         what is missing, and destroy removes the rest.\n\n\
+         Secret values (passwords, API keys, JAAS configurations) belong in \
+         `flink_configuration_from_secrets`, not `flink_configuration`, whose values land in the \
+         ConfigMap and in Terraform state. Each entry names a Flink key and a key of a Secret \
+         that exists in the deployment's namespace (the provider does not manage it). The \
+         JobManager and TaskManager containers get the value as an environment variable from a \
+         `secretKeyRef`, and Flink gets it as a dynamic property `-D<key>=$(VAR)` that Kubernetes \
+         expands when it starts the container, the way the TLS passwords reach Flink: the \
+         ConfigMap, the pod spec, the plan, the state and the provider's logs hold only the \
+         Secret's name and key, and `effective_flink_configuration` shows the key as \
+         `(from Secret <secret>, key <key>)`. A Secret or key that does not exist fails the apply \
+         at once with the pod's `CreateContainerConfigError` and the kubelet's message (e.g. \
+         `secret \"kafka\" not found`). Changing which Secret or key a Flink key comes from \
+         changes the pods and rolls out like any configuration change. Changing the value inside \
+         the Secret is invisible to Terraform, and a running container keeps the value it started \
+         with (one restarted after a crash gets the new one): to roll the pods onto a new value, change something of the pod template \
+         (e.g. an entry of `pod.annotations` such as a version or hash of the Secret, which is a \
+         regular upgrade through `upgrade_strategy`), or run `terraform apply -replace` on the \
+         deployment. Flink masks keys it deems sensitive (containing `password`, `secret`, \
+         `token`, `jaas.config`, ...) in its REST API and web UI; other keys' values show there \
+         as they are.",
         vec![
             Attribute::string("id")
                 .computed()
@@ -219,7 +239,7 @@ pub fn schema() -> Schema {
             .description("Cpu and memory of the JobManager and TaskManagers."),
             Attribute::string_map("flink_configuration")
                 .optional()
-                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage`."),
+                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage` for storage keys and `flink_configuration_from_secrets` for other secrets."),
             Attribute::map_nested(
                 "flink_configuration_from_secrets",
                 vec![
@@ -240,7 +260,7 @@ pub fn schema() -> Schema {
                 ],
             )
             .optional()
-            .description("Flink configuration keys whose values come from Kubernetes Secrets, keyed by the Flink key, e.g. `\"fs.azure.account.key.acme.blob.core.windows.net\" = { secret = \"azure-storage\", key = \"account-key\" }`: for passwords, API keys and JAAS configurations that must stay out of the ConfigMap and the Terraform state. Each value reaches the JobManager and TaskManager containers as an environment variable from a `secretKeyRef` and Flink as a dynamic property (`-D<key>=$(VAR)`), so only the Secret's name and key are in the pod spec, the ConfigMap and state; `effective_flink_configuration` shows the key as `(from Secret <secret>, key <key>)`. The Secret is not managed here: create it before the deployment (a missing Secret or key fails the apply with the pod's `CreateContainerConfigError`). The keys follow the rules of `flink_configuration` (checked against the catalogue of `flink_version`); a key also in `flink_configuration`, an identity key or a key the provider renders from other attributes is an error. A changed Secret, name or key rolls the pods like any configuration change; a changed value inside the Secret is not seen by Terraform and reaches Flink only when the pods restart (e.g. change an entry of `pod.annotations`, or `terraform apply -replace`)."),
+            .description("Flink configuration keys whose values come from Kubernetes Secrets in the deployment's namespace, keyed by the Flink key, e.g. `\"fs.azure.account.key.acme.blob.core.windows.net\" = { secret = \"azure-storage\", key = \"account-key\" }`. Flink gets each value as a dynamic property from an environment variable of the containers (a `secretKeyRef`); only the Secret's name and key are in the ConfigMap, the pod spec and state. The keys follow the rules of `flink_configuration` (checked against the catalogue of `flink_version`); a key also in `flink_configuration`, an identity key or a key the provider renders from other attributes is an error. A changed Secret name or key rolls the pods; a changed value inside the Secret reaches Flink only when the pods restart."),
             Attribute::single_nested(
                 "logging",
                 vec![
@@ -332,7 +352,7 @@ pub fn schema() -> Schema {
                 .description("The id of the job's current run (32 hex digits), pinned by the provider: the first run's is derived from `id`, and each run the provider starts anew (upgrade, resume, restart after the job ended outside Terraform) gets the next, as each VVP Job has its own id; plan shows the new one. HA recovery within a run keeps it. From Flink 2.3 it is also the application id."),
             Attribute::string_map("effective_flink_configuration")
                 .computed()
-                .description("The configuration Flink gets, secrets redacted."),
+                .description("The configuration Flink gets, secrets redacted; keys from `flink_configuration_from_secrets` show as `(from Secret <secret>, key <key>)`."),
             Attribute::string("rest_endpoint")
                 .computed()
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
