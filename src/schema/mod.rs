@@ -11,7 +11,7 @@ mod validators;
 
 pub use attribute::{Attribute, AttributeKind, Mode, Nesting, PlanModifier};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
-pub use validators::{is_dns1123_label, Validator};
+pub use validators::Validator;
 
 use crate::value::Type;
 

@@ -421,11 +421,20 @@ fn secret_name_check(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
-/// Whether `s` is a DNS-1123 subdomain (`IsDNS1123Subdomain` in Kubernetes' validation).
+/// Whether `s` is a DNS-1123 subdomain as `IsDNS1123Subdomain` in Kubernetes' validation checks
+/// it: at most 253 characters of dot-separated parts of lowercase alphanumerics and `-`, each
+/// starting and ending with an alphanumeric (the parts have no length limit of their own there).
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.')
-            .all(|label| crate::schema::is_dns1123_label(label))
+    let part = |p: &str| {
+        let bytes = p.as_bytes();
+        !bytes.is_empty()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+            && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+    };
+    s.len() <= 253 && s.split('.').all(part)
 }
 
 /// A Secret data key, as the API server checks it (`IsConfigMapKey`): `[-._a-zA-Z0-9]+`, at most

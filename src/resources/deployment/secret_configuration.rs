@@ -195,6 +195,34 @@ mod tests {
     }
 
     #[test]
+    fn another_secret_or_key_is_an_upgrade_and_the_same_one_is_nothing() {
+        use super::super::lifecycle::{transition, Before};
+        use super::super::states::Reason;
+        let with = |secret: &str, key: &str| {
+            let mut model = golden_tests::model(json!({
+                "name": "orders", "namespace": "ns", "flink_version": "2.3",
+                "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+                "flink_configuration_from_secrets": {
+                    "fs.x.password": {"secret": secret, "key": key},
+                },
+            }));
+            super::super::computed::fill(&mut model, None, None);
+            model
+        };
+        let prior = with("kafka", "password");
+        assert_eq!(
+            transition(&prior, &with("kafka", "password")).step,
+            Before::Nothing
+        );
+        for planned in [with("kafka", "password-2"), with("kafka-2", "password")] {
+            assert_eq!(
+                transition(&prior, &planned).step,
+                Before::Savepoint(Reason::Upgrade)
+            );
+        }
+    }
+
+    #[test]
     fn a_key_in_both_maps_is_an_error_on_the_secret_entry() {
         let model = golden_tests::model(json!({
             "name": "orders", "namespace": "ns", "flink_version": "2.3",
