@@ -225,6 +225,7 @@ fn keys_the_provider_sets_cannot_come_from_secrets() {
         "kubernetes.cluster-id",
         "high-availability.storageDir",
         "rest.port",
+        "high-availability.type",
     ] {
         i.from_secrets.insert(key.into());
     }
@@ -238,8 +239,13 @@ fn keys_the_provider_sets_cannot_come_from_secrets() {
     assert_eq!(
         errors,
         [
+            (
+                "high-availability.type",
+                "Configure high availability with high_availability"
+            ),
             ("kubernetes.cluster-id", "Key is set by the provider"),
             ("high-availability.storageDir", "Key is set by the provider"),
+            ("high-availability.type", "Key is set by the provider"),
             ("rest.port", "Key is set by the provider"),
         ]
     );

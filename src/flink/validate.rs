@@ -99,6 +99,17 @@ fn check(
     };
     let Some(value) = value else {
         deprecation(version, key, &spec.status, out);
+        // Its value decides whether it needs the RBAC only `high_availability` creates.
+        if preferred == "high-availability.type" {
+            out.push(Issue::error(
+                key,
+                "Configure high availability with high_availability",
+                format!(
+                    "`{key}` cannot come from a Secret: set high_availability to a \
+                     flink_high_availability's spec instead."
+                ),
+            ));
+        }
         return;
     };
     if let Some(why) = type_mismatch(&spec.ty, value, cat.iso_durations) {
