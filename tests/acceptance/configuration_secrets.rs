@@ -71,7 +71,7 @@ fn flink_gets_values_from_secrets_that_terraform_never_holds() {
     assert_eq!(plan.code, 0, "{}", plan.text);
     // The trace holds the provider's own log lines too.
     assert!(
-        plan.text.contains("plugin.terraform-provider-flink"),
+        plan.text.contains("provider.terraform-provider-flink: "),
         "{}",
         plan.text
     );
