@@ -137,8 +137,6 @@ async fn observe_with_pod(
     (status, Some(jobmanager))
 }
 
-/// How the pod's container last ended, when it did not end well: OOMKilled (with what to do) or
-/// another reason with its exit code.
 /// What the kubelet says of a container of `pod` that waits to start, e.g. `secret "kafka" not
 /// found` under `CreateContainerConfigError`.
 fn waiting_message(pod: &Pod) -> Option<String> {
@@ -151,6 +149,8 @@ fn waiting_message(pod: &Pod) -> Option<String> {
         .filter(|m| !m.trim().is_empty())
 }
 
+/// How the pod's container last ended, when it did not end well: OOMKilled (with what to do) or
+/// another reason with its exit code.
 fn last_termination(pod: &Pod) -> Option<String> {
     let container = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
     let ended = container.last_state.as_ref()?.terminated.as_ref()?;
