@@ -31,6 +31,7 @@ fn base(v: FlinkVersion) -> RenderInput {
         deployment_id: "5c1f1e36-7d0b-4c0e-9d0e-2a0f6f0b1a11".into(),
         job_id: Some("5c1f1e367d0b4c0e9d0e2a0f6f0b1a11".into()),
         user,
+        from_secrets: Default::default(),
         parallelism: Some(4),
         task_slots: Some(2),
         jobmanager: ProcessResources {

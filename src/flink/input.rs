@@ -4,7 +4,7 @@
 //! and [`super::render`] read it.
 
 use super::versions::FlinkVersion;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// High availability of the JobManager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,9 @@ pub struct RenderInput {
     pub job_id: Option<String>,
     /// The user's `flink_configuration`.
     pub user: BTreeMap<String, String>,
+    /// Keys whose values Flink gets from Secrets as dynamic properties: validated without a
+    /// value, never in the file, refused where the provider sets the key itself.
+    pub from_secrets: BTreeSet<String>,
     /// `parallelism.default`.
     pub parallelism: Option<u32>,
     /// `taskmanager.numberOfTaskSlots`.

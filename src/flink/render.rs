@@ -14,7 +14,7 @@ use super::owned::provider_owned;
 pub use super::owned::{
     is_kubernetes_cluster_id, QUERYABLE_STATE_PROXY_PORT, QUERYABLE_STATE_SERVER_PORT,
 };
-use super::validate::{validate, IDENTITY_KEYS};
+use super::validate::{validate, validate_keys, IDENTITY_KEYS};
 use super::values::is_memory_size;
 use super::yaml::to_config_yaml;
 
@@ -50,6 +50,7 @@ impl Rendered {
 pub fn render(input: &RenderInput) -> Rendered {
     let cat = Catalogue::of(input.version);
     let mut issues = validate(input.version, &input.user);
+    issues.extend(validate_keys(input.version, &input.from_secrets));
     let defaults = defaults(input, cat, &mut issues);
     let provider = provider_owned(input, cat, &mut issues);
 
@@ -98,11 +99,49 @@ pub fn render(input: &RenderInput) -> Rendered {
             config.insert(key.clone(), value.clone());
         }
     }
+    refuse_owned_from_secrets(input, cat, &provider, &mut issues);
+    // Flink gets these as dynamic properties, which win over the file: a default stays out of
+    // it rather than show a value Flink does not use.
+    for key in &input.from_secrets {
+        config.remove(key);
+        config.remove(cat.preferred(key));
+    }
     let config_yaml = to_config_yaml(&config);
     Rendered {
         configuration: config,
         config_yaml,
         issues,
+    }
+}
+
+/// A key the provider sets cannot come from a Secret: its dynamic property would override what
+/// the provider renders (identities already carry an error from validation).
+fn refuse_owned_from_secrets(
+    input: &RenderInput,
+    cat: &Catalogue,
+    provider: &BTreeMap<String, String>,
+    issues: &mut Vec<Issue>,
+) {
+    for key in &input.from_secrets {
+        let preferred = cat.preferred(key);
+        if IDENTITY_KEYS.contains(&key.as_str()) || IDENTITY_KEYS.contains(&preferred) {
+            continue;
+        }
+        let owned = |layer: &BTreeMap<String, String>| {
+            layer.contains_key(key.as_str()) || layer.contains_key(preferred)
+        };
+        if owned(provider) || owned(&input.owned) {
+            issues.push(Issue::error(
+                key,
+                "Key is set by the provider",
+                format!(
+                    "`{key}` is rendered by the provider from other attributes (addresses, ports, \
+                     high availability, Queryable State, TLS, blob storage), so it cannot come \
+                     from a Secret. Remove it from flink_configuration_from_secrets and set the \
+                     attribute that owns it."
+                ),
+            ));
+        }
     }
 }
 

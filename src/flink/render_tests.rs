@@ -10,6 +10,7 @@ fn input(v: FlinkVersion) -> RenderInput {
         deployment_id: "dep-1".into(),
         job_id: Some("0000000000000000000000000000000A".into()),
         user: BTreeMap::new(),
+        from_secrets: Default::default(),
         parallelism: Some(2),
         task_slots: Some(1),
         jobmanager: ProcessResources {
@@ -177,4 +178,79 @@ fn bad_inputs_are_errors() {
         .map(|x| x.key)
         .collect();
     assert_eq!(keys.len(), 5, "{keys:?}");
+}
+
+#[test]
+fn keys_from_secrets_are_checked_as_user_keys_but_stay_out_of_the_file() {
+    let mut i = input(FlinkVersion::V2_3);
+    for key in [
+        "fs.azure.account.key.acme.blob.core.windows.net",
+        "parallelism.default",
+        "state.checkpoints.dir",
+        "no.such.option",
+    ] {
+        i.from_secrets.insert(key.into());
+    }
+    let r = render(&i);
+    let errors: Vec<(&str, &str)> = r
+        .issues
+        .iter()
+        .filter(|i| i.is_error())
+        .map(|i| (i.key.as_str(), i.summary.as_str()))
+        .collect();
+    assert_eq!(errors, [("no.such.option", "Unknown Flink option")]);
+    let warned: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| !i.is_error())
+        .map(|i| i.key.as_str())
+        .collect();
+    assert_eq!(warned, ["state.checkpoints.dir"], "a deprecated name warns");
+    for key in [
+        "fs.azure.account.key.acme.blob.core.windows.net",
+        "parallelism.default",
+        "execution.checkpointing.dir",
+    ] {
+        assert!(!r.configuration.contains_key(key), "{key}");
+        assert!(!r.config_yaml.contains(key), "{key}");
+    }
+}
+
+#[test]
+fn keys_the_provider_sets_cannot_come_from_secrets() {
+    let mut i = input(FlinkVersion::V2_3);
+    i.high_availability = Some(HighAvailability::Kubernetes { storage_dir: None });
+    i.owned.insert("rest.port".into(), "8081".into());
+    for key in [
+        "kubernetes.cluster-id",
+        "high-availability.storageDir",
+        "rest.port",
+        "high-availability.type",
+    ] {
+        i.from_secrets.insert(key.into());
+    }
+    let r = render(&i);
+    let errors: Vec<(&str, &str)> = r
+        .issues
+        .iter()
+        .filter(|i| i.is_error())
+        .map(|i| (i.key.as_str(), i.summary.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "high-availability.type",
+                "Configure high availability with high_availability"
+            ),
+            ("kubernetes.cluster-id", "Key is set by the provider"),
+            ("high-availability.storageDir", "Key is set by the provider"),
+            ("high-availability.type", "Key is set by the provider"),
+            ("rest.port", "Key is set by the provider"),
+        ]
+    );
+    let identity = r.issues.iter().find(|i| i.key == "kubernetes.cluster-id");
+    assert!(identity.is_some_and(|i| i
+        .detail
+        .contains("Remove it from flink_configuration_from_secrets")));
 }

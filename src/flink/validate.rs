@@ -48,29 +48,68 @@ pub fn validate(version: FlinkVersion, config: &BTreeMap<String, String>) -> Vec
     let cat = Catalogue::of(version);
     let mut issues = Vec::new();
     for (key, value) in config {
-        check(version, cat, key, value, &mut issues);
+        check(version, cat, key, Some(value), &mut issues);
     }
     issues
 }
 
-fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &mut Vec<Issue>) {
+/// Checks keys whose values Flink gets from elsewhere (a Secret) and the provider never sees:
+/// the rules of [`validate`] that need no value (identities, unknown and deprecated keys).
+pub fn validate_keys<'a>(
+    version: FlinkVersion,
+    keys: impl IntoIterator<Item = &'a String>,
+) -> Vec<Issue> {
+    let cat = Catalogue::of(version);
+    let mut issues = Vec::new();
+    for key in keys {
+        check(version, cat, key, None, &mut issues);
+    }
+    issues
+}
+
+fn check(
+    version: FlinkVersion,
+    cat: &Catalogue,
+    key: &str,
+    value: Option<&str>,
+    out: &mut Vec<Issue>,
+) {
     let preferred = cat.preferred(key);
     if IDENTITY_KEYS.contains(&key) || IDENTITY_KEYS.contains(&preferred) {
+        let attribute = match value {
+            Some(_) => "flink_configuration",
+            None => "flink_configuration_from_secrets",
+        };
         out.push(Issue::error(
             key,
             "Key is set by the provider",
             format!(
                 "`{key}` identifies the deployment and is always set by the provider (the HA cluster id is \
-                 the deployment id, the job id and application id are the provider's per run). Remove it from flink_configuration."
+                 the deployment id, the job id and application id are the provider's per run). Remove it from {attribute}."
             ),
         ));
         return;
     }
-    if let Some(warning) = plain_text_secret(key) {
+    if let Some(warning) = value.and_then(|_| plain_text_secret(key)) {
         out.push(warning);
     }
     let Some(spec) = cat.get(key) else {
         unknown(version, cat, key, out);
+        return;
+    };
+    let Some(value) = value else {
+        deprecation(version, key, &spec.status, out);
+        // Its value decides whether it needs the RBAC only `high_availability` creates.
+        if preferred == "high-availability.type" {
+            out.push(Issue::error(
+                key,
+                "Configure high availability with high_availability",
+                format!(
+                    "`{key}` cannot come from a Secret: set high_availability to a \
+                     flink_high_availability's spec instead."
+                ),
+            ));
+        }
         return;
     };
     if let Some(why) = type_mismatch(&spec.ty, value, cat.iso_durations) {
@@ -80,7 +119,14 @@ fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &m
             format!("`{key}` = {value:?}: {why}."),
         ));
     }
-    match &spec.status {
+    deprecation(version, key, &spec.status, out);
+    if preferred == "high-availability.type" {
+        high_availability_type(key, value, out);
+    }
+}
+
+fn deprecation(version: FlinkVersion, key: &str, status: &OptionStatus, out: &mut Vec<Issue>) {
+    match status {
         OptionStatus::DeprecatedKey { replacement } => out.push(Issue::warning(
             key,
             "Deprecated Flink option",
@@ -92,9 +138,6 @@ fn check(version: FlinkVersion, cat: &Catalogue, key: &str, value: &str, out: &m
             format!("`{key}` is deprecated in Flink {version} and may be ignored or removed in a later release."),
         )),
         OptionStatus::Current | OptionStatus::Fallback { .. } => {}
-    }
-    if preferred == "high-availability.type" {
-        high_availability_type(key, value, out);
     }
 }
 
@@ -224,7 +267,7 @@ fn plain_text_secret(key: &str) -> Option<Issue> {
             format!(
                 "`{key}` would be written into the deployment's ConfigMap and Terraform state in plain text. \
                  Configure the credentials on a flink_blob_storage resource instead: it keeps them in a \
-                 Kubernetes Secret."
+                 Kubernetes Secret, or name a Secret in flink_configuration_from_secrets."
             ),
         ));
     }

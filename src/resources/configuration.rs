@@ -103,6 +103,7 @@ impl DataSource for Configuration {
             deployment_id: id.clone(),
             job_id: Some(super::deployment::job_id_of(&id)),
             user: user.clone(),
+            from_secrets: Default::default(),
             parallelism: model
                 .parallelism
                 .known()

@@ -277,6 +277,102 @@ fn identity_keys_are_errors_naming_the_key() {
     );
 }
 
+/// The errors of a failed plan, each from its summary on.
+fn errors_of(out: &str) -> Vec<&str> {
+    out.split("Error: ").skip(1).collect()
+}
+
+fn has_error(out: &str, summary: &str, path: &str) -> bool {
+    errors_of(out)
+        .iter()
+        .any(|d| d.starts_with(summary) && d.contains(path))
+}
+
+#[test]
+fn secret_references_are_checked_as_the_api_server_checks_them() {
+    // Validation fails before any plan, so these come on their own.
+    let out = plan_error_for(&with(
+        r#"  flink_configuration = { "fs.x.password" = "plain" }
+  flink_configuration_from_secrets = {
+    "fs.x.password"        = { secret = "kafka", key = "password" }
+    "fs.bad-name.password" = { secret = "Kafka_Credentials", key = "password" }
+    "fs.bad-key.password"  = { secret = "kafka", key = "pass/word" }
+  }"#,
+    ));
+    let secrets = "flink_configuration_from_secrets";
+    assert!(
+        has_error(
+            &out,
+            "Flink key set twice",
+            &format!("{secrets}[\"fs.x.password\"]")
+        ),
+        "{out}"
+    );
+    assert!(
+        out.replace('\n', " ")
+            .contains("both in flink_configuration and in flink_configuration_from_secrets"),
+        "{out}"
+    );
+    assert!(
+        has_error(
+            &out,
+            "Invalid Secret name \"Kafka_Credentials\"",
+            &format!("{secrets}[\"fs.bad-name.password\"].secret")
+        ),
+        "{out}"
+    );
+    assert!(
+        has_error(
+            &out,
+            "Invalid Secret key \"pass/word\"",
+            &format!("{secrets}[\"fs.bad-key.password\"].key")
+        ),
+        "{out}"
+    );
+    assert_eq!(errors_of(&out).len(), 3, "{out}");
+}
+
+#[test]
+fn flink_keys_from_secrets_follow_the_rules_of_flink_configuration() {
+    let out = plan_error_for(&with(
+        r#"  flink_configuration_from_secrets = {
+    "execution.checkpointing.intervall" = { secret = "kafka", key = "interval" }
+    "kubernetes.cluster-id"             = { secret = "kafka", key = "id" }
+    "rest.port"                         = { secret = "kafka", key = "port" }
+    "fs.acme.password"                  = { secret = "kafka", key = "password" }
+  }"#,
+    ));
+    let secrets = "flink_configuration_from_secrets";
+    assert!(
+        has_error(
+            &out,
+            "Unknown Flink option",
+            &format!("{secrets}[\"execution.checkpointing.intervall\"]")
+        ),
+        "{out}"
+    );
+    // Terraform wraps the detail, so the words are checked apart.
+    assert!(out.contains("Did you mean"), "{out}");
+    assert!(out.contains("`execution.checkpointing.interval`?"), "{out}");
+    assert!(
+        has_error(
+            &out,
+            "Key is set by the provider",
+            &format!("{secrets}[\"kubernetes.cluster-id\"]")
+        ),
+        "{out}"
+    );
+    assert!(
+        has_error(
+            &out,
+            "Key is set by the provider",
+            &format!("{secrets}[\"rest.port\"]")
+        ),
+        "{out}"
+    );
+    assert_eq!(errors_of(&out).len(), 3, "only the three: {out}");
+}
+
 #[test]
 fn unknown_keys_suggest_the_closest_option() {
     let out = plan_error_for(&with(

@@ -13,6 +13,7 @@ mod api_faults;
 mod blob_storage;
 mod certificate_authority;
 mod cluster;
+mod configuration_secrets;
 mod data_sources;
 mod deployment;
 mod deployment_tls;

@@ -77,6 +77,7 @@ fn check_version(version: FlinkVersion) {
         deployment_id: "dep-realflink".into(),
         job_id: Some("0123456789abcdef0123456789abcdef".into()),
         user,
+        from_secrets: Default::default(),
         parallelism: Some(3),
         task_slots: Some(2),
         jobmanager: ProcessResources {
@@ -263,6 +264,7 @@ fn every_version_reads_the_full_configuration_typed() {
             deployment_id: "dep-typed".into(),
             job_id: Some("fedcba9876543210fedcba9876543210".into()),
             user,
+            from_secrets: Default::default(),
             parallelism: Some(8),
             task_slots: Some(4),
             jobmanager: ProcessResources {

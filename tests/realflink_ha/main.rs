@@ -79,6 +79,7 @@ pub fn start_deployment(
         deployment_id: deployment_id.into(),
         job_id: None,
         user,
+        from_secrets: Default::default(),
         parallelism: Some(1),
         task_slots: Some(1),
         jobmanager: ProcessResources {

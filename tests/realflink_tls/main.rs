@@ -241,6 +241,7 @@ fn check(version: FlinkVersion, algorithm: KeyAlgorithm) {
         deployment_id: "dep-realflink-tls".into(),
         job_id: None,
         user: BTreeMap::new(),
+        from_secrets: Default::default(),
         parallelism: Some(1),
         task_slots: Some(1),
         jobmanager: ProcessResources {

@@ -37,6 +37,12 @@ resource "flink_deployment" "orders" {
     "state.backend.type"               = "rocksdb"
   }
 
+  # Secret values stay in their Kubernetes Secret: Flink gets them as dynamic properties from the
+  # containers' environment; the ConfigMap and the state hold only the Secret's name and key.
+  flink_configuration_from_secrets = {
+    "metrics.reporter.dd.apikey" = { secret = "datadog", key = "api-key" }
+  }
+
   logging = {
     root_level = "INFO"
     loggers    = { "org.apache.kafka" = "WARN" }

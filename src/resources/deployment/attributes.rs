@@ -104,7 +104,27 @@ pub fn schema() -> Schema {
          `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then destroys without it in one \
          step. The deployment stays in state while any object it owns is left (found by its \
          labels), so a refresh after some were deleted by hand keeps it, the plan recreates \
-         what is missing, and destroy removes the rest.",
+         what is missing, and destroy removes the rest.\n\n\
+         Secret values (passwords, API keys, JAAS configurations) belong in \
+         `flink_configuration_from_secrets`, not `flink_configuration`, whose values land in the \
+         ConfigMap and in Terraform state. Each entry names a Flink key and a key of a Secret \
+         that exists in the deployment's namespace (the provider does not manage it). The \
+         JobManager and TaskManager containers get the value as an environment variable from a \
+         `secretKeyRef`, and Flink gets it as a dynamic property `-D<key>=$(VAR)` that Kubernetes \
+         expands when it starts the container, the way the TLS passwords reach Flink: the \
+         ConfigMap, the pod spec, the plan, the state and the provider's logs hold only the \
+         Secret's name and key, and `effective_flink_configuration` shows the key as \
+         `(from Secret <secret>, key <key>)`. A Secret or key that does not exist fails the apply \
+         at once with the pod's `CreateContainerConfigError` and the kubelet's message (e.g. \
+         `secret \"kafka\" not found`). Changing which Secret or key a Flink key comes from \
+         changes the pods and rolls out like any configuration change. Changing the value inside \
+         the Secret is invisible to Terraform, and a running container keeps the value it started \
+         with (one restarted after a crash gets the new one): to roll the pods onto a new value, change something of the pod template \
+         (e.g. an entry of `pod.annotations` such as a version or hash of the Secret, which is a \
+         regular upgrade through `upgrade_strategy`), or run `terraform apply -replace` on the \
+         deployment. Flink masks keys it deems sensitive (containing `password`, `secret`, \
+         `token`, `jaas.config`, ...) in its REST API and web UI; other keys' values show there \
+         as they are.",
         vec![
             Attribute::string("id")
                 .computed()
@@ -222,7 +242,28 @@ pub fn schema() -> Schema {
             .description("Cpu and memory of the JobManager and TaskManagers."),
             Attribute::string_map("flink_configuration")
                 .optional()
-                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage`."),
+                .description("Flink configuration keys, checked against the option catalogue of `flink_version` (unknown keys, wrong value types and deprecated keys are reported at plan). Identity keys (`high-availability.cluster-id`, `kubernetes.cluster-id`, `$internal.pipeline.job-id`, `$internal.application.id`) belong to the provider. Keep credentials out: use `blob_storage` for storage keys and `flink_configuration_from_secrets` for other secrets."),
+            Attribute::map_nested(
+                "flink_configuration_from_secrets",
+                vec![
+                    Attribute::string("secret")
+                        .required()
+                        .validate(Validator::Custom {
+                            doc: "A Secret name (a DNS-1123 subdomain: at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit).",
+                            check: secret_name_check,
+                        })
+                        .description("Name of a Secret in the deployment's namespace."),
+                    Attribute::string("key")
+                        .required()
+                        .validate(Validator::Custom {
+                            doc: "A Secret data key: at most 253 letters, digits, `-`, `_` and `.`.",
+                            check: secret_key_check,
+                        })
+                        .description("The key in the Secret's `data` whose value Flink gets."),
+                ],
+            )
+            .optional()
+            .description("Flink configuration keys whose values come from Kubernetes Secrets in the deployment's namespace, keyed by the Flink key, e.g. `\"fs.azure.account.key.acme.blob.core.windows.net\" = { secret = \"azure-storage\", key = \"account-key\" }`. Flink gets each value as a dynamic property from an environment variable of the containers (a `secretKeyRef`); only the Secret's name and key are in the ConfigMap, the pod spec and state. The keys follow the rules of `flink_configuration` (checked against the catalogue of `flink_version`); a key also in `flink_configuration`, an identity key or a key the provider renders from other attributes is an error. A changed Secret name or key rolls the pods; a changed value inside the Secret reaches Flink only when the pods restart."),
             Attribute::single_nested(
                 "logging",
                 vec![
@@ -335,7 +376,7 @@ pub fn schema() -> Schema {
                 .description("The id of the job's current run (32 hex digits), pinned by the provider: the first run's is derived from `id`, and each run the provider starts anew (upgrade, resume, restart after the job ended outside Terraform) gets the next, as each VVP Job has its own id; plan shows the new one. HA recovery within a run keeps it. From Flink 2.3 it is also the application id."),
             Attribute::string_map("effective_flink_configuration")
                 .computed()
-                .description("The configuration Flink gets, secrets redacted."),
+                .description("The configuration Flink gets, secrets redacted; keys from `flink_configuration_from_secrets` show as `(from Secret <secret>, key <key>)`."),
             Attribute::string("rest_endpoint")
                 .computed()
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
@@ -393,6 +434,56 @@ fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
+/// A Secret's name, as the API server checks it: a DNS-1123 subdomain.
+fn secret_name_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(name) if !is_dns1123_subdomain(name) => Err((
+            format!("Invalid Secret name {name:?}"),
+            "A Secret name is a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. kafka-credentials.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `s` is a DNS-1123 subdomain as `IsDNS1123Subdomain` in Kubernetes' validation checks
+/// it: at most 253 characters of dot-separated parts of lowercase alphanumerics and `-`, each
+/// starting and ending with an alphanumeric (the parts have no length limit of their own there).
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    let part = |p: &str| {
+        let bytes = p.as_bytes();
+        !bytes.is_empty()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+            && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+    };
+    s.len() <= 253 && s.split('.').all(part)
+}
+
+/// A Secret data key, as the API server checks it (`IsConfigMapKey`): `[-._a-zA-Z0-9]+`, at most
+/// 253 characters, not `.` and not starting with `..`.
+fn secret_key_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(key) if !is_secret_data_key(key) => Err((
+            format!("Invalid Secret key {key:?}"),
+            "A Secret data key has 1 to 253 letters, digits, '-', '_' and '.' (is not \".\" and does not start with \"..\"), e.g. password or jaas.conf.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `key` can name an entry of a Secret's `data`.
+pub fn is_secret_data_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && !key.starts_with("..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 fn positive_cpu(value: &Value) -> Result<(), (String, String)> {
     match value {
         Value::Number(n) if n.as_exact_f64().is_none_or(|c| c <= 0.0) => Err((
@@ -414,5 +505,31 @@ fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
             ))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_dns_subdomains_as_the_api_server_checks_them() {
+        for ok in ["kafka-credentials", "a", "team.kafka-1", &"a".repeat(253)] {
+            assert!(secret_name_check(&Value::string(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["Kafka", "-a", "a-", "a..b", "a_b", "", &"a".repeat(254)] {
+            let failure = secret_name_check(&Value::string(bad));
+            assert!(failure.is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secret_keys_follow_the_api_servers_data_key_rule() {
+        for ok in ["jaas", "jaas.conf", "API_KEY", "tls.crt", "-x", ".hidden"] {
+            assert!(secret_key_check(&Value::string(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "..a", "a/b", "a b", "ключ", &"k".repeat(254)] {
+            assert!(secret_key_check(&Value::string(bad)).is_err(), "{bad:?}");
+        }
     }
 }

@@ -13,8 +13,15 @@ fn issue_path(issue: &Issue, model: &Model) -> Option<AttributePath> {
         .flink_configuration
         .known()
         .is_some_and(|c| c.contains_key(&issue.key));
+    let from_secret = model
+        .flink_configuration_from_secrets
+        .known()
+        .is_some_and(|c| c.contains_key(&issue.key));
     Some(match issue.key.as_str() {
         _ if user_key => AttributePath::root("flink_configuration").key(&issue.key),
+        _ if from_secret => {
+            AttributePath::root(super::secret_configuration::ATTRIBUTE).key(&issue.key)
+        }
         "blob_storage" | "high_availability" | "queryable_state" => AttributePath::root(&issue.key),
         "root_level" => AttributePath::root("logging").attr("root_level"),
         "jobmanager.memory.process.size" => AttributePath::root("resources")
@@ -141,6 +148,7 @@ fn blob_storage_namespace(model: &Model, diags: &mut Diagnostics) {
 
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
+    super::secret_configuration::conflicts(model, diags);
     rest_url(model, diags);
     blob_storage_namespace(model, diags);
     let kubernetes_ha = model

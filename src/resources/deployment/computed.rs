@@ -8,7 +8,7 @@ use super::model::Model;
 use super::objects;
 use super::pending;
 use super::rendering::{render, Rendered, TlsData};
-use super::{checks, resolve};
+use super::{checks, resolve, secret_configuration};
 use crate::flink;
 use crate::resources::cluster_objects;
 use crate::schema::Diagnostics;
@@ -105,7 +105,12 @@ fn fill_rendered(model: &mut Model, rendered: &Rendered) {
             effective.remove(*key);
         }
     }
-    model.effective_flink_configuration = Attr::Known(flink::redact::redact(&effective));
+    let mut effective = flink::redact::redact(&effective);
+    // Not redacted even where the key is sensitive: what shows is where the value is, not it.
+    for (key, source) in &resolved.configuration_from_secrets {
+        effective.insert(key.clone(), secret_configuration::shown_as(source));
+    }
+    model.effective_flink_configuration = Attr::Known(effective);
     model.rest_endpoint = Attr::Known(objects::rest_endpoint(resolved));
     model.kubernetes_objects = value::from_value(&cluster_objects::in_sync(&rendered.objects))
         .map_or(Attr::Unknown, Attr::Known);

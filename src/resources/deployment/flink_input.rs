@@ -20,6 +20,21 @@ pub fn tls_overridden_keys(d: &Resolved) -> Vec<String> {
         .collect()
 }
 
+/// Keys of `flink_configuration_from_secrets` that TLS sets as dynamic properties of its own (the
+/// stores' passwords, the pinned fingerprint): refused, as two dynamic properties of one key
+/// would leave Flink to pick one. The keys TLS sets in the file are owned keys, refused by the
+/// renderer.
+pub fn tls_keys_from_secrets(d: &Resolved) -> Vec<String> {
+    if d.tls.is_none() {
+        return Vec::new();
+    }
+    let in_file = flink::tls::ssl_configuration(d.version, "");
+    flink::tls::ssl_owned_keys(d.version)
+        .into_iter()
+        .filter(|k| !in_file.contains_key(k) && d.configuration_from_secrets.contains_key(k))
+        .collect()
+}
+
 /// The checkpoint retention `LATEST_STATE` needs: a cancelled or failed job keeps its newest
 /// checkpoint, for the provider to restore from.
 pub const RETENTION_KEY: &str = "execution.checkpointing.externalized-checkpoint-retention";
@@ -59,6 +74,7 @@ pub fn render_input(d: &Resolved, owned: BTreeMap<String, String>) -> flink::Ren
         deployment_id: d.id.clone(),
         job_id: Some(d.job_id.clone()),
         user: user_configuration(d),
+        from_secrets: super::secret_configuration::rendered_keys(d),
         parallelism: Some(d.parallelism),
         task_slots: Some(d.task_slots),
         jobmanager: flink::render::ProcessResources {

@@ -1,8 +1,8 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
-//! deployment, one with blob storage credentials, Kubernetes HA, Queryable State and pod options,
-//! one with ZooKeeper HA and REST clients listed for its NetworkPolicy, and a suspended one with a
-//! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
-//! NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
+//! deployment, one with blob storage credentials, Kubernetes HA, Queryable State, pod options and
+//! Flink keys from Secrets, one with ZooKeeper HA and REST clients listed for its NetworkPolicy,
+//! and a suspended one with a savepoint to restore from (no replicas, the restore path under 1.x's
+//! name) and no NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
 use super::{computed, deployment_id, model::Model};
 use crate::golden::check;
@@ -55,6 +55,10 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "taskmanager": {"cpu": 2, "memory": "4g"},
                 },
                 "flink_configuration": {"execution.checkpointing.interval": "30 s"},
+                "flink_configuration_from_secrets": {
+                    "metrics.reporter.dd.apikey": {"secret": "datadog", "key": "api-key"},
+                    "fs.azure.account.key.acme.blob.core.windows.net": {"secret": "azure-storage", "key": "account.key"},
+                },
                 "logging": {"root_level": "WARN", "loggers": {"com.example": "DEBUG"}},
                 "pod": {
                     "labels": {"team": "orders"}, "annotations": {"prometheus.io/scrape": "true"},

@@ -7,7 +7,7 @@
 //!   pending changes of `upgrade_strategy = "NONE"` kept back ([`pending`]);
 //! - [`rendering`]: Flink's configuration (from [`flink_input`]), the log4j file and the
 //!   Kubernetes objects (`Rendered`, built by [`objects`] and [`tls`] over the fixed names of
-//!   [`layout`]);
+//!   [`layout`], with the Flink keys [`secret_configuration`] hands over from Secrets);
 //! - [`computed`]: the computed attributes, written once from one rendering.
 //!
 //! Plan ([`plan`]) and apply ([`apply`]) decide what happens to the running job by comparing the
@@ -46,6 +46,7 @@ mod resolve;
 mod restart_scenario_tests;
 mod rollout;
 mod savepoint_history;
+mod secret_configuration;
 pub(crate) mod snapshots;
 mod states;
 mod status;

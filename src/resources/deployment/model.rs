@@ -59,6 +59,8 @@ pub struct Model {
     #[serde(default)]
     pub flink_configuration: Attr<BTreeMap<String, String>>,
     #[serde(default)]
+    pub flink_configuration_from_secrets: Attr<BTreeMap<String, SecretKeyRef>>,
+    #[serde(default)]
     pub logging: Attr<Logging>,
     #[serde(default)]
     pub pod: Attr<Pod>,
@@ -134,6 +136,16 @@ pub struct Resources {
     pub jobmanager: Attr<Process>,
     #[serde(default)]
     pub taskmanager: Attr<Process>,
+}
+
+/// Where a Flink key's value comes from: key `key` of the Secret `secret` in the deployment's
+/// namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretKeyRef {
+    #[serde(default)]
+    pub secret: Attr<String>,
+    #[serde(default)]
+    pub key: Attr<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -126,7 +126,8 @@ pub fn desired(
     let names = Names::of(&d.name);
     let config_hash = content_hash(&format!("{config_yaml}\n{log4j}"));
     // Dynamic properties go before the job's own arguments, which end option parsing.
-    let dynamic: Vec<String> = pod_template::pod_tls(d).map(|t| t.args).unwrap_or_default();
+    let mut dynamic: Vec<String> = pod_template::pod_tls(d).map(|t| t.args).unwrap_or_default();
+    dynamic.extend(super::secret_configuration::dynamic_properties(d));
     let mut jm_args = vec!["standalone-job".to_string()];
     if let Some(class) = &d.artifact.entry_class {
         jm_args.extend(["--job-classname".to_string(), class.clone()]);

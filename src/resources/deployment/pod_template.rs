@@ -1,6 +1,7 @@
 //! The pods of a deployment (pure): one pod template per component, with the Flink container
 //! `flink-main-container` (image, arguments, environment with the blob storage's keys, the
-//! TLS passwords from Secrets and the file system plugins to enable, ports, requests and limits, the configuration and TLS mounts), the
+//! TLS passwords and `flink_configuration_from_secrets` from Secrets, and the file system plugins
+//! to enable; ports, requests and limits, the configuration and TLS mounts), the
 //! init container that fetches the job's artifacts into `usrlib`, and the pod options the user
 //! set (labels, annotations, pull secrets, node selector, tolerations, service account).
 
@@ -184,6 +185,7 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         volumes.push(tls.volume);
         env.extend(tls.env);
     }
+    env.extend(super::secret_configuration::env(d));
     let downloads: Vec<&String> = std::iter::once(&d.artifact.jar_uri)
         .chain(&d.artifact.additional_dependencies)
         .filter(|u| u.starts_with("http://") || u.starts_with("https://"))

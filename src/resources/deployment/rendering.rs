@@ -52,6 +52,16 @@ pub fn render(d: &Resolved, model: &Model, tls_data: Option<TlsData>) -> Rendere
             ),
         ));
     }
+    for key in flink_input::tls_keys_from_secrets(d) {
+        configuration.issues.push(Issue::error(
+            &key,
+            "Key is set by the provider",
+            format!(
+                "`{key}` is set by the provider because TLS is on: Flink gets it from the Secret \
+                 {tls_secret}. Remove it from flink_configuration_from_secrets."
+            ),
+        ));
+    }
     let (log4j, log_issues) = match flink::logging::render_log4j_console(&d.root_level, &d.loggers)
     {
         Ok(text) => (text, Vec::new()),

@@ -5,6 +5,7 @@ use super::model::{
     AuthoritySpec, BlobStorageSpec, HighAvailabilitySpec, Model, Process,
     QUERYABLE_STATE_ANNOTATION, TLS_ANNOTATION,
 };
+use super::secret_configuration::SecretSource;
 use super::states::{Reason, RestoreStrategy, State};
 use crate::flink::FlinkVersion;
 use crate::value::Attr;
@@ -79,6 +80,8 @@ pub struct Resolved {
     pub jobmanager: (f64, String),
     pub taskmanager: (f64, String),
     pub flink_configuration: BTreeMap<String, String>,
+    /// Flink keys whose values come from Secrets.
+    pub configuration_from_secrets: BTreeMap<String, SecretSource>,
     pub root_level: String,
     pub loggers: BTreeMap<String, String>,
     pub pod: Pod,
@@ -331,6 +334,18 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         jobmanager: process(Some(&resources.jobmanager), JOBMANAGER_MEMORY)?,
         taskmanager: process(Some(&resources.taskmanager), TASKMANAGER_MEMORY)?,
         flink_configuration: or_default(&model.flink_configuration)?,
+        configuration_from_secrets: or_default(&model.flink_configuration_from_secrets)?
+            .into_iter()
+            .map(|(flink_key, source)| {
+                Some((
+                    flink_key,
+                    SecretSource {
+                        secret: known(&source.secret)?,
+                        key: known(&source.key)?,
+                    },
+                ))
+            })
+            .collect::<Option<_>>()?,
         root_level: match &logging.root_level {
             Attr::Known(l) => l.clone(),
             Attr::Null => "INFO".into(),

@@ -137,6 +137,18 @@ async fn observe_with_pod(
     (status, Some(jobmanager))
 }
 
+/// What the kubelet says of a container of `pod` that waits to start, e.g. `secret "kafka" not
+/// found` under `CreateContainerConfigError`.
+fn waiting_message(pod: &Pod) -> Option<String> {
+    pod.status
+        .as_ref()?
+        .container_statuses
+        .iter()
+        .flatten()
+        .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.message.clone())
+        .filter(|m| !m.trim().is_empty())
+}
+
 /// How the pod's container last ended, when it did not end well: OOMKilled (with what to do) or
 /// another reason with its exit code.
 fn last_termination(pod: &Pod) -> Option<String> {
@@ -303,6 +315,10 @@ pub async fn wait_until_running(
                 Some(cause) => format!("{why} ({cause})"),
                 None => why,
             };
+            let why = match jobmanager.as_ref().and_then(waiting_message) {
+                Some(message) => format!("{why} ({message})"),
+                None => why,
+            };
             let why = match jobmanager.as_ref().and_then(last_termination) {
                 Some(ended) => format!("{why}; {ended}"),
                 None => why,
@@ -446,6 +462,26 @@ mod tests {
             json!({}),
         );
         assert_eq!(failed_init_container(&done), None);
+    }
+
+    #[test]
+    fn a_container_that_cannot_be_configured_is_hopeless_and_says_why() {
+        let pod: Pod = serde_json::from_value(json!({"status": {"containerStatuses": [{
+            "name": "flink-main-container", "image": "flink:2.3.0", "imageID": "",
+            "ready": false, "restartCount": 0,
+            "state": {"waiting": {
+                "reason": "CreateContainerConfigError",
+                "message": "couldn't find key jaas in Secret team-a/kafka",
+            }},
+        }]}}))
+        .unwrap();
+        let verdict = pod_verdict(&pod).unwrap_or_default();
+        assert_eq!(verdict, "CreateContainerConfigError");
+        assert!(HOPELESS.contains(&verdict.as_str()));
+        assert_eq!(
+            waiting_message(&pod).as_deref(),
+            Some("couldn't find key jaas in Secret team-a/kafka")
+        );
     }
 
     #[test]

@@ -185,6 +185,48 @@ pub fn materialize(
     Ok(mounts)
 }
 
+/// The value of a `secretKeyRef` or `configMapKeyRef`, `None` for an optional one whose object or
+/// key is missing (the variable is then left out), or the kubelet's error. As
+/// `makeEnvironmentVariables` in kubernetes/kubernetes `pkg/kubelet/kubelet_pods.go`: a missing
+/// object is its NotFound error (`secret "x" not found`), a missing key
+/// `couldn't find key k in Secret ns/x`.
+fn key_ref(
+    store: &Store,
+    namespace: &str,
+    reference: &serde_json::Map<String, Json>,
+    volume_kind: &str,
+    kind: &str,
+) -> Result<Option<String>, String> {
+    let optional = reference
+        .get("optional")
+        .and_then(Json::as_bool)
+        .unwrap_or(false);
+    let name = reference
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let key = reference
+        .get("key")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let source = match volume_kind {
+        "secret" => serde_json::json!({"secret": {"secretName": name}}),
+        _ => serde_json::json!({"configMap": {"name": name}}),
+    };
+    let all = match files(store, namespace, &source) {
+        Ok(all) => all,
+        Err(e) if optional && e.ends_with("not found") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match all.get(key) {
+        Some(bytes) => Ok(Some(String::from_utf8_lossy(bytes).to_string())),
+        None if optional => Ok(None),
+        None => Err(format!(
+            "couldn't find key {key} in {kind} {namespace}/{name}"
+        )),
+    }
+}
+
 /// The container's environment, references resolved.
 pub fn environment(
     store: &Store,
@@ -199,23 +241,15 @@ pub fn environment(
         let value = if let Some(v) = var["value"].as_str() {
             super::container::expand(v, &env)
         } else if let Some(r) = var["valueFrom"]["secretKeyRef"].as_object() {
-            let source = serde_json::json!({"secret": {"secretName": r["name"]}});
-            let key = r["key"].as_str().unwrap_or_default();
-            let all = files(store, namespace, &source)?;
-            String::from_utf8_lossy(
-                all.get(key)
-                    .ok_or_else(|| format!("key {key:?} not found in secret {}", r["name"]))?,
-            )
-            .to_string()
+            match key_ref(store, namespace, r, "secret", "Secret")? {
+                Some(value) => value,
+                None => continue,
+            }
         } else if let Some(r) = var["valueFrom"]["configMapKeyRef"].as_object() {
-            let source = serde_json::json!({"configMap": {"name": r["name"]}});
-            let key = r["key"].as_str().unwrap_or_default();
-            let all = files(store, namespace, &source)?;
-            String::from_utf8_lossy(
-                all.get(key)
-                    .ok_or_else(|| format!("key {key:?} not found in configmap {}", r["name"]))?,
-            )
-            .to_string()
+            match key_ref(store, namespace, r, "configMap", "ConfigMap")? {
+                Some(value) => value,
+                None => continue,
+            }
         } else if let Some(path) = var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
             match path {
                 "status.podIP" => pod_ip.to_string(),

@@ -7,6 +7,7 @@ mod api;
 mod faults_kubectl;
 mod invalid_kubectl;
 mod kubectl;
+mod kubelet_env;
 mod kubelet_init;
 mod kubelet_plugins;
 mod kubelet_security;
