@@ -115,8 +115,69 @@ fn rest_url(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
+/// What the artifact's attributes cannot say alone: a digest needs a download to check, and a
+/// download's volume over `usrlib/` would hide the image's jar there.
+fn artifact(model: &Model, diags: &mut Diagnostics) {
+    use super::artifacts::{source, Source};
+    let Some(artifact) = model.artifact.known() else {
+        return;
+    };
+    let path = AttributePath::root("artifact");
+    let jar = artifact.jar_uri.known();
+    if let (Some(jar), Some(_)) = (jar, artifact.sha256.known()) {
+        if let Some(Source::InImage { .. }) = source(jar) {
+            diags.attribute_error(
+                path.attr("sha256"),
+                "sha256 needs a downloaded jar",
+                format!(
+                    "{jar} is a file of the image, which no init container can read, so its \
+                     digest cannot be checked before the JobManager starts. Pin the image by \
+                     its digest instead (image = \"registry.example.com/job@sha256:...\"), or \
+                     remove sha256."
+                ),
+            );
+        }
+    }
+    let (Some(jar), Some(dependencies)) = (
+        jar,
+        match &artifact.additional_dependencies {
+            Attr::Null => Some(Vec::new()),
+            other => other.known().cloned(),
+        },
+    ) else {
+        return;
+    };
+    let resolved = super::resolve::Artifact {
+        jar_uri: jar.clone(),
+        entry_class: None,
+        main_args: Vec::new(),
+        additional_dependencies: dependencies,
+        sha256: None,
+        fetcher_image: String::new(),
+    };
+    if let Some(hidden) = super::artifacts::hidden_by_downloads(&resolved) {
+        let at = if hidden == jar.as_str() {
+            path.attr("jar_uri")
+        } else {
+            path.attr("additional_dependencies")
+        };
+        diags.attribute_error(
+            at,
+            "An image jar in usrlib/ with downloaded artifacts",
+            format!(
+                "The downloaded artifacts go into a volume at {dir}, which would hide {hidden} \
+                 of the image. Put the image's jar outside {dir} (e.g. \
+                 local:///opt/flink/artifacts/job.jar, passed to Flink with --jars), or build \
+                 the downloaded jars into the image too.",
+                dir = super::artifacts::USRLIB_DIR,
+            ),
+        );
+    }
+}
+
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
+    artifact(model, diags);
     rest_url(model, diags);
     let kubernetes_ha = model
         .high_availability
@@ -129,5 +190,69 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
             "Flink's Kubernetes HA service puts load on the Kubernetes API server that grows with \
              the job's size; past a parallelism of 100 prefer ZooKeeper HA.",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors(artifact: serde_json::Value) -> Vec<(String, String)> {
+        let model = super::super::golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3", "artifact": artifact,
+        }));
+        let mut diags = Diagnostics::default();
+        lifecycle(&model, &mut diags);
+        diags
+            .0
+            .iter()
+            .map(|d| {
+                (
+                    format!("{:?}", d.path),
+                    format!("{} {}", d.summary, d.detail),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sha256_of_an_image_jar_is_refused_saying_to_pin_the_image() {
+        let digest = "a".repeat(64);
+        let found =
+            errors(json!({"jar_uri": "local:///opt/flink/usrlib/job.jar", "sha256": digest}));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("sha256"), "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .contains("image = \"registry.example.com/job@sha256:"),
+            "{found:?}"
+        );
+        let downloaded = errors(json!({"jar_uri": "https://h/job.jar", "sha256": digest}));
+        assert!(downloaded.is_empty(), "{downloaded:?}");
+    }
+
+    #[test]
+    fn an_image_jar_in_usrlib_cannot_be_hidden_by_downloads() {
+        let found = errors(json!({
+            "jar_uri": "local:///opt/flink/usrlib/job.jar",
+            "additional_dependencies": ["https://h/udf.jar"],
+        }));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("jar_uri"), "{found:?}");
+        assert!(
+            found[0].1.contains("local:///opt/flink/artifacts/job.jar"),
+            "{found:?}"
+        );
+        let dependency = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "additional_dependencies": ["local:///opt/flink/usrlib/udf.jar"],
+        }));
+        assert!(
+            dependency[0].0.contains("additional_dependencies"),
+            "{dependency:?}"
+        );
+        assert!(errors(json!({"jar_uri": "local:///opt/flink/usrlib/job.jar"})).is_empty());
     }
 }

@@ -114,6 +114,10 @@ pub struct Artifact {
     pub main_args: Attr<Vec<String>>,
     #[serde(default)]
     pub additional_dependencies: Attr<Vec<String>>,
+    #[serde(default)]
+    pub sha256: Attr<String>,
+    #[serde(default)]
+    pub fetcher_image: Attr<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

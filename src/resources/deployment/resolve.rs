@@ -22,6 +22,10 @@ pub struct Artifact {
     pub entry_class: Option<String>,
     pub main_args: Vec<String>,
     pub additional_dependencies: Vec<String>,
+    /// The job jar's SHA-256 digest, checked after its download.
+    pub sha256: Option<String>,
+    /// The image of the init container that downloads the artifacts.
+    pub fetcher_image: String,
 }
 
 /// The uid and gid of the official image's `flink` user (`USER flink` in apache/flink-docker).
@@ -281,6 +285,17 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
             },
             main_args: or_default(&artifact.main_args)?,
             additional_dependencies: or_default(&artifact.additional_dependencies)?,
+            sha256: match &artifact.sha256 {
+                Attr::Unknown => return None,
+                other => other.known().map(|d| d.to_ascii_lowercase()),
+            },
+            fetcher_image: match &artifact.fetcher_image {
+                Attr::Unknown => return None,
+                other => other
+                    .known()
+                    .cloned()
+                    .unwrap_or_else(|| super::artifacts::DEFAULT_FETCHER_IMAGE.into()),
+            },
         },
         parallelism: u32::try_from(parallelism).ok()?,
         task_slots: u32::try_from(task_slots).ok()?,
