@@ -1,5 +1,6 @@
 //! The job's artifacts as users give them: a `local://` jar built into a custom image runs as a
-//! real Flink job with no download and no volume over `usrlib/`; a downloaded jar whose `sha256`
+//! real Flink job with no download and no volume over `usrlib/`, from `usrlib/` and from another
+//! directory of the image (through `--jars`); a downloaded jar whose `sha256`
 //! does not match fails the apply within seconds naming the URL and both digests, before any
 //! JobManager starts; and plan refuses artifact URIs and digests that cannot work, on their
 //! attribute paths.
@@ -10,17 +11,25 @@ use crate::local_cluster::{job_jar, pod, serve};
 use std::time::Instant;
 
 const IMAGE: &str = "registry.example.com/my-job:1";
+/// The same job, its jar outside `usrlib/`.
+const IMAGE_ELSEWHERE: &str = "registry.example.com/my-job:2";
 
 fn local_job(cluster: &Cluster) -> String {
+    local_job_at(cluster, IMAGE, "/opt/flink/usrlib/my-job.jar")
+}
+
+fn local_job_at(cluster: &Cluster, image: &str, path: &str) -> String {
     format!(
         r#"{provider}
 resource "flink_deployment" "local" {{
   name          = "local-jar"
   namespace     = "{ns}"
   flink_version = "2.3"
-  image         = "{IMAGE}"
+  image         = "{image}"
+  # Each image change starts the job afresh: this test keeps no savepoints.
+  upgrade_strategy = "STATELESS"
   artifact = {{
-    jar_uri     = "local:///opt/flink/usrlib/my-job.jar"
+    jar_uri     = "local://{path}"
     entry_class = "Counter"
   }}
   resources = {{
@@ -64,9 +73,15 @@ fn a_local_jar_runs_from_its_image_and_a_wrong_sha256_fails_the_apply_naming_bot
     let usrlib = image.join("opt/flink/usrlib");
     std::fs::create_dir_all(&usrlib).unwrap();
     std::fs::write(usrlib.join("my-job.jar"), &jar).unwrap();
+    let elsewhere = work.path().join("my-job-image-2");
+    std::fs::create_dir_all(elsewhere.join("opt/flink/artifacts")).unwrap();
+    std::fs::write(elsewhere.join("opt/flink/artifacts/my-job.jar"), &jar).unwrap();
     let cluster = Cluster::start_with_images(
         "artifacts",
-        &[format!("{IMAGE}=flink:2.3.0+{}", image.display())],
+        &[
+            format!("{IMAGE}=flink:2.3.0+{}", image.display()),
+            format!("{IMAGE_ELSEWHERE}=flink:2.3.0+{}", elsewhere.display()),
+        ],
     );
     if !cluster.local_pods() {
         eprintln!(
@@ -139,6 +154,29 @@ fn a_local_jar_runs_from_its_image_and_a_wrong_sha256_fails_the_apply_naming_bot
     assert_eq!(
         ws.resource_values("flink_deployment.local")["status"],
         "RUNNING"
+    );
+
+    // Outside usrlib the jar reaches Flink through --jars, and the TaskManagers (whose
+    // classpath has only lib/ and usrlib/) load its classes from the JobManager's blob server:
+    // the job runs its tasks.
+    ws.config(&local_job_at(
+        &cluster,
+        IMAGE_ELSEWHERE,
+        "/opt/flink/artifacts/my-job.jar",
+    ));
+    ws.apply();
+    let local = ws.resource_values("flink_deployment.local");
+    assert_eq!(local["status"], "RUNNING", "{local}");
+    let args = pod(&cluster, "jobmanager", &deployment_id)["spec"]["containers"][0]["args"].clone();
+    assert_eq!(
+        args,
+        serde_json::json!([
+            "standalone-job",
+            "--job-classname",
+            "Counter",
+            "--jars",
+            "local:///opt/flink/artifacts/my-job.jar"
+        ])
     );
     ws.destroy();
 }
