@@ -402,11 +402,10 @@ fn sha256_check(value: &Value) -> Result<(), (String, String)> {
 }
 
 /// `fetcher_image`'s description, naming what the image must provide.
-const FETCHER_IMAGE_DESCRIPTION: &str = concat!(
+const FETCHER_IMAGE_DESCRIPTION: &str =
     "The image of the init container `fetch-artifacts` that downloads `http(s)://` artifacts, for \
      clusters that admit only images from their own registry (e.g. a mirror of busybox). Defaults \
      to `busybox:1.36`. It must provide `sh`, `wget` (`-q -O`), `sha256sum` and `cut` on its \
      `PATH`, and run as the pod's user (uid 9999 unless `pod.run_as_user` says otherwise) under a \
      read-only root filesystem: it writes only into `/opt/flink/usrlib`. Not used when every \
-     artifact is `local://`."
-);
+     artifact is `local://`.";
