@@ -74,8 +74,8 @@ fn a_local_jar_runs_from_its_image_and_a_wrong_sha256_fails_the_apply_naming_bot
     std::fs::create_dir_all(&usrlib).unwrap();
     std::fs::write(usrlib.join("my-job.jar"), &jar).unwrap();
     let elsewhere = work.path().join("my-job-image-2");
-    std::fs::create_dir_all(elsewhere.join("opt/flink/artifacts")).unwrap();
-    std::fs::write(elsewhere.join("opt/flink/artifacts/my-job.jar"), &jar).unwrap();
+    std::fs::create_dir_all(elsewhere.join("opt/flink/jobs")).unwrap();
+    std::fs::write(elsewhere.join("opt/flink/jobs/my-job.jar"), &jar).unwrap();
     let cluster = Cluster::start_with_images(
         "artifacts",
         &[
@@ -156,13 +156,14 @@ fn a_local_jar_runs_from_its_image_and_a_wrong_sha256_fails_the_apply_naming_bot
         "RUNNING"
     );
 
-    // Outside usrlib the jar reaches Flink through --jars, and the TaskManagers (whose
+    // Outside usrlib (and outside Flink's own user.artifacts.base-dir, /opt/flink/artifacts)
+    // the jar reaches Flink through --jars, and the TaskManagers (whose
     // classpath has only lib/ and usrlib/) load its classes from the JobManager's blob server:
     // the job runs its tasks.
     ws.config(&local_job_at(
         &cluster,
         IMAGE_ELSEWHERE,
-        "/opt/flink/artifacts/my-job.jar",
+        "/opt/flink/jobs/my-job.jar",
     ));
     ws.apply();
     let local = ws.resource_values("flink_deployment.local");
@@ -175,7 +176,7 @@ fn a_local_jar_runs_from_its_image_and_a_wrong_sha256_fails_the_apply_naming_bot
             "--job-classname",
             "Counter",
             "--jars",
-            "local:///opt/flink/artifacts/my-job.jar"
+            "local:///opt/flink/jobs/my-job.jar"
         ])
     );
     ws.destroy();

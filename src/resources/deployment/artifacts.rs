@@ -153,14 +153,15 @@ pub fn fetch_script(downloads: &[(&str, &str, Option<&str>)]) -> String {
 }
 
 /// The JobManager's `--jars` value: the image's jars outside `usrlib` (Flink finds those in it
-/// by itself), comma-separated as Flink's parser splits it.
+/// by itself), comma-separated as Flink's parser splits it. Each as `local://`: Flink's
+/// `ArtifactFetchManager` takes a `local://` file where it is, but copies a `file://` one into
+/// `user.artifacts.base-dir`, which a read-only root filesystem does not allow.
 pub fn jars_outside_usrlib(artifact: &Artifact) -> Option<String> {
-    let outside: Vec<&str> = uris(artifact)
-        .filter(|uri| match source(uri) {
-            Some(Source::InImage { path }) => !in_usrlib(path),
-            _ => false,
+    let outside: Vec<String> = uris(artifact)
+        .filter_map(|uri| match source(uri)? {
+            Source::InImage { path } if !in_usrlib(path) => Some(format!("local://{path}")),
+            _ => None,
         })
-        .map(String::as_str)
         .collect();
     (!outside.is_empty()).then(|| outside.join(","))
 }
@@ -342,7 +343,7 @@ mod tests {
         );
         assert_eq!(
             jars_outside_usrlib(&a).as_deref(),
-            Some("local:///opt/flink/artifacts/job.jar,file:///opt/lib/x.jar")
+            Some("local:///opt/flink/artifacts/job.jar,local:///opt/lib/x.jar")
         );
         assert!(downloads(&a).is_empty());
         let usrlib = artifact("local:///opt/flink/usrlib/job.jar", &[], None);

@@ -1,9 +1,9 @@
 //! The pods of a deployment (pure): one pod template per component, with the Flink container
 //! `flink-main-container` (image, arguments, environment with the blob storage's keys and the
 //! TLS passwords from Secrets, ports, requests and limits, the configuration and TLS mounts), the
-//! init container that fetches the job's downloaded artifacts into `usrlib` ([`super::artifacts`]),
-//! and the pod options the user
-//! set (labels, annotations, pull secrets, node selector, tolerations, service account).
+//! init container that fetches the job's downloaded artifacts into `usrlib`
+//! ([`super::artifacts`]), and the pod options the user set (labels, annotations, pull secrets,
+//! node selector, tolerations, service account).
 
 use super::artifacts::{self, USRLIB_DIR};
 use super::layout::{
