@@ -228,4 +228,13 @@ fn plan_refuses_artifacts_that_cannot_run_on_their_attribute() {
     assert!(local.contains("sha256 needs a downloaded jar"), "{local}");
     assert!(local.contains("Pin the image by its digest"), "{local}");
     assert!(local.contains("artifact.sha256"), "{local}");
+
+    let stray = plan_error_for(&format!(
+        r#"{{ jar_uri = "https://example.com/job.jar", dependency_sha256 = {{ "https://example.com/udf.jar" = "{digest}" }} }}"#
+    ));
+    assert!(stray.contains("A digest for no dependency"), "{stray}");
+    assert!(
+        stray.contains(r#"artifact.dependency_sha256["https://example.com/udf.jar"]"#),
+        "{stray}"
+    );
 }

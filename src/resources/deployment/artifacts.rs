@@ -1,6 +1,7 @@
 //! The job's artifacts (pure): where each jar comes from, and what the pods do about it. An
 //! `http(s)://` jar is downloaded into the `usrlib` emptyDir by the `fetch-artifacts` init
-//! container (and checked against its `sha256` there, before the JobManager starts); a
+//! container (and checked against its `sha256` or `dependency_sha256` there, before the
+//! JobManager starts); a
 //! `local://` (or `file://`) jar is already in the image, so there is no download and no `usrlib`
 //! volume hiding the image's own `usrlib/`. Flink's `standalone-job` entrypoint puts every jar in
 //! `/opt/flink/usrlib` on the job's classpath (`ClusterEntrypointUtils.tryFindUserLibDirectory`);
@@ -113,9 +114,11 @@ pub fn downloads(artifact: &Artifact) -> Vec<(&str, &str, Option<&str>)> {
     uris(artifact)
         .filter_map(|uri| match source(uri)? {
             Source::Download { url, file } => {
-                let digest = (uri == &artifact.jar_uri)
-                    .then_some(artifact.sha256.as_deref())
-                    .flatten();
+                let digest = if uri == &artifact.jar_uri {
+                    artifact.sha256.as_deref()
+                } else {
+                    artifact.dependency_sha256.get(uri).map(String::as_str)
+                };
                 Some((url, file, digest))
             }
             Source::InImage { .. } => None,
@@ -194,6 +197,7 @@ mod tests {
             main_args: vec![],
             additional_dependencies: deps.iter().map(|d| d.to_string()).collect(),
             sha256: sha256.map(String::from),
+            dependency_sha256: Default::default(),
             fetcher_image: DEFAULT_FETCHER_IMAGE.into(),
         }
     }
@@ -263,17 +267,32 @@ mod tests {
     #[test]
     fn the_fetch_script_names_the_url_and_both_digests_on_failure() {
         let digest = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
-        let a = artifact(
+        let mut a = artifact(
             "https://repo.example.com/job.jar",
-            &["https://repo.example.com/udf's.jar", "local:///opt/lib.jar"],
+            &[
+                "https://repo.example.com/udf's.jar",
+                "https://repo.example.com/checked.jar",
+                "local:///opt/lib.jar",
+            ],
             Some(digest),
         );
+        let other = "1".repeat(64);
+        a.dependency_sha256 = [(
+            "https://repo.example.com/checked.jar".to_string(),
+            other.clone(),
+        )]
+        .into();
         let found = downloads(&a);
         assert_eq!(
             found,
             [
                 ("https://repo.example.com/job.jar", "job.jar", Some(digest)),
                 ("https://repo.example.com/udf's.jar", "udf's.jar", None),
+                (
+                    "https://repo.example.com/checked.jar",
+                    "checked.jar",
+                    Some(other.as_str())
+                ),
             ]
         );
         let script = fetch_script(&found);
@@ -296,7 +315,7 @@ mod tests {
             script.contains(r"'/opt/flink/usrlib/udf'\''s.jar'"),
             "{script}"
         );
-        assert_eq!(script.matches("sha256sum").count(), 1, "{script}");
+        assert_eq!(script.matches("sha256sum").count(), 2, "{script}");
     }
 
     /// The script as busybox's (here the machine's) `sh` runs it: a mismatch fails naming both

@@ -202,6 +202,7 @@ pub fn schema() -> Schema {
                         doc: "Each a `local:///<absolute path>.jar` (or `file:///`) or an `http://`/`https://` URL with a host.",
                         check: jar_uri_check,
                     }))).description("More jars put on the job's classpath, each as `jar_uri` takes it: downloaded into `usrlib/` by the same init container, or named in the image."),
+                    Attribute::string_map("dependency_sha256").optional().description("SHA-256 digests of downloaded `additional_dependencies`, keyed by their URI as written there; each checked by `fetch-artifacts` as `sha256` is for the job jar. A key that is not a downloaded dependency, or a value that is not 64 hexadecimal characters, is a plan error on its key."),
                     Attribute::string("fetcher_image").optional().validate(Validator::NotBlank).description(FETCHER_IMAGE_DESCRIPTION),
                 ],
             )

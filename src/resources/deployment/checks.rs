@@ -138,13 +138,15 @@ fn artifact(model: &Model, diags: &mut Diagnostics) {
             );
         }
     }
-    let (Some(jar), Some(dependencies)) = (
-        jar,
-        match &artifact.additional_dependencies {
-            Attr::Null => Some(Vec::new()),
-            other => other.known().cloned(),
-        },
-    ) else {
+    let dependencies = match &artifact.additional_dependencies {
+        Attr::Null => Some(Vec::new()),
+        other => other.known().cloned(),
+    };
+    if let (Attr::Known(digests), Some(dependencies)) = (&artifact.dependency_sha256, &dependencies)
+    {
+        dependency_digests(digests, dependencies, diags);
+    }
+    let (Some(jar), Some(dependencies)) = (jar, dependencies) else {
         return;
     };
     let resolved = super::resolve::Artifact {
@@ -153,6 +155,7 @@ fn artifact(model: &Model, diags: &mut Diagnostics) {
         main_args: Vec::new(),
         additional_dependencies: dependencies,
         sha256: None,
+        dependency_sha256: Default::default(),
         fetcher_image: String::new(),
     };
     if let Some(hidden) = super::artifacts::hidden_by_downloads(&resolved) {
@@ -172,6 +175,42 @@ fn artifact(model: &Model, diags: &mut Diagnostics) {
                 dir = super::artifacts::USRLIB_DIR,
             ),
         );
+    }
+}
+
+/// Each `dependency_sha256` entry names a downloaded dependency and holds a SHA-256 digest.
+fn dependency_digests(
+    digests: &std::collections::BTreeMap<String, String>,
+    dependencies: &[String],
+    diags: &mut Diagnostics,
+) {
+    use super::artifacts::{check_sha256, source, Source};
+    for (uri, digest) in digests {
+        let path = AttributePath::root("artifact")
+            .attr("dependency_sha256")
+            .key(uri);
+        if !dependencies.contains(uri) {
+            diags.attribute_error(
+                path,
+                "A digest for no dependency",
+                format!(
+                    "{uri:?} is not in additional_dependencies. Key each digest by the URI of a \
+                     downloaded dependency as additional_dependencies writes it (the job jar's \
+                     digest is sha256)."
+                ),
+            );
+        } else if let Some(Source::InImage { .. }) = source(uri) {
+            diags.attribute_error(
+                path,
+                "sha256 needs a downloaded jar",
+                format!(
+                    "{uri} is a file of the image, which no init container can read. Pin the \
+                     image by its digest instead, or remove this entry."
+                ),
+            );
+        } else if let Err((summary, detail)) = check_sha256(digest) {
+            diags.attribute_error(path, summary, detail);
+        }
     }
 }
 
@@ -254,5 +293,46 @@ mod tests {
             "{dependency:?}"
         );
         assert!(errors(json!({"jar_uri": "local:///opt/flink/usrlib/job.jar"})).is_empty());
+    }
+
+    #[test]
+    fn dependency_digests_name_a_downloaded_dependency_and_are_hex() {
+        let good = "b".repeat(64);
+        let none = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "dependency_sha256": {"https://h/udf.jar": good},
+        }));
+        assert!(
+            none[0].1.contains("not in additional_dependencies"),
+            "{none:?}"
+        );
+        let found = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "additional_dependencies": ["https://h/udf.jar", "local:///opt/x.jar"],
+            "dependency_sha256": {
+                "https://h/udf.jar": good,
+                "https://h/other.jar": good,
+                "local:///opt/x.jar": good,
+            },
+        }));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found.iter().any(|(p, d)| p.contains("https://h/other.jar")
+                && d.contains("not in additional_dependencies")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(p, d)| p.contains("local:///opt/x.jar") && d.contains("Pin the image")),
+            "{found:?}"
+        );
+        let short = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "additional_dependencies": ["https://h/udf.jar"],
+            "dependency_sha256": {"https://h/udf.jar": "abc"},
+        }));
+        assert_eq!(short.len(), 1, "{short:?}");
+        assert!(short[0].1.contains("Invalid sha256"), "{short:?}");
     }
 }

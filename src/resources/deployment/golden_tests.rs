@@ -60,6 +60,10 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "main_args": ["--topic", "orders"],
                     "additional_dependencies": ["https://artifacts.example.com/udfs.jar"],
                     "sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+                    "dependency_sha256": {
+                        "https://artifacts.example.com/udfs.jar":
+                            "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                    },
                     "fetcher_image": "registry.example.com/mirror/busybox:1.36",
                 },
                 "parallelism": 4, "task_slots": 2, "allow_non_restored_state": true,

@@ -117,6 +117,8 @@ pub struct Artifact {
     #[serde(default)]
     pub sha256: Attr<String>,
     #[serde(default)]
+    pub dependency_sha256: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
     pub fetcher_image: Attr<String>,
 }
 

@@ -24,6 +24,8 @@ pub struct Artifact {
     pub additional_dependencies: Vec<String>,
     /// The job jar's SHA-256 digest, checked after its download.
     pub sha256: Option<String>,
+    /// The digests of downloaded additional dependencies, by URI.
+    pub dependency_sha256: BTreeMap<String, String>,
     /// The image of the init container that downloads the artifacts.
     pub fetcher_image: String,
 }
@@ -289,6 +291,10 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
                 Attr::Unknown => return None,
                 other => other.known().map(|d| d.to_ascii_lowercase()),
             },
+            dependency_sha256: or_default(&artifact.dependency_sha256)?
+                .into_iter()
+                .map(|(uri, digest)| (uri, digest.to_ascii_lowercase()))
+                .collect(),
             fetcher_image: match &artifact.fetcher_image {
                 Attr::Unknown => return None,
                 other => other
