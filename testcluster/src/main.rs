@@ -3,13 +3,15 @@
 //! SIGINT or SIGTERM. With `--run-pods` a local kubelet runs the pods of Deployments as real Flink
 //! processes (needs root); stopping the server stops them. `--faults` serves
 //! `/testserver/faults`, through which requests fail on demand, and each `--fault SPEC` arms one
-//! fault from the start (`verb=patch,kind=configmaps,count=3,status=503`; see `faults.rs`).
+//! fault from the start (`verb=patch,kind=configmaps,count=3,status=503`; see `faults.rs`). Each
+//! `--image NAME=BASE+DIR` makes a custom image known to the local kubelet: the official image
+//! BASE with DIR's files added at their paths (`DIR/opt/flink/usrlib/job.jar`).
 
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kube-test-server [--listen ADDR] [--kubeconfig PATH] [--run-pods [--pods-dir DIR] [--fetch-flink SCRIPT]] [--faults] [--fault SPEC]..."
+        "usage: kube-test-server [--listen ADDR] [--kubeconfig PATH] [--run-pods [--pods-dir DIR] [--fetch-flink SCRIPT] [--image NAME=BASE+DIR]...] [--faults] [--fault SPEC]..."
     );
     ExitCode::from(2)
 }
@@ -29,6 +31,7 @@ async fn main() -> ExitCode {
     // The repository's fetch script, found beside the crate unless given.
     let mut fetch_flink =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-flink.sh");
+    let mut images = std::collections::BTreeMap::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--run-pods" {
@@ -44,6 +47,15 @@ async fn main() -> ExitCode {
             ("--kubeconfig", Some(v)) => kubeconfig = Some(v),
             ("--pods-dir", Some(v)) => pods_dir = v.into(),
             ("--fetch-flink", Some(v)) => fetch_flink = v.into(),
+            ("--image", Some(v)) => match kube_test_server::kubelet::CustomImage::parse(&v) {
+                Ok((name, image)) => {
+                    images.insert(name, image);
+                }
+                Err(e) => {
+                    eprintln!("kube-test-server: {e}");
+                    return usage();
+                }
+            },
             ("--fault", Some(v)) => match kube_test_server::faults::Fault::parse(&v) {
                 Ok(fault) => options.armed.push(fault),
                 Err(e) => {
@@ -65,6 +77,7 @@ async fn main() -> ExitCode {
         let options = kube_test_server::kubelet::Options {
             work_dir: pods_dir,
             fetch_script: fetch_flink,
+            images,
         };
         match kube_test_server::kubelet::Kubelet::start(&server, options) {
             Ok(k) => Some(k),

@@ -33,11 +33,22 @@ impl Cluster {
         Self::open(prefix, true)
     }
 
+    /// Like [`Cluster::start_with_pods`], with custom images known to the local kubelet, each
+    /// `NAME=BASE+DIR` as `kube-test-server --image` takes it. A real cluster pulls images from
+    /// its registries instead: there the test must skip (`local_pods()` is false).
+    pub fn start_with_images(prefix: &str, images: &[String]) -> Self {
+        let images = images
+            .iter()
+            .map(|spec| kube_test_server::kubelet::CustomImage::parse(spec).unwrap())
+            .collect();
+        Self::open_with(prefix, true, false, images)
+    }
+
     /// A test server with faults on demand ([`Cluster::arm_fault`]) and a fresh namespace. Always
     /// the in-process server, even when `FLINK_TEST_KUBECONFIG` names a real cluster: a real
     /// API server cannot be told to fail.
     pub fn start_with_faults(prefix: &str) -> Self {
-        Self::open_with(prefix, false, true)
+        Self::open_with(prefix, false, true, Default::default())
     }
 
     /// Whether pods run on the local kubelet (and so are reachable at their pod IPs).
@@ -46,10 +57,15 @@ impl Cluster {
     }
 
     fn open(prefix: &str, run_pods: bool) -> Self {
-        Self::open_with(prefix, run_pods, false)
+        Self::open_with(prefix, run_pods, false, Default::default())
     }
 
-    fn open_with(prefix: &str, run_pods: bool, faults: bool) -> Self {
+    fn open_with(
+        prefix: &str,
+        run_pods: bool,
+        faults: bool,
+        images: std::collections::BTreeMap<String, kube_test_server::kubelet::CustomImage>,
+    ) -> Self {
         // Not under /tmp: the pods mount an emptyDir at /tmp, which would hide their own files.
         let mut dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         // To read the pods' files and output after a failure.
@@ -90,6 +106,7 @@ impl Cluster {
                     work_dir: dir.path().join("pods"),
                     fetch_script: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("scripts/fetch-flink.sh"),
+                    images,
                 };
                 match kube_test_server::kubelet::Kubelet::start(server, options) {
                     Ok(k) => Some(k),

@@ -6,7 +6,7 @@
 //! TaskManager is restarted and counted, and destroy stops it all; an image that cannot be pulled
 //! and a job class that does not exist each fail the apply with the reason and the JobManager's
 //! last lines, and the apply after fixing them converges; a jar URL that answers 404 fails the apply
-//! within seconds naming the init container that fetches it and its exit code; a container over its memory limit is
+//! within seconds naming the init container that fetches it, its exit code and the URL; a container over its memory limit is
 //! OOMKilled (a memory cgroup per pod); `FLINK_PROPERTIES` reaches Flink where its configuration is
 //! writable and not through a read-only ConfigMap volume. A TLS deployment runs with mutual TLS and is upgraded
 //! statefully through the authority's client certificate.
@@ -701,6 +701,14 @@ fn a_jar_that_cannot_be_downloaded_fails_the_apply_naming_the_init_container() {
     );
     assert!(
         text.contains("fetch-artifacts in flink-broken-jobmanager-"),
+        "{}",
+        run.text
+    );
+    // Its last log line names the URL (wget itself is quiet).
+    assert!(
+        text.contains(&format!(
+            "fetch-artifacts: cannot download http://10.245.0.1:{port}/counter.jar (wget exit code 8)"
+        )),
         "{}",
         run.text
     );

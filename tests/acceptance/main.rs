@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod api_faults;
+mod artifacts;
 mod blob_storage;
 mod certificate_authority;
 mod cluster;

@@ -86,7 +86,12 @@ fn under_pod_security_restricted_the_job_runs_as_flink_and_a_root_pod_is_refused
     // Root is what Pod Security refuses: the apply names admission's reason at once.
     let root = r#"pod = { run_as_user = 0 }"#;
     ws.config(&(cluster.provider_block() + &counter(&cluster, port, "RUNNING", 1, root)));
+    let started = std::time::Instant::now();
     let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    eprintln!(
+        "the refused pod failed the apply after {:?}",
+        started.elapsed()
+    );
     assert_ne!(run.code, 0, "{}", run.text);
     let text = run.text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(

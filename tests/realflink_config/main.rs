@@ -3,6 +3,8 @@
 //! start a real session JobManager on it with the Java options the configuration carries and our
 //! `log4j-console.properties`, and compare `GET /jobmanager/config` with every key we rendered
 //! (durations, memory sizes, booleans and enums compared by meaning). Missing jars fail the test.
+//! `entrypoint_args`: the JobManager's rendered arguments as each version's `standalone-job`
+//! parser reads them.
 
 // A test binary: a failed setup step should stop the test with its error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +19,7 @@ use flink_provider::flink::render::{render, HighAvailability, ProcessResources, 
 use flink_provider::flink::values::{duration_nanos, memory_bytes};
 use flink_provider::flink::FlinkVersion;
 
+mod entrypoint_args;
 mod support;
 mod typed;
 use support::{flink_home, free_port, http_get, JobManager};

@@ -22,6 +22,10 @@ resource "flink_deployment" "orders" {
     jar_uri     = "https://artifacts.example.com/orders-enrichment-1.4.0.jar"
     entry_class = "com.example.orders.Enrichment"
     main_args   = ["--topic", "orders"]
+    # Checked by the download's init container before the JobManager starts.
+    sha256 = "3f0c6a5e2f8b1d4c9e7a6b5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b"
+    # The init container's image, from the cluster's own registry.
+    fetcher_image = "registry.example.com/mirror/busybox:1.36"
   }
 
   parallelism = 4
@@ -54,4 +58,17 @@ resource "flink_deployment" "orders" {
 
   blob_storage      = flink_blob_storage.state.spec
   high_availability = flink_high_availability.k8s.spec
+}
+
+# A jar built into the image (FROM flink:2.3, COPY clicks.jar /opt/flink/usrlib/): nothing to
+# download, no init container.
+resource "flink_deployment" "clicks" {
+  name          = "clicks"
+  flink_version = "2.3"
+  image         = "registry.example.com/clicks:1.0.0"
+
+  artifact = {
+    jar_uri     = "local:///opt/flink/usrlib/clicks.jar"
+    entry_class = "com.example.clicks.Sessions"
+  }
 }

@@ -212,12 +212,21 @@ pub fn schema() -> Schema {
                 "artifact",
                 vec![
                     Attribute::string("jar_uri").required().validate(Validator::Custom {
-                        doc: "An `http://`, `https://` or `file://` URI (`file://` paths must exist in the image).",
+                        doc: "`local:///<absolute path>.jar` (or `file:///`) for a jar in the image, or an `http://`/`https://` URL with a host.",
                         check: jar_uri_check,
-                    }).description("The job jar."),
+                    }).description("The job jar. `local:///opt/flink/usrlib/job.jar` (Flink's scheme for a jar already in the image; `file:///` is taken the same way) runs the image's file: no download and no volume over `usrlib/`; Flink's `standalone-job` puts every jar in `/opt/flink/usrlib` on the job's classpath (the TaskManagers, running the same image, load them from the same path), and an image jar elsewhere is passed with `--jars`, so the TaskManagers load it from the JobManager's blob server. An `http(s)://` jar is downloaded into an emptyDir at `/opt/flink/usrlib` by the init container `fetch-artifacts` before the JobManager starts; a failed download fails the apply with the init container's exit code and last log lines. An image jar under `/opt/flink/usrlib` cannot be combined with downloads, whose volume would hide it."),
+                    Attribute::string("sha256").optional().validate(Validator::Custom {
+                        doc: "64 hexadecimal characters.",
+                        check: sha256_check,
+                    }).description("The SHA-256 digest of the downloaded job jar (as `sha256sum` prints it). The init container `fetch-artifacts` checks it after the download, before the JobManager starts; a mismatch fails the apply naming the URL, the expected and the actual digest. Only for `http(s)://` jars: a `local://` jar is part of the image, which the image's own digest pins (`image = \"repo/job@sha256:...\"`), and an init container cannot read the main image's files, so `sha256` with `local://` is a plan error."),
                     Attribute::string("entry_class").optional().description("Main class; defaults to the jar manifest's."),
                     Attribute::string_list("main_args").optional().description("Arguments of the main method."),
-                    Attribute::string_list("additional_dependencies").optional().description("More jar URIs put on the classpath."),
+                    Attribute::string_list("additional_dependencies").optional().validate(Validator::Each(Box::new(Validator::Custom {
+                        doc: "Each a `local:///<absolute path>.jar` (or `file:///`) or an `http://`/`https://` URL with a host.",
+                        check: jar_uri_check,
+                    }))).description("More jars put on the job's classpath, each as `jar_uri` takes it: downloaded into `usrlib/` by the same init container, or named in the image."),
+                    Attribute::string_map("dependency_sha256").optional().description("SHA-256 digests of downloaded `additional_dependencies`, keyed by their URI as written there; each checked by `fetch-artifacts` as `sha256` is for the job jar. A key that is not a downloaded dependency, or a value that is not 64 hexadecimal characters, is a plan error on its key."),
+                    Attribute::string("fetcher_image").optional().validate(Validator::NotBlank).description(FETCHER_IMAGE_DESCRIPTION),
                 ],
             )
             .required()
@@ -382,7 +391,7 @@ pub fn schema() -> Schema {
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
             Attribute::string("status")
                 .computed()
-                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod or at `rest_url`, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), `Init:Error` or `Init:CrashLoopBackOff` when the artifact download failed, or `UNREACHABLE` when the REST API does not answer."),
+                .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod or at `rest_url`, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), `Init:Error` or `Init:CrashLoopBackOff` when the artifact download or its `sha256` check failed, or `UNREACHABLE` when the REST API does not answer."),
             cluster_objects::attribute(),
             Attribute::list_nested(
                 "savepoints",
@@ -496,17 +505,26 @@ fn positive_cpu(value: &Value) -> Result<(), (String, String)> {
 
 fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
-        Some(uri)
-            if !(uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("file:///")) =>
-        {
-            Err((
-                format!("Unsupported artifact URI {uri:?}"),
-                "Use an http(s):// URI (an init container downloads it) or a file:/// path inside the image, e.g. file:///opt/flink/usrlib/job.jar.".into(),
-            ))
-        }
-        _ => Ok(()),
+        Some(uri) => super::artifacts::check_uri(uri),
+        None => Ok(()),
     }
 }
+
+fn sha256_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(digest) => super::artifacts::check_sha256(digest),
+        None => Ok(()),
+    }
+}
+
+/// `fetcher_image`'s description, naming what the image must provide.
+const FETCHER_IMAGE_DESCRIPTION: &str =
+    "The image of the init container `fetch-artifacts` that downloads `http(s)://` artifacts, for \
+     clusters that admit only images from their own registry (e.g. a mirror of busybox). Defaults \
+     to `busybox:1.36`. It must provide `sh`, `wget` (`-q -O`), `sha256sum` and `cut` on its \
+     `PATH`, and run as the pod's user (uid 9999 unless `pod.run_as_user` says otherwise) under a \
+     read-only root filesystem: it writes only into `/opt/flink/usrlib`. Not used when every \
+     artifact is `local://`.";
 
 #[cfg(test)]
 mod tests {

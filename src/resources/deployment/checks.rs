@@ -140,15 +140,118 @@ fn blob_storage_namespace(model: &Model, diags: &mut Diagnostics) {
         AttributePath::root("blob_storage"),
         "Blob storage credentials in another namespace",
         format!(
-            "The blob storage {:?} keeps its credentials in Secret {secret:?} of namespace {:?},              and the pods of namespace {namespace:?} can mount only their own namespace's              Secrets. Declare a flink_blob_storage in namespace {namespace:?} (with the same              base_uri, so the state stays where it is) and give its spec.",
+            "The blob storage {:?} keeps its credentials in Secret {secret:?} of namespace {:?}, \
+             and the pods of namespace {namespace:?} can mount only their own namespace's \
+             Secrets. Declare a flink_blob_storage in namespace {namespace:?} (with the same \
+             base_uri, so the state stays where it is) and give its spec.",
             blob.name, blob.namespace
         ),
     );
 }
 
+/// What the artifact's attributes cannot say alone: a digest needs a download to check, and a
+/// download's volume over `usrlib/` would hide the image's jar there.
+fn artifact(model: &Model, diags: &mut Diagnostics) {
+    use super::artifacts::{source, Source};
+    let Some(artifact) = model.artifact.known() else {
+        return;
+    };
+    let path = AttributePath::root("artifact");
+    let jar = artifact.jar_uri.known();
+    if let (Some(jar), Some(_)) = (jar, artifact.sha256.known()) {
+        if let Some(Source::InImage { .. }) = source(jar) {
+            diags.attribute_error(
+                path.attr("sha256"),
+                "sha256 needs a downloaded jar",
+                format!(
+                    "{jar} is a file of the image, which no init container can read, so its \
+                     digest cannot be checked before the JobManager starts. Pin the image by \
+                     its digest instead (image = \"registry.example.com/job@sha256:...\"), or \
+                     remove sha256."
+                ),
+            );
+        }
+    }
+    let dependencies = match &artifact.additional_dependencies {
+        Attr::Null => Some(Vec::new()),
+        other => other.known().cloned(),
+    };
+    if let (Attr::Known(digests), Some(dependencies)) = (&artifact.dependency_sha256, &dependencies)
+    {
+        dependency_digests(digests, dependencies, diags);
+    }
+    let (Some(jar), Some(dependencies)) = (jar, dependencies) else {
+        return;
+    };
+    let resolved = super::resolve::Artifact {
+        jar_uri: jar.clone(),
+        entry_class: None,
+        main_args: Vec::new(),
+        additional_dependencies: dependencies,
+        sha256: None,
+        dependency_sha256: Default::default(),
+        fetcher_image: String::new(),
+    };
+    if let Some(hidden) = super::artifacts::hidden_by_downloads(&resolved) {
+        let at = if hidden == jar.as_str() {
+            path.attr("jar_uri")
+        } else {
+            path.attr("additional_dependencies")
+        };
+        diags.attribute_error(
+            at,
+            "An image jar in usrlib/ with downloaded artifacts",
+            format!(
+                "The downloaded artifacts go into a volume at {dir}, which would hide {hidden} \
+                 of the image. Put the image's jar outside {dir} (e.g. \
+                 local:///opt/flink/artifacts/job.jar, passed to Flink with --jars), or build \
+                 the downloaded jars into the image too.",
+                dir = super::artifacts::USRLIB_DIR,
+            ),
+        );
+    }
+}
+
+/// Each `dependency_sha256` entry names a downloaded dependency and holds a SHA-256 digest.
+fn dependency_digests(
+    digests: &std::collections::BTreeMap<String, String>,
+    dependencies: &[String],
+    diags: &mut Diagnostics,
+) {
+    use super::artifacts::{check_sha256, source, Source};
+    for (uri, digest) in digests {
+        let path = AttributePath::root("artifact")
+            .attr("dependency_sha256")
+            .key(uri);
+        if !dependencies.contains(uri) {
+            diags.attribute_error(
+                path,
+                "A digest for no dependency",
+                format!(
+                    "{uri:?} is not in additional_dependencies. Key each digest by the URI of a \
+                     downloaded dependency as additional_dependencies writes it (the job jar's \
+                     digest is sha256)."
+                ),
+            );
+        } else if let Some(Source::InImage { .. }) = source(uri) {
+            diags.attribute_error(
+                path,
+                "sha256 needs a downloaded jar",
+                format!(
+                    "{uri} is a file of the image, which no init container can read. Pin the \
+                     image by its digest instead, or remove this entry."
+                ),
+            );
+        } else if let Err((summary, detail)) = check_sha256(digest) {
+            diags.attribute_error(path, summary, detail);
+        }
+    }
+}
+
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
     super::secret_configuration::conflicts(model, diags);
+    artifact(model, diags);
     rest_url(model, diags);
     blob_storage_namespace(model, diags);
     let kubernetes_ha = model
@@ -214,5 +317,106 @@ mod tests {
             lifecycle(&fine, &mut diags);
             assert!(diags.0.is_empty(), "{diags:?}");
         }
+    }
+
+    use serde_json::json;
+
+    fn errors(artifact: serde_json::Value) -> Vec<(String, String)> {
+        let model = super::super::golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3", "artifact": artifact,
+        }));
+        let mut diags = Diagnostics::default();
+        lifecycle(&model, &mut diags);
+        diags
+            .0
+            .iter()
+            .map(|d| {
+                (
+                    format!("{:?}", d.path),
+                    format!("{} {}", d.summary, d.detail),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sha256_of_an_image_jar_is_refused_saying_to_pin_the_image() {
+        let digest = "a".repeat(64);
+        let found =
+            errors(json!({"jar_uri": "local:///opt/flink/usrlib/job.jar", "sha256": digest}));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("sha256"), "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .contains("image = \"registry.example.com/job@sha256:"),
+            "{found:?}"
+        );
+        let downloaded = errors(json!({"jar_uri": "https://h/job.jar", "sha256": digest}));
+        assert!(downloaded.is_empty(), "{downloaded:?}");
+    }
+
+    #[test]
+    fn an_image_jar_in_usrlib_cannot_be_hidden_by_downloads() {
+        let found = errors(json!({
+            "jar_uri": "local:///opt/flink/usrlib/job.jar",
+            "additional_dependencies": ["https://h/udf.jar"],
+        }));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("jar_uri"), "{found:?}");
+        assert!(
+            found[0].1.contains("local:///opt/flink/artifacts/job.jar"),
+            "{found:?}"
+        );
+        let dependency = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "additional_dependencies": ["local:///opt/flink/usrlib/udf.jar"],
+        }));
+        assert!(
+            dependency[0].0.contains("additional_dependencies"),
+            "{dependency:?}"
+        );
+        assert!(errors(json!({"jar_uri": "local:///opt/flink/usrlib/job.jar"})).is_empty());
+    }
+
+    #[test]
+    fn dependency_digests_name_a_downloaded_dependency_and_are_hex() {
+        let good = "b".repeat(64);
+        let none = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "dependency_sha256": {"https://h/udf.jar": good},
+        }));
+        assert!(
+            none[0].1.contains("not in additional_dependencies"),
+            "{none:?}"
+        );
+        let found = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "additional_dependencies": ["https://h/udf.jar", "local:///opt/x.jar"],
+            "dependency_sha256": {
+                "https://h/udf.jar": good,
+                "https://h/other.jar": good,
+                "local:///opt/x.jar": good,
+            },
+        }));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found.iter().any(|(p, d)| p.contains("https://h/other.jar")
+                && d.contains("not in additional_dependencies")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(p, d)| p.contains("local:///opt/x.jar") && d.contains("Pin the image")),
+            "{found:?}"
+        );
+        let short = errors(json!({
+            "jar_uri": "https://h/job.jar",
+            "additional_dependencies": ["https://h/udf.jar"],
+            "dependency_sha256": {"https://h/udf.jar": "abc"},
+        }));
+        assert_eq!(short.len(), 1, "{short:?}");
+        assert!(short[0].1.contains("Invalid sha256"), "{short:?}");
     }
 }

@@ -1,8 +1,9 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
 //! deployment, one with blob storage credentials, Kubernetes HA, Queryable State, pod options and
 //! Flink keys from Secrets, one with ZooKeeper HA and REST clients listed for its NetworkPolicy,
-//! and a suspended one with a savepoint to restore from (no replicas, the restore path under 1.x's
-//! name) and no NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
+//! one running jars of its image (`local://`, one outside `usrlib`), and a suspended one with a
+//! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
+//! NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
 use super::{computed, deployment_id, model::Model};
 use crate::golden::check;
@@ -39,6 +40,18 @@ fn cases() -> Vec<(&'static str, Model)> {
             })),
         ),
         (
+            "local-jars-2.3",
+            model(json!({
+                "name": "clicks", "namespace": "team-a", "flink_version": "2.3",
+                "image": "registry.example.com/clicks:7",
+                "artifact": {
+                    "jar_uri": "local:///opt/flink/artifacts/clicks.jar",
+                    "main_args": ["--window", "5 min"],
+                    "additional_dependencies": ["local:///opt/flink/usrlib/udfs.jar"],
+                },
+            })),
+        ),
+        (
             "full-1.20",
             model(json!({
                 "name": "orders", "namespace": "team-a", "flink_version": "1.20",
@@ -48,6 +61,12 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "entry_class": "com.example.Orders",
                     "main_args": ["--topic", "orders"],
                     "additional_dependencies": ["https://artifacts.example.com/udfs.jar"],
+                    "sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+                    "dependency_sha256": {
+                        "https://artifacts.example.com/udfs.jar":
+                            "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                    },
+                    "fetcher_image": "registry.example.com/mirror/busybox:1.36",
                 },
                 "parallelism": 4, "task_slots": 2, "allow_non_restored_state": true,
                 "resources": {

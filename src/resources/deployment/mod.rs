@@ -19,6 +19,7 @@
 //! `flink_savepoint`.
 
 mod apply;
+mod artifacts;
 mod attributes;
 mod checks;
 mod computed;

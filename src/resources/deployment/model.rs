@@ -120,6 +120,12 @@ pub struct Artifact {
     pub main_args: Attr<Vec<String>>,
     #[serde(default)]
     pub additional_dependencies: Attr<Vec<String>>,
+    #[serde(default)]
+    pub sha256: Attr<String>,
+    #[serde(default)]
+    pub dependency_sha256: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub fetcher_image: Attr<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -136,6 +136,13 @@ pub fn desired(
         jm_args.push("--allowNonRestoredState".into());
     }
     jm_args.extend(dynamic.iter().cloned());
+    if let Some(jars) = super::artifacts::jars_outside_usrlib(&d.artifact) {
+        jm_args.extend(["--jars".to_string(), jars]);
+        // `--jars` takes every argument up to the next option: `--` ends it before the job's.
+        if !d.artifact.main_args.is_empty() {
+            jm_args.push("--".into());
+        }
+    }
     jm_args.extend(d.artifact.main_args.iter().cloned());
     let mut tm_args = vec!["taskmanager".to_string()];
     tm_args.extend(dynamic);

@@ -1,10 +1,12 @@
 //! The pods of a deployment (pure): one pod template per component, with the Flink container
 //! `flink-main-container` (image, arguments, environment with the blob storage's keys, the
 //! TLS passwords and `flink_configuration_from_secrets` from Secrets, and the file system plugins
-//! to enable; ports, requests and limits, the configuration and TLS mounts), the
-//! init container that fetches the job's artifacts into `usrlib`, and the pod options the user
-//! set (labels, annotations, pull secrets, node selector, tolerations, service account).
+//! to enable; ports, requests and limits, the configuration and TLS mounts), the init container
+//! that fetches the job's downloaded artifacts into `usrlib` ([`super::artifacts`]), and the pod
+//! options the user set (labels, annotations, pull secrets, node selector, tolerations, service
+//! account).
 
+use super::artifacts::{self, USRLIB_DIR};
 use super::layout::{
     Names, BLOB_PORT, DEPLOYMENT_ID_LABEL, REST_PORT, ROLLOUT_ANNOTATION, RPC_PORT,
 };
@@ -15,8 +17,6 @@ const CONF_DIR: &str = "/opt/flink/conf";
 /// Where Flink writes besides its volumes (`io.tmp.dirs` defaults to `java.io.tmpdir`; Flink's
 /// scripts name a log file under the log directory): emptyDirs under a read-only root.
 const WRITABLE_DIRS: &[(&str, &str)] = &[("tmp", "/tmp"), ("flink-log", "/opt/flink/log")];
-const USRLIB_DIR: &str = "/opt/flink/usrlib";
-const FETCH_IMAGE: &str = "busybox:1.36";
 
 /// What the artifact download may use (a `wget` of a few jars streams them to disk).
 fn fetch_resources() -> Json {
@@ -101,13 +101,6 @@ pub fn labels(d: &Resolved, component: Option<&str>) -> Map<String, Json> {
     labels
 }
 
-fn file_name(uri: &str) -> &str {
-    uri.rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("job.jar")
-}
-
 pub fn pod_tls(d: &Resolved) -> Option<super::tls::PodTls> {
     let tls = d.tls.as_ref()?;
     Some(super::tls::pod_tls(
@@ -166,14 +159,15 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
     } else if d.queryable_state {
         ports.push(json!({"name": "queryable-state", "containerPort": crate::flink::render::QUERYABLE_STATE_PROXY_PORT}));
     }
-    let mut mounts = vec![
-        json!({"name": "flink-config", "mountPath": CONF_DIR}),
-        json!({"name": "usrlib", "mountPath": USRLIB_DIR}),
-    ];
-    let mut volumes = vec![
-        json!({"name": "flink-config", "configMap": {"name": names.config_map}}),
-        json!({"name": "usrlib", "emptyDir": {}}),
-    ];
+    let downloads = artifacts::downloads(&d.artifact);
+    let mut mounts = vec![json!({"name": "flink-config", "mountPath": CONF_DIR})];
+    let mut volumes =
+        vec![json!({"name": "flink-config", "configMap": {"name": names.config_map}})];
+    // Only downloads need a volume there: it would hide a `local://` jar in the image's usrlib.
+    if !downloads.is_empty() {
+        mounts.push(json!({"name": "usrlib", "mountPath": USRLIB_DIR}));
+        volumes.push(json!({"name": "usrlib", "emptyDir": {}}));
+    }
     let plugins_dir = (plugins.is_some() && d.pod.read_only_root_filesystem)
         .then_some(("flink-plugins", super::plugins::PLUGINS_DIR));
     for (volume, path) in WRITABLE_DIRS.iter().copied().chain(plugins_dir) {
@@ -186,10 +180,6 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         env.extend(tls.env);
     }
     env.extend(super::secret_configuration::env(d));
-    let downloads: Vec<&String> = std::iter::once(&d.artifact.jar_uri)
-        .chain(&d.artifact.additional_dependencies)
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-        .collect();
     let mut spec = json!({
         "serviceAccountName": d.pod.service_account.clone().unwrap_or(names.service_account),
         // Only Kubernetes HA calls the API server from the pods.
@@ -208,15 +198,10 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
         "volumes": volumes,
     });
     if !downloads.is_empty() {
-        let script = downloads
-            .iter()
-            .map(|u| format!("wget -q -O {USRLIB_DIR}/{} '{u}'", file_name(u)))
-            .collect::<Vec<_>>()
-            .join(" && ");
         spec["initContainers"] = json!([{
             "name": "fetch-artifacts",
-            "image": FETCH_IMAGE,
-            "command": ["sh", "-c", script],
+            "image": d.artifact.fetcher_image,
+            "command": ["sh", "-c", artifacts::fetch_script(&downloads)],
             "volumeMounts": [{"name": "usrlib", "mountPath": USRLIB_DIR}],
             "resources": {"requests": fetch_resources(), "limits": fetch_resources()},
             "securityContext": container_security(d),

@@ -23,6 +23,12 @@ pub struct Artifact {
     pub entry_class: Option<String>,
     pub main_args: Vec<String>,
     pub additional_dependencies: Vec<String>,
+    /// The job jar's SHA-256 digest, checked after its download.
+    pub sha256: Option<String>,
+    /// The digests of downloaded additional dependencies, by URI.
+    pub dependency_sha256: BTreeMap<String, String>,
+    /// The image of the init container that downloads the artifacts.
+    pub fetcher_image: String,
 }
 
 /// The uid and gid of the official image's `flink` user (`USER flink` in apache/flink-docker).
@@ -322,6 +328,21 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
             },
             main_args: or_default(&artifact.main_args)?,
             additional_dependencies: or_default(&artifact.additional_dependencies)?,
+            sha256: match &artifact.sha256 {
+                Attr::Unknown => return None,
+                other => other.known().map(|d| d.to_ascii_lowercase()),
+            },
+            dependency_sha256: or_default(&artifact.dependency_sha256)?
+                .into_iter()
+                .map(|(uri, digest)| (uri, digest.to_ascii_lowercase()))
+                .collect(),
+            fetcher_image: match &artifact.fetcher_image {
+                Attr::Unknown => return None,
+                other => other
+                    .known()
+                    .cloned()
+                    .unwrap_or_else(|| super::artifacts::DEFAULT_FETCHER_IMAGE.into()),
+            },
         },
         parallelism: u32::try_from(parallelism).ok()?,
         task_slots: u32::try_from(task_slots).ok()?,

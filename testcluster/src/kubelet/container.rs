@@ -118,6 +118,8 @@ pub struct Launch<'a> {
     pub hostname: &'a str,
     /// The Flink distribution the image maps to.
     pub distribution: &'a Path,
+    /// A custom image's added files, laid over its filesystem ([`super::image::CustomImage`]).
+    pub overlay: Option<&'a Path>,
     /// Volumes at their mount paths.
     pub mounts: &'a [Mount],
     /// The main container's args, already expanded.
@@ -145,6 +147,7 @@ pub struct Launch<'a> {
 fn namespace_setup(
     hostname: &str,
     distribution: Option<&Path>,
+    overlay: Option<&Path>,
     mounts: &[Mount],
     read_only_root: bool,
 ) -> String {
@@ -152,6 +155,14 @@ fn namespace_setup(
         "set -e\nhostname {}\nmount -t tmpfs tmpfs /opt\n",
         quote(hostname)
     );
+    // A custom image's files, copied as `COPY` adds them (kept as the directory has them); never
+    // into the distribution's directories, which CustomImage::parse refuses.
+    if let Some(dir) = overlay {
+        s.push_str(&format!(
+            "cp -a {}/opt/. /opt/\n",
+            quote(&dir.display().to_string())
+        ));
+    }
     for dir in distribution.into_iter().flat_map(|d| {
         ["lib", "bin", "opt"]
             .into_iter()
@@ -223,7 +234,7 @@ pub fn init_script(
             "the local kubelet runs init containers' command and args; this one has none".into(),
         );
     }
-    let mut s = namespace_setup(hostname, None, mounts, security.read_only_root);
+    let mut s = namespace_setup(hostname, None, None, mounts, security.read_only_root);
     let words: Vec<String> = security
         .setpriv()
         .iter()
@@ -240,6 +251,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
     let Launch {
         hostname,
         distribution,
+        overlay,
         mounts,
         args,
         config_yaml,
@@ -260,6 +272,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
     let mut setup = namespace_setup(
         hostname,
         Some(distribution),
+        *overlay,
         mounts,
         security.read_only_root,
     );
@@ -545,6 +558,7 @@ mod tests {
             script(&Launch {
                 hostname: "pod",
                 distribution: Path::new("/d"),
+                overlay: None,
                 mounts: &[],
                 args: &["taskmanager".into()],
                 config_yaml: "env.java.opts.all: --from-file\n",
@@ -617,10 +631,48 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_images_files_are_laid_over_opt_before_the_distribution_and_volumes() {
+        let distribution = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(distribution.path().join("lib")).unwrap();
+        let mounts = [Mount {
+            source: "/pods/p/volumes/conf".into(),
+            path: "/opt/flink/conf".into(),
+            read_only: true,
+        }];
+        let text = script(&Launch {
+            hostname: "pod",
+            distribution: distribution.path(),
+            overlay: Some(Path::new("/images/my job")),
+            mounts: &mounts,
+            args: &["standalone-job".into()],
+            config_yaml: "",
+            config_writable: false,
+            entrypoint_settings: &[],
+            hosts_file: Path::new("/h"),
+            security: &root(),
+            log_file: Path::new("/l"),
+        })
+        .ok()
+        .unwrap()
+        .text;
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle:?} not in {text}"))
+        };
+        let copy = at("cp -a '/images/my job'/opt/. /opt/\n");
+        assert!(at("mount -t tmpfs tmpfs /opt\n") < copy, "{text}");
+        assert!(copy < at("/opt/flink/lib\n"), "{text}");
+        assert!(copy < at("mount --bind '/pods/p/volumes/conf'"), "{text}");
+        // The main container's classpath has usrlib, as the image's standalone-job has it.
+        assert!(text.contains("/opt/flink/usrlib/*"), "{text}");
+    }
+
+    #[test]
     fn unknown_entrypoints_are_refused() {
         let err = script(&Launch {
             hostname: "pod",
             distribution: Path::new("/d"),
+            overlay: None,
             mounts: &[],
             args: &["sleep".into()],
             config_yaml: "",

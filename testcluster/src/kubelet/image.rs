@@ -4,11 +4,93 @@
 //! (`2.3.0`, `2.3.0-scala_2.12-java17`) or, as the official image's floating tags do, a minor
 //! (`2.2`, `2.2-java17`, `2.2-scala_2.12-java17`), which is its newest patch release: the newest
 //! `x.y.z` of `apache-flink-libraries` on the package index (`PIP_INDEX_URL`, else PyPI), or, when
-//! the index cannot be asked, the newest already cached. Anything else cannot be pulled here.
+//! the index cannot be asked, the newest already cached. A custom image built `FROM flink:<tag>`
+//! with files added (`COPY job.jar /opt/flink/usrlib/`) is made known with `--image
+//! NAME=BASE+DIR` ([`CustomImage`]): the base's distribution, with DIR's files laid over the
+//! image's filesystem. Anything else cannot be pulled here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
+
+/// A custom image: an official Flink image with a directory's files added, as a Dockerfile
+/// `FROM <base>` with `COPY` lines builds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomImage {
+    /// The official image it is built from (`flink:2.3.0`).
+    pub base: String,
+    /// Its files, at their paths in the image (`DIR/opt/flink/usrlib/job.jar` is
+    /// `/opt/flink/usrlib/job.jar`).
+    pub overlay: PathBuf,
+}
+
+/// Where the distribution is mounted read-only (the machine's cache): an overlay cannot add there.
+const DISTRIBUTION_DIRS: [&str; 3] = ["opt/flink/lib", "opt/flink/bin", "opt/flink/opt"];
+
+impl CustomImage {
+    /// Reads `NAME=BASE+DIR` (`my-job:1=flink:2.3.0+/tmp/my-job`): the name pods give as their
+    /// image, the official image it is built from, and the directory of its added files, which
+    /// may hold files under `opt/` only (the image's private part here; the rest of a pod's
+    /// filesystem is the machine's), and none in Flink's own `lib/`, `bin/` or `opt/`.
+    pub fn parse(spec: &str) -> Result<(String, CustomImage), String> {
+        let usage = || {
+            format!(
+                "--image {spec:?}: expected NAME=BASE+DIR, e.g. my-job:1=flink:2.3.0+/tmp/my-job"
+            )
+        };
+        let (name, rest) = spec.split_once('=').ok_or_else(usage)?;
+        let (base, dir) = rest.rsplit_once('+').ok_or_else(usage)?;
+        if name.is_empty() || base.is_empty() || dir.is_empty() {
+            return Err(usage());
+        }
+        if flink_tag(base).is_none() {
+            return Err(format!(
+                "--image {spec:?}: the base {base:?} is not an official Flink image (flink:<version>)"
+            ));
+        }
+        let overlay = PathBuf::from(dir);
+        let entries = std::fs::read_dir(&overlay)
+            .map_err(|e| format!("--image {spec:?}: {}: {e}", overlay.display()))?;
+        for entry in entries.flatten() {
+            if entry.file_name() != "opt" {
+                return Err(format!(
+                    "--image {spec:?}: {} is outside opt/: the local kubelet lays an image's files \
+                     over its private /opt only",
+                    entry.path().display()
+                ));
+            }
+        }
+        for sub in DISTRIBUTION_DIRS {
+            if overlay.join(sub).exists() {
+                return Err(format!(
+                    "--image {spec:?}: {} would add to Flink's own /{sub}, which the local kubelet \
+                     mounts read-only from the distribution cache; put jars in opt/flink/usrlib \
+                     or another directory",
+                    overlay.join(sub).display()
+                ));
+            }
+        }
+        Ok((
+            name.to_string(),
+            CustomImage {
+                base: base.to_string(),
+                overlay,
+            },
+        ))
+    }
+}
+
+/// The official image `image` runs on and the files added to it: a custom image's base and
+/// overlay, or the image itself.
+pub fn resolve<'a>(
+    image: &'a str,
+    custom: &'a std::collections::BTreeMap<String, CustomImage>,
+) -> (&'a str, Option<&'a Path>) {
+    match custom.get(image) {
+        Some(c) => (c.base.as_str(), Some(c.overlay.as_path())),
+        None => (image, None),
+    }
+}
 
 /// What an official tag names.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,6 +326,46 @@ mod tests {
             newest_patch("1.9", ["1.9.9", "1.9.10", "1.9.11rc1"]).as_deref(),
             Some("1.9.10")
         );
+    }
+
+    #[test]
+    fn custom_images_are_an_official_base_and_files_under_opt() {
+        let dir = tempfile::tempdir().unwrap();
+        let usrlib = dir.path().join("opt/flink/usrlib");
+        std::fs::create_dir_all(&usrlib).unwrap();
+        std::fs::write(usrlib.join("job.jar"), b"jar").unwrap();
+        let spec = format!(
+            "registry.example.com/my-job:1=flink:2.3.0+{}",
+            dir.path().display()
+        );
+        let (name, image) = CustomImage::parse(&spec).unwrap();
+        assert_eq!(name, "registry.example.com/my-job:1");
+        assert_eq!(image.base, "flink:2.3.0");
+        let custom = [(name.clone(), image)].into();
+        assert_eq!(resolve(&name, &custom), ("flink:2.3.0", Some(dir.path())));
+        assert_eq!(resolve("flink:2.2", &custom), ("flink:2.2", None));
+        // An unknown image stays unknown, so it still cannot be pulled.
+        assert_eq!(resolve("my-job:2", &custom).1, None);
+
+        let refused = |spec: String, says: &str| {
+            let e = CustomImage::parse(&spec).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        };
+        let d = dir.path().display();
+        refused("my-job:1".into(), "expected NAME=BASE+DIR");
+        refused(
+            format!("my-job:1=busybox:1.36+{d}"),
+            "not an official Flink image",
+        );
+        refused("my-job:1=flink:2.3.0+/nonexistent".into(), "/nonexistent");
+        std::fs::create_dir_all(dir.path().join("opt/flink/lib")).unwrap();
+        refused(
+            format!("my-job:1=flink:2.3.0+{d}"),
+            "Flink's own /opt/flink/lib",
+        );
+        std::fs::remove_dir(dir.path().join("opt/flink/lib")).unwrap();
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        refused(format!("my-job:1=flink:2.3.0+{d}"), "outside opt/");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod container;
 mod container_process;
 mod image;
+pub use image::CustomImage;
 pub mod log_files;
 mod memory;
 mod network;
@@ -45,6 +46,8 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// `scripts/fetch-flink.sh`: prints the distribution directory of a Flink release.
     pub fetch_script: PathBuf,
+    /// Custom images by the name pods give (`--image NAME=BASE+DIR`).
+    pub images: BTreeMap<String, CustomImage>,
 }
 
 /// A running kubelet; dropping it stops every pod process.
@@ -331,7 +334,8 @@ fn flink_script(
 ) -> Result<String, NotStarted> {
     let (_, name) = pods::key(pod);
     let main = &pod["spec"]["containers"][0];
-    let image = main["image"].as_str().unwrap_or_default();
+    let (image, overlay) =
+        image::resolve(main["image"].as_str().unwrap_or_default(), &options.images);
     let release =
         image::flink_release(image, &options.fetch_script).map_err(not_started("ErrImagePull"))?;
     let distribution = image::distribution(&release, &options.fetch_script)
@@ -358,6 +362,7 @@ fn flink_script(
     let script = container::script(&container::Launch {
         hostname: &name,
         distribution: &distribution,
+        overlay,
         mounts,
         args: &args,
         config_yaml: &config_yaml,

@@ -25,6 +25,7 @@ pub(crate) async fn node() -> Node {
     let options = kube_test_server::kubelet::Options {
         work_dir: dir.path().join("pods"),
         fetch_script: Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-flink.sh"),
+        images: Default::default(),
     };
     let kubelet = kube_test_server::kubelet::Kubelet::start(&server, options)
         .expect("the local kubelet needs root");

@@ -107,6 +107,7 @@ async fn pods_the_kubelet_creates_are_refused_and_the_deployment_says_so() {
     let options = kube_test_server::kubelet::Options {
         work_dir: dir.path().join("pods"),
         fetch_script: Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-flink.sh"),
+        images: Default::default(),
     };
     let _kubelet = kube_test_server::kubelet::Kubelet::start(&server, options)
         .unwrap_or_else(|e| panic!("the local kubelet cannot run pods here: {e}"));
