@@ -651,6 +651,7 @@ mod tests {
             hosts_file: Path::new("/h"),
             security: &root(),
             log_file: Path::new("/l"),
+            opt_jars: &[],
         })
         .ok()
         .unwrap()
