@@ -2,6 +2,7 @@
 //! description the docs are generated from, and the checks of single values (versions,
 //! durations, URLs, CPU, jar URIs). No IO.
 
+use super::layout;
 use super::model::{QUERYABLE_STATE_ANNOTATION, TLS_ANNOTATION};
 use super::states::{RestoreStrategy, State, UpgradeStrategy};
 use crate::flink::FlinkVersion;
@@ -51,6 +52,10 @@ fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
                 .description("Cpu cores (requests and limits)."),
             Attribute::string("memory")
                 .default_value(Value::string(memory))
+                .validate(Validator::Custom {
+                    doc: "A memory size with its unit, e.g. `1600m` or `2 gb` (Flink's units: `m` is a mebibyte).",
+                    check: memory_check,
+                })
                 .description("Total process memory (`*.memory.process.size`, and the container limit), e.g. `1600m`, `2 gb`."),
         ],
     )
@@ -113,8 +118,8 @@ pub fn schema() -> Schema {
             Attribute::string("name")
                 .required()
                 .requires_replace()
-                .validate(Validator::KubernetesName)
-                .description("Deployment name; objects are named `flink-<name>-...`."),
+                .validate(Validator::KubernetesNameUpTo(layout::MAX_NAME_LEN))
+                .description(format!("Deployment name; objects are named `flink-<name>-...`, the longest the Service `flink-<name>-jobmanager`, so at most {} characters.", layout::MAX_NAME_LEN)),
             Attribute::string("namespace")
                 .default_value(Value::string("default"))
                 .requires_replace()
@@ -129,6 +134,7 @@ pub fn schema() -> Schema {
                 .description(format!("Flink version: {}.", versions.join(", "))),
             Attribute::string("image")
                 .optional_computed()
+                .validate(Validator::Image)
                 .description("Container image. Defaults to the official image of `flink_version` (e.g. `flink:2.3.0-scala_2.12-java17`)."),
             Attribute::string("state")
                 .default_value(Value::string("RUNNING"))
@@ -232,23 +238,29 @@ pub fn schema() -> Schema {
             Attribute::single_nested(
                 "pod",
                 vec![
-                    Attribute::string_map("labels").optional().description("Extra pod labels."),
-                    Attribute::string_map("annotations").optional().description("Extra pod annotations."),
-                    Attribute::string_map("env").optional().description("Environment variables of the Flink containers."),
-                    Attribute::string_list("image_pull_secrets").optional().description("Names of image pull Secrets."),
-                    Attribute::string_map("node_selector").optional().description("Node selector."),
+                    Attribute::string_map("labels").optional().validate(Validator::Labels).description("Extra pod labels."),
+                    Attribute::string_map("annotations")
+                        .optional()
+                        .validate(Validator::Annotations { reserved: layout::PROVIDER_POD_ANNOTATION_BYTES })
+                        .description("Extra pod annotations."),
+                    Attribute::string_map("env").optional().validate(Validator::EnvNames).description("Environment variables of the Flink containers."),
+                    Attribute::string_list("image_pull_secrets")
+                        .optional()
+                        .validate(Validator::Each(Box::new(Validator::KubernetesSubdomain)))
+                        .description("Names of image pull Secrets."),
+                    Attribute::string_map("node_selector").optional().validate(Validator::Labels).description("Node selector: node label keys and the values they must have."),
                     Attribute::list_nested(
                         "tolerations",
                         vec![
-                            Attribute::string("key").optional().description("Taint key."),
-                            Attribute::string("operator").optional().description("`Equal` or `Exists`."),
-                            Attribute::string("value").optional().description("Taint value."),
-                            Attribute::string("effect").optional().description("Taint effect."),
+                            Attribute::string("key").optional().description("Taint key, a label key. Empty (with `operator = \"Exists\"`) tolerates every taint."),
+                            Attribute::string("operator").optional().description(format!("{} Empty means `Equal`.", Validator::OneOf(kube_rules::tolerations::OPERATORS).doc())),
+                            Attribute::string("value").optional().description("Taint value, a label value; must be empty with `Exists`."),
+                            Attribute::string("effect").optional().description(format!("{} Empty matches every effect.", Validator::OneOf(kube_rules::tolerations::EFFECTS).doc())),
                         ],
                     )
                     .optional()
-                    .description("Tolerations."),
-                    Attribute::string("service_account").optional().description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
+                    .description("Tolerations, checked at plan as the Kubernetes API server checks them."),
+                    Attribute::string("service_account").optional().validate(Validator::KubernetesSubdomain).description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
                     Attribute::number("run_as_user")
                         .optional()
                         .validate(Validator::IntAtLeast(0))
@@ -379,16 +391,75 @@ fn positive_cpu(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
-fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
+fn memory_check(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
-        Some(uri)
-            if !(uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("file:///")) =>
-        {
-            Err((
-                format!("Unsupported artifact URI {uri:?}"),
-                "Use an http(s):// URI (an init container downloads it) or a file:/// path inside the image, e.g. file:///opt/flink/usrlib/job.jar.".into(),
-            ))
-        }
+        Some(m) if crate::flink::values::memory_bytes(m).is_none_or(|b| b == 0) => Err((
+            format!("Invalid memory size {m:?}"),
+            "Give a positive size with its unit, e.g. 1600m, 2g or 2 gb (Flink's units: m is a \
+             mebibyte); it becomes the container's memory request and limit."
+                .into(),
+        )),
         _ => Ok(()),
+    }
+}
+
+/// An artifact URI: `http(s)://` with a host (an init container downloads it) or a `file:///`
+/// path inside the image.
+pub fn jar_uri_check(value: &Value) -> Result<(), (String, String)> {
+    let Some(uri) = value.as_str() else {
+        return Ok(());
+    };
+    let web = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| uri.strip_prefix(scheme));
+    match web {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            if host.is_empty() || host.starts_with(':') || uri.chars().any(char::is_whitespace) {
+                return Err((
+                    format!("Artifact URI without a host {uri:?}"),
+                    "An http(s):// URI needs a host and no whitespace, e.g. \
+                     https://repo.example.com/jobs/job-1.0.jar."
+                        .into(),
+                ));
+            }
+            Ok(())
+        }
+        None if uri.starts_with("file:///") => Ok(()),
+        None => Err((
+            format!("Unsupported artifact URI {uri:?}"),
+            "Use an http(s):// URI (an init container downloads it) or a file:/// path inside the image, e.g. file:///opt/flink/usrlib/job.jar.".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jar_uris_need_a_host_for_http() {
+        let ok = |uri: &str| jar_uri_check(&Value::string(uri)).is_ok();
+        assert!(ok("https://repo.example.com/job.jar"));
+        assert!(ok("http://user:pw@repo:8080/job.jar"));
+        assert!(ok("file:///opt/flink/usrlib/job.jar"));
+        for bad in [
+            "http://",
+            "https:///job.jar",
+            "http://:80/job.jar",
+            "https://h/a b.jar",
+            "s3://b/job.jar",
+            "",
+        ] {
+            assert!(!ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_sizes() {
+        let ok = |m: &str| memory_check(&Value::string(m)).is_ok();
+        assert!(ok("1600m") && ok("2 gb") && ok("1g"));
+        assert!(!ok("lots") && !ok("") && !ok("0m"));
     }
 }

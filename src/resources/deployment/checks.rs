@@ -1,6 +1,6 @@
 //! Plan-time findings of a deployment: the renderer's issues placed on the attribute (or
-//! `flink_configuration` key) that caused them, and the checks across attributes (TLS, HA size)
-//! that no single attribute's validator can make.
+//! `flink_configuration` key) that caused them, and the checks across attributes (TLS, HA size,
+//! a toleration's fields together) that no single attribute's validator can make.
 
 use super::model::{Model, TLS_ANNOTATION};
 use crate::flink::{Issue, Severity as IssueSeverity};
@@ -115,6 +115,104 @@ fn rest_url(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
+/// `pod.tolerations` as the API server's `ValidateTolerations` checks them, each error on the
+/// field it names.
+fn tolerations(model: &Model, diags: &mut Diagnostics) {
+    use kube_rules::tolerations::{validate, Field, Problem, Quoted, Toleration};
+    let Some(list) = model.pod.known().and_then(|p| p.tolerations.known()) else {
+        return;
+    };
+    // Unset is empty, as the API server has it; unknown is checked at apply.
+    fn text(a: &Attr<String>) -> Option<&str> {
+        match a {
+            Attr::Known(s) => Some(s),
+            Attr::Null => Some(""),
+            Attr::Unknown => None,
+        }
+    }
+    for (i, t) in list.iter().enumerate() {
+        let (Some(key), Some(operator), Some(value), Some(effect)) = (
+            text(&t.key),
+            text(&t.operator),
+            text(&t.value),
+            text(&t.effect),
+        ) else {
+            continue;
+        };
+        let fields = Toleration {
+            key,
+            operator,
+            value,
+            effect,
+            has_seconds: false,
+        };
+        let at = AttributePath::root("pod").attr("tolerations").index(i);
+        for problem in validate(&fields) {
+            let name = |field| match field {
+                Field::Key => "key",
+                Field::Operator => "operator",
+                Field::Effect => "effect",
+            };
+            let (attr, summary, detail) = match problem {
+                // A bad taint value: the API server reports it under `operator`; it was written
+                // in `value`.
+                Problem::Invalid {
+                    quoted: Quoted::Value,
+                    message,
+                    ..
+                } => (
+                    "value",
+                    format!("Invalid toleration value {value:?}"),
+                    format!("A taint value is a label value: {message}."),
+                ),
+                Problem::Invalid {
+                    field,
+                    quoted,
+                    message,
+                } => {
+                    let bad = match (quoted, field) {
+                        (Quoted::Field, Field::Key) => key,
+                        (Quoted::Field, Field::Effect) => effect,
+                        _ => operator,
+                    };
+                    (
+                        name(field),
+                        format!("Invalid toleration {} {bad:?}", name(field)),
+                        format!("Kubernetes would refuse it: {message}."),
+                    )
+                }
+                Problem::NotSupported {
+                    field,
+                    value,
+                    supported,
+                } => (
+                    name(field),
+                    format!("Unsupported toleration {} {value:?}", name(field)),
+                    format!(
+                        "Kubernetes takes {}{}.",
+                        supported
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if field == Field::Effect {
+                            ", or empty for every effect"
+                        } else {
+                            " (empty means \"Equal\")"
+                        }
+                    ),
+                ),
+            };
+            diags.attribute_error(at.attr(attr), summary, detail);
+        }
+    }
+}
+
+/// The checks of Kubernetes-facing values that look at more than one attribute.
+pub fn kubernetes(model: &Model, diags: &mut Diagnostics) {
+    tolerations(model, diags);
+}
+
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
     rest_url(model, diags);
@@ -128,6 +226,74 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
             "Kubernetes HA with parallelism above 100",
             "Flink's Kubernetes HA service puts load on the Kubernetes API server that grows with \
              the job's size; past a parallelism of 100 prefer ZooKeeper HA.",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The paths and summaries the Kubernetes checks report for `tolerations`.
+    fn toleration_findings(tolerations: serde_json::Value) -> Vec<(String, String)> {
+        let model = super::super::golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "pod": {"tolerations": tolerations},
+        }));
+        let mut diags = Diagnostics::default();
+        kubernetes(&model, &mut diags);
+        diags
+            .0
+            .into_iter()
+            .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.summary))
+            .collect()
+    }
+
+    #[test]
+    fn tolerations_on_the_field_at_fault() {
+        let ok = json!([
+            {"key": "dedicated", "operator": "Equal", "value": "flink", "effect": "NoSchedule"},
+            {"key": null, "operator": "Exists", "value": null, "effect": null},
+            {"key": "spot", "operator": null, "value": "", "effect": "NoExecute"},
+        ]);
+        assert_eq!(toleration_findings(ok), []);
+        let bad = json!([
+            {"key": "k", "operator": "Maybe", "value": null, "effect": null},
+            {"key": "k", "operator": "Exists", "value": "v", "effect": null},
+            {"key": "k", "operator": "Equal", "value": "bad value!", "effect": "Never"},
+            {"key": "bad key!", "operator": "Exists", "value": null, "effect": null},
+            {"key": null, "operator": "Equal", "value": null, "effect": null},
+        ]);
+        assert_eq!(
+            toleration_findings(bad),
+            [
+                (
+                    "pod.tolerations[0].operator".into(),
+                    "Unsupported toleration operator \"Maybe\"".into()
+                ),
+                (
+                    "pod.tolerations[1].operator".into(),
+                    "Invalid toleration operator \"Exists\"".into()
+                ),
+                (
+                    "pod.tolerations[2].value".into(),
+                    "Invalid toleration value \"bad value!\"".into()
+                ),
+                (
+                    "pod.tolerations[2].effect".into(),
+                    "Unsupported toleration effect \"Never\"".into()
+                ),
+                (
+                    "pod.tolerations[3].key".into(),
+                    "Invalid toleration key \"bad key!\"".into()
+                ),
+                (
+                    "pod.tolerations[4].operator".into(),
+                    "Invalid toleration operator \"Equal\"".into()
+                ),
+            ]
         );
     }
 }
