@@ -33,8 +33,8 @@ fn high_availability_type() -> Type {
 }
 
 fn version_check(value: &Value) -> Result<(), (String, String)> {
-    match value.as_str().map(FlinkVersion::parse) {
-        Some(Err(e)) => Err(("Unsupported Flink version".into(), e.to_string())),
+    match value.as_str().map(FlinkVersion::release_of) {
+        Some(Err(e)) => Err(("Unsupported Flink version".into(), format!("{e}."))),
         _ => Ok(()),
     }
 }
@@ -66,7 +66,18 @@ fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
 pub fn schema() -> Schema {
     let versions: Vec<String> = FlinkVersion::ALL
         .iter()
-        .map(|v| format!("`{}`", v.minor()))
+        .map(|v| {
+            format!(
+                "`{}` (runs `{}`; releases {})",
+                v.minor(),
+                v.newest_release(),
+                v.releases()
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
         .collect();
     Schema::new(
         "A Flink application (Ververica Platform's Deployment): the JobManager in application mode \
@@ -128,10 +139,10 @@ pub fn schema() -> Schema {
             Attribute::string("flink_version")
                 .required()
                 .validate(Validator::Custom {
-                    doc: "A supported Flink version (a minor such as `2.3`, or a full `2.3.0`).",
+                    doc: "A supported Flink minor such as `2.3`, or one of its releases such as `2.3.0`.",
                     check: version_check,
                 })
-                .description(format!("Flink version: {}.", versions.join(", "))),
+                .description(format!("Flink version: a minor runs its newest release, a full version exactly that release (the default `image` is that release's official image, `flink:<release>-scala_2.12-java17`). Supported: {}.", versions.join("; "))),
             Attribute::string("image")
                 .optional_computed()
                 .validate(Validator::Image)

@@ -73,9 +73,9 @@ pub fn fill_defaults(model: &mut Model) {
         model.image = match model
             .flink_version
             .known()
-            .map(|v| flink::FlinkVersion::parse(v))
+            .map(|v| flink::FlinkVersion::release_of(v))
         {
-            Some(Ok(v)) => Attr::Known(v.default_image()),
+            Some(Ok(release)) => Attr::Known(flink::versions::official_image(release)),
             _ => Attr::Unknown,
         };
     }

@@ -271,7 +271,12 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         id,
         name: known(&model.name)?,
         namespace: known(&model.namespace)?,
-        image: known(&model.image).unwrap_or_else(|| version.default_image()),
+        image: match known(&model.image) {
+            Some(image) => image,
+            None => crate::flink::versions::official_image(
+                FlinkVersion::release_of(model.flink_version.known()?).ok()?,
+            ),
+        },
         version,
         artifact: Artifact {
             jar_uri: known(&artifact.jar_uri)?,
