@@ -3,7 +3,9 @@
 //! a toleration's fields together) that no single attribute's validator can make.
 
 use super::model::{Model, TLS_ANNOTATION};
+use super::rendering::{self, Rendered};
 use crate::flink::{Issue, Severity as IssueSeverity};
+use crate::kubernetes::Kind;
 use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
 
@@ -52,6 +54,66 @@ pub fn report(issues: &[Issue], model: &Model, diags: &mut Diagnostics) {
             }
             (IssueSeverity::Warning, None) => diags.warning(&issue.summary, &issue.detail),
         }
+    }
+}
+
+/// What the provider writes into its ConfigMap stays within what the API server stores: 1 MiB
+/// of data (`config.yaml` holds every `flink_configuration` value), and the recorded inputs
+/// within [`rendering::INPUTS_LIMIT`] of the 256 KiB of annotations.
+pub fn object_sizes(rendered: &Rendered, diags: &mut Diagnostics) {
+    let Some(config_map) = rendered.objects.iter().find(|o| o.kind == Kind::ConfigMap) else {
+        return;
+    };
+    let manifest = &config_map.manifest;
+    let data: usize = manifest["data"]
+        .as_object()
+        .map(|d| d.values().filter_map(|v| v.as_str()).map(str::len).sum())
+        .unwrap_or_default();
+    if data > kube_rules::DATA_LIMIT {
+        diags.attribute_error(
+            AttributePath::root("flink_configuration"),
+            "Flink configuration too large for a ConfigMap",
+            format!(
+                "The ConfigMap {} would hold {data} bytes of data (config.yaml with every \
+                 flink_configuration value, and the log4j file); Kubernetes stores at most {} \
+                 bytes in one ConfigMap. Keep large values out of flink_configuration: put them \
+                 in a file in the image or a mounted volume and name its path.",
+                config_map.name,
+                kube_rules::DATA_LIMIT
+            ),
+        );
+    }
+    let inputs = manifest["metadata"]["annotations"][rendering::INPUTS_ANNOTATION]
+        .as_str()
+        .map_or(0, str::len);
+    if inputs > rendering::INPUTS_LIMIT {
+        let largest = serde_json::from_str::<serde_json::Value>(
+            manifest["metadata"]["annotations"][rendering::INPUTS_ANNOTATION]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .ok()
+        .and_then(|v| {
+            v.as_object()?
+                .iter()
+                .map(|(k, v)| (v.to_string().len(), k.clone()))
+                .max()
+        })
+        .map(|(bytes, name)| format!(" The largest is {name} ({bytes} bytes)."))
+        .unwrap_or_default();
+        diags.error(
+            "Deployment inputs too large",
+            format!(
+                "The provider records this deployment's inputs on its ConfigMap (annotation \
+                 {}) so that terraform import can rebuild it; they would take {inputs} bytes, \
+                 over the {} the provider allows itself of Kubernetes' {} bytes of annotations \
+                 per object.{largest} Shorten the largest values (pod env and annotations, \
+                 main_args); long flink_configuration values are recorded by digest already.",
+                rendering::INPUTS_ANNOTATION,
+                rendering::INPUTS_LIMIT,
+                kube_rules::ANNOTATIONS_LIMIT
+            ),
+        );
     }
 }
 

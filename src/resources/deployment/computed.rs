@@ -54,6 +54,7 @@ pub fn fill(
 pub fn report(rendered: &Rendered, model: &Model, diags: &mut Diagnostics) {
     checks::report(&rendered.configuration.issues, model, diags);
     checks::report(&rendered.log_issues, model, diags);
+    checks::object_sizes(rendered, diags);
 }
 
 /// The spec that runs of `model`, resolved, without rendering it: what issuing TLS material needs.
