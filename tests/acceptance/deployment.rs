@@ -394,3 +394,61 @@ fn many_unknown_keys_are_summarised() {
         "{out}"
     );
 }
+
+/// A 1 MB `flink_configuration` value reaches the ConfigMap's `config.yaml` while the inputs the
+/// provider records stay far below the API server's 256 KiB of annotations, and import brings
+/// the value back from `config.yaml` for an empty plan.
+#[test]
+fn a_megabyte_configuration_value_applies_and_imports() {
+    let cluster = Cluster::start("bigvalue");
+    let ns = cluster.namespace.clone();
+    let body = format!(
+        r#"{provider}
+resource "flink_deployment" "big" {{
+  name          = "big"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  wait_for_job  = false
+  artifact      = {{ jar_uri = "https://artifacts.example.com/job.jar" }}
+  flink_configuration = {{
+    "pipeline.name" = "{value}"
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        value = "n".repeat(1_000_000),
+    );
+    let ws = Workspace::new();
+    ws.config(&body);
+    ws.apply();
+    let annotation = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-big-config",
+        "-o",
+        "jsonpath={.metadata.annotations.flink\\.flinkops\\.io/inputs}",
+    ]);
+    assert!(
+        annotation.contains("\"flink_configuration_sha256\""),
+        "{annotation}"
+    );
+    assert!(annotation.len() < 16 * 1024, "{} bytes", annotation.len());
+    let config = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-big-config",
+        "-o",
+        "jsonpath={.data.config\\.yaml}",
+    ]);
+    assert!(
+        config.contains(&"n".repeat(1_000_000)),
+        "the value is in config.yaml"
+    );
+
+    let importer = Workspace::new();
+    importer.config(&body);
+    let imported = importer.import("flink_deployment.big", &format!("{ns}/big"));
+    assert!(imported.contains("Import successful"), "{imported}");
+    importer.assert_no_changes();
+    ws.destroy();
+}
