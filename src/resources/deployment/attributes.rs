@@ -130,7 +130,7 @@ pub fn schema() -> Schema {
                 .required()
                 .requires_replace()
                 .validate(Validator::KubernetesNameUpTo(layout::MAX_NAME_LEN))
-                .description(format!("Deployment name; objects are named `flink-<name>-...`, the longest the Service `flink-<name>-jobmanager`, so at most {} characters.", layout::MAX_NAME_LEN)),
+                .description("Deployment name; objects are named `flink-<name>-...`, the longest the Service `flink-<name>-jobmanager`."),
             Attribute::string("namespace")
                 .default_value(Value::string("default"))
                 .requires_replace()
