@@ -207,7 +207,8 @@ fn unknown(version: FlinkVersion, cat: &Catalogue, key: &str, out: &mut Vec<Issu
 /// The closest known key when it is close enough to be a typo (edit distance at most a third of the
 /// key's length, and at most 4).
 pub fn did_you_mean(cat: &Catalogue, key: &str) -> Option<String> {
-    let limit = (key.chars().count() / 3).clamp(1, 4);
+    let length = key.chars().count();
+    let limit = (length / 3).clamp(1, 4);
     cat.options
         .iter()
         .filter(|(_, s)| {
@@ -216,10 +217,32 @@ pub fn did_you_mean(cat: &Catalogue, key: &str) -> Option<String> {
                 OptionStatus::Current | OptionStatus::Fallback { .. }
             )
         })
-        .map(|(k, _)| (edit_distance(key, k), k))
-        .filter(|(d, _)| *d <= limit)
+        // The distance is at least the difference in length: most options need no comparing,
+        // which keeps thousands of unknown keys cheap.
+        .filter(|(k, _)| k.chars().count().abs_diff(length) <= limit)
+        .filter_map(|(k, _)| Some((distance_within(key, k, limit)?, k)))
         .min()
         .map(|(_, k)| k.clone())
+}
+
+/// The Levenshtein distance of `a` and `b` when it is at most `limit`: stops at the first row
+/// whose every entry exceeds it, since later rows never shrink.
+fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        if cur.iter().all(|d| *d > limit) {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Some(prev[b.len()]).filter(|d| *d <= limit)
 }
 
 /// Levenshtein distance over characters.

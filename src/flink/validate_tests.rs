@@ -123,6 +123,33 @@ fn identities_and_secrets() {
 }
 
 #[test]
+fn bounded_distance_agrees_with_the_full_one() {
+    let words = [
+        "",
+        "a",
+        "ab",
+        "execution.checkpointing.interval",
+        "execution.checkpointing.intervall",
+        "state.backend",
+        "state.backend.type",
+        "no.such.option-17",
+    ];
+    for a in words {
+        for b in words {
+            for limit in 0..6 {
+                let full = edit_distance(a, b);
+                let expected = (full <= limit).then_some(full);
+                assert_eq!(
+                    distance_within(a, b, limit),
+                    expected,
+                    "{a:?} {b:?} {limit}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn distance() {
     assert_eq!(edit_distance("kitten", "sitting"), 3);
     assert_eq!(edit_distance("", "ab"), 2);

@@ -1,7 +1,8 @@
 //! Writes a flat, sorted configuration map as Flink's standard-YAML `config.yaml`: one top-level
 //! entry per dotted key (Flink 1.19+ reads flat and nested keys alike), every value a
 //! double-quoted YAML string so that YAML never retypes it (`on`, `1e3`, `08`, `~`) and Flink
-//! converts it to the option's type as it does for any string.
+//! converts it to the option's type as it does for any string. [`from_config_yaml`] reads that
+//! form back (import recovers values the ConfigMap's recorded inputs keep only a digest of).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,6 +16,54 @@ pub fn to_config_yaml(config: &BTreeMap<String, String>) -> String {
         let _ = writeln!(out, "{}: {}", quote_key(k), quote(v));
     }
     out
+}
+
+/// The entries of a `config.yaml` that [`to_config_yaml`] wrote; lines in any other form are
+/// skipped.
+pub fn from_config_yaml(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let (key, rest) = match line.strip_prefix('"') {
+                Some(quoted) => {
+                    let (key, len) = unquote(quoted)?;
+                    (key, &quoted[len..])
+                }
+                None => {
+                    let (key, _) = line.split_once(": ")?;
+                    (key.to_string(), &line[key.len()..])
+                }
+            };
+            let body = rest.strip_prefix(": \"")?;
+            let (value, len) = unquote(body)?;
+            // The closing quote ends the line.
+            (len == body.len()).then_some((key, value))
+        })
+        .collect()
+}
+
+/// The string a double-quoted scalar holds, from after its opening quote, and how many bytes
+/// it took up to and including its closing quote.
+fn unquote(text: &str) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, i + 1)),
+            '\\' => match chars.next()?.1 {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'x' => {
+                    let hex: String = [chars.next()?.1, chars.next()?.1].iter().collect();
+                    out.push(char::from(u8::from_str_radix(&hex, 16).ok()?));
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// A key plain when YAML reads it back as the same string, else double-quoted.
@@ -64,6 +113,23 @@ mod tests {
             "\"$internal.pipeline.job-id\""
         );
         assert_eq!(quote_key("parallelism.default"), "parallelism.default");
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let m: BTreeMap<String, String> = [
+            ("parallelism.default", "4"),
+            ("$internal.pipeline.job-id", "abc"),
+            ("weird \"key\"", "v"),
+            ("env.java.opts.all", "a\"b\\c\nd\te\u{1}f: \"g\" ☃"),
+            ("big", &"x".repeat(1 << 20)),
+            ("empty", ""),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(from_config_yaml(&to_config_yaml(&m)), m);
+        assert!(from_config_yaml("a: b\nc: \"unterminated\n").is_empty());
     }
 
     #[test]

@@ -60,9 +60,9 @@ fn attribute(attr: &Attribute) -> wire::schema::Attribute {
     }
 }
 
-/// Diagnostics as the protocol carries them.
+/// Diagnostics as the protocol carries them, each kind bounded ([`Diagnostics::summarised`]).
 pub fn diagnostics(diags: Diagnostics) -> Vec<wire::Diagnostic> {
-    diags.0.into_iter().map(diagnostic).collect()
+    diags.summarised().0.into_iter().map(diagnostic).collect()
 }
 
 fn diagnostic(d: Diagnostic) -> wire::Diagnostic {

@@ -8,7 +8,7 @@ use super::wire;
 use super::wire::provider_client::ProviderClient;
 use crate::provider::Provider;
 use crate::resources::{Context, DataSource, EphemeralResource, Resource};
-use crate::schema::{Attribute, Diagnostics, Schema};
+use crate::schema::{Attribute, Diagnostics, Schema, Validator};
 use crate::value::{self, Number, Type, Value};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -25,7 +25,9 @@ fn probe_schema() -> Schema {
             Attribute::number("count").optional(),
             Attribute::string("secret").optional().sensitive(),
             Attribute::string("password").optional().write_only(),
-            Attribute::string_map("labels").optional(),
+            Attribute::string_map("labels")
+                .optional()
+                .validate(Validator::Labels),
             Attribute::single_nested("nested", vec![Attribute::string("a").optional()]).optional(),
         ],
     )
@@ -393,6 +395,51 @@ async fn validate_plan_apply_read_with_nested_unknowns_big_numbers_and_secrets()
         .unwrap()
         .into_inner();
     assert_eq!(back(destroyed.new_state), Value::Null);
+}
+
+#[tokio::test]
+async fn thousands_of_bad_values_answer_with_a_bounded_number_of_diagnostics() {
+    use crate::schema::{SHOWN_PER_KIND, SUMMARISE_PAST};
+    let (mut c, _, _stop) = client().await;
+    let validate = |n: usize| {
+        let labels = (0..n)
+            .map(|i| (format!("bad label {i}!"), Value::string("v")))
+            .collect();
+        wire::validate_resource_config::Request {
+            type_name: "flink_probe".into(),
+            config: dv(&probe(&[
+                ("name", Value::string("p")),
+                ("labels", Value::Map(labels)),
+            ])),
+            client_capabilities: None,
+        }
+    };
+    let few = c
+        .validate_resource_config(validate(SUMMARISE_PAST))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert_eq!(few.len(), SUMMARISE_PAST);
+    let first = few[0].attribute.as_ref().unwrap();
+    assert_eq!(first.steps.len(), 2, "on the label's own key: {first:?}");
+    let many = c
+        .validate_resource_config(validate(5_000))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert_eq!(errors(&many).len(), SHOWN_PER_KIND + 1);
+    let summary = many.last().unwrap();
+    assert_eq!(
+        summary.summary,
+        format!("Invalid label key \"…\": {} more", 5_000 - SHOWN_PER_KIND)
+    );
+    assert_eq!(
+        summary.attribute.as_ref().unwrap().steps.len(),
+        1,
+        "on labels"
+    );
 }
 
 #[tokio::test]

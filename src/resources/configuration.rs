@@ -73,7 +73,11 @@ impl DataSource for Configuration {
                 return Value::Null;
             }
         };
-        let version = match model.flink_version.known().map(|v| FlinkVersion::parse(v)) {
+        let version = match model
+            .flink_version
+            .known()
+            .map(|v| FlinkVersion::release_of(v).and_then(|_| FlinkVersion::parse(v)))
+        {
             Some(Ok(v)) => v,
             Some(Err(e)) => {
                 diags.attribute_error(

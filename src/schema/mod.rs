@@ -10,7 +10,9 @@ pub mod validate;
 mod validators;
 
 pub use attribute::{Attribute, AttributeKind, Mode, Nesting, PlanModifier};
-pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use diagnostics::{
+    AttributePath, Diagnostic, Diagnostics, PathStep, Severity, SHOWN_PER_KIND, SUMMARISE_PAST,
+};
 pub use validators::Validator;
 
 use crate::value::Type;

@@ -20,9 +20,11 @@ pub fn validate_attributes(
             continue;
         }
         for validator in &attribute.validators {
-            if let Err(failure) = validator.check(value) {
-                let at = match failure.index {
-                    Some(i) => attr_path.index(i),
+            for failure in validator.check(value) {
+                let at = match failure.step {
+                    Some(step) => {
+                        AttributePath(attr_path.0.iter().cloned().chain(Some(step)).collect())
+                    }
                     None => attr_path.clone(),
                 };
                 diags.attribute_error(at, failure.summary, failure.detail);

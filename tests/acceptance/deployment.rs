@@ -421,3 +421,130 @@ fn tls_without_an_authority_is_an_error_on_the_setting_that_turned_it_on() {
     assert!(out.contains("TLS needs a certificate authority"), "{out}");
     assert!(out.contains("tls.authority"), "{out}");
 }
+
+/// A new user's mistakes in the Kubernetes-facing values, in one plan: each an error on its
+/// attribute, with what Kubernetes allows.
+#[test]
+fn kubernetes_values_are_checked_at_plan_on_their_paths() {
+    let ws = Workspace::new();
+    ws.config(
+        r#"resource "flink_deployment" "x" {
+  name          = "a-name-that-is-longer-than-any-service-name-allows"
+  flink_version = "2.3.99"
+  image         = ""
+  artifact      = { jar_uri = "http://" }
+  pod = {
+    labels          = { "bad label!" = "v", team = "has space" }
+    env             = { "1 bad=name" = "x", GOOD_NAME = "y" }
+    node_selector   = { "disktype" = "ssd!" }
+    service_account = "Flink_SA"
+    tolerations     = [{ key = "dedicated", operator = "Maybe", value = "flink" }]
+  }
+}"#,
+    );
+    let out = crate::harness::unwrapped(&ws.plan_error());
+    for expected in [
+        "Name too long for Kubernetes (50 characters)",
+        "shorten it by 4",
+        "Flink 2.3.99 was never released: the 2.3 releases are 2.3.0",
+        r#"Invalid image """#,
+        "Artifact URI without a host \"http://\"",
+        r#"Invalid label key "bad label!""#,
+        r#"pod.labels["bad label!"]: Kubernetes would refuse it: name part must consist of alphanumeric characters"#,
+        r#"Invalid value of label "team""#,
+        r#"Invalid environment variable name "1 bad=name""#,
+        "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit",
+        r#"pod.node_selector["disktype"]"#,
+        r#"Invalid Kubernetes name "Flink_SA""#,
+        r#"Unsupported toleration operator "Maybe""#,
+        r#"pod.tolerations[0].operator: Kubernetes takes "Equal", "Exists""#,
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(!out.contains("GOOD_NAME"), "{out}");
+}
+
+/// Past a few dozen diagnostics of one kind, Terraform gets the first 20 and one that counts
+/// the rest: 5,000 of them took a plan over 300 s.
+#[test]
+fn many_unknown_keys_are_summarised() {
+    let keys: Vec<String> = (0..200)
+        .map(|i| format!("    \"no.such.option-{i}\" = \"v\""))
+        .collect();
+    let out = plan_error_for(&with(&format!(
+        "  flink_configuration = {{\n{}\n  }}",
+        keys.join("\n")
+    )));
+    assert_eq!(
+        out.matches("Error: Unknown Flink option\n").count(),
+        20,
+        "{out}"
+    );
+    let out = crate::harness::unwrapped(&out);
+    assert!(
+        out.contains("Error: Unknown Flink option: 180 more"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"180 more like the 20 above, not shown one by one: flink_configuration["no.such.option-"#),
+        "{out}"
+    );
+}
+
+/// A 1 MB `flink_configuration` value reaches the ConfigMap's `config.yaml` while the inputs the
+/// provider records stay far below the API server's 256 KiB of annotations, and import brings
+/// the value back from `config.yaml` for an empty plan.
+#[test]
+fn a_megabyte_configuration_value_applies_and_imports() {
+    let cluster = Cluster::start("bigvalue");
+    let ns = cluster.namespace.clone();
+    let body = format!(
+        r#"{provider}
+resource "flink_deployment" "big" {{
+  name          = "big"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  wait_for_job  = false
+  artifact      = {{ jar_uri = "https://artifacts.example.com/job.jar" }}
+  flink_configuration = {{
+    "pipeline.name" = "{value}"
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        value = "n".repeat(1_000_000),
+    );
+    let ws = Workspace::new();
+    ws.config(&body);
+    ws.apply();
+    let annotation = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-big-config",
+        "-o",
+        "jsonpath={.metadata.annotations.flink\\.flinkops\\.io/inputs}",
+    ]);
+    assert!(
+        annotation.contains("\"flink_configuration_sha256\""),
+        "{annotation}"
+    );
+    assert!(annotation.len() < 16 * 1024, "{} bytes", annotation.len());
+    let config = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "flink-big-config",
+        "-o",
+        "jsonpath={.data.config\\.yaml}",
+    ]);
+    assert!(
+        config.contains(&"n".repeat(1_000_000)),
+        "the value is in config.yaml"
+    );
+
+    let importer = Workspace::new();
+    importer.config(&body);
+    let imported = importer.import("flink_deployment.big", &format!("{ns}/big"));
+    assert!(imported.contains("Import successful"), "{imported}");
+    importer.assert_no_changes();
+    ws.destroy();
+}

@@ -57,8 +57,14 @@ pub fn check_uri(uri: &str) -> Result<(), (String, String)> {
     };
     match source(uri).ok_or_else(unsupported)? {
         Source::Download { url, .. } => {
-            let host = url.split_once("://").map_or("", |(_, rest)| rest);
-            let host = host.split(['/', '?', '#']).next().unwrap_or_default();
+            let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+            let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+            // Without user information and port: `http://:80/` names no host.
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            let host = match host.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or_default(),
+                None => host.split(':').next().unwrap_or_default(),
+            };
             if host.is_empty() || url.contains(char::is_whitespace) {
                 return Err((
                     format!("Malformed artifact URL {uri:?}"),

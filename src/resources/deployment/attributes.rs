@@ -2,6 +2,7 @@
 //! description the docs are generated from, and the checks of single values (versions,
 //! durations, URLs, CPU, jar URIs). No IO.
 
+use super::layout;
 use super::model::{QUERYABLE_STATE_ANNOTATION, TLS_ANNOTATION};
 use super::states::{RestoreStrategy, State, UpgradeStrategy};
 use crate::flink::FlinkVersion;
@@ -32,8 +33,8 @@ fn high_availability_type() -> Type {
 }
 
 fn version_check(value: &Value) -> Result<(), (String, String)> {
-    match value.as_str().map(FlinkVersion::parse) {
-        Some(Err(e)) => Err(("Unsupported Flink version".into(), e.to_string())),
+    match value.as_str().map(FlinkVersion::release_of) {
+        Some(Err(e)) => Err(("Unsupported Flink version".into(), format!("{e}."))),
         _ => Ok(()),
     }
 }
@@ -51,6 +52,10 @@ fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
                 .description("Cpu cores (requests and limits)."),
             Attribute::string("memory")
                 .default_value(Value::string(memory))
+                .validate(Validator::Custom {
+                    doc: "A memory size with its unit, e.g. `1600m` or `2 gb` (Flink's units: `m` is a mebibyte).",
+                    check: memory_check,
+                })
                 .description("Total process memory (`*.memory.process.size`, and the container limit), e.g. `1600m`, `2 gb`."),
         ],
     )
@@ -61,7 +66,18 @@ fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
 pub fn schema() -> Schema {
     let versions: Vec<String> = FlinkVersion::ALL
         .iter()
-        .map(|v| format!("`{}`", v.minor()))
+        .map(|v| {
+            format!(
+                "`{}` (runs `{}`; releases {})",
+                v.minor(),
+                v.newest_release(),
+                v.releases()
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
         .collect();
     Schema::new(
         "A Flink application (Ververica Platform's Deployment): the JobManager in application mode \
@@ -133,8 +149,8 @@ pub fn schema() -> Schema {
             Attribute::string("name")
                 .required()
                 .requires_replace()
-                .validate(Validator::KubernetesName)
-                .description("Deployment name; objects are named `flink-<name>-...`."),
+                .validate(Validator::KubernetesNameUpTo(layout::MAX_NAME_LEN))
+                .description("Deployment name; objects are named `flink-<name>-...`, the longest the Service `flink-<name>-jobmanager`."),
             Attribute::string("namespace")
                 .default_value(Value::string("default"))
                 .requires_replace()
@@ -143,12 +159,13 @@ pub fn schema() -> Schema {
             Attribute::string("flink_version")
                 .required()
                 .validate(Validator::Custom {
-                    doc: "A supported Flink version (a minor such as `2.3`, or a full `2.3.0`).",
+                    doc: "A supported Flink minor such as `2.3`, or one of its releases such as `2.3.0`.",
                     check: version_check,
                 })
-                .description(format!("Flink version: {}.", versions.join(", "))),
+                .description(format!("Flink version: a minor runs its newest release, a full version exactly that release (the default `image` is that release's official image, `flink:<release>-scala_2.12-java17`). Supported: {}.", versions.join("; "))),
             Attribute::string("image")
                 .optional_computed()
+                .validate(Validator::Image)
                 .description("Container image. Defaults to the official image of `flink_version` (e.g. `flink:2.3.0-scala_2.12-java17`)."),
             Attribute::bool("built_in_filesystem_plugins")
                 .optional()
@@ -285,23 +302,29 @@ pub fn schema() -> Schema {
             Attribute::single_nested(
                 "pod",
                 vec![
-                    Attribute::string_map("labels").optional().description("Extra pod labels."),
-                    Attribute::string_map("annotations").optional().description("Extra pod annotations."),
-                    Attribute::string_map("env").optional().description("Environment variables of the Flink containers."),
-                    Attribute::string_list("image_pull_secrets").optional().description("Names of image pull Secrets."),
-                    Attribute::string_map("node_selector").optional().description("Node selector."),
+                    Attribute::string_map("labels").optional().validate(Validator::Labels).description("Extra pod labels."),
+                    Attribute::string_map("annotations")
+                        .optional()
+                        .validate(Validator::Annotations { reserved: layout::PROVIDER_POD_ANNOTATION_BYTES })
+                        .description("Extra pod annotations."),
+                    Attribute::string_map("env").optional().validate(Validator::EnvNames).description("Environment variables of the Flink containers."),
+                    Attribute::string_list("image_pull_secrets")
+                        .optional()
+                        .validate(Validator::Each(Box::new(Validator::KubernetesSubdomain)))
+                        .description("Names of image pull Secrets."),
+                    Attribute::string_map("node_selector").optional().validate(Validator::Labels).description("Node selector: node label keys and the values they must have."),
                     Attribute::list_nested(
                         "tolerations",
                         vec![
-                            Attribute::string("key").optional().description("Taint key."),
-                            Attribute::string("operator").optional().description("`Equal` or `Exists`."),
-                            Attribute::string("value").optional().description("Taint value."),
-                            Attribute::string("effect").optional().description("Taint effect."),
+                            Attribute::string("key").optional().description("Taint key, a label key. Empty (with `operator = \"Exists\"`) tolerates every taint."),
+                            Attribute::string("operator").optional().description(format!("{} Empty means `Equal`.", Validator::OneOf(kube_rules::tolerations::OPERATORS).doc())),
+                            Attribute::string("value").optional().description("Taint value, a label value; must be empty with `Exists`."),
+                            Attribute::string("effect").optional().description(format!("{} Empty matches every effect.", Validator::OneOf(kube_rules::tolerations::EFFECTS).doc())),
                         ],
                     )
                     .optional()
-                    .description("Tolerations."),
-                    Attribute::string("service_account").optional().description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
+                    .description("Tolerations, checked at plan as the Kubernetes API server checks them."),
+                    Attribute::string("service_account").optional().validate(Validator::KubernetesSubdomain).description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
                     Attribute::number("run_as_user")
                         .optional()
                         .validate(Validator::IntAtLeast(0))
@@ -446,7 +469,7 @@ fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
 /// A Secret's name, as the API server checks it: a DNS-1123 subdomain.
 fn secret_name_check(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
-        Some(name) if !is_dns1123_subdomain(name) => Err((
+        Some(name) if !kube_rules::dns1123_subdomain(name).is_empty() => Err((
             format!("Invalid Secret name {name:?}"),
             "A Secret name is a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. kafka-credentials.".into(),
         )),
@@ -454,27 +477,9 @@ fn secret_name_check(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
-/// Whether `s` is a DNS-1123 subdomain as `IsDNS1123Subdomain` in Kubernetes' validation checks
-/// it: at most 253 characters of dot-separated parts of lowercase alphanumerics and `-`, each
-/// starting and ending with an alphanumeric (the parts have no length limit of their own there).
-pub fn is_dns1123_subdomain(s: &str) -> bool {
-    let part = |p: &str| {
-        let bytes = p.as_bytes();
-        !bytes.is_empty()
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-            && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-            && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-    };
-    s.len() <= 253 && s.split('.').all(part)
-}
-
-/// A Secret data key, as the API server checks it (`IsConfigMapKey`): `[-._a-zA-Z0-9]+`, at most
-/// 253 characters, not `.` and not starting with `..`.
 fn secret_key_check(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
-        Some(key) if !is_secret_data_key(key) => Err((
+        Some(key) if !kube_rules::config_map_key(key).is_empty() => Err((
             format!("Invalid Secret key {key:?}"),
             "A Secret data key has 1 to 253 letters, digits, '-', '_' and '.' (is not \".\" and does not start with \"..\"), e.g. password or jaas.conf.".into(),
         )),
@@ -482,22 +487,23 @@ fn secret_key_check(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
-/// Whether `key` can name an entry of a Secret's `data`.
-pub fn is_secret_data_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= 253
-        && key != "."
-        && !key.starts_with("..")
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 fn positive_cpu(value: &Value) -> Result<(), (String, String)> {
     match value {
         Value::Number(n) if n.as_exact_f64().is_none_or(|c| c <= 0.0) => Err((
             format!("Invalid cpu {n}"),
             "Give a positive number of cores, e.g. 0.5 or 2.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn memory_check(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(m) if crate::flink::values::memory_bytes(m).is_none_or(|b| b == 0) => Err((
+            format!("Invalid memory size {m:?}"),
+            "Give a positive size with its unit, e.g. 1600m, 2g or 2 gb (Flink's units: m is a \
+             mebibyte); it becomes the container's memory request and limit."
+                .into(),
         )),
         _ => Ok(()),
     }
@@ -549,5 +555,30 @@ mod tests {
         for bad in ["", ".", "..", "..a", "a/b", "a b", "ключ", &"k".repeat(254)] {
             assert!(secret_key_check(&Value::string(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn jar_uris_need_a_host_for_http() {
+        let ok = |uri: &str| jar_uri_check(&Value::string(uri)).is_ok();
+        assert!(ok("https://repo.example.com/job.jar"));
+        assert!(ok("http://user:pw@repo:8080/job.jar"));
+        assert!(ok("file:///opt/flink/usrlib/job.jar"));
+        for bad in [
+            "http://",
+            "https:///job.jar",
+            "http://:80/job.jar",
+            "https://h/a b.jar",
+            "s3://b/job.jar",
+            "",
+        ] {
+            assert!(!ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_sizes() {
+        let ok = |m: &str| memory_check(&Value::string(m)).is_ok();
+        assert!(ok("1600m") && ok("2 gb") && ok("1g"));
+        assert!(!ok("lots") && !ok("") && !ok("0m"));
     }
 }

@@ -1,9 +1,12 @@
 //! Plan-time findings of a deployment: the renderer's issues placed on the attribute (or
 //! `flink_configuration` key) that caused them, and the checks across attributes (TLS, HA size,
-//! the blob storage's namespace) that no single attribute's validator can make.
+//! the blob storage's namespace, a toleration's fields together) that no single attribute's
+//! validator can make.
 
 use super::model::{Model, TLS_ANNOTATION};
+use super::rendering::{self, Rendered};
 use crate::flink::{Issue, Severity as IssueSeverity};
+use crate::kubernetes::Kind;
 use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
 
@@ -59,6 +62,66 @@ pub fn report(issues: &[Issue], model: &Model, diags: &mut Diagnostics) {
             }
             (IssueSeverity::Warning, None) => diags.warning(&issue.summary, &issue.detail),
         }
+    }
+}
+
+/// What the provider writes into its ConfigMap stays within what the API server stores: 1 MiB
+/// of data (`config.yaml` holds every `flink_configuration` value), and the recorded inputs
+/// within [`rendering::INPUTS_LIMIT`] of the 256 KiB of annotations.
+pub fn object_sizes(rendered: &Rendered, diags: &mut Diagnostics) {
+    let Some(config_map) = rendered.objects.iter().find(|o| o.kind == Kind::ConfigMap) else {
+        return;
+    };
+    let manifest = &config_map.manifest;
+    let data: usize = manifest["data"]
+        .as_object()
+        .map(|d| d.values().filter_map(|v| v.as_str()).map(str::len).sum())
+        .unwrap_or_default();
+    if data > kube_rules::DATA_LIMIT {
+        diags.attribute_error(
+            AttributePath::root("flink_configuration"),
+            "Flink configuration too large for a ConfigMap",
+            format!(
+                "The ConfigMap {} would hold {data} bytes of data (config.yaml with every \
+                 flink_configuration value, and the log4j file); Kubernetes stores at most {} \
+                 bytes in one ConfigMap. Keep large values out of flink_configuration: put them \
+                 in a file in the image or a mounted volume and name its path.",
+                config_map.name,
+                kube_rules::DATA_LIMIT
+            ),
+        );
+    }
+    let inputs = manifest["metadata"]["annotations"][rendering::INPUTS_ANNOTATION]
+        .as_str()
+        .map_or(0, str::len);
+    if inputs > rendering::INPUTS_LIMIT {
+        let largest = serde_json::from_str::<serde_json::Value>(
+            manifest["metadata"]["annotations"][rendering::INPUTS_ANNOTATION]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .ok()
+        .and_then(|v| {
+            v.as_object()?
+                .iter()
+                .map(|(k, v)| (v.to_string().len(), k.clone()))
+                .max()
+        })
+        .map(|(bytes, name)| format!(" The largest is {name} ({bytes} bytes)."))
+        .unwrap_or_default();
+        diags.error(
+            "Deployment inputs too large",
+            format!(
+                "The provider records this deployment's inputs on its ConfigMap (annotation \
+                 {}) so that terraform import can rebuild it; they would take {inputs} bytes, \
+                 over the {} the provider allows itself of Kubernetes' {} bytes of annotations \
+                 per object.{largest} Shorten the largest values (pod env and annotations, \
+                 main_args); long flink_configuration values are recorded by digest already.",
+                rendering::INPUTS_ANNOTATION,
+                rendering::INPUTS_LIMIT,
+                kube_rules::ANNOTATIONS_LIMIT
+            ),
+        );
     }
 }
 
@@ -248,6 +311,104 @@ fn dependency_digests(
     }
 }
 
+/// `pod.tolerations` as the API server's `ValidateTolerations` checks them, each error on the
+/// field it names.
+fn tolerations(model: &Model, diags: &mut Diagnostics) {
+    use kube_rules::tolerations::{validate, Field, Problem, Quoted, Toleration};
+    let Some(list) = model.pod.known().and_then(|p| p.tolerations.known()) else {
+        return;
+    };
+    // Unset is empty, as the API server has it; unknown is checked at apply.
+    fn text(a: &Attr<String>) -> Option<&str> {
+        match a {
+            Attr::Known(s) => Some(s),
+            Attr::Null => Some(""),
+            Attr::Unknown => None,
+        }
+    }
+    for (i, t) in list.iter().enumerate() {
+        let (Some(key), Some(operator), Some(value), Some(effect)) = (
+            text(&t.key),
+            text(&t.operator),
+            text(&t.value),
+            text(&t.effect),
+        ) else {
+            continue;
+        };
+        let fields = Toleration {
+            key,
+            operator,
+            value,
+            effect,
+            has_seconds: false,
+        };
+        let at = AttributePath::root("pod").attr("tolerations").index(i);
+        for problem in validate(&fields) {
+            let name = |field| match field {
+                Field::Key => "key",
+                Field::Operator => "operator",
+                Field::Effect => "effect",
+            };
+            let (attr, summary, detail) = match problem {
+                // A bad taint value: the API server reports it under `operator`; it was written
+                // in `value`.
+                Problem::Invalid {
+                    quoted: Quoted::Value,
+                    message,
+                    ..
+                } => (
+                    "value",
+                    format!("Invalid toleration value {value:?}"),
+                    format!("A taint value is a label value: {message}."),
+                ),
+                Problem::Invalid {
+                    field,
+                    quoted,
+                    message,
+                } => {
+                    let bad = match (quoted, field) {
+                        (Quoted::Field, Field::Key) => key,
+                        (Quoted::Field, Field::Effect) => effect,
+                        _ => operator,
+                    };
+                    (
+                        name(field),
+                        format!("Invalid toleration {} {bad:?}", name(field)),
+                        format!("Kubernetes would refuse it: {message}."),
+                    )
+                }
+                Problem::NotSupported {
+                    field,
+                    value,
+                    supported,
+                } => (
+                    name(field),
+                    format!("Unsupported toleration {} {value:?}", name(field)),
+                    format!(
+                        "Kubernetes takes {}{}.",
+                        supported
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if field == Field::Effect {
+                            ", or empty for every effect"
+                        } else {
+                            " (empty means \"Equal\")"
+                        }
+                    ),
+                ),
+            };
+            diags.attribute_error(at.attr(attr), summary, detail);
+        }
+    }
+}
+
+/// The checks of Kubernetes-facing values that look at more than one attribute.
+pub fn kubernetes(model: &Model, diags: &mut Diagnostics) {
+    tolerations(model, diags);
+}
+
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     tls(model, diags);
     super::secret_configuration::conflicts(model, diags);
@@ -418,5 +579,67 @@ mod tests {
         }));
         assert_eq!(short.len(), 1, "{short:?}");
         assert!(short[0].1.contains("Invalid sha256"), "{short:?}");
+    }
+
+    /// The paths and summaries the Kubernetes checks report for `tolerations`.
+    fn toleration_findings(tolerations: serde_json::Value) -> Vec<(String, String)> {
+        let model = super::super::golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "pod": {"tolerations": tolerations},
+        }));
+        let mut diags = Diagnostics::default();
+        kubernetes(&model, &mut diags);
+        diags
+            .0
+            .into_iter()
+            .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.summary))
+            .collect()
+    }
+
+    #[test]
+    fn tolerations_on_the_field_at_fault() {
+        let ok = json!([
+            {"key": "dedicated", "operator": "Equal", "value": "flink", "effect": "NoSchedule"},
+            {"key": null, "operator": "Exists", "value": null, "effect": null},
+            {"key": "spot", "operator": null, "value": "", "effect": "NoExecute"},
+        ]);
+        assert_eq!(toleration_findings(ok), []);
+        let bad = json!([
+            {"key": "k", "operator": "Maybe", "value": null, "effect": null},
+            {"key": "k", "operator": "Exists", "value": "v", "effect": null},
+            {"key": "k", "operator": "Equal", "value": "bad value!", "effect": "Never"},
+            {"key": "bad key!", "operator": "Exists", "value": null, "effect": null},
+            {"key": null, "operator": "Equal", "value": null, "effect": null},
+        ]);
+        assert_eq!(
+            toleration_findings(bad),
+            [
+                (
+                    "pod.tolerations[0].operator".into(),
+                    "Unsupported toleration operator \"Maybe\"".into()
+                ),
+                (
+                    "pod.tolerations[1].operator".into(),
+                    "Invalid toleration operator \"Exists\"".into()
+                ),
+                (
+                    "pod.tolerations[2].value".into(),
+                    "Invalid toleration value \"bad value!\"".into()
+                ),
+                (
+                    "pod.tolerations[2].effect".into(),
+                    "Unsupported toleration effect \"Never\"".into()
+                ),
+                (
+                    "pod.tolerations[3].key".into(),
+                    "Invalid toleration key \"bad key!\"".into()
+                ),
+                (
+                    "pod.tolerations[4].operator".into(),
+                    "Invalid toleration operator \"Equal\"".into()
+                ),
+            ]
+        );
     }
 }

@@ -54,6 +54,7 @@ pub fn fill(
 pub fn report(rendered: &Rendered, model: &Model, diags: &mut Diagnostics) {
     checks::report(&rendered.configuration.issues, model, diags);
     checks::report(&rendered.log_issues, model, diags);
+    checks::object_sizes(rendered, diags);
 }
 
 /// The spec that runs of `model`, resolved, without rendering it: what issuing TLS material needs.
@@ -73,9 +74,9 @@ pub fn fill_defaults(model: &mut Model) {
         model.image = match model
             .flink_version
             .known()
-            .map(|v| flink::FlinkVersion::parse(v))
+            .map(|v| flink::FlinkVersion::release_of(v))
         {
-            Some(Ok(v)) => Attr::Known(v.default_image()),
+            Some(Ok(release)) => Attr::Known(flink::versions::official_image(release)),
             _ => Attr::Unknown,
         };
     }

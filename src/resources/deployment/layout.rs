@@ -30,6 +30,13 @@ pub const REST_PORT: u16 = 8081;
 /// template.
 pub const ROLLOUT_ANNOTATION: &str = "flink.flinkops.io/rollout-hash";
 
+/// What the provider's own annotations take on a pod template: the rollout hash (16 hex digits).
+pub const PROVIDER_POD_ANNOTATION_BYTES: usize = ROLLOUT_ANNOTATION.len() + 16;
+
+/// The longest deployment name whose Service names (`flink-<name>-jobmanager`, the longest the
+/// provider derives) stay DNS-1035 labels of at most 63 characters.
+pub const MAX_NAME_LEN: usize = 63 - "flink--jobmanager".len();
+
 /// The owner of a deployment's objects.
 pub fn owner(namespace: &str, name: &str) -> Owner {
     Owner::new(OWNER_KIND, namespace, name)
@@ -80,4 +87,39 @@ pub fn rollout_of(objects: &[DesiredObject], name: &str) -> Option<String> {
             o.manifest["spec"]["template"]["metadata"]["annotations"][ROLLOUT_ANNOTATION].as_str()
         })
         .map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names of every Service a deployment called `name` renders, queryable state on.
+    fn service_names(name: &str) -> Vec<String> {
+        let mut model = super::super::golden_tests::model(serde_json::json!({
+            "name": name, "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "queryable_state": {"enabled": true},
+        }));
+        let rendered = super::super::computed::fill(&mut model, None, None).expect("renders");
+        rendered
+            .objects
+            .iter()
+            .filter(|o| o.kind == Kind::Service)
+            .map(|o| o.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_longest_name_keeps_every_service_name_a_dns1035_label() {
+        let services = service_names(&"a".repeat(MAX_NAME_LEN));
+        assert_eq!(services.len(), 3);
+        for service in &services {
+            assert!(kube_rules::dns1035_label(service).is_empty(), "{service}");
+        }
+        assert!(services.iter().any(|s| s.len() == 63));
+        let one_more = service_names(&"a".repeat(MAX_NAME_LEN + 1));
+        assert!(one_more
+            .iter()
+            .any(|s| !kube_rules::dns1035_label(s).is_empty()));
+    }
 }

@@ -104,6 +104,7 @@ impl TypedResource for FlinkDeployment {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if let Ok(model) = value::from_value::<Model>(config) {
             checks::lifecycle(&model, diags);
+            checks::kubernetes(&model, diags);
         }
     }
 

@@ -36,8 +36,7 @@ pub fn needed(d: &Resolved) -> Vec<Plugin> {
 /// The jars of `plugins` in the image's `opt/`: named after the release its tag names, else
 /// after the release `flink_version` stands for.
 pub fn jars(d: &Resolved, plugins: &[Plugin]) -> Vec<String> {
-    let release =
-        release_of_image(&d.image).unwrap_or_else(|| d.version.tested_patch().to_string());
+    let release = release_of_image(&d.image).unwrap_or_else(|| d.release.clone());
     plugins.iter().map(|p| p.jar(&release)).collect()
 }
 

@@ -1,6 +1,8 @@
 //! The rendering stage (pure): a [`Resolved`] deployment turned into Flink's configuration (with
 //! its issues and the TLS options Flink gets from the Secret), the log4j file and the Kubernetes
-//! objects, the ConfigMap recording the resource's inputs so import can rebuild the state.
+//! objects, the ConfigMap recording the resource's inputs so import can rebuild the state. The
+//! record stays small whatever the inputs: a long `flink_configuration` value is recorded by its
+//! SHA-256 only, and import takes the value from the ConfigMap's `config.yaml`, which holds it.
 
 use super::flink_input;
 use super::layout::Names;
@@ -12,7 +14,17 @@ use crate::kubernetes::{DesiredObject, Kind};
 use crate::value::Attr;
 
 /// The ConfigMap annotation that records the resource's inputs, for import.
-const INPUTS_ANNOTATION: &str = "flink.flinkops.io/inputs";
+pub const INPUTS_ANNOTATION: &str = "flink.flinkops.io/inputs";
+
+/// `flink_configuration` values longer than this are recorded by their digest.
+const RECORDED_VALUE_BYTES: usize = 1024;
+
+/// The field of the recorded inputs holding the digests (SHA-256, hex) of the values left out.
+const DIGESTS_FIELD: &str = "flink_configuration_sha256";
+
+/// At most what the recorded inputs may take: half of the API server's 256 KiB for all of an
+/// object's annotations. Larger inputs are a plan error ([`super::checks`]).
+pub const INPUTS_LIMIT: usize = kube_rules::ANNOTATIONS_LIMIT / 2;
 
 /// Everything a resolved deployment turns into.
 pub struct Rendered {
@@ -87,7 +99,16 @@ pub fn render(d: &Resolved, model: &Model, tls_data: Option<TlsData>) -> Rendere
     }
 }
 
-/// The resource's inputs (its id and job id too), recorded on the ConfigMap so import can rebuild the state.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The resource's inputs (its id and job id too), recorded on the ConfigMap so import can
+/// rebuild the state; long `flink_configuration` values by their digest.
 pub fn inputs_json(model: &Model) -> String {
     let mut inputs = model.clone();
     inputs.effective_flink_configuration = Attr::Null;
@@ -95,14 +116,194 @@ pub fn inputs_json(model: &Model) -> String {
     inputs.status = Attr::Null;
     inputs.kubernetes_objects = Attr::Null;
     inputs.tls_certificates = Attr::Null;
-    serde_json::to_string(&inputs).unwrap_or_default()
+    let mut digests = serde_json::Map::new();
+    if let Attr::Known(config) = &mut inputs.flink_configuration {
+        config.retain(|key, value| {
+            let long = value.len() > RECORDED_VALUE_BYTES;
+            if long {
+                digests.insert(key.clone(), sha256_hex(value).into());
+            }
+            !long
+        });
+    }
+    // Serialized in the model's field order, as before digests existed, so that a deployment
+    // without long values records exactly what earlier releases did (no drift on upgrade).
+    let text = serde_json::to_string(&inputs).unwrap_or_default();
+    match (digests.is_empty(), text.strip_suffix('}')) {
+        (false, Some(fields)) => {
+            let digests = serde_json::Value::Object(digests);
+            format!("{fields},\"{DIGESTS_FIELD}\":{digests}}}")
+        }
+        _ => text,
+    }
 }
 
-/// The inputs a deployment's ConfigMap records (for import, and the savepoints it took).
+/// The inputs a deployment's ConfigMap records (for import, and the savepoints it took), with
+/// the values recorded by digest taken from its `config.yaml` where they match (a value that no
+/// longer does is left out, so the next plan shows it).
 pub fn recorded_inputs(observed: &[(Kind, kube::api::DynamicObject)]) -> Option<Model> {
-    let text = observed
+    let config_map = observed
         .iter()
         .filter(|(kind, _)| *kind == Kind::ConfigMap)
-        .find_map(|(_, o)| o.metadata.annotations.as_ref()?.get(INPUTS_ANNOTATION))?;
-    serde_json::from_str(text).ok()
+        .find(|(_, o)| {
+            o.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(INPUTS_ANNOTATION))
+        })
+        .map(|(_, o)| o)?;
+    let text = config_map
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(INPUTS_ANNOTATION)?;
+    let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let digests = json
+        .as_object_mut()
+        .and_then(|fields| fields.remove(DIGESTS_FIELD));
+    let mut model: Model = serde_json::from_value(json).ok()?;
+    if let (Some(serde_json::Value::Object(digests)), Attr::Known(config)) =
+        (digests, &mut model.flink_configuration)
+    {
+        let rendered = config_map.data["data"]["config.yaml"]
+            .as_str()
+            .map(flink::yaml::from_config_yaml)
+            .unwrap_or_default();
+        for (key, digest) in digests {
+            if let Some(value) = rendered
+                .get(&key)
+                .filter(|v| digest.as_str() == Some(&sha256_hex(v)))
+            {
+                config.insert(key, value.clone());
+            }
+        }
+    }
+    Some(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{computed, golden_tests};
+    use super::*;
+    use crate::schema::Diagnostics;
+    use serde_json::json;
+
+    /// A deployment with `flink_configuration`, planned: its model, rendering and diagnostics.
+    fn planned(config: serde_json::Value) -> (Model, Rendered, Diagnostics) {
+        let mut model = golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "flink_configuration": config,
+        }));
+        let mut diags = Diagnostics::default();
+        let rendered = computed::fill(&mut model, None, Some(&mut diags)).expect("renders");
+        (model, rendered, diags)
+    }
+
+    /// The ConfigMap as the cluster would hand it back.
+    fn observed(rendered: &Rendered) -> Vec<(Kind, kube::api::DynamicObject)> {
+        let config_map = rendered.objects.first().expect("a ConfigMap");
+        assert_eq!(config_map.kind, Kind::ConfigMap);
+        let object = serde_json::from_value(config_map.manifest.clone()).expect("an object");
+        vec![(Kind::ConfigMap, object)]
+    }
+
+    fn inputs_bytes(rendered: &Rendered) -> usize {
+        rendered.objects[0].manifest["metadata"]["annotations"][INPUTS_ANNOTATION]
+            .as_str()
+            .map_or(0, str::len)
+    }
+
+    #[test]
+    fn a_megabyte_value_is_recorded_by_digest_and_imported_from_config_yaml() {
+        let big = "x".repeat(1_000_000);
+        let (model, rendered, diags) =
+            planned(json!({"pipeline.name": big, "parallelism.default": "2"}));
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert!(
+            inputs_bytes(&rendered) < 16 * 1024,
+            "{}",
+            inputs_bytes(&rendered)
+        );
+        let annotations: Vec<(String, String)> = rendered.objects[0].manifest["metadata"]
+            ["annotations"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert!(
+            kube_rules::annotations_size(annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                < kube_rules::ANNOTATIONS_LIMIT
+        );
+        let recorded = recorded_inputs(&observed(&rendered)).expect("recorded inputs");
+        assert_eq!(recorded.flink_configuration, model.flink_configuration);
+        assert_eq!(recorded.name, model.name);
+    }
+
+    #[test]
+    fn a_value_edited_in_the_config_map_is_left_out_of_an_import() {
+        let (_, rendered, _) =
+            planned(json!({"pipeline.name": "y".repeat(5_000), "parallelism.default": "2"}));
+        let mut observed = observed(&rendered);
+        let data = &mut observed[0].1.data["data"]["config.yaml"];
+        *data = data.as_str().unwrap().replace("yyyy", "zzzz").into();
+        let recorded = recorded_inputs(&observed).expect("recorded inputs");
+        let config = recorded.flink_configuration.known().unwrap();
+        assert_eq!(
+            config.get("parallelism.default").map(String::as_str),
+            Some("2")
+        );
+        assert!(!config.contains_key("pipeline.name"));
+    }
+
+    #[test]
+    fn short_values_are_recorded_as_they_are() {
+        let (_, rendered, _) = planned(json!({"pipeline.name": "n".repeat(RECORDED_VALUE_BYTES)}));
+        let text = rendered.objects[0].manifest["metadata"]["annotations"][INPUTS_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(!text.contains(DIGESTS_FIELD));
+        assert!(text.contains(&"n".repeat(RECORDED_VALUE_BYTES)));
+    }
+
+    #[test]
+    fn configuration_past_a_config_maps_megabyte_is_a_plan_error() {
+        let (_, _, diags) = planned(json!({"pipeline.name": "x".repeat(kube_rules::DATA_LIMIT)}));
+        let error = diags
+            .0
+            .iter()
+            .find(|d| d.summary == "Flink configuration too large for a ConfigMap")
+            .expect("an error");
+        assert_eq!(
+            error.path.as_ref().unwrap().to_string(),
+            "flink_configuration"
+        );
+        assert!(
+            error.detail.contains("at most 1048576 bytes"),
+            "{}",
+            error.detail
+        );
+    }
+
+    #[test]
+    fn inputs_past_their_budget_are_a_plan_error() {
+        let mut model = golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "pod": {"env": {"BIG": "e".repeat(INPUTS_LIMIT)}},
+        }));
+        let mut diags = Diagnostics::default();
+        computed::fill(&mut model, None, Some(&mut diags)).expect("renders");
+        let error = diags
+            .0
+            .iter()
+            .find(|d| d.summary == "Deployment inputs too large")
+            .expect("an error");
+        assert!(
+            error.detail.contains("The largest is pod"),
+            "{}",
+            error.detail
+        );
+    }
 }

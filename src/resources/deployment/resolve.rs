@@ -75,6 +75,8 @@ pub struct Resolved {
     pub name: String,
     pub namespace: String,
     pub version: FlinkVersion,
+    /// The release `flink_version` stands for (a minor's newest).
+    pub release: String,
     pub image: String,
     /// Whether the image's `opt/` file system plugins are enabled for the state's schemes.
     pub built_in_filesystem_plugins: bool,
@@ -313,7 +315,15 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         id,
         name: known(&model.name)?,
         namespace: known(&model.namespace)?,
-        image: known(&model.image).unwrap_or_else(|| version.default_image()),
+        release: FlinkVersion::release_of(model.flink_version.known()?)
+            .ok()?
+            .to_string(),
+        image: match known(&model.image) {
+            Some(image) => image,
+            None => crate::flink::versions::official_image(
+                FlinkVersion::release_of(model.flink_version.known()?).ok()?,
+            ),
+        },
         built_in_filesystem_plugins: match &model.built_in_filesystem_plugins {
             Attr::Known(enabled) => *enabled,
             Attr::Null => true,

@@ -5,10 +5,10 @@
 //! container names, images, ports and environment variable names, and tolerations. Every error
 //! of an object is collected, for one `422 Invalid` answer listing them all.
 //!
-//! Layout: `rules` (the string rules and their messages) -> `objects` (which field gets which
-//! rule, with its path).
+//! Layout: `rules` (the string rules and their messages, the `kube-rules` crate the provider's
+//! plan checks use too) -> `objects` (which field gets which rule, with its path).
 
 mod objects;
-pub mod rules;
+pub use kube_rules as rules;
 
 pub use objects::validate;

@@ -5,10 +5,7 @@ use crate::status::FieldError;
 use base64::Engine;
 use serde_json::{Map, Value as Json};
 
-/// `TotalAnnotationSizeLimitB`.
-const ANNOTATIONS_LIMIT: usize = 256 * 1024;
-/// `core.MaxSecretSize`, which also bounds ConfigMaps.
-const DATA_LIMIT: usize = 1024 * 1024;
+use rules::{ANNOTATIONS_LIMIT, DATA_LIMIT};
 
 /// Every validation error of `object`, a `kind` (e.g. `ConfigMap`), in the order the real
 /// validators report them.
@@ -66,8 +63,7 @@ fn object_meta(kind: &str, meta: &Json) -> Vec<FieldError> {
     }
     labels(&meta["labels"], "metadata.labels", &mut errors);
     let annotations = entries(&meta["annotations"]);
-    let mut size = 0;
-    for (k, v) in &annotations {
+    for (k, _) in &annotations {
         // Annotation keys are qualified names, case aside.
         for m in rules::qualified_name(&k.to_lowercase()) {
             errors.push(FieldError::invalid(
@@ -76,8 +72,12 @@ fn object_meta(kind: &str, meta: &Json) -> Vec<FieldError> {
                 &m,
             ));
         }
-        size += k.len() + v.as_str().map_or(0, str::len);
     }
+    let size = rules::annotations_size(
+        annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+    );
     if size > ANNOTATIONS_LIMIT {
         errors.push(FieldError::too_long(
             "metadata.annotations",
@@ -261,7 +261,7 @@ fn container(c: &Json, at: &str, names: &mut Vec<String>, errors: &mut Vec<Field
     }
     for (i, e) in c["env"].as_array().into_iter().flatten().enumerate() {
         let name = e["name"].as_str().unwrap_or_default();
-        for m in rules::env_var_name(name) {
+        for m in rules::relaxed_env_var_name(name) {
             errors.push(FieldError::invalid(
                 format!("{at}.env[{i}].name"),
                 &Json::from(name),
@@ -273,62 +273,41 @@ fn container(c: &Json, at: &str, names: &mut Vec<String>, errors: &mut Vec<Field
 
 /// `ValidateTolerations`.
 fn toleration(t: &Json, at: &str, errors: &mut Vec<FieldError>) {
-    let key = t["key"].as_str().unwrap_or_default();
-    let operator = t["operator"].as_str().unwrap_or_default();
-    let effect = t["effect"].as_str().unwrap_or_default();
-    let value = t["value"].as_str().unwrap_or_default();
-    if !key.is_empty() {
-        for m in rules::qualified_name(key) {
-            errors.push(FieldError::invalid(
-                format!("{at}.key"),
-                &Json::from(key),
-                &m,
-            ));
-        }
-    }
-    if key.is_empty() && operator != "Exists" {
-        errors.push(FieldError::invalid(
-            format!("{at}.operator"),
-            &Json::from(operator),
-            "operator must be Exists when `key` is empty, which means \"match all values and all keys\"",
-        ));
-    }
-    if !t["tolerationSeconds"].is_null() && effect != "NoExecute" {
-        errors.push(FieldError::invalid(
-            format!("{at}.effect"),
-            &Json::from(effect),
-            "effect must be 'NoExecute' when `tolerationSeconds` is set",
-        ));
-    }
-    match operator {
-        "Equal" | "" => {
-            let messages = rules::label_value(value);
-            if !messages.is_empty() {
-                errors.push(FieldError::invalid(
-                    format!("{at}.operator"),
-                    &Json::from(value),
-                    &messages.join(";"),
-                ));
+    use rules::tolerations::{Field, Problem, Quoted, Toleration};
+    let field = |name: &str| t[name].as_str().unwrap_or_default();
+    let fields = Toleration {
+        key: field("key"),
+        operator: field("operator"),
+        value: field("value"),
+        effect: field("effect"),
+        has_seconds: !t["tolerationSeconds"].is_null(),
+    };
+    let path = |f: Field| match f {
+        Field::Key => (format!("{at}.key"), fields.key),
+        Field::Operator => (format!("{at}.operator"), fields.operator),
+        Field::Effect => (format!("{at}.effect"), fields.effect),
+    };
+    for problem in rules::tolerations::validate(&fields) {
+        match problem {
+            Problem::Invalid {
+                field,
+                quoted,
+                message,
+            } => {
+                let (at, own) = path(field);
+                let value = match quoted {
+                    Quoted::Field => Json::from(own),
+                    Quoted::Value => Json::from(fields.value),
+                    Quoted::Whole => t.clone(),
+                };
+                errors.push(FieldError::invalid(at, &value, &message));
             }
+            Problem::NotSupported {
+                field,
+                value,
+                supported,
+            } => errors.push(FieldError::not_supported(path(field).0, &value, supported)),
         }
-        "Exists" if !value.is_empty() => errors.push(FieldError::invalid(
-            format!("{at}.operator"),
-            t,
-            "value must be empty when `operator` is 'Exists'",
-        )),
-        "Exists" => {}
-        other => errors.push(FieldError::not_supported(
-            format!("{at}.operator"),
-            other,
-            &["Equal", "Exists"],
-        )),
-    }
-    if !effect.is_empty() && !matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
-        errors.push(FieldError::not_supported(
-            format!("{at}.effect"),
-            effect,
-            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
-        ));
     }
 }
 

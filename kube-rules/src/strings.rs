@@ -1,7 +1,8 @@
 //! The string rules of `k8s.io/apimachinery/pkg/util/validation` (`IsDNS1123Label`,
 //! `IsDNS1123Subdomain`, `IsDNS1035Label`, `IsQualifiedName`, `IsValidLabelValue`,
-//! `IsConfigMapKey`, `IsValidPortNum`, `IsValidPortName`, the relaxed environment variable name
-//! of 1.32), each returning its messages, worded as there.
+//! `IsConfigMapKey`, `IsEnvVarName` and the relaxed environment variable name of 1.32,
+//! `IsValidPortNum`, `IsValidPortName`) and the image rule of `pkg/apis/core/validation`, each
+//! returning its messages, worded as there. An empty list means the value is valid.
 
 fn max_len_error(length: usize) -> String {
     format!("must be no more than {length} characters")
@@ -205,8 +206,43 @@ pub fn config_map_key(value: &str) -> Vec<String> {
     errs
 }
 
-/// `IsRelaxedEnvVarName` (the `RelaxedEnvironmentVariableValidation` rule, on by default in 1.32).
+/// `IsEnvVarName`: the rule every API server version accepts (`[-._a-zA-Z][-._a-zA-Z0-9]*`, and
+/// no `..` prefix), where the relaxed rule of 1.32 needs a new enough cluster.
 pub fn env_var_name(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    let b = value.as_bytes();
+    let ok = b.first().is_some_and(|c| !c.is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
+    if !ok {
+        errs.push(regex_error(
+            "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit",
+            "[-._a-zA-Z][-._a-zA-Z0-9]*",
+            &["my.env-name", "MY_ENV.NAME", "MyEnvName1"],
+        ));
+    }
+    errs.extend(ch_dir_prefix(value));
+    errs
+}
+
+/// A container's `image`: required, and without leading or trailing whitespace (the checks of
+/// `validateContainerCommon` and `ValidatePodSpec`); whitespace inside is refused too, since no
+/// image reference has any and the kubelet could never pull it.
+pub fn image(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return vec!["Required value".into()];
+    }
+    if value.trim() != value {
+        return vec!["must not have leading or trailing whitespace".into()];
+    }
+    if value.chars().any(char::is_whitespace) {
+        return vec!["must not contain whitespace".into()];
+    }
+    Vec::new()
+}
+
+/// `IsRelaxedEnvVarName` (the `RelaxedEnvironmentVariableValidation` rule, on by default in 1.32).
+pub fn relaxed_env_var_name(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.is_empty() {
         errs.push("environment variable name must be non-empty".into());
@@ -258,6 +294,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn env_var_names_as_is_env_var_name() {
+        for ok in ["JAVA_HOME", "my.env-name", "_x", "-a", "MyEnvName1"] {
+            assert!(env_var_name(ok).is_empty(), "{ok}");
+        }
+        assert_eq!(
+            env_var_name("1 bad=name"),
+            ["a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"]
+        );
+        assert_eq!(env_var_name("").len(), 1);
+        assert_eq!(env_var_name("1A").len(), 1);
+        assert_eq!(env_var_name("..A"), ["must not start with '..'"]);
+    }
+
+    #[test]
+    fn images() {
+        assert!(image("flink:2.3.0-scala_2.12-java17").is_empty());
+        assert_eq!(image(""), ["Required value"]);
+        assert_eq!(
+            image(" flink"),
+            ["must not have leading or trailing whitespace"]
+        );
+        assert_eq!(image("flink 2"), ["must not contain whitespace"]);
+    }
+
+    #[test]
+    fn lengths_at_their_boundaries() {
+        let at = |n: usize| "a".repeat(n);
+        assert!(dns1123_label(&at(63)).is_empty());
+        assert_eq!(
+            dns1123_label(&at(64)),
+            ["must be no more than 63 characters"]
+        );
+        assert!(dns1035_label(&at(63)).is_empty());
+        assert_eq!(dns1035_label(&at(64)).len(), 1);
+        assert!(dns1123_subdomain(&at(253)).is_empty());
+        assert_eq!(dns1123_subdomain(&at(254)).len(), 1);
+        assert!(label_value(&at(63)).is_empty());
+        assert_eq!(label_value(&at(64)), ["must be no more than 63 characters"]);
+        assert!(qualified_name(&at(63)).is_empty());
+        assert_eq!(
+            qualified_name(&at(64)),
+            ["name part must be no more than 63 characters"]
+        );
+        let prefix = format!("{}/n", at(253));
+        assert!(qualified_name(&prefix).is_empty());
+        let too_long = format!("{}/n", at(254));
+        assert_eq!(
+            qualified_name(&too_long),
+            ["prefix part must be no more than 253 characters"]
+        );
+        assert_eq!(qualified_name("bad label!").len(), 1);
+        assert!(qualified_name("Upper.Case_ok-1").is_empty());
+    }
+
+    #[test]
     fn flink_ha_config_map_names_are_subdomains_not_labels() {
         // Flink's HA ConfigMaps: a UUID cluster id and a 32-digit job id, longer than a label.
         let long = format!(
@@ -306,8 +397,8 @@ mod tests {
         assert!(config_map_key("flink-conf.yaml").is_empty());
         assert_eq!(config_map_key("..data"), ["must not start with '..'"]);
         assert_eq!(config_map_key("a/b").len(), 1);
-        assert!(env_var_name("1_OK.but-relaxed").is_empty());
-        assert_eq!(env_var_name("A=B").len(), 1);
+        assert!(relaxed_env_var_name("1_OK.but-relaxed").is_empty());
+        assert_eq!(relaxed_env_var_name("A=B").len(), 1);
         assert_eq!(port_number(0), ["must be between 1 and 65535, inclusive"]);
         assert!(port_name("rest").is_empty());
         assert_eq!(
