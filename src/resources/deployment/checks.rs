@@ -151,6 +151,7 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     super::secret_configuration::conflicts(model, diags);
     rest_url(model, diags);
     blob_storage_namespace(model, diags);
+    super::ingress::checks(model, diags);
     let kubernetes_ha = model
         .high_availability
         .known()

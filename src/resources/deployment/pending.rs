@@ -10,8 +10,8 @@ use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Attributes that never wait: identity, lifecycle, apply settings and computed values. Every
-/// other attribute is part of the spec the pods are rendered from.
+/// Attributes that never wait: identity, lifecycle, apply settings, the Ingress (no pod reads it)
+/// and computed values. Every other attribute is part of the spec the pods are rendered from.
 const NOT_SPEC: &[&str] = &[
     "id",
     "name",
@@ -23,6 +23,8 @@ const NOT_SPEC: &[&str] = &[
     "wait_for_job",
     "wait_timeout",
     "rest_url",
+    "ingress",
+    "web_ui_url",
     "timeouts",
     "job_id",
     "effective_flink_configuration",
