@@ -137,3 +137,38 @@ fn ingress_is_created_restored_after_drift_and_deleted_with_its_block() {
         cluster.managed_objects()
     );
 }
+
+fn plan_error_for(ingress: &str) -> String {
+    let ws = Workspace::new();
+    ws.config(&format!(
+        r#"resource "flink_deployment" "x" {{
+  name          = "x"
+  flink_version = "2.3"
+  artifact      = {{ jar_uri = "https://example.com/job.jar" }}
+  ingress       = {ingress}
+}}"#
+    ));
+    ws.plan_error()
+}
+
+#[test]
+fn ingress_values_are_checked_at_plan_on_their_paths() {
+    let out = plan_error_for(
+        r#"{ host = "10.0.0.1", path = "flink", tls_secret = "Web_Cert", class_name = "-nginx" }"#,
+    );
+    for (summary, path) in [
+        ("Invalid ingress host", "ingress.host"),
+        ("Invalid ingress path", "ingress.path"),
+        ("Invalid Secret name", "ingress.tls_secret"),
+        ("Invalid Kubernetes name", "ingress.class_name"),
+    ] {
+        assert!(
+            out.split("Error: ")
+                .any(|d| d.starts_with(summary) && d.contains(path)),
+            "missing {summary:?} on {path}:\n{out}"
+        );
+    }
+    let out = plan_error_for(r#"{ host = "flink.example.com", tls_passthrough = true }"#);
+    assert!(out.contains("TLS passthrough without TLS"), "{out}");
+    assert!(out.contains("ingress.tls_passthrough"), "{out}");
+}
