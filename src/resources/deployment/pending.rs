@@ -173,4 +173,24 @@ mod tests {
         assert_eq!(after(&prior, &model(2, "2.3"), false), Attr::Null);
         assert_eq!(running_spec(&prior).parallelism, Attr::Known(1));
     }
+
+    #[test]
+    fn an_ingress_change_never_waits() {
+        let prior = model(1, "2.3");
+        let mut planned = prior.clone();
+        planned.ingress = Attr::Known(crate::resources::deployment::model::Ingress {
+            host: Attr::Known("flink.example.com".into()),
+            ..Default::default()
+        });
+        assert_eq!(changes(&prior, &planned), None);
+        planned.parallelism = Attr::Known(2);
+        let waiting = after(&prior, &planned, true);
+        let expected: BTreeMap<String, String> =
+            [("parallelism".to_string(), "1".to_string())].into();
+        assert_eq!(
+            waiting,
+            Attr::Known(expected),
+            "only what the pods read waits"
+        );
+    }
 }
