@@ -24,6 +24,8 @@ pub enum Kind {
     Deployment,
     /// networking.k8s.io/v1 NetworkPolicy
     NetworkPolicy,
+    /// networking.k8s.io/v1 Ingress
+    Ingress,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::RoleBinding => ("rbac.authorization.k8s.io", "v1", "RoleBinding"),
             Kind::Deployment => ("apps", "v1", "Deployment"),
             Kind::NetworkPolicy => ("networking.k8s.io", "v1", "NetworkPolicy"),
+            Kind::Ingress => ("networking.k8s.io", "v1", "Ingress"),
         };
         ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
     }
@@ -53,6 +56,7 @@ impl Kind {
             Kind::RoleBinding => "RoleBinding",
             Kind::Deployment => "Deployment",
             Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::Ingress => "Ingress",
         }
     }
 }
@@ -140,5 +144,6 @@ mod tests {
         );
         assert_eq!(Kind::Deployment.api_resource().plural, "deployments");
         assert_eq!(Kind::NetworkPolicy.api_resource().plural, "networkpolicies");
+        assert_eq!(Kind::Ingress.api_resource().plural, "ingresses");
     }
 }

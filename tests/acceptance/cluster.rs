@@ -305,7 +305,7 @@ impl Cluster {
     pub fn managed_objects(&self) -> Vec<String> {
         let text = self.kubectl(&[
             "get",
-            "configmaps,secrets,services,serviceaccounts,roles,rolebindings,deployments",
+            "configmaps,secrets,services,serviceaccounts,roles,rolebindings,deployments,networkpolicies,ingresses",
             "-l",
             "app.kubernetes.io/managed-by=terraform-provider-flink",
             "-o",

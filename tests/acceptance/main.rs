@@ -17,6 +17,7 @@ mod cluster;
 mod configuration_secrets;
 mod data_sources;
 mod deployment;
+mod deployment_ingress;
 mod deployment_tls;
 mod destroy;
 mod handshake;

@@ -56,6 +56,16 @@ resource "flink_deployment" "orders" {
     labels = { team = "orders" }
   }
 
+  # The web UI and REST API from outside the cluster: an Ingress to flink-<name>-rest that ends
+  # TLS with the certificate in the Secret; the controller's namespace gets through the
+  # NetworkPolicy. With the deployment's tls on, it would pass TLS through instead.
+  ingress = {
+    class_name           = "nginx"
+    host                 = "orders.flink.example.com"
+    tls_secret           = "orders-flink-example-com-tls"
+    controller_namespace = "ingress-nginx"
+  }
+
   blob_storage      = flink_blob_storage.state.spec
   high_availability = flink_high_availability.k8s.spec
 }

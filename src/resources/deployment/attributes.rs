@@ -10,6 +10,9 @@ use crate::resources::cluster_objects;
 use crate::schema::{Attribute, Schema, Validator};
 use crate::value::{Attr, Type, Value};
 
+/// What a Secret or IngressClass name must be.
+const SUBDOMAIN_DOC: &str = "A DNS-1123 subdomain: at most 253 characters, dot-separated labels of lowercase letters, digits and `-`.";
+
 /// The type of `flink_certificate_authority.x.spec`.
 fn authority_type() -> Type {
     crate::resources::spec_type(&crate::resources::typed::Typed(
@@ -360,7 +363,7 @@ pub fn schema() -> Schema {
                     Attribute::string_list("rest_from_namespaces")
                         .optional()
                         .validate(Validator::Each(Box::new(Validator::KubernetesName)))
-                        .description("Namespaces whose pods may call the REST API and web UI (port 8081) and, when it is on, the Queryable State proxy (port 9069). Defaults to the deployment's own namespace; when set, only the namespaces listed, so list the deployment's own namespace too if its pods call in. An ingress controller that serves `rest_url` runs in a namespace of its own, which must be listed. Namespaces are matched by their `kubernetes.io/metadata.name` label, which the API server sets on every namespace."),
+                        .description("Namespaces whose pods may call the REST API and web UI (port 8081) and, when it is on, the Queryable State proxy (port 9069). Defaults to the deployment's own namespace; when set, only the namespaces listed, so list the deployment's own namespace too if its pods call in. An ingress controller runs in a namespace of its own, which must be listed (`ingress.controller_namespace` adds it). Namespaces are matched by their `kubernetes.io/metadata.name` label, which the API server sets on every namespace."),
                     Attribute::string_list("rest_from_cidrs")
                         .optional()
                         .validate(Validator::Each(Box::new(Validator::Custom {
@@ -372,6 +375,45 @@ pub fn schema() -> Schema {
             )
             .optional()
             .description("The deployment's NetworkPolicy, on by default: its pods take traffic on every port from each other (the JobManager's RPC and blob ports, and the TaskManagers' RPC and data ports, which Flink picks at random), and on the REST port (and the Queryable State proxy port) from `rest_from_namespaces` and `rest_from_cidrs`; nothing else reaches them. Egress is not restricted, so blob storage, ZooKeeper, the API server (Kubernetes HA) and the job's own sources and sinks stay reachable. The provider itself reaches the JobManager through a port-forward, which enters the pod from its node, and most network plugins (Calico, Cilium) let a node reach its own pods whatever the policies say. NetworkPolicies add up: to let more in (a Prometheus scraping metrics, say), create another one that selects the pods by the label `flink.flinkops.io/deployment-id`. The cluster's network plugin enforces them; one without NetworkPolicy support keeps the object and ignores it. The provider's credentials need the rights on `networkpolicies` (group `networking.k8s.io`) that they have on the other objects."),
+            Attribute::single_nested(
+                "ingress",
+                vec![
+                    Attribute::string("class_name")
+                        .optional()
+                        .validate(Validator::Custom { doc: SUBDOMAIN_DOC, check: super::ingress::subdomain_check })
+                        .description("The IngressClass (`spec.ingressClassName`), e.g. `nginx`. Without it the cluster's default IngressClass serves the Ingress."),
+                    Attribute::string("host")
+                        .optional()
+                        .validate(Validator::Custom {
+                            doc: "A DNS name such as `flink.example.com`, or a wildcard such as `*.example.com` (the `*` matches one label); no IP address, port, scheme or path.",
+                            check: super::ingress::host_check,
+                        })
+                        .description("The host name the Ingress serves. Without it the Ingress serves every host the controller receives. Needed for `tls_passthrough`, which routes by the name the client sends in the TLS handshake."),
+                    Attribute::string("path")
+                        .optional()
+                        .validate(Validator::Custom {
+                            doc: "Starts with `/` and holds no `//`, `/./`, `/../` or encoded slash, nor ends in `/.` or `/..`, as the API server requires.",
+                            check: super::ingress::path_check,
+                        })
+                        .description("The path prefix routed to the REST Service (`pathType: Prefix`). Defaults to `/`. Flink's web UI and REST API expect to sit at the root: under another prefix the controller must strip it (ingress-nginx: a `rewrite-target` annotation), and `rest_url` then names the prefix. Must stay `/` with `tls_passthrough`."),
+                    Attribute::string("tls_secret")
+                        .optional()
+                        .validate(Validator::Custom { doc: SUBDOMAIN_DOC, check: secret_name_check })
+                        .description("A Secret of type `kubernetes.io/tls` in the deployment's namespace holding the ingress's certificate for `host` (e.g. one cert-manager issues): TLS ends at the ingress, which calls the JobManager in plain http. Not with `tls_passthrough`. The provider does not create or read the Secret."),
+                    Attribute::bool("tls_passthrough")
+                        .optional()
+                        .description("Whether the ingress passes TLS through to the JobManager undecrypted; defaults to whether the deployment's TLS is on. With `true` the provider sets ingress-nginx's `nginx.ingress.kubernetes.io/ssl-passthrough = \"true\"` and `nginx.ingress.kubernetes.io/backend-protocol = \"HTTPS\"` (the controller must run with `--enable-ssl-passthrough`; another controller needs its own annotations in `annotations`), `host` is required and `path` must be `/`. Clients then talk TLS with the JobManager itself: they must present the authority's client certificate, so the REST API's mutual authentication holds through the ingress, and they see the JobManager's certificate, signed by the authority for `flink-<name>-rest.<namespace>.svc` and not for `host`: a client must trust the authority and accept that name (as the provider does with `rest_url`; a browser warns about the name). `true` without the deployment's TLS is a plan error. `false` with TLS on earns a plan warning: the ingress then ends TLS and reaches the JobManager only if it is set up to present the authority's client certificate (ingress-nginx: `proxy-ssl-secret`), and every client of the ingress calls the REST API without one: the mutual authentication ends at the ingress."),
+                    Attribute::string("controller_namespace")
+                        .optional()
+                        .validate(Validator::KubernetesName)
+                        .description("The namespace the ingress controller runs in (e.g. `ingress-nginx`), added to the NetworkPolicy's `rest_from_namespaces` so the controller reaches the REST port. Without it, and with the NetworkPolicy on, plan warns: the controller's own namespace is not admitted unless `network_policy` lists it."),
+                    Attribute::string_map("annotations")
+                        .optional()
+                        .description("Annotations for the ingress controller (e.g. `nginx.ingress.kubernetes.io/whitelist-source-range`, `traefik.ingress.kubernetes.io/router.middlewares`, `cert-manager.io/cluster-issuer`). With `tls_passthrough` the provider's two annotations win: a different value for either is a plan error."),
+                ],
+            )
+            .optional()
+            .description("An Ingress `flink-<name>` (`networking.k8s.io/v1`) to the REST Service `flink-<name>-rest` on port 8081, for the web UI and REST API from outside the cluster. Removing the block deletes the Ingress; changing it never touches the running job (not even under `upgrade_strategy = \"NONE\"`). The provider itself keeps calling the JobManager through a port-forward: to have it go through the Ingress, set `rest_url` to the Ingress's URL written out (the value `web_ui_url` shows, e.g. `https://flink.example.com/`; a reference to the resource's own `web_ui_url` would be a cycle). With the deployment's TLS on, the Ingress passes TLS through by default (`tls_passthrough`), and such a `rest_url` works because the provider presents the authority's client certificate and checks the JobManager's certificate against the authority, whatever host the URL names. The provider's credentials need rights on `ingresses` (group `networking.k8s.io`)."),
             Attribute::single_nested(
                 "tls",
                 vec![
@@ -412,6 +454,9 @@ pub fn schema() -> Schema {
             Attribute::string("rest_endpoint")
                 .computed()
                 .description("In-cluster URL of the JobManager REST API (`https://` when TLS is on)."),
+            Attribute::string("web_ui_url")
+                .computed()
+                .description("The web UI's URL through the Ingress, from `ingress.host` and `ingress.path`: `https://` when the ingress ends TLS (`tls_secret`) or passes it through, `http://` otherwise. Null without an ingress, without a host, or with a wildcard host."),
             Attribute::string("status")
                 .computed()
                 .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod or at `rest_url`, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), `Init:Error` or `Init:CrashLoopBackOff` when the artifact download or its `sha256` check failed, or `UNREACHABLE` when the REST API does not answer."),

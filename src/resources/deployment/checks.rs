@@ -415,6 +415,7 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
     artifact(model, diags);
     rest_url(model, diags);
     blob_storage_namespace(model, diags);
+    super::ingress::checks(model, diags);
     let kubernetes_ha = model
         .high_availability
         .known()

@@ -1,6 +1,6 @@
 //! The computed attributes of a deployment (pure): its defaults (`job_id`, `image`,
 //! `number_of_task_managers`), then, from one rendering of the spec that runs (pending changes kept
-//! back), `effective_flink_configuration` as Flink gets it, `rest_endpoint` and
+//! back), `effective_flink_configuration` as Flink gets it, `rest_endpoint`, `web_ui_url` and
 //! `kubernetes_objects`. Plan, apply, read and import all end here.
 
 use super::layout::Names;
@@ -39,6 +39,7 @@ pub fn fill(
     let Some(resolved) = resolved else {
         model.effective_flink_configuration = Attr::Unknown;
         model.rest_endpoint = Attr::Unknown;
+        model.web_ui_url = Attr::Unknown;
         model.kubernetes_objects = Attr::Unknown;
         return None;
     };
@@ -113,6 +114,11 @@ fn fill_rendered(model: &mut Model, rendered: &Rendered) {
     }
     model.effective_flink_configuration = Attr::Known(effective);
     model.rest_endpoint = Attr::Known(objects::rest_endpoint(resolved));
+    model.web_ui_url = resolved
+        .ingress
+        .as_ref()
+        .and_then(super::ingress::web_ui_url)
+        .map_or(Attr::Null, Attr::Known);
     model.kubernetes_objects = value::from_value(&cluster_objects::in_sync(&rendered.objects))
         .map_or(Attr::Unknown, Attr::Known);
 }

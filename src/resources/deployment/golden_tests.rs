@@ -1,5 +1,5 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
-//! deployment, one with blob storage credentials, Kubernetes HA, Queryable State, pod options and
+//! deployment with an Ingress that ends TLS, one with blob storage credentials, Kubernetes HA, Queryable State, pod options and
 //! Flink keys from Secrets, one with ZooKeeper HA and REST clients listed for its NetworkPolicy,
 //! one running jars of its image (`local://`, one outside `usrlib`), and a suspended one with a
 //! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
@@ -37,6 +37,11 @@ fn cases() -> Vec<(&'static str, Model)> {
             model(json!({
                 "name": "wordcount", "namespace": "team-a", "flink_version": "2.3",
                 "artifact": {"jar_uri": "file:///opt/flink/usrlib/wordcount.jar"},
+                "ingress": {
+                    "class_name": "nginx", "host": "flink.example.com",
+                    "tls_secret": "flink-example-com-tls", "controller_namespace": "ingress-nginx",
+                    "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+                },
             })),
         ),
         (

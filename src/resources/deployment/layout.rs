@@ -17,6 +17,7 @@ pub const KINDS: &[Kind] = &[
     Kind::Service,
     Kind::Deployment,
     Kind::NetworkPolicy,
+    Kind::Ingress,
 ];
 /// The deployment id label on every object and pod.
 pub const DEPLOYMENT_ID_LABEL: &str = "flink.flinkops.io/deployment-id";
@@ -52,6 +53,7 @@ pub struct Names {
     pub ha_role: String,
     pub tls_secret: String,
     pub network_policy: String,
+    pub ingress: String,
 }
 
 impl Names {
@@ -65,6 +67,7 @@ impl Names {
             ha_role: format!("flink-{name}-ha"),
             tls_secret: format!("flink-{name}-tls"),
             network_policy: format!("flink-{name}"),
+            ingress: format!("flink-{name}"),
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   pending changes of `upgrade_strategy = "NONE"` kept back ([`pending`]);
 //! - [`rendering`]: Flink's configuration (from [`flink_input`]), the log4j file and the
 //!   Kubernetes objects (`Rendered`, built by [`objects`] and [`tls`] over the fixed names of
-//!   [`layout`], with the Flink keys [`secret_configuration`] hands over from Secrets);
+//!   [`layout`], with the Flink keys [`secret_configuration`] hands over from Secrets, and the
+//!   Ingress of [`ingress`]);
 //! - [`computed`]: the computed attributes, written once from one rendering.
 //!
 //! Plan ([`plan`]) and apply ([`apply`]) decide what happens to the running job by comparing the
@@ -27,6 +28,7 @@ mod destroy;
 mod flink_input;
 #[cfg(test)]
 mod golden_tests;
+mod ingress;
 mod jobmanager_pods;
 mod layout;
 mod lifecycle;

@@ -75,6 +75,8 @@ pub struct Model {
     #[serde(default)]
     pub network_policy: Attr<NetworkPolicy>,
     #[serde(default)]
+    pub ingress: Attr<Ingress>,
+    #[serde(default)]
     pub tls: Attr<Tls>,
     #[serde(default)]
     pub tls_certificates: Attr<TlsCertificates>,
@@ -84,6 +86,8 @@ pub struct Model {
     pub effective_flink_configuration: Attr<BTreeMap<String, String>>,
     #[serde(default)]
     pub rest_endpoint: Attr<String>,
+    #[serde(default)]
+    pub web_ui_url: Attr<String>,
     #[serde(default)]
     pub status: Attr<String>,
     #[serde(default)]
@@ -229,6 +233,25 @@ pub struct NetworkPolicy {
     pub rest_from_namespaces: Attr<Vec<String>>,
     #[serde(default)]
     pub rest_from_cidrs: Attr<Vec<String>>,
+}
+
+/// An Ingress to the REST Service, for the web UI and REST API from outside the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ingress {
+    #[serde(default)]
+    pub class_name: Attr<String>,
+    #[serde(default)]
+    pub host: Attr<String>,
+    #[serde(default)]
+    pub path: Attr<String>,
+    #[serde(default)]
+    pub tls_secret: Attr<String>,
+    #[serde(default)]
+    pub tls_passthrough: Attr<bool>,
+    #[serde(default)]
+    pub controller_namespace: Attr<String>,
+    #[serde(default)]
+    pub annotations: Attr<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! file, the ServiceAccount, the JobManager (application mode) and TaskManager Deployments over
 //! the pod templates of [`pod_template`], the JobManager's rpc/blob and REST Services, the
 //! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret, the Kubernetes HA Role and
-//! the NetworkPolicy of [`super::network_policy`].
+//! the NetworkPolicy of [`super::network_policy`] and the Ingress of [`super::ingress`].
 
 use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT};
 use super::pod_template::{self, content_hash, labels};
@@ -207,6 +207,7 @@ pub fn desired(
         ));
     }
     objects.extend(super::network_policy::network_policy(d));
+    objects.extend(super::ingress::ingress(d));
     if d.queryable_state {
         objects.push(service(
             d,

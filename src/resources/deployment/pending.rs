@@ -10,8 +10,8 @@ use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Attributes that never wait: identity, lifecycle, apply settings and computed values. Every
-/// other attribute is part of the spec the pods are rendered from.
+/// Attributes that never wait: identity, lifecycle, apply settings, the Ingress (no pod reads it)
+/// and computed values. Every other attribute is part of the spec the pods are rendered from.
 const NOT_SPEC: &[&str] = &[
     "id",
     "name",
@@ -23,6 +23,8 @@ const NOT_SPEC: &[&str] = &[
     "wait_for_job",
     "wait_timeout",
     "rest_url",
+    "ingress",
+    "web_ui_url",
     "timeouts",
     "job_id",
     "effective_flink_configuration",
@@ -170,5 +172,25 @@ mod tests {
         assert_eq!(after(&prior, &planned, true), Attr::Null);
         assert_eq!(after(&prior, &model(2, "2.3"), false), Attr::Null);
         assert_eq!(running_spec(&prior).parallelism, Attr::Known(1));
+    }
+
+    #[test]
+    fn an_ingress_change_never_waits() {
+        let prior = model(1, "2.3");
+        let mut planned = prior.clone();
+        planned.ingress = Attr::Known(crate::resources::deployment::model::Ingress {
+            host: Attr::Known("flink.example.com".into()),
+            ..Default::default()
+        });
+        assert_eq!(changes(&prior, &planned), None);
+        planned.parallelism = Attr::Known(2);
+        let waiting = after(&prior, &planned, true);
+        let expected: BTreeMap<String, String> =
+            [("parallelism".to_string(), "1".to_string())].into();
+        assert_eq!(
+            waiting,
+            Attr::Known(expected),
+            "only what the pods read waits"
+        );
     }
 }

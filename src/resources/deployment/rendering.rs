@@ -113,6 +113,7 @@ pub fn inputs_json(model: &Model) -> String {
     let mut inputs = model.clone();
     inputs.effective_flink_configuration = Attr::Null;
     inputs.rest_endpoint = Attr::Null;
+    inputs.web_ui_url = Attr::Null;
     inputs.status = Attr::Null;
     inputs.kubernetes_objects = Attr::Null;
     inputs.tls_certificates = Attr::Null;

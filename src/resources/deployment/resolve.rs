@@ -98,6 +98,8 @@ pub struct Resolved {
     pub queryable_state: bool,
     /// The NetworkPolicy's REST peers; `None` when `network_policy.enabled = false`.
     pub network_policy: Option<RestPeers>,
+    /// The Ingress to the REST Service, when `ingress` is set.
+    pub ingress: Option<super::ingress::ResolvedIngress>,
     pub allow_non_restored_state: bool,
     pub tls: Option<ResolvedTls>,
     /// The savepoint a starting job restores from (`execution.savepoint.path`).
@@ -217,6 +219,15 @@ fn network_policy(model: &Model) -> Option<Option<RestPeers>> {
         Attr::Null => vec![known(&model.namespace)?],
         Attr::Unknown => return None,
     };
+    let mut namespaces = namespaces;
+    // The ingress controller's namespace, so the Ingress it serves reaches the REST port.
+    if let Some(controller) = model.ingress.known().map(|i| &i.controller_namespace) {
+        match controller {
+            Attr::Known(ns) if !namespaces.contains(ns) => namespaces.push(ns.clone()),
+            Attr::Unknown => return None,
+            _ => {}
+        }
+    }
     Some(Some(RestPeers {
         namespaces,
         cidrs: or_default(&settings.rest_from_cidrs)?,
@@ -415,6 +426,7 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         },
         queryable_state: queryable_state(model)?,
         network_policy: network_policy(model)?,
+        ingress: super::ingress::resolve(model, tls_enabled(model)?)?,
         allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
         tls: tls(model)?,
         restore_from: restore_from(model),
