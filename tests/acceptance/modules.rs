@@ -186,3 +186,39 @@ fn the_platform_module_apply_tests_pass_against_the_cluster() {
         cluster.managed_objects()
     );
 }
+
+/// `examples/production`, exactly as committed, validates and plans against the cluster with
+/// every resource to add and no warning: its image and bucket are placeholders, so it is not
+/// applied here.
+#[test]
+fn the_production_example_validates_and_plans() {
+    let cluster = Cluster::start("production");
+    let ws = Workspace::new();
+    copy_example("production", &ws.path().join("production"));
+    let validate = ws.terraform(&["-chdir=production", "validate", "-no-color"]);
+    assert_eq!(validate.code, 0, "{}", validate.text);
+    let kubeconfig = format!("kubeconfig={}", cluster.kubeconfig.display());
+    let namespace = format!("namespace={}", cluster.namespace);
+    let plan = ws.terraform(&[
+        "-chdir=production",
+        "plan",
+        "-no-color",
+        "-var",
+        &kubeconfig,
+        "-var",
+        &namespace,
+    ]);
+    assert_eq!(plan.code, 0, "{}", plan.text);
+    assert!(
+        plan.text
+            .contains("Plan: 4 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.text
+    );
+    let warnings: Vec<&str> = plan
+        .text
+        .lines()
+        .filter(|l| l.contains("Warning:") && !l.contains("Provider development overrides"))
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}\n{}", plan.text);
+}
