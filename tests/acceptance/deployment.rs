@@ -448,7 +448,7 @@ fn kubernetes_values_are_checked_at_plan_on_their_paths() {
         "shorten it by 4",
         "Flink 2.3.99 was never released: the 2.3 releases are 2.3.0",
         r#"Invalid image """#,
-        "Artifact URI without a host \"http://\"",
+        "Malformed artifact URL \"http://\"",
         r#"Invalid label key "bad label!""#,
         r#"pod.labels["bad label!"]: Kubernetes would refuse it: name part must consist of alphanumeric characters"#,
         r#"Invalid value of label "team""#,
