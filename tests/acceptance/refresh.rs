@@ -28,10 +28,10 @@ fn refresh_lists_each_kind_once_per_namespace_and_creates_list_their_own_objects
             .filter(|(k, _)| k.starts_with("list "))
             .map(|(_, v)| v)
             .sum();
-        // The seven kinds a deployment owns (ConfigMap, Secret, ServiceAccount, Role,
-        // RoleBinding, Service, Deployment) and its pods (for `status`), listed once for all
-        // five deployments.
-        assert_eq!(lists, 8, "{counts:?}");
+        // The nine kinds a deployment owns (ConfigMap, Secret, ServiceAccount, Role,
+        // RoleBinding, Service, Deployment, NetworkPolicy, Ingress) and its pods (for `status`),
+        // listed once for all five deployments.
+        assert_eq!(lists, 10, "{counts:?}");
         assert!(
             counts.keys().all(|k| k.starts_with("list ")),
             "a refresh only lists: {counts:?}"
@@ -55,9 +55,10 @@ fn refresh_lists_each_kind_once_per_namespace_and_creates_list_their_own_objects
                 ) || l.contains("labelSelector=flink.flinkops.io%2Fdeployment-id ->")
             })
             .count();
-        // The apply's refresh and the plan after it (`Workspace::apply` checks it is empty).
+        // The apply's refresh and the plan after it (`Workspace::apply` checks it is empty), ten
+        // kinds each.
         assert!(
-            namespace_wide <= 16,
+            namespace_wide <= 20,
             "{namespace_wide} namespace-wide lists:\n{during:#?}"
         );
         assert!(
