@@ -316,7 +316,7 @@ fn secret_references_are_checked_as_the_api_server_checks_them() {
     assert!(
         has_error(
             &out,
-            "Invalid Secret name \"Kafka_Credentials\"",
+            "Invalid Kubernetes name \"Kafka_Credentials\"",
             &format!("{secrets}[\"fs.bad-name.password\"].secret")
         ),
         "{out}"

@@ -159,8 +159,8 @@ fn ingress_values_are_checked_at_plan_on_their_paths() {
     for (summary, path) in [
         ("Invalid ingress host", "ingress.host"),
         ("Invalid ingress path", "ingress.path"),
-        ("Invalid Secret name", "ingress.tls_secret"),
-        ("Invalid Kubernetes name", "ingress.class_name"),
+        ("Invalid Kubernetes name \"Web_Cert\"", "ingress.tls_secret"),
+        ("Invalid Kubernetes name \"-nginx\"", "ingress.class_name"),
     ] {
         assert!(
             out.split("Error: ")

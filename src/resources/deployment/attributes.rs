@@ -10,9 +10,6 @@ use crate::resources::cluster_objects;
 use crate::schema::{Attribute, Schema, Validator};
 use crate::value::{Attr, Type, Value};
 
-/// What a Secret or IngressClass name must be.
-const SUBDOMAIN_DOC: &str = "A DNS-1123 subdomain: at most 253 characters, dot-separated labels of lowercase letters, digits and `-`.";
-
 /// The type of `flink_certificate_authority.x.spec`.
 fn authority_type() -> Type {
     crate::resources::spec_type(&crate::resources::typed::Typed(
@@ -277,10 +274,7 @@ pub fn schema() -> Schema {
                 vec![
                     Attribute::string("secret")
                         .required()
-                        .validate(Validator::Custom {
-                            doc: "A Secret name (a DNS-1123 subdomain: at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit).",
-                            check: secret_name_check,
-                        })
+                        .validate(Validator::KubernetesSubdomain)
                         .description("Name of a Secret in the deployment's namespace."),
                     Attribute::string("key")
                         .required()
@@ -380,7 +374,7 @@ pub fn schema() -> Schema {
                 vec![
                     Attribute::string("class_name")
                         .optional()
-                        .validate(Validator::Custom { doc: SUBDOMAIN_DOC, check: super::ingress::subdomain_check })
+                        .validate(Validator::KubernetesSubdomain)
                         .description("The IngressClass (`spec.ingressClassName`), e.g. `nginx`. Without it the cluster's default IngressClass serves the Ingress."),
                     Attribute::string("host")
                         .optional()
@@ -398,7 +392,7 @@ pub fn schema() -> Schema {
                         .description("The path prefix routed to the REST Service (`pathType: Prefix`). Defaults to `/`. Flink's web UI and REST API expect to sit at the root: under another prefix the controller must strip it (ingress-nginx: a `rewrite-target` annotation), and `rest_url` then names the prefix. Must stay `/` with `tls_passthrough`."),
                     Attribute::string("tls_secret")
                         .optional()
-                        .validate(Validator::Custom { doc: SUBDOMAIN_DOC, check: secret_name_check })
+                        .validate(Validator::KubernetesSubdomain)
                         .description("A Secret of type `kubernetes.io/tls` in the deployment's namespace holding the ingress's certificate for `host` (e.g. one cert-manager issues): TLS ends at the ingress, which calls the JobManager in plain http. Not with `tls_passthrough`. The provider does not create or read the Secret."),
                     Attribute::bool("tls_passthrough")
                         .optional()
@@ -512,16 +506,6 @@ fn rest_url_check(value: &Value) -> Result<(), (String, String)> {
 }
 
 /// A Secret's name, as the API server checks it: a DNS-1123 subdomain.
-fn secret_name_check(value: &Value) -> Result<(), (String, String)> {
-    match value.as_str() {
-        Some(name) if !kube_rules::dns1123_subdomain(name).is_empty() => Err((
-            format!("Invalid Secret name {name:?}"),
-            "A Secret name is a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. kafka-credentials.".into(),
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn secret_key_check(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
         Some(key) if !kube_rules::config_map_key(key).is_empty() => Err((
@@ -583,12 +567,12 @@ mod tests {
 
     #[test]
     fn secret_names_are_dns_subdomains_as_the_api_server_checks_them() {
+        let names = Validator::KubernetesSubdomain;
         for ok in ["kafka-credentials", "a", "team.kafka-1", &"a".repeat(253)] {
-            assert!(secret_name_check(&Value::string(ok)).is_ok(), "{ok}");
+            assert!(names.check(&Value::string(ok)).is_empty(), "{ok}");
         }
         for bad in ["Kafka", "-a", "a-", "a..b", "a_b", "", &"a".repeat(254)] {
-            let failure = secret_name_check(&Value::string(bad));
-            assert!(failure.is_err(), "{bad:?}");
+            assert!(!names.check(&Value::string(bad)).is_empty(), "{bad:?}");
         }
     }
 

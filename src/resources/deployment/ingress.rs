@@ -133,21 +133,6 @@ pub fn web_ui_url(ingress: &ResolvedIngress) -> Option<String> {
     Some(format!("{scheme}://{host}{path}"))
 }
 
-/// A DNS-1123 subdomain, as an IngressClass name is.
-pub fn subdomain_check(value: &Value) -> Result<(), (String, String)> {
-    match value.as_str() {
-        Some(text) if !kube_rules::dns1123_subdomain(text).is_empty() => Err((
-            "Invalid Kubernetes name".into(),
-            format!(
-                "{text:?} is not a DNS-1123 subdomain: at most 253 characters, dot-separated \
-                 labels of lowercase letters, digits and `-`, each starting and ending with a \
-                 letter or digit."
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// An Ingress rule's host: a DNS-1123 subdomain, or one with a `*.` prefix; no IP address.
 pub fn host_check(value: &Value) -> Result<(), (String, String)> {
     let Some(text) = value.as_str() else {
@@ -521,10 +506,11 @@ mod tests {
 
     #[test]
     fn class_names_are_dns_subdomains() {
-        assert_eq!(check(subdomain_check, "nginx"), Ok(()));
-        assert_eq!(check(subdomain_check, "nginx.internal"), Ok(()));
+        let names = crate::schema::Validator::KubernetesSubdomain;
+        assert!(names.check(&Value::string("nginx")).is_empty());
+        assert!(names.check(&Value::string("nginx.internal")).is_empty());
         for bad in ["Nginx", "nginx_", "-nginx", ""] {
-            assert!(check(subdomain_check, bad).is_err(), "{bad}");
+            assert!(!names.check(&Value::string(bad)).is_empty(), "{bad}");
         }
     }
 }
