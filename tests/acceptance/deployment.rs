@@ -548,3 +548,42 @@ resource "flink_deployment" "big" {{
     importer.assert_no_changes();
     ws.destroy();
 }
+
+/// The NetworkPolicy's client CIDRs and the blob storage's namespace, checked at plan: each error
+/// on its attribute, saying what to write instead.
+#[test]
+fn network_policy_cidrs_and_the_blob_storage_namespace_are_checked_at_plan() {
+    let ws = Workspace::new();
+    ws.config(
+        r#"resource "flink_deployment" "x" {
+  name          = "orders"
+  namespace     = "team-a"
+  flink_version = "2.3"
+  artifact      = { jar_uri = "https://repo.example.com/job.jar" }
+  network_policy = {
+    rest_from_cidrs = ["10.0.0.0/8", "10.1.2.3/16", "fd00::/8"]
+  }
+  blob_storage = {
+    name              = "state"
+    namespace         = "platform"
+    base_uri          = "s3://state/flink"
+    config_map        = "flink-blob-storage-state"
+    secret            = "flink-blob-storage-state"
+    endpoint          = null
+    region            = null
+    path_style_access = null
+  }
+}"#,
+    );
+    let out = crate::harness::unwrapped(&ws.plan_error());
+    for expected in [
+        "Invalid CIDR",
+        r#"network_policy.rest_from_cidrs[1]: "10.1.2.3/16" has bits set past its prefix: write "10.1.0.0/16"."#,
+        "Blob storage credentials in another namespace",
+        r#"keeps its credentials in Secret "flink-blob-storage-state" of namespace "platform""#,
+        r#"Declare a flink_blob_storage in namespace "team-a""#,
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert_eq!(out.matches("Invalid CIDR").count(), 1, "{out}");
+}
