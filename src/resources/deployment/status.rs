@@ -189,12 +189,20 @@ async fn job_state(cluster: &Cluster, model: &Model, jobmanager: &Pod, pod_name:
     }
 }
 
-/// Waits until the deployment's JobManager pods are gone (SUSPENDED, CANCELLED); the status then.
+/// Waits until every pod of the deployment is gone (SUSPENDED, CANCELLED), terminating ones
+/// included: a TaskManager shuts down after its JobManager, within its grace period, and the
+/// state promises pods scaled to nothing. The status then.
 pub async fn wait_until_stopped(cluster: &Cluster, model: &Model, timeout: Duration) -> String {
+    let (Some(namespace), Some(id)) = (model.namespace.known(), model.id.known()) else {
+        return observe(cluster, model).await;
+    };
     let started = std::time::Instant::now();
     loop {
         cluster.forget_pods();
-        let gone = match jobmanagers(cluster, model, None).await {
+        let gone = match cluster
+            .pods_labelled(namespace, DEPLOYMENT_ID_LABEL, id)
+            .await
+        {
             Ok(pods) => pods.is_empty(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list the deployment's pods");
