@@ -35,6 +35,7 @@ mod pod_security;
 mod provider_config;
 mod refresh;
 mod release;
+mod rescale;
 mod verify;
 #[path = "../realflink_ha/zookeeper_server.rs"]
 mod zookeeper_server;

@@ -1,7 +1,7 @@
 //! Create and update of a deployment (IO), as a short sequence of named steps: what the running
 //! job needs before the rollout (a savepoint, a cancel, the newest state Flink kept of a job that
-//! ended outside Terraform), the savepoint it gives recorded, the TLS material, one rendering,
-//! the objects applied, then the wait for the job. State is written even when a later step
+//! ended outside Terraform, or an in-place rescale sent to Flink), the savepoint it gives
+//! recorded, the TLS material, one rendering, the objects applied, then the wait for the job. State is written even when a later step
 //! fails, so whatever was created is recorded.
 
 use super::computed;
@@ -11,6 +11,7 @@ use super::lifecycle::{self, Before};
 use super::model::Model;
 use super::phases::{Phase, Phases};
 use super::rendering::TlsData;
+use super::rescale;
 use super::rollout;
 use super::savepoint_history::{self, Taken};
 use super::states::{self, State};
@@ -37,16 +38,16 @@ pub async fn apply(
     };
     let deadline = Deadline::start(&model.timeouts, operation);
     let mut phases = Phases::start(model.name.known().map_or("", String::as_str));
-    let taken = match prior_model {
+    let Ready { taken, rescaled } = match prior_model {
         Some(prior_model) => {
             match before_rollout(ctx, prior_model, &mut model, &deadline, &mut phases, diags).await
             {
-                Ok(taken) => taken,
+                Ok(ready) => ready,
                 // Nothing rolled out: the job and the state stay as they were.
                 Err(Unchanged) => return None,
             }
         }
-        None => None,
+        None => Ready::default(),
     };
     savepoint_history::record_savepoint(
         &mut model,
@@ -66,15 +67,35 @@ pub async fn apply(
             return Some(model);
         }
     };
-    Some(roll_out(ctx, model, tls_data, &deadline, &mut phases, diags).await)
+    let rollout = Rollout {
+        tls_data,
+        rescaled,
+        deadline: &deadline,
+    };
+    Some(roll_out(ctx, model, rollout, &mut phases, diags).await)
 }
 
 /// The apply stopped before anything changed.
 struct Unchanged;
 
+/// What the running job gave before the rollout: the savepoint or retained checkpoint taken, or
+/// the resource requirements of an in-place rescale Flink accepted.
+#[derive(Default)]
+struct Ready {
+    taken: Option<Taken>,
+    rescaled: Option<rescale::Requested>,
+}
+
+/// What the rollout goes with besides the model.
+struct Rollout<'a> {
+    tls_data: Option<TlsData>,
+    rescaled: Option<rescale::Requested>,
+    deadline: &'a Deadline,
+}
+
 /// What the running job of `prior` needs before `model` rolls out: the savepoint or retained
-/// checkpoint it gives, if any. `model.pending_changes` is decided here when the plan left it
-/// unknown.
+/// checkpoint it gives, or the new parallelism of an in-place rescale sent to Flink.
+/// `model.pending_changes` is decided here when the plan left it unknown.
 async fn before_rollout(
     ctx: &Context,
     prior: &Model,
@@ -82,8 +103,21 @@ async fn before_rollout(
     deadline: &Deadline,
     phases: &mut Phases,
     diags: &mut Diagnostics,
-) -> Result<Option<Taken>, Unchanged> {
+) -> Result<Ready, Unchanged> {
     let transition = lifecycle::transition(prior, model);
+    if let Some(rescale) = transition.rescale {
+        let Some(cluster) = ctx.cluster(diags).await else {
+            return Err(Unchanged);
+        };
+        let rescaled = rescale::request(cluster, prior, rescale, diags).await;
+        return match diags.has_errors() {
+            true => Err(Unchanged),
+            false => Ok(Ready {
+                taken: None,
+                rescaled,
+            }),
+        };
+    }
     let step = transition.step;
     if model.pending_changes.is_unknown() {
         model.pending_changes = super::pending::after(prior, model, step == Before::Defer);
@@ -110,19 +144,27 @@ async fn before_rollout(
     };
     match diags.has_errors() {
         true => Err(Unchanged),
-        false => Ok(taken),
+        false => Ok(Ready {
+            taken,
+            rescaled: None,
+        }),
     }
 }
 
-/// Renders `model` once, applies its objects and waits for the job; the state to record.
+/// Renders `model` once, applies its objects and waits for the job (at its new parallelism
+/// after an in-place rescale); the state to record.
 async fn roll_out(
     ctx: &Context,
     mut model: Model,
-    tls_data: Option<TlsData>,
-    deadline: &Deadline,
+    rollout: Rollout<'_>,
     phases: &mut Phases,
     diags: &mut Diagnostics,
 ) -> Model {
+    let Rollout {
+        tls_data,
+        rescaled,
+        deadline,
+    } = rollout;
     let rendered = computed::fill(&mut model, tls_data, None);
     // Returned even on failure, so whatever was created is recorded in state.
     let state = model.clone();
@@ -157,6 +199,12 @@ async fn roll_out(
     let Some(cluster) = ctx.cluster(diags).await else {
         return state;
     };
+    if let Some(requested) = &rescaled {
+        rescale::wait(cluster, &model, requested, deadline, diags).await;
+        if diags.has_errors() {
+            return model;
+        }
+    }
     let names = Names::of(name);
     let rollout = layout::rollout_of(&objects, &names.jobmanager);
     let rollouts = [&names.jobmanager, &names.taskmanager]

@@ -132,6 +132,46 @@ pub struct Transition {
     /// only real changes count as a rollout): what plan reports the configuration's issues of.
     /// None while some of it is unknown.
     pub planned: Option<Rendered>,
+    /// The running job's parallelism changes in place (`in_place_rescaling`) and nothing else
+    /// rolls out.
+    pub rescale: Option<Rescale>,
+}
+
+/// A parallelism change the adaptive scheduler takes while the job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rescale {
+    /// The default parallelism the job runs at.
+    pub from: u32,
+    /// The one it is to run at.
+    pub to: u32,
+}
+
+/// The default parallelism of a rendering.
+fn parallelism_of(rendered: &Rendered) -> Option<u32> {
+    rendered
+        .configuration
+        .configuration
+        .get("parallelism.default")?
+        .parse()
+        .ok()
+}
+
+/// The in-place rescale from `old` to `new`: the job runs and keeps running with no new pods
+/// (the parallelism stays out of the rollout hash under `in_place_rescaling`), and its default
+/// parallelism changes.
+fn rescale_of(
+    prior: &Model,
+    planned: &Model,
+    step: Before,
+    old: &Rendered,
+    new: &Rendered,
+) -> Option<Rescale> {
+    let in_place = old.resolved.in_place_rescaling && new.resolved.in_place_rescaling;
+    if !in_place || step != Before::Nothing || !prior.runs() || !planned.runs() {
+        return None;
+    }
+    let (from, to) = (parallelism_of(old)?, parallelism_of(new)?);
+    (from != to).then_some(Rescale { from, to })
 }
 
 /// What happens to the running job of `prior` (rendered as it runs, pending changes included)
@@ -147,19 +187,24 @@ pub fn transition(prior: &Model, planned: &Model) -> Transition {
         Some(_) => computed::fill(&mut prior.clone(), None, None),
         None => None,
     };
-    let (step, directory) = match (&old, &new) {
-        (Some(old), Some(new)) => (
-            before(prior, &old.objects, planned, &new.objects),
-            savepoint_directory(&new.configuration.configuration)
-                .or(savepoint_directory(&old.configuration.configuration))
-                .map(String::from),
-        ),
-        _ => (Before::Nothing, None),
+    let (step, directory, rescale) = match (&old, &new) {
+        (Some(old), Some(new)) => {
+            let step = before(prior, &old.objects, planned, &new.objects);
+            (
+                step,
+                savepoint_directory(&new.configuration.configuration)
+                    .or(savepoint_directory(&old.configuration.configuration))
+                    .map(String::from),
+                rescale_of(prior, planned, step, old, new),
+            )
+        }
+        _ => (Before::Nothing, None, None),
     };
     Transition {
         step,
         directory,
         planned: new,
+        rescale,
     }
 }
 
@@ -300,6 +345,17 @@ pub fn plan_transition(
         pending::after(prior, model, step == Before::Defer)
     };
     model.pending_changes = waiting;
+    if let Some(Rescale { from, to }) = transition.rescale {
+        diags.attribute_warning(
+            AttributePath::root("parallelism"),
+            "Rescaled in place",
+            format!(
+                "in_place_rescaling: the running job goes from parallelism {from} to {to} through \
+                 Flink's adaptive scheduler. The JobManager keeps running, no savepoint is taken, \
+                 job_id stays, and Flink restarts the tasks from their latest checkpoint."
+            ),
+        );
+    }
     if pending::waits(model) {
         diags.attribute_warning(
             AttributePath::root("upgrade_strategy"),
@@ -532,6 +588,77 @@ mod tests {
         };
         super::super::plan::update(&running, &mut kept, &mut diags);
         assert_eq!(kept.job_id, prior.job_id, "no change, same run");
+    }
+
+    #[test]
+    fn under_in_place_rescaling_a_parallelism_change_alone_keeps_the_pods_and_the_run() {
+        let inputs =
+            |parallelism: i64, in_place: bool, strategy: &str, configuration: serde_json::Value| {
+                json!({
+                    "name": "orders", "namespace": "ns", "flink_version": "2.3",
+                    "upgrade_strategy": strategy, "parallelism": parallelism,
+                    "in_place_rescaling": in_place, "flink_configuration": configuration,
+                    "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+                })
+            };
+        let model_of = |inputs: serde_json::Value| {
+            let mut model = super::super::golden_tests::model(inputs);
+            computed::fill(&mut model, None, None).expect("renders");
+            model
+        };
+        let prior = model_of(inputs(1, true, "STATEFUL", json!({})));
+        assert_eq!(
+            prior.effective_flink_configuration.known().unwrap()["jobmanager.scheduler"],
+            "adaptive"
+        );
+        let rescaled = model_of(inputs(2, true, "STATEFUL", json!({})));
+        let step = transition(&prior, &rescaled);
+        assert_eq!(step.step, Before::Nothing, "no savepoint, no new pods");
+        assert_eq!(step.rescale, Some(Rescale { from: 1, to: 2 }));
+        let mut planned = rescaled.clone();
+        let mut diags = Diagnostics::default();
+        super::super::plan::update(&prior, &mut planned, &mut diags);
+        assert_eq!(planned.job_id, prior.job_id, "the same run goes on");
+        assert_eq!(planned.pending_changes, Attr::Null);
+        let warning = diags.0.iter().find(|d| d.summary == "Rescaled in place");
+        assert!(
+            warning.is_some_and(|w| w.detail.contains("from parallelism 1 to 2")),
+            "{:?}",
+            diags.0
+        );
+        // Under NONE too: the running job takes it, nothing waits.
+        let none = transition(
+            &model_of(inputs(1, true, "NONE", json!({}))),
+            &model_of(inputs(2, true, "NONE", json!({}))),
+        );
+        assert_eq!(none.rescale, Some(Rescale { from: 1, to: 2 }));
+
+        // Anything else with it rolls out per upgrade_strategy, the new parallelism with it.
+        let more = transition(
+            &prior,
+            &model_of(inputs(
+                2,
+                true,
+                "STATEFUL",
+                json!({"pipeline.object-reuse": "true"}),
+            )),
+        );
+        assert_eq!(more.step, Before::Savepoint(Reason::Upgrade));
+        assert_eq!(more.rescale, None);
+        // Without in_place_rescaling the parallelism rolls the pods.
+        let upgraded = transition(
+            &model_of(inputs(1, false, "STATEFUL", json!({}))),
+            &model_of(inputs(2, false, "STATEFUL", json!({}))),
+        );
+        assert_eq!(upgraded.step, Before::Savepoint(Reason::Upgrade));
+        assert_eq!(upgraded.rescale, None);
+        // Turning it on is a new scheduler: the pods roll.
+        let switched = transition(
+            &model_of(inputs(1, false, "STATEFUL", json!({}))),
+            &rescaled,
+        );
+        assert_eq!(switched.step, Before::Savepoint(Reason::Upgrade));
+        assert_eq!(switched.rescale, None);
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!
 //! Plan ([`plan`]) and apply ([`apply`]) decide what happens to the running job by comparing the
 //! prior and planned renderings ([`lifecycle`], pure); apply carries it out with Flink
-//! ([`rollout`]: savepoints, cancels, what an ended job kept) and waits for the job ([`status`]).
+//! ([`rollout`]: savepoints, cancels, what an ended job kept; [`rescale`]: a parallelism the
+//! running job takes in place) and waits for the job ([`status`]).
 //! The TLS material's IO is [`tls_material`]'s; the way to the JobManager's REST API is
 //! [`reach`]'s, over the pods [`jobmanager_pods`] finds. Read reports drift of every owned object,
 //! import rebuilds the state from the inputs the ConfigMap records, and [`snapshots`] serves
@@ -44,6 +45,7 @@ mod pod_template;
 mod rbac;
 mod reach;
 mod rendering;
+mod rescale;
 mod resolve;
 #[cfg(test)]
 mod restart_scenario_tests;

@@ -33,6 +33,8 @@ pub struct Model {
     #[serde(default)]
     pub allow_non_restored_state: Attr<bool>,
     #[serde(default)]
+    pub in_place_rescaling: Attr<bool>,
+    #[serde(default)]
     pub initial_savepoint_path: Attr<String>,
     #[serde(default)]
     pub savepoint_timeout: Attr<String>,

@@ -39,6 +39,9 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
             crate::flink::options::Catalogue::of(d.version).preferred("execution.savepoint.path");
         keys.insert(key.to_string(), path.clone());
     }
+    if d.in_place_rescaling {
+        keys.insert("jobmanager.scheduler".into(), "adaptive".into());
+    }
     if d.tls.is_some() {
         keys.extend(crate::flink::tls::ssl_configuration(
             d.version,
@@ -115,6 +118,18 @@ fn service(d: &Resolved, name: &str, component: &str, ports: Json) -> DesiredObj
     )
 }
 
+/// What of the configuration files rolls the pods when it changes: all of it, but the default
+/// parallelism when the job rescales in place (the adaptive scheduler takes a new one through
+/// its resource requirements, without new pods; the ConfigMap still holds it for the next start).
+fn rollout_basis(d: &Resolved, config_yaml: &str, log4j: &str) -> String {
+    if !d.in_place_rescaling {
+        return format!("{config_yaml}\n{log4j}");
+    }
+    let mut keys = crate::flink::yaml::from_config_yaml(config_yaml);
+    keys.remove("parallelism.default");
+    format!("{}\n{log4j}", crate::flink::yaml::to_config_yaml(&keys))
+}
+
 /// Every object of the deployment, given its rendered `config.yaml` and log4j file, and at apply
 /// the TLS Secret's data (without it the Secret is named but empty, as plans need).
 pub fn desired(
@@ -124,7 +139,7 @@ pub fn desired(
     tls_data: Option<Map<String, Json>>,
 ) -> Vec<DesiredObject> {
     let names = Names::of(&d.name);
-    let config_hash = content_hash(&format!("{config_yaml}\n{log4j}"));
+    let config_hash = content_hash(&rollout_basis(d, config_yaml, log4j));
     // Dynamic properties go before the job's own arguments, which end option parsing.
     let mut dynamic: Vec<String> = pod_template::pod_tls(d).map(|t| t.args).unwrap_or_default();
     dynamic.extend(super::secret_configuration::dynamic_properties(d));

@@ -101,6 +101,9 @@ pub struct Resolved {
     /// The Ingress to the REST Service, when `ingress` is set.
     pub ingress: Option<super::ingress::ResolvedIngress>,
     pub allow_non_restored_state: bool,
+    /// `in_place_rescaling`: the adaptive scheduler runs the job, and its parallelism stays out
+    /// of the rollout hash.
+    pub in_place_rescaling: bool,
     pub tls: Option<ResolvedTls>,
     /// The savepoint a starting job restores from (`execution.savepoint.path`).
     pub restore_from: Option<String>,
@@ -428,6 +431,7 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
         network_policy: network_policy(model)?,
         ingress: super::ingress::resolve(model, tls_enabled(model)?)?,
         allow_non_restored_state: known(&model.allow_non_restored_state).unwrap_or(false),
+        in_place_rescaling: known(&model.in_place_rescaling).unwrap_or(false),
         tls: tls(model)?,
         restore_from: restore_from(model),
         retain_checkpoints: match &model.restore_strategy {
