@@ -115,6 +115,9 @@ fn service(d: &Resolved, name: &str, component: &str, ports: Json) -> DesiredObj
     )
 }
 
+/// The ConfigMap key of the log4j file, the name the official image's scripts give log4j.
+pub const LOG4J_FILE: &str = "log4j-console.properties";
+
 /// Every object of the deployment, given its rendered `config.yaml` and log4j file, and at apply
 /// the TLS Secret's data (without it the Secret is named but empty, as plans need).
 pub fn desired(
@@ -153,7 +156,7 @@ pub fn desired(
             &names.config_map,
             json!({
                 "metadata": {"labels": labels(d, None)},
-                "data": {"config.yaml": config_yaml, "log4j-console.properties": log4j},
+                "data": {"config.yaml": config_yaml, LOG4J_FILE: log4j},
             }),
         ),
         DesiredObject::new(
