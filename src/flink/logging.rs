@@ -1,6 +1,8 @@
 //! Renders `log4j-console.properties` (log4j2 properties, the file the official image's JobManager
 //! and TaskManagers read) from a root level and per-logger levels: console output for
 //! `kubectl logs` and Flink's rolling log file for the web UI, like the distribution's default.
+//! A user's whole file is taken as written, after the checks [`check_log4j_properties`] can make
+//! without running log4j: that Java's `Properties.load` reads it at all.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -111,6 +113,121 @@ pub fn render_log4j_console(
     Ok(s)
 }
 
+/// The input a user's whole file is reported on.
+pub const LOG4J_PROPERTIES_KEY: &str = "log4j_properties";
+
+/// The findings on a user's `log4j-console.properties`. log4j2 reads the file with
+/// `java.util.Properties.load(InputStream)`, which takes any text but a malformed `\uXXXX`
+/// escape (an `IllegalArgumentException` that leaves Flink on log4j's default configuration) and
+/// reads bytes as ISO-8859-1; the file's name, not its content, makes log4j parse it as
+/// properties, so an XML or JSON log4j configuration would be read as nonsense keys. Lines are
+/// counted as a text editor counts them.
+pub fn check_log4j_properties(text: &str) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let error = |line: usize, summary: &str, detail: String| {
+        Issue::error(
+            LOG4J_PROPERTIES_KEY,
+            summary,
+            format!("Line {line}: {detail}"),
+        )
+    };
+    let mut first_entry = true;
+    let mut non_ascii = None;
+    let mut continued = false;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let content = if continued {
+            line.trim_start()
+        } else {
+            let trimmed = line.trim_start_matches([' ', '\t', '\x0c']);
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!') {
+                continue;
+            }
+            if first_entry {
+                first_entry = false;
+                let format = if trimmed.starts_with('<') {
+                    Some("XML")
+                } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+                    Some("JSON")
+                } else {
+                    None
+                };
+                if let Some(format) = format {
+                    issues.push(error(
+                        number,
+                        "Logging file is not Java properties",
+                        format!(
+                            "this looks like a log4j {format} configuration, but Flink's images \
+                             read conf/log4j-console.properties as Java properties (the file's \
+                             name decides). Write it in log4j2's properties format \
+                             (rootLogger.level = INFO, appender.console.type = Console, ...)."
+                        ),
+                    ));
+                    return issues;
+                }
+            }
+            trimmed
+        };
+        if let Some(problem) = escape_problem(content) {
+            issues.push(error(
+                number,
+                "Logging file is not Java properties",
+                format!(
+                    "{problem}; Java's Properties.load rejects the whole file, and log4j falls \
+                     back to its default configuration (errors only, to the console). Write a \
+                     Unicode escape as \\u followed by four hexadecimal digits, or a literal \
+                     backslash as \\\\."
+                ),
+            ));
+        }
+        if non_ascii.is_none() && !content.is_ascii() {
+            non_ascii = Some(number);
+        }
+        // A line ending in an odd number of backslashes continues on the next one.
+        let backslashes = content.chars().rev().take_while(|c| *c == '\\').count();
+        continued = backslashes % 2 == 1;
+    }
+    if let Some(line) = non_ascii {
+        issues.push(Issue::warning(
+            LOG4J_PROPERTIES_KEY,
+            "Logging file is read as ISO-8859-1",
+            format!(
+                "Line {line}: log4j reads the file as ISO-8859-1 bytes, and Kubernetes mounts it \
+                 as UTF-8, so characters beyond ASCII come out garbled in patterns and names. Write them as \\uXXXX escapes."
+            ),
+        ));
+    }
+    issues
+}
+
+/// What `Properties.load` rejects in one line: a `\u` not followed by four hexadecimal digits.
+fn escape_problem(line: &str) -> Option<String> {
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            Some('u') => {
+                let digits: String = chars
+                    .clone()
+                    .take(4)
+                    .take_while(char::is_ascii_hexdigit)
+                    .collect();
+                if digits.len() < 4 {
+                    return Some(format!("malformed Unicode escape \\u{digits}"));
+                }
+                for _ in 0..4 {
+                    chars.next();
+                }
+            }
+            // Any other escaped character stands for itself (or \t, \n, \r, \f).
+            Some(_) | None => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +261,52 @@ mod tests {
         assert!(e
             .iter()
             .any(|i| i.key == "root_level" && i.detail.contains("DEBUG")));
+    }
+
+    #[test]
+    fn a_users_file_is_checked_as_java_reads_it() {
+        let good = "# JSON logs\nrootLogger.level = INFO\nrootLogger.appenderRef.c.ref = C\n\
+                    appender.c.name = C\nappender.c.type = Console\n\
+                    appender.c.layout.type = JsonTemplateLayout\n\
+                    appender.c.layout.eventTemplateUri = classpath:EcsLayout.json\n\
+                    logger.a.name = org.apache.flink\\\n    .runtime\nlogger.a.level = DEBUG\n\
+                    path = C:\\\\logs\\u00e9\n";
+        assert_eq!(check_log4j_properties(good), []);
+        let bad = "rootLogger.level = INFO\n\n# \\uZZ in a comment is fine\n\
+                   appender.c.layout.pattern = %d \\u12 %m%n\n";
+        let [issue] = check_log4j_properties(bad).try_into().unwrap();
+        assert!(issue.is_error());
+        assert_eq!(issue.key, LOG4J_PROPERTIES_KEY);
+        assert!(
+            issue
+                .detail
+                .starts_with("Line 4: malformed Unicode escape \\u12"),
+            "{}",
+            issue.detail
+        );
+        // A continuation line is part of the entry before it, even when it starts like a comment.
+        let continued = "a = x\\\n  # \\uXYZW\n";
+        assert!(check_log4j_properties(continued)[0]
+            .detail
+            .starts_with("Line 2:"));
+    }
+
+    #[test]
+    fn xml_or_json_logging_files_are_refused_and_non_ascii_warned() {
+        for text in [
+            "<?xml version=\"1.0\"?>\n<Configuration status=\"WARN\">\n",
+            "# comment\n\n{\"configuration\": {}}\n",
+        ] {
+            let [issue] = check_log4j_properties(text).try_into().unwrap();
+            assert!(
+                issue.is_error() && issue.detail.contains("properties format"),
+                "{issue:?}"
+            );
+        }
+        let [warning] = check_log4j_properties("a = ok\nappender.c.layout.pattern = → %m%n\n")
+            .try_into()
+            .unwrap();
+        assert!(!warning.is_error());
+        assert!(warning.detail.starts_with("Line 2:"), "{}", warning.detail);
     }
 }

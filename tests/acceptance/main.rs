@@ -18,6 +18,7 @@ mod configuration_secrets;
 mod data_sources;
 mod deployment;
 mod deployment_ingress;
+mod deployment_logging;
 mod deployment_tls;
 mod destroy;
 mod handshake;

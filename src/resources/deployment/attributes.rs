@@ -293,12 +293,15 @@ pub fn schema() -> Schema {
             Attribute::single_nested(
                 "logging",
                 vec![
-                    Attribute::string("root_level").default_value(Value::string("INFO")).description("Root log level."),
-                    Attribute::string_map("loggers").optional().description("Log level per logger name."),
+                    Attribute::string("root_level").default_value(Value::string("INFO")).description(format!("Root log level of the file the provider renders, one of {}. Not with `log4j_properties`, whose file sets its own levels.", crate::flink::logging::LEVELS.join(", "))),
+                    Attribute::string_map("loggers").optional().description("Log level per logger name (a Java package or class), in the file the provider renders. Not with `log4j_properties`."),
+                    Attribute::string("log4j_properties")
+                        .optional()
+                        .description("A whole log4j2 properties file to use as the Flink processes' `conf/log4j-console.properties` instead of the one the provider renders from `root_level` and `loggers`, e.g. `file(\"log4j.properties\")` for JSON layouts or rolling appenders. It must be log4j2's properties format (the image reads the file under that name): plan checks that Java reads it (a malformed `\\uXXXX` escape, or an XML or JSON configuration, is an error naming its line) and that it fits in the ConfigMap together with `config.yaml` (1 MiB). Flink's `${sys:log.file}` names the log file the web UI shows. The provider records a file longer than 1 KiB by its SHA-256 on the ConfigMap and reads it back from there on import. A change rolls the pods. Logback is not offered: the official images have no logback jars in `lib/`."),
                 ],
             )
             .optional()
-            .description("Log4j configuration of the Flink processes."),
+            .description("Log4j configuration of the Flink processes: levels the provider renders into a file (console and Flink's rolling log file, as Flink's default), or a whole file of your own (`log4j_properties`)."),
             Attribute::single_nested(
                 "pod",
                 vec![

@@ -27,6 +27,9 @@ fn issue_path(issue: &Issue, model: &Model) -> Option<AttributePath> {
         }
         "blob_storage" | "high_availability" | "queryable_state" => AttributePath::root(&issue.key),
         "root_level" => AttributePath::root("logging").attr("root_level"),
+        crate::flink::logging::LOG4J_PROPERTIES_KEY => {
+            AttributePath::root("logging").attr("log4j_properties")
+        }
         "jobmanager.memory.process.size" => AttributePath::root("resources")
             .attr("jobmanager")
             .attr("memory"),
@@ -73,19 +76,36 @@ pub fn object_sizes(rendered: &Rendered, diags: &mut Diagnostics) {
         return;
     };
     let manifest = &config_map.manifest;
+    let size = |key: &str| manifest["data"][key].as_str().map_or(0, str::len);
     let data: usize = manifest["data"]
         .as_object()
         .map(|d| d.values().filter_map(|v| v.as_str()).map(str::len).sum())
         .unwrap_or_default();
     if data > kube_rules::DATA_LIMIT {
+        let (config_yaml, log4j) = (size("config.yaml"), size(super::objects::LOG4J_FILE));
+        // On what takes the most: a user's own log4j file can be the larger part.
+        let (path, summary, advice) = if log4j > config_yaml {
+            (
+                AttributePath::root("logging").attr("log4j_properties"),
+                "Logging file too large for a ConfigMap",
+                "Shorten logging.log4j_properties (comments, unused appenders), or put the file \
+                 in the image and point log4j at it from a short one.",
+            )
+        } else {
+            (
+                AttributePath::root("flink_configuration"),
+                "Flink configuration too large for a ConfigMap",
+                "Keep large values out of flink_configuration: put them in a file in the image \
+                 or a mounted volume and name its path.",
+            )
+        };
         diags.attribute_error(
-            AttributePath::root("flink_configuration"),
-            "Flink configuration too large for a ConfigMap",
+            path,
+            summary,
             format!(
                 "The ConfigMap {} would hold {data} bytes of data (config.yaml with every \
-                 flink_configuration value, and the log4j file); Kubernetes stores at most {} \
-                 bytes in one ConfigMap. Keep large values out of flink_configuration: put them \
-                 in a file in the image or a mounted volume and name its path.",
+                 flink_configuration value: {config_yaml} bytes, and the log4j file: {log4j} \
+                 bytes); Kubernetes stores at most {} bytes in one ConfigMap. {advice}",
                 config_map.name,
                 kube_rules::DATA_LIMIT
             ),
@@ -404,6 +424,34 @@ fn tolerations(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
+/// A whole log4j file and the levels the provider would render are exclusive. Checked on the
+/// configuration as written: in the plan `root_level` carries its default.
+pub fn logging(model: &Model, diags: &mut Diagnostics) {
+    let Some(logging) = model.logging.known() else {
+        return;
+    };
+    if logging.log4j_properties.known().is_none() {
+        return;
+    }
+    for (attr, set) in [
+        ("root_level", !logging.root_level.is_null()),
+        ("loggers", !logging.loggers.is_null()),
+    ] {
+        if set {
+            diags.attribute_error(
+                AttributePath::root("logging").attr(attr),
+                format!("logging.{attr} conflicts with logging.log4j_properties"),
+                format!(
+                    "A whole log4j file sets its own levels, so the provider does not render \
+                     {attr} into it. Drop {attr} and set the levels in the file, or drop \
+                     log4j_properties to have the provider render the file from root_level and \
+                     loggers."
+                ),
+            );
+        }
+    }
+}
+
 /// The checks of Kubernetes-facing values that look at more than one attribute.
 pub fn kubernetes(model: &Model, diags: &mut Diagnostics) {
     tolerations(model, diags);
@@ -432,6 +480,7 @@ pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {
 
 #[cfg(test)]
 mod tests {
+    use super::logging as logging_check;
     use super::*;
     use crate::resources::deployment::model::BlobStorageSpec;
 
@@ -642,5 +691,32 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_log4j_file_and_levels_are_exclusive_on_the_level_attributes() {
+        let findings = |logging: serde_json::Value| {
+            let model = super::super::golden_tests::model(json!({
+                "name": "orders", "namespace": "ns", "flink_version": "2.3",
+                "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+                "logging": logging,
+            }));
+            let mut diags = Diagnostics::default();
+            logging_check(&model, &mut diags);
+            diags
+                .0
+                .into_iter()
+                .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail))
+                .collect::<Vec<_>>()
+        };
+        let file = "rootLogger.level = INFO\n";
+        let both = findings(json!({
+            "log4j_properties": file, "root_level": "DEBUG", "loggers": {"com.example": "WARN"},
+        }));
+        let paths: Vec<&str> = both.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["logging.root_level", "logging.loggers"]);
+        assert!(both[0].1.contains("Drop root_level"), "{}", both[0].1);
+        assert!(findings(json!({"log4j_properties": file})).is_empty());
+        assert!(findings(json!({"root_level": "DEBUG", "loggers": {"a": "INFO"}})).is_empty());
     }
 }

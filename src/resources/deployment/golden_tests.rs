@@ -1,7 +1,8 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
 //! deployment with an Ingress that ends TLS, one with blob storage credentials, Kubernetes HA, Queryable State, pod options and
 //! Flink keys from Secrets, one with ZooKeeper HA and REST clients listed for its NetworkPolicy,
-//! one running jars of its image (`local://`, one outside `usrlib`), and a suspended one with a
+//! one running jars of its image (`local://`, one outside `usrlib`), one with a whole log4j file
+//! of its own (recorded by digest in the inputs annotation), and a suspended one with a
 //! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
 //! NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
@@ -100,6 +101,14 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "type": "kubernetes", "name": "k8s", "namespace": "team-a", "storage_dir": null,
                     "zookeeper_quorum": null, "zookeeper_path_root": null,
                 },
+            })),
+        ),
+        (
+            "log4j-file-2.3",
+            model(json!({
+                "name": "orders", "namespace": "team-a", "flink_version": "2.3",
+                "artifact": {"jar_uri": "file:///opt/flink/usrlib/orders.jar"},
+                "logging": {"log4j_properties": include_str!("../../../tests/golden/deployment/log4j-file.properties")},
             })),
         ),
         (

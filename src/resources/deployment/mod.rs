@@ -109,6 +109,7 @@ impl TypedResource for FlinkDeployment {
         if let Ok(model) = value::from_value::<Model>(config) {
             checks::lifecycle(&model, diags);
             checks::kubernetes(&model, diags);
+            checks::logging(&model, diags);
         }
     }
 

@@ -166,6 +166,10 @@ pub struct Logging {
     pub root_level: Attr<String>,
     #[serde(default)]
     pub loggers: Attr<BTreeMap<String, String>>,
+    /// Left out of the serialized model while null, so that the inputs a ConfigMap records for a
+    /// deployment without a file stay what releases before this attribute recorded.
+    #[serde(default, skip_serializing_if = "Attr::is_null")]
+    pub log4j_properties: Attr<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -130,6 +130,9 @@ fn rollout_basis(d: &Resolved, config_yaml: &str, log4j: &str) -> String {
     format!("{}\n{log4j}", crate::flink::yaml::to_config_yaml(&keys))
 }
 
+/// The ConfigMap key of the log4j file, the name the official image's scripts give log4j.
+pub const LOG4J_FILE: &str = "log4j-console.properties";
+
 /// Every object of the deployment, given its rendered `config.yaml` and log4j file, and at apply
 /// the TLS Secret's data (without it the Secret is named but empty, as plans need).
 pub fn desired(
@@ -168,7 +171,7 @@ pub fn desired(
             &names.config_map,
             json!({
                 "metadata": {"labels": labels(d, None)},
-                "data": {"config.yaml": config_yaml, "log4j-console.properties": log4j},
+                "data": {"config.yaml": config_yaml, LOG4J_FILE: log4j},
             }),
         ),
         DesiredObject::new(

@@ -1,8 +1,9 @@
 //! The rendering stage (pure): a [`Resolved`] deployment turned into Flink's configuration (with
 //! its issues and the TLS options Flink gets from the Secret), the log4j file and the Kubernetes
 //! objects, the ConfigMap recording the resource's inputs so import can rebuild the state. The
-//! record stays small whatever the inputs: a long `flink_configuration` value is recorded by its
-//! SHA-256 only, and import takes the value from the ConfigMap's `config.yaml`, which holds it.
+//! record stays small whatever the inputs: a long `flink_configuration` value or a long
+//! `logging.log4j_properties` file is recorded by its SHA-256 only, and import takes it from the
+//! ConfigMap's `config.yaml` or `log4j-console.properties`, which hold it.
 
 use super::flink_input;
 use super::layout::Names;
@@ -16,11 +17,14 @@ use crate::value::Attr;
 /// The ConfigMap annotation that records the resource's inputs, for import.
 pub const INPUTS_ANNOTATION: &str = "flink.flinkops.io/inputs";
 
-/// `flink_configuration` values longer than this are recorded by their digest.
+/// `flink_configuration` values and log4j files longer than this are recorded by their digest.
 const RECORDED_VALUE_BYTES: usize = 1024;
 
 /// The field of the recorded inputs holding the digests (SHA-256, hex) of the values left out.
 const DIGESTS_FIELD: &str = "flink_configuration_sha256";
+
+/// The field of the recorded inputs holding the digest of a `logging.log4j_properties` left out.
+const LOG4J_DIGEST_FIELD: &str = "log4j_properties_sha256";
 
 /// At most what the recorded inputs may take: half of the API server's 256 KiB for all of an
 /// object's annotations. Larger inputs are a plan error ([`super::checks`]).
@@ -74,10 +78,12 @@ pub fn render(d: &Resolved, model: &Model, tls_data: Option<TlsData>) -> Rendere
             ),
         ));
     }
-    let (log4j, log_issues) = match flink::logging::render_log4j_console(&d.root_level, &d.loggers)
-    {
-        Ok(text) => (text, Vec::new()),
-        Err(issues) => (String::new(), issues),
+    let (log4j, log_issues) = match &d.log4j_properties {
+        Some(file) => (file.clone(), flink::logging::check_log4j_properties(file)),
+        None => match flink::logging::render_log4j_console(&d.root_level, &d.loggers) {
+            Ok(text) => (text, Vec::new()),
+            Err(issues) => (String::new(), issues),
+        },
     };
     let mut objects = objects::desired(d, &configuration.config_yaml, &log4j, tls_data);
     let inputs = inputs_json(model);
@@ -127,16 +133,32 @@ pub fn inputs_json(model: &Model) -> String {
             !long
         });
     }
+    let mut log4j_digest = None;
+    if let Attr::Known(logging) = &mut inputs.logging {
+        if let Some(file) = logging
+            .log4j_properties
+            .known()
+            .filter(|f| f.len() > RECORDED_VALUE_BYTES)
+        {
+            log4j_digest = Some(sha256_hex(file));
+            logging.log4j_properties = Attr::Null;
+        }
+    }
     // Serialized in the model's field order, as before digests existed, so that a deployment
     // without long values records exactly what earlier releases did (no drift on upgrade).
-    let text = serde_json::to_string(&inputs).unwrap_or_default();
-    match (digests.is_empty(), text.strip_suffix('}')) {
-        (false, Some(fields)) => {
-            let digests = serde_json::Value::Object(digests);
-            format!("{fields},\"{DIGESTS_FIELD}\":{digests}}}")
+    let mut text = serde_json::to_string(&inputs).unwrap_or_default();
+    let mut append = |field: &str, value: serde_json::Value| {
+        if let Some(fields) = text.strip_suffix('}') {
+            text = format!("{fields},\"{field}\":{value}}}");
         }
-        _ => text,
+    };
+    if !digests.is_empty() {
+        append(DIGESTS_FIELD, serde_json::Value::Object(digests));
     }
+    if let Some(digest) = log4j_digest {
+        append(LOG4J_DIGEST_FIELD, digest.into());
+    }
+    text
 }
 
 /// The inputs a deployment's ConfigMap records (for import, and the savepoints it took), with
@@ -162,7 +184,19 @@ pub fn recorded_inputs(observed: &[(Kind, kube::api::DynamicObject)]) -> Option<
     let digests = json
         .as_object_mut()
         .and_then(|fields| fields.remove(DIGESTS_FIELD));
+    let log4j_digest = json
+        .as_object_mut()
+        .and_then(|fields| fields.remove(LOG4J_DIGEST_FIELD));
     let mut model: Model = serde_json::from_value(json).ok()?;
+    // The file as the ConfigMap holds it, when it is still the one recorded.
+    if let (Some(digest), Attr::Known(logging)) = (log4j_digest, &mut model.logging) {
+        if let Some(file) = config_map.data["data"][objects::LOG4J_FILE]
+            .as_str()
+            .filter(|file| digest.as_str() == Some(&sha256_hex(file)))
+        {
+            logging.log4j_properties = Attr::Known(file.to_string());
+        }
+    }
     if let (Some(serde_json::Value::Object(digests)), Attr::Known(config)) =
         (digests, &mut model.flink_configuration)
     {
@@ -199,6 +233,36 @@ mod tests {
         let mut diags = Diagnostics::default();
         let rendered = computed::fill(&mut model, None, Some(&mut diags)).expect("renders");
         (model, rendered, diags)
+    }
+
+    /// A deployment with `logging`, planned.
+    fn planned_logging(logging: serde_json::Value) -> (Model, Rendered, Diagnostics) {
+        let mut model = golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "logging": logging,
+        }));
+        let mut diags = Diagnostics::default();
+        let rendered = computed::fill(&mut model, None, Some(&mut diags)).expect("renders");
+        (model, rendered, diags)
+    }
+
+    /// A log4j2 properties file of about `bytes` bytes: a console appender and many loggers.
+    fn log4j_file(bytes: usize) -> String {
+        let mut file = String::from(
+            "rootLogger.level = INFO\nrootLogger.appenderRef.console.ref = C\n\
+             appender.console.name = C\nappender.console.type = Console\n\
+             appender.console.layout.type = PatternLayout\n\
+             appender.console.layout.pattern = %d %p %c - %m%n\n",
+        );
+        let mut i = 0;
+        while file.len() < bytes {
+            file.push_str(&format!(
+                "logger.l{i}.name = com.example.module{i}\nlogger.l{i}.level = WARN\n"
+            ));
+            i += 1;
+        }
+        file
     }
 
     /// The ConfigMap as the cluster would hand it back.
@@ -306,5 +370,119 @@ mod tests {
             "{}",
             error.detail
         );
+    }
+
+    #[test]
+    fn a_large_log4j_file_is_recorded_by_digest_and_imported_from_the_config_map() {
+        let file = log4j_file(200 * 1024);
+        let (model, rendered, diags) = planned_logging(json!({"log4j_properties": file}));
+        assert!(!diags.has_errors(), "{diags:?}");
+        assert_eq!(
+            rendered.objects[0].manifest["data"][objects::LOG4J_FILE],
+            file.as_str()
+        );
+        let recorded_bytes = inputs_bytes(&rendered);
+        assert!(recorded_bytes < 16 * 1024, "{recorded_bytes}");
+        let text = rendered.objects[0].manifest["metadata"]["annotations"][INPUTS_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(text.contains(&format!(
+            "\"{LOG4J_DIGEST_FIELD}\":\"{}\"",
+            sha256_hex(&file)
+        )));
+        let recorded = recorded_inputs(&observed(&rendered)).expect("recorded inputs");
+        assert_eq!(recorded.logging, model.logging);
+        assert_eq!(
+            recorded.logging.known().unwrap().log4j_properties.known(),
+            Some(&file)
+        );
+
+        // Edited in the ConfigMap: no longer the file recorded, so import leaves it out.
+        let mut edited = observed(&rendered);
+        let data = &mut edited[0].1.data["data"][objects::LOG4J_FILE];
+        *data = data.as_str().unwrap().replace("WARN", "DEBUG").into();
+        let recorded = recorded_inputs(&edited).expect("recorded inputs");
+        assert!(recorded.logging.known().unwrap().log4j_properties.is_null());
+    }
+
+    #[test]
+    fn a_short_log4j_file_is_recorded_as_it_is_and_levels_record_what_they_did() {
+        let file = log4j_file(300);
+        let (model, rendered, _) = planned_logging(json!({"log4j_properties": file}));
+        let text = rendered.objects[0].manifest["metadata"]["annotations"][INPUTS_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(!text.contains(LOG4J_DIGEST_FIELD), "{text}");
+        let recorded = recorded_inputs(&observed(&rendered)).expect("recorded inputs");
+        assert_eq!(recorded.logging, model.logging);
+        // Without a file the record has no log4j_properties field at all, as before it existed.
+        let (_, rendered, _) = planned_logging(json!({"root_level": "WARN"}));
+        let text = rendered.objects[0].manifest["metadata"]["annotations"][INPUTS_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(
+            text.contains("\"logging\":{\"root_level\":\"WARN\",\"loggers\":null}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_changed_log4j_file_rolls_the_pods() {
+        let hash = |rendered: &Rendered| {
+            rendered
+                .objects
+                .iter()
+                .filter(|o| o.kind == Kind::Deployment)
+                .map(|o| o.manifest["spec"]["template"]["metadata"]["annotations"].to_string())
+                .collect::<Vec<_>>()
+        };
+        let (_, a, _) = planned_logging(json!({"log4j_properties": log4j_file(400)}));
+        let (_, b, _) =
+            planned_logging(json!({"log4j_properties": log4j_file(400).replace("WARN", "ERROR")}));
+        let (_, levels, _) = planned_logging(json!({"root_level": "INFO"}));
+        assert_eq!(hash(&a).len(), 2);
+        assert_ne!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), hash(&levels));
+        assert_eq!(
+            hash(&a),
+            hash(&planned_logging(json!({"log4j_properties": log4j_file(400)})).1)
+        );
+    }
+
+    #[test]
+    fn a_log4j_file_past_a_config_maps_megabyte_is_an_error_on_it() {
+        let (_, _, diags) =
+            planned_logging(json!({"log4j_properties": log4j_file(kube_rules::DATA_LIMIT)}));
+        let error = diags
+            .0
+            .iter()
+            .find(|d| d.summary == "Logging file too large for a ConfigMap")
+            .expect("an error");
+        assert_eq!(
+            error.path.as_ref().unwrap().to_string(),
+            "logging.log4j_properties"
+        );
+        assert!(
+            error.detail.contains("at most 1048576 bytes"),
+            "{}",
+            error.detail
+        );
+    }
+
+    #[test]
+    fn a_log4j_file_java_cannot_read_is_a_plan_error_on_it() {
+        let (_, _, diags) = planned_logging(
+            json!({"log4j_properties": "rootLogger.level = INFO\nappender.c.layout.pattern = \\u00g\n"}),
+        );
+        let error = diags
+            .0
+            .iter()
+            .find(|d| d.summary == "Logging file is not Java properties")
+            .expect("an error");
+        assert_eq!(
+            error.path.as_ref().unwrap().to_string(),
+            "logging.log4j_properties"
+        );
+        assert!(error.detail.starts_with("Line 2:"), "{}", error.detail);
     }
 }

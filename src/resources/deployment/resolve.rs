@@ -92,6 +92,8 @@ pub struct Resolved {
     pub configuration_from_secrets: BTreeMap<String, SecretSource>,
     pub root_level: String,
     pub loggers: BTreeMap<String, String>,
+    /// The user's whole `log4j-console.properties`, used instead of `root_level` and `loggers`.
+    pub log4j_properties: Option<String>,
     pub pod: Pod,
     pub blob_storage: Option<BlobStorageSpec>,
     pub high_availability: Option<HighAvailabilitySpec>,
@@ -397,6 +399,10 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
             Attr::Unknown => return None,
         },
         loggers: or_default(&logging.loggers)?,
+        log4j_properties: match &logging.log4j_properties {
+            Attr::Unknown => return None,
+            other => other.known().cloned(),
+        },
         pod: Pod {
             labels: or_default(&pod.labels)?,
             annotations: or_default(&pod.annotations)?,
