@@ -207,22 +207,19 @@ fn escape_problem(line: &str) -> Option<String> {
         if c != '\\' {
             continue;
         }
-        match chars.next() {
-            Some('u') => {
-                let digits: String = chars
-                    .clone()
-                    .take(4)
-                    .take_while(char::is_ascii_hexdigit)
-                    .collect();
-                if digits.len() < 4 {
-                    return Some(format!("malformed Unicode escape \\u{digits}"));
-                }
-                for _ in 0..4 {
-                    chars.next();
-                }
+        // Besides `\u`, an escaped character stands for itself (or \t, \n, \r, \f).
+        if chars.next() == Some('u') {
+            let digits: String = chars
+                .clone()
+                .take(4)
+                .take_while(char::is_ascii_hexdigit)
+                .collect();
+            if digits.len() < 4 {
+                return Some(format!("malformed Unicode escape \\u{digits}"));
             }
-            // Any other escaped character stands for itself (or \t, \n, \r, \f).
-            Some(_) | None => {}
+            for _ in 0..4 {
+                chars.next();
+            }
         }
     }
     None
