@@ -105,6 +105,10 @@ async fn before_rollout(
     diags: &mut Diagnostics,
 ) -> Result<Ready, Unchanged> {
     let transition = lifecycle::transition(prior, model);
+    let step = transition.step;
+    if model.pending_changes.is_unknown() {
+        model.pending_changes = super::pending::after(prior, model, step == Before::Defer);
+    }
     if let Some(rescale) = transition.rescale {
         let Some(cluster) = ctx.cluster(diags).await else {
             return Err(Unchanged);
@@ -117,10 +121,6 @@ async fn before_rollout(
                 rescaled,
             }),
         };
-    }
-    let step = transition.step;
-    if model.pending_changes.is_unknown() {
-        model.pending_changes = super::pending::after(prior, model, step == Before::Defer);
     }
     let taken = if !matches!(step, Before::Nothing | Before::Defer) {
         let Some(cluster) = ctx.cluster(diags).await else {

@@ -5,7 +5,7 @@
 //! the NetworkPolicy of [`super::network_policy`] and the Ingress of [`super::ingress`].
 
 use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT};
-use super::pod_template::{self, content_hash, labels};
+use super::pod_template::{self, labels};
 use super::resolve::Resolved;
 use crate::flink::filesystems::Plugin;
 use crate::kubernetes::{DesiredObject, Kind};
@@ -118,31 +118,20 @@ fn service(d: &Resolved, name: &str, component: &str, ports: Json) -> DesiredObj
     )
 }
 
-/// What of the configuration files rolls the pods when it changes: all of it, but the default
-/// parallelism when the job rescales in place (the adaptive scheduler takes a new one through
-/// its resource requirements, without new pods; the ConfigMap still holds it for the next start).
-fn rollout_basis(d: &Resolved, config_yaml: &str, log4j: &str) -> String {
-    if !d.in_place_rescaling {
-        return format!("{config_yaml}\n{log4j}");
-    }
-    let mut keys = crate::flink::yaml::from_config_yaml(config_yaml);
-    keys.remove("parallelism.default");
-    format!("{}\n{log4j}", crate::flink::yaml::to_config_yaml(&keys))
-}
-
 /// The ConfigMap key of the log4j file, the name the official image's scripts give log4j.
 pub const LOG4J_FILE: &str = "log4j-console.properties";
 
-/// Every object of the deployment, given its rendered `config.yaml` and log4j file, and at apply
-/// the TLS Secret's data (without it the Secret is named but empty, as plans need).
+/// Every object of the deployment, given its rendered `config.yaml` and log4j file, the hash of
+/// what of them rolls the pods, and at apply the TLS Secret's data (without it the Secret is
+/// named but empty, as plans need).
 pub fn desired(
     d: &Resolved,
     config_yaml: &str,
     log4j: &str,
+    config_hash: &str,
     tls_data: Option<Map<String, Json>>,
 ) -> Vec<DesiredObject> {
     let names = Names::of(&d.name);
-    let config_hash = content_hash(&rollout_basis(d, config_yaml, log4j));
     // Dynamic properties go before the job's own arguments, which end option parsing.
     let mut dynamic: Vec<String> = pod_template::pod_tls(d).map(|t| t.args).unwrap_or_default();
     dynamic.extend(super::secret_configuration::dynamic_properties(d));
@@ -186,7 +175,7 @@ pub fn desired(
             "jobmanager",
             if d.stopped { 0 } else { 1 },
             jm_args,
-            &config_hash,
+            config_hash,
         ),
         deployment(
             d,
@@ -194,7 +183,7 @@ pub fn desired(
             "taskmanager",
             if d.stopped { 0 } else { d.task_managers },
             tm_args,
-            &config_hash,
+            config_hash,
         ),
         service(
             d,

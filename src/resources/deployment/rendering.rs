@@ -14,6 +14,21 @@ use crate::flink::{self, Issue};
 use crate::kubernetes::{DesiredObject, Kind};
 use crate::value::Attr;
 
+/// The hash of what of the configuration files rolls the pods when it changes: all of them, but
+/// the default parallelism when the job rescales in place (the adaptive scheduler takes a new one
+/// through its resource requirements, without new pods; the ConfigMap still holds it for the
+/// next start).
+fn rollout_hash(d: &Resolved, configuration: &flink::Rendered, log4j: &str) -> String {
+    let config_yaml = if d.in_place_rescaling {
+        let mut keys = configuration.configuration.clone();
+        keys.remove("parallelism.default");
+        flink::yaml::to_config_yaml(&keys)
+    } else {
+        configuration.config_yaml.clone()
+    };
+    super::pod_template::content_hash(&format!("{config_yaml}\n{log4j}"))
+}
+
 /// The ConfigMap annotation that records the resource's inputs, for import.
 pub const INPUTS_ANNOTATION: &str = "flink.flinkops.io/inputs";
 
@@ -85,7 +100,14 @@ pub fn render(d: &Resolved, model: &Model, tls_data: Option<TlsData>) -> Rendere
             Err(issues) => (String::new(), issues),
         },
     };
-    let mut objects = objects::desired(d, &configuration.config_yaml, &log4j, tls_data);
+    let config_hash = rollout_hash(d, &configuration, &log4j);
+    let mut objects = objects::desired(
+        d,
+        &configuration.config_yaml,
+        &log4j,
+        &config_hash,
+        tls_data,
+    );
     let inputs = inputs_json(model);
     if let Some(meta) = objects
         .first_mut()
