@@ -300,7 +300,7 @@ mod tests {
             .collect()
     }
 
-    fn of<'a>(objects: &'a BTreeMap<(String, String), Json>, kind: Kind) -> Vec<&'a str> {
+    fn of(objects: &BTreeMap<(String, String), Json>, kind: Kind) -> Vec<&str> {
         objects
             .keys()
             .filter(|(k, _)| k == kind.name())
