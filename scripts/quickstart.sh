@@ -133,7 +133,7 @@ if [ -z "${KUBECONFIG_FOR_QUICKSTART:-}" ]; then
   echo "wordcount (kubectl port-forward service/flink-wordcount-rest $wordcount_port:8081): $(curl -sf "http://localhost:$wordcount_port/jobs/overview")"
   echo "orders (kubectl port-forward service/flink-orders-rest $orders_port:8081, mutual TLS): $(orders_rest /jobs/overview)"
   echo "orders without a client certificate: $(curl -sk "https://localhost:$orders_port/overview" >/dev/null 2>&1 && echo answered || echo refused)"
-  echo "wordcount's Kubernetes HA: Flink's own ConfigMaps (leader election as its ServiceAccount, flink-wordcount):"
+  echo "wordcount's Kubernetes HA: Flink's own ConfigMaps (leader election as its JobManager's ServiceAccount, flink-wordcount-jobmanager):"
   kubectl get configmaps -l "app=$(terraform output -raw wordcount_id),type=flink-native-kubernetes"
   kubectl get pods -o 'custom-columns=POD:.metadata.name,IP:.status.podIP,READY:.status.containerStatuses[0].ready,RESTARTS:.status.containerStatuses[0].restartCount'
   echo "== both jobs running $(( $(date +%s) - start )) s after terraform apply started"

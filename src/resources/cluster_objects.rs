@@ -12,6 +12,18 @@ use std::collections::BTreeMap;
 /// The value of an object that matches what Terraform applied.
 pub const IN_SYNC: &str = "in sync";
 
+/// How the value of an object with edited fields begins; the fields follow, `, `-separated.
+const CHANGED: &str = "changed outside Terraform: ";
+
+/// The fields a value says were edited (none for an object in sync, deleted, or changed only by
+/// another field manager).
+pub fn changed_fields(status: &str) -> Vec<&str> {
+    status
+        .strip_prefix(CHANGED)
+        .map(|fields| fields.split(", ").collect())
+        .unwrap_or_default()
+}
+
 /// The attribute's schema.
 pub fn attribute() -> Attribute {
     Attribute::typed("kubernetes_objects", Type::Map(Box::new(Type::String)))
@@ -85,7 +97,7 @@ pub fn observe(
                 };
                 let managers = drift::foreign_managers(&json, FIELD_MANAGER);
                 if !changed.is_empty() {
-                    format!("changed outside Terraform: {}", changed.join(", "))
+                    format!("{CHANGED}{}", changed.join(", "))
                 } else if !managers.is_empty() {
                     format!("changed outside Terraform by {}", managers.join(", "))
                 } else {

@@ -17,7 +17,10 @@ pub(crate) mod typed;
 
 pub use blob_storage::BlobStorage;
 pub use certificate_authority::CertificateAuthority;
-pub use deployment::{deployment_id, ha_config_map_selector, FlinkDeployment, KUBERNETES_HA_RULES};
+pub use deployment::{
+    cluster_config_map, deployment_id, ha_config_map_selector, job_config_map, job_id_of,
+    kubernetes_ha_rules, FlinkDeployment, HaComponent, HaRule,
+};
 pub use high_availability::HighAvailability;
 
 use crate::kubernetes::Cluster;

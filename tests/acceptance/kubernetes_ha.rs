@@ -82,16 +82,24 @@ fn with_kubernetes_ha_flink_elects_its_leader_as_the_deployments_service_account
     let leader_name = leader["metadata"]["name"].as_str().unwrap().to_string();
     assert!(leader_name.starts_with(&id), "{leader_name}");
 
-    // Every request from the pods was the deployment's ServiceAccount's, and RBAC allowed it.
+    // Every request from the pods was one of the deployment's two ServiceAccounts', and RBAC
+    // allowed it: the JobManager's leads and writes, the TaskManagers' only read.
     if let Some(log) = cluster.request_log() {
-        let account = format!(
-            "as system:serviceaccount:{}:flink-counter",
-            cluster.namespace
-        );
+        let account = |component: &str| {
+            format!(
+                "as system:serviceaccount:{}:flink-counter-{component}",
+                cluster.namespace
+            )
+        };
+        let (jobmanager, taskmanager) = (account("jobmanager"), account("taskmanager"));
         let from_pods: Vec<&String> = log.iter().filter(|l| l.contains(" as ")).collect();
         assert!(
-            from_pods.iter().any(|l| l.ends_with(&account)),
-            "no request as the deployment's ServiceAccount:\n{log:#?}"
+            from_pods.iter().any(|l| l.ends_with(&jobmanager)),
+            "no request as the JobManager's ServiceAccount:\n{log:#?}"
+        );
+        assert!(
+            from_pods.iter().any(|l| l.ends_with(&taskmanager)),
+            "no request as the TaskManagers' ServiceAccount:\n{log:#?}"
         );
         eprintln!(
             "{} requests from the pods, e.g.:\n{}",
@@ -105,7 +113,11 @@ fn with_kubernetes_ha_flink_elects_its_leader_as_the_deployments_service_account
         );
         let refused: Vec<&&String> = from_pods
             .iter()
-            .filter(|l| !l.ends_with(&account) || l.contains("-> 401") || l.contains("-> 403"))
+            .filter(|l| {
+                !(l.ends_with(&jobmanager) || l.ends_with(&taskmanager))
+                    || l.contains("-> 401")
+                    || l.contains("-> 403")
+            })
             .collect();
         assert!(refused.is_empty(), "{refused:#?}");
     }

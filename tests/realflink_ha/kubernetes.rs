@@ -1,10 +1,16 @@
-//! Kubernetes HA with real Flink against the Kubernetes API test server: the server runs
-//! in-process, its kubeconfig goes to a file Flink's fabric8 client reads (`KUBECONFIG`), and a real
-//! JobManager runs on our rendered `high-availability.type: kubernetes` configuration (our
-//! `kubernetes.cluster-id` and `kubernetes.namespace`). It must elect itself leader and write its
-//! HA ConfigMaps, labelled as [`HA_CONFIGMAP_LABELS`] says, into the deployment's namespace; every
-//! request it made must be allowed by [`crate::rbac::HA_ROLE_RULES`]. The provider's destroy path
-//! (`Cluster::delete_labelled` with `ha_config_map_selector`) then removes exactly those ConfigMaps.
+//! Kubernetes HA with real Flink against the Kubernetes API test server, which enforces RBAC as a
+//! real API server does (`testcluster/src/auth.rs`: Roles bound to ServiceAccounts, verbs,
+//! `resourceNames`, a list's or watch's `metadata.name` field selector). The server runs
+//! in-process with the provider's ServiceAccounts, Roles and RoleBindings of both components
+//! ([`flink_provider::resources::kubernetes_ha_rules`]); a real JobManager runs on our rendered
+//! `high-availability.type: kubernetes` configuration (our `kubernetes.cluster-id` and
+//! `kubernetes.namespace`) with a kubeconfig holding the JobManager account's token, and a real
+//! TaskManager with the TaskManager account's. The JobManager must elect itself leader and write
+//! its HA ConfigMaps, labelled as [`HA_CONFIGMAP_LABELS`] says, within its narrowed grant; the
+//! TaskManager must find the leader and register within its read-only one; no request of either
+//! may be refused; and the TaskManager's token may read the cluster ConfigMap but not write it or
+//! create one (403). The provider's destroy path (`Cluster::delete_labelled` with
+//! `ha_config_map_selector`) then removes exactly the HA ConfigMaps.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,12 +18,13 @@ use std::time::{Duration, Instant};
 
 use flink_provider::flink::render::HighAvailability;
 use flink_provider::flink::FlinkVersion;
+use flink_provider::resources::{kubernetes_ha_rules, HaComponent};
 use kube_test_server::kinds;
 use kube_test_server::selectors::{FieldSelector, LabelSelector};
 use kube_test_server::store::Write;
 use serde_json::{json, Value as Json};
 
-use crate::rbac::{assert_allowed, Request};
+use crate::rbac::{assert_in_namespace, Request};
 use crate::{start_deployment, workdir, Started};
 
 /// The labels real Flink puts on every HA ConfigMap it creates (seen on 2.3.0 against the test
@@ -71,6 +78,62 @@ impl Server {
             .unwrap();
     }
 
+    fn create(&self, plural: &str, namespace: &str, object: Json) {
+        let kind = kinds::KINDS.iter().find(|k| k.plural == plural).unwrap();
+        let write = Write {
+            manager: "realflink-ha",
+            dry_run: false,
+            subresource: None,
+        };
+        self.shared()
+            .store
+            .create(kind, namespace, object, &write)
+            .unwrap();
+    }
+
+    /// The provider's ServiceAccount, Role and RoleBinding of `component`, named `name`, and a
+    /// kubeconfig at `path` with the token a pod of that account mounts.
+    fn grant(
+        &self,
+        namespace: &str,
+        name: &str,
+        rules: Vec<flink_provider::resources::HaRule>,
+        path: &std::path::Path,
+    ) {
+        self.create(
+            "serviceaccounts",
+            namespace,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}}),
+        );
+        let rules: Vec<Json> = rules.iter().map(|r| r.to_json()).collect();
+        self.create(
+            "roles",
+            namespace,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                   "metadata": {"name": name}, "rules": rules}),
+        );
+        self.create(
+            "rolebindings",
+            namespace,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": name},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                   "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}),
+        );
+        let token = self.shared().tokens.issue(namespace, name);
+        let kubeconfig: String = self
+            .running
+            .kubeconfig
+            .lines()
+            .map(|line| match line.strip_prefix("    token: ") {
+                Some(_) => format!("    token: {token}\n"),
+                None => format!("{line}\n"),
+            })
+            .collect();
+        assert!(kubeconfig.contains(&token));
+        std::fs::write(path, kubeconfig).unwrap();
+    }
+
     fn config_maps(&self, namespace: &str) -> Vec<Json> {
         let kind = kinds::find("", "v1", "configmaps").unwrap();
         self.shared()
@@ -106,13 +169,28 @@ fn check(version: FlinkVersion) {
     let id = flink_provider::resources::deployment_id(namespace, "orders");
     let id = id.as_str();
     server.create_namespace(namespace);
+    // The pods' grants, as the provider renders them for the deployment's first run.
+    let job_id = flink_provider::resources::job_id_of(id);
+    let (jm_kubeconfig, tm_kubeconfig) = (work.join("jm-kubeconfig"), work.join("tm-kubeconfig"));
+    server.grant(
+        namespace,
+        "flink-orders-jobmanager",
+        kubernetes_ha_rules(HaComponent::JobManager, id, &job_id),
+        &jm_kubeconfig,
+    );
+    server.grant(
+        namespace,
+        "flink-orders-taskmanager",
+        kubernetes_ha_rules(HaComponent::TaskManager, id, &job_id),
+        &tm_kubeconfig,
+    );
     let mut started: Started = start_deployment(
         version,
         &work,
         namespace,
         id,
         HighAvailability::Kubernetes { storage_dir: None },
-        &[("KUBECONFIG", kubeconfig.as_path())],
+        &[("KUBECONFIG", jm_kubeconfig.as_path())],
     );
     let what = format!("{version} Kubernetes HA {namespace}/{id}");
     let dump = |server: &Server, started: &Started| {
@@ -191,7 +269,116 @@ fn check(version: FlinkVersion) {
         "{what}: leader record {}",
         leader["metadata"]["annotations"][LEADER_ANNOTATION]
     );
+
+    // A TaskManager with the read-only grant finds the ResourceManager through the cluster
+    // ConfigMap and registers.
+    let tm = started.start_taskmanager(&[("KUBECONFIG", tm_kubeconfig.as_path())]);
+    let mut tm = tm;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = tm.child.try_wait().unwrap() {
+            panic!(
+                "{what}: TaskManager exited with {status}:\n{}\n{}",
+                tm.log_tail(),
+                dump(&server, &started)
+            );
+        }
+        if let Ok((200, body)) = crate::support::http_get(started.rest_port, "/overview") {
+            let overview: Json = serde_json::from_str(&body).unwrap();
+            if overview["taskmanagers"] == 1 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no TaskManager registered in 120 s:\n--- taskmanager\n{}\n{}",
+            tm.log_tail(),
+            dump(&server, &started)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("{what}: TaskManager registered after {:?}", t0.elapsed());
+
     let log = server.request_log();
+    let refused: Vec<&String> = log.iter().filter(|l| l.ends_with("-> 403")).collect();
+    assert!(
+        refused.is_empty(),
+        "{what}: requests the provider's Roles refused:\n{refused:?}\n--- taskmanager\n{}\n{}",
+        tm.log_tail(),
+        dump(&server, &started)
+    );
+    let cluster_config_map = flink_provider::resources::cluster_config_map(id);
+    assert!(
+        config_maps
+            .iter()
+            .any(|c| c["metadata"]["name"] == cluster_config_map.as_str()),
+        "{what}: no {cluster_config_map}"
+    );
+
+    // The TaskManager's token reads the cluster ConfigMap, and may not write it or create one.
+    let tm_token = server
+        .shared()
+        .tokens
+        .issue(namespace, "flink-orders-taskmanager");
+    let base = format!(
+        "https://{}/api/v1/namespaces/{namespace}/configmaps",
+        server.running.addr
+    );
+    let curl = |method: &str, url: &str, content_type: &str, body: &str| -> (u16, String) {
+        let out = std::process::Command::new("curl")
+            .args(["-sk", "-o", "-", "-w", "\n%{http_code}", "-X", method])
+            .args(["-H", &format!("Authorization: Bearer {tm_token}")])
+            .args(["-H", &format!("Content-Type: {content_type}")])
+            .args(["--data", body, url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or_default();
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    };
+    let named = format!("{base}/{cluster_config_map}");
+    let (code, body) = curl("GET", &named, "application/json", "");
+    assert_eq!(
+        code, 200,
+        "{what}: the TaskManager reads {cluster_config_map}: {body}"
+    );
+    for (method, url, content_type, body) in [
+        (
+            "PATCH",
+            named.as_str(),
+            "application/merge-patch+json",
+            r#"{"data":{"forged":"leader"}}"#.to_string(),
+        ),
+        ("PUT", named.as_str(), "application/json", {
+            let (_, current) = curl("GET", &named, "application/json", "");
+            current
+        }),
+        ("DELETE", named.as_str(), "application/json", String::new()),
+        (
+            "POST",
+            base.as_str(),
+            "application/json",
+            format!(
+                r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{id}-forged-config-map"}}}}"#
+            ),
+        ),
+    ] {
+        let (code, answer) = curl(method, url, content_type, &body);
+        assert_eq!(
+            code, 403,
+            "{what}: the TaskManager's {method} {url}: {answer}"
+        );
+        assert!(
+            answer.contains("system:serviceaccount:team-a:flink-orders-taskmanager"),
+            "{answer}"
+        );
+        eprintln!(
+            "{what}: TaskManager {method} refused: {}",
+            answer.lines().next().unwrap_or_default()
+        );
+    }
+    drop(tm);
+
     let requests: Vec<Request> = log.iter().filter_map(|l| Request::parse(l)).collect();
     let unparsed: Vec<&String> = log
         .iter()
@@ -221,7 +408,7 @@ fn check(version: FlinkVersion) {
             .collect::<Vec<_>>()
             .join("\n  ")
     );
-    assert_allowed(&what, &requests, namespace);
+    assert_in_namespace(&what, &requests, namespace);
     drop(started);
 
     // What destroy does with Flink's ConfigMaps, through the provider's own code and selector.

@@ -4,7 +4,7 @@
 //! `<path_root>/<deployment id>`; `kubernetes` starts the Kubernetes API test server in-process and
 //! a real JobManager on our rendered Kubernetes HA configuration, shows Flink's own fabric8 client
 //! elects it leader and writes its HA ConfigMaps there, and checks every request it made is allowed
-//! by the Role in `rbac`. Missing Java, Flink jars or ZooKeeper fail the tests; nothing is skipped.
+//! by the provider's Roles. Missing Java, Flink jars or ZooKeeper fail the tests; nothing is skipped.
 
 // A test binary: a failed setup step should stop the test with its error.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -38,6 +38,8 @@ pub struct Started {
     pub configuration: BTreeMap<String, String>,
     /// Its working directory (configuration, logs, blob storage).
     pub work: PathBuf,
+    /// The Flink distribution it runs (`lib/`, `bin/`).
+    pub home: PathBuf,
 }
 
 /// A fresh working directory for one check.
@@ -59,7 +61,8 @@ pub fn start_deployment(
     ha: HighAvailability,
     env: &[(&str, &Path)],
 ) -> Started {
-    let lib = flink_home(version.tested_patch()).join("lib");
+    let home = flink_home(version.tested_patch());
+    let lib = home.join("lib");
     let conf = work.join("conf");
     let (rest_port, rpc_port) = (free_port(), free_port());
     let user: BTreeMap<String, String> = [
@@ -69,6 +72,8 @@ pub fn start_deployment(
         ("jobmanager.rpc.address", "127.0.0.1".to_string()),
         ("jobmanager.bind-host", "127.0.0.1".to_string()),
         ("jobmanager.rpc.port", rpc_port.to_string()),
+        ("taskmanager.bind-host", "127.0.0.1".to_string()),
+        ("taskmanager.host", "127.0.0.1".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -86,7 +91,10 @@ pub fn start_deployment(
             memory: Some("1024m".into()),
             cpu: Some(0.5),
         },
-        taskmanager: ProcessResources::default(),
+        taskmanager: ProcessResources {
+            memory: Some("1024m".into()),
+            cpu: Some(0.5),
+        },
         blob_storage: Some(format!("file://{}", work.join("blobs").display())),
         high_availability: Some(ha),
         queryable_state: false,
@@ -120,6 +128,7 @@ pub fn start_deployment(
         rest_port,
         configuration: rendered.configuration,
         work: work.to_path_buf(),
+        home,
     }
 }
 
@@ -157,6 +166,62 @@ impl Started {
                 ))
             })
             .collect()
+    }
+
+    /// Starts a TaskManager of the same deployment on the same configuration, with the
+    /// environment `env`, as Flink's launch scripts do: memory options and dynamic properties from
+    /// `BashJavaUtils`, then `TaskManagerRunner`. Its output goes to `work/taskmanager.out`.
+    pub fn start_taskmanager(&self, env: &[(&str, &Path)]) -> JobManager {
+        let conf = self.work.join("conf");
+        let lib = self.home.join("lib");
+        let out = std::process::Command::new("java")
+            .arg("-cp")
+            .arg(format!(
+                "{}:{}/*",
+                self.home.join("bin/bash-java-utils.jar").display(),
+                lib.display()
+            ))
+            .arg("org.apache.flink.runtime.util.bash.BashJavaUtils")
+            .arg("GET_TM_RESOURCE_PARAMS")
+            .arg("--configDir")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let results: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("BASH_JAVA_UTILS_EXEC_RESULT:"))
+            .collect();
+        assert_eq!(results.len(), 2, "BashJavaUtils said:\n{text}");
+        let log = self.work.join("taskmanager.out");
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = std::process::Command::new("java");
+        command
+            .args(results[0].split_whitespace())
+            .args(java_module_options(&self.configuration))
+            .arg(format!(
+                "-Dlog4j.configurationFile=file:{}",
+                conf.join("log4j-console.properties").display()
+            ))
+            .arg(format!(
+                "-Dlog.file={}",
+                self.work.join("taskmanager.log").display()
+            ))
+            .arg("-cp")
+            .arg(format!("{}/*", lib.display()))
+            .arg("org.apache.flink.runtime.taskexecutor.TaskManagerRunner")
+            .arg("--configDir")
+            .arg(&conf)
+            .args(results[1].split_whitespace())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        JobManager {
+            child: command.spawn().unwrap(),
+            log,
+        }
     }
 
     /// The tail of its console output and of its log file.

@@ -327,7 +327,11 @@ pub fn schema() -> Schema {
                     )
                     .optional()
                     .description("Tolerations, checked at plan as the Kubernetes API server checks them."),
-                    Attribute::string("service_account").optional().validate(Validator::KubernetesSubdomain).description("Service account of the pods; defaults to the deployment's own (`flink-<name>`)."),
+                    Attribute::string("service_account").optional().validate(Validator::KubernetesSubdomain).description("A ServiceAccount of your own for the JobManager and TaskManager pods alike, instead of the provider's. Without it, the pods run as the provider's: under Kubernetes HA the JobManager as `flink-<name>-jobmanager` and the TaskManagers as `flink-<name>-taskmanager`, each bound to its own Role (see `high_availability`), else both as `flink-<name>`, which holds no grant. With it and Kubernetes HA, both Roles are bound to your account, so the TaskManagers hold the JobManager's grant too; leave it unset to keep them apart. The provider makes no ServiceAccount then, and the account's own settings (image pull secrets, annotations) are yours."),
+                    Attribute::string_map("service_account_annotations")
+                        .optional()
+                        .validate(Validator::Annotations { reserved: 0 })
+                        .description("Annotations of the provider's ServiceAccounts, for cloud workload identity so that blob storage needs no keys: `eks.amazonaws.com/role-arn` (EKS IAM roles for service accounts), `iam.gke.io/gcp-service-account` (GKE Workload Identity). They go on every ServiceAccount the provider makes (under Kubernetes HA the JobManager's and the TaskManagers', which both read and write the state), so the cloud role must trust both. With them the pods mount their ServiceAccount's token (`automountServiceAccountToken = true`, also without Kubernetes HA): the identity webhooks and SDKs identify the pod by its account's token. Set together with `service_account` they are a plan error: annotate your own account instead."),
                     Attribute::number("run_as_user")
                         .optional()
                         .validate(Validator::IntAtLeast(0))
@@ -338,7 +342,7 @@ pub fn schema() -> Schema {
                 ],
             )
             .optional()
-            .description("Kubernetes pod options of the JobManager and TaskManagers. The pods meet the Pod Security `restricted` standard by default: they run as a non-root user (`run_as_user`), without privilege escalation, with every capability dropped, the runtime's default seccomp profile and a read-only root filesystem, mount a service-account token only under Kubernetes HA (where Flink calls the API), and always set requests and limits."),
+            .description("Kubernetes pod options of the JobManager and TaskManagers. The pods meet the Pod Security `restricted` standard by default: they run as a non-root user (`run_as_user`), without privilege escalation, with every capability dropped, the runtime's default seccomp profile and a read-only root filesystem, mount a service-account token only under Kubernetes HA (where Flink calls the API) or with `service_account_annotations` (workload identity), and always set requests and limits."),
             Attribute::string_map("annotations")
                 .optional()
                 .description(format!("Deployment template annotations, as in Ververica Platform: `{QUERYABLE_STATE_ANNOTATION} = \"true\"` turns Queryable State on; `{TLS_ANNOTATION}` turns TLS on.")),

@@ -455,6 +455,31 @@ pub fn logging(model: &Model, diags: &mut Diagnostics) {
 /// The checks of Kubernetes-facing values that look at more than one attribute.
 pub fn kubernetes(model: &Model, diags: &mut Diagnostics) {
     tolerations(model, diags);
+    service_account_annotations(model, diags);
+}
+
+/// `pod.service_account_annotations` go on the provider's ServiceAccounts, which a user-given
+/// `pod.service_account` replaces: both at once would annotate nothing.
+fn service_account_annotations(model: &Model, diags: &mut Diagnostics) {
+    let Some(pod) = model.pod.known() else {
+        return;
+    };
+    let annotated = pod
+        .service_account_annotations
+        .known()
+        .is_some_and(|a| !a.is_empty());
+    if let (true, Some(account)) = (annotated, pod.service_account.known()) {
+        diags.attribute_error(
+            AttributePath::root("pod").attr("service_account_annotations"),
+            "ServiceAccount annotations with a ServiceAccount of your own",
+            format!(
+                "pod.service_account_annotations go on the ServiceAccounts the provider makes, \
+                 and with pod.service_account = {account:?} it makes none. Annotate the \
+                 ServiceAccount {account} itself, or remove pod.service_account to use the \
+                 provider's accounts."
+            ),
+        );
+    }
 }
 
 pub fn lifecycle(model: &Model, diags: &mut Diagnostics) {

@@ -1,8 +1,10 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
-//! deployment with an Ingress that ends TLS, one with blob storage credentials, Kubernetes HA, Queryable State, pod options and
-//! Flink keys from Secrets, one with ZooKeeper HA and REST clients listed for its NetworkPolicy,
-//! one running jars of its image (`local://`, one outside `usrlib`), one with a whole log4j file
-//! of its own (recorded by digest in the inputs annotation), and a suspended one with a
+//! deployment with an Ingress that ends TLS, one with blob storage credentials, Kubernetes HA (a
+//! ServiceAccount, Role and RoleBinding per component), Queryable State, pod options and
+//! Flink keys from Secrets, one with ZooKeeper HA, GKE workload identity on its ServiceAccount
+//! and REST clients listed for its NetworkPolicy, one running jars of its image (`local://`, one
+//! outside `usrlib`), one with a whole log4j file of its own (recorded by digest in the inputs
+//! annotation), and a suspended one with a
 //! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
 //! NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
@@ -116,6 +118,9 @@ fn cases() -> Vec<(&'static str, Model)> {
             model(json!({
                 "name": "fraud", "namespace": "team-b", "flink_version": "2.0",
                 "artifact": {"jar_uri": "https://artifacts.example.com/fraud.jar"},
+                "pod": {"service_account_annotations": {
+                    "iam.gke.io/gcp-service-account": "flink-fraud@acme.iam.gserviceaccount.com",
+                }},
                 "network_policy": {
                     "rest_from_namespaces": ["team-b", "ingress-nginx"],
                     "rest_from_cidrs": ["10.20.0.0/16"],

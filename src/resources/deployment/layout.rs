@@ -46,11 +46,15 @@ pub fn owner(namespace: &str, name: &str) -> Owner {
 /// Object names of a deployment called `name`.
 pub struct Names {
     pub config_map: String,
+    /// The pods' ServiceAccount without Kubernetes HA.
     pub service_account: String,
+    /// The JobManager's ServiceAccount, Role and RoleBinding under Kubernetes HA.
+    pub jobmanager_account: String,
+    /// The TaskManagers' ServiceAccount, Role and RoleBinding under Kubernetes HA.
+    pub taskmanager_account: String,
     pub jobmanager: String,
     pub taskmanager: String,
     pub rest: String,
-    pub ha_role: String,
     pub tls_secret: String,
     pub network_policy: String,
     pub ingress: String,
@@ -61,10 +65,11 @@ impl Names {
         Names {
             config_map: format!("flink-{name}-config"),
             service_account: format!("flink-{name}"),
+            jobmanager_account: format!("flink-{name}-jobmanager"),
+            taskmanager_account: format!("flink-{name}-taskmanager"),
             jobmanager: format!("flink-{name}-jobmanager"),
             taskmanager: format!("flink-{name}-taskmanager"),
             rest: format!("flink-{name}-rest"),
-            ha_role: format!("flink-{name}-ha"),
             tls_secret: format!("flink-{name}-tls"),
             network_policy: format!("flink-{name}"),
             ingress: format!("flink-{name}"),

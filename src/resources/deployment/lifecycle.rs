@@ -39,6 +39,32 @@ fn rollouts(model: &Model, objects: &[DesiredObject]) -> Option<(String, String)
     ))
 }
 
+/// Whether the last refresh saw the pod template of the JobManager or TaskManager Deployment
+/// differ from what `prior` renders: edited with kubectl, or rendered by an earlier release of
+/// the provider (before the JobManager and TaskManagers had ServiceAccounts of their own under
+/// Kubernetes HA, say). Converging it rolls the pods, so the running job is upgraded as for a
+/// change of its own, instead of losing its pods without a savepoint.
+fn pods_differ_from_rendering(prior: &Model) -> bool {
+    let (Some(name), Some(objects)) = (prior.name.known(), prior.kubernetes_objects.known()) else {
+        return false;
+    };
+    let names = Names::of(name);
+    [names.jobmanager, names.taskmanager]
+        .iter()
+        .any(|deployment| {
+            objects
+                .get(&format!(
+                    "{}/{deployment}",
+                    crate::kubernetes::Kind::Deployment.name()
+                ))
+                .is_some_and(|status| {
+                    crate::resources::cluster_objects::changed_fields(status)
+                        .iter()
+                        .any(|field| field.starts_with("spec.template"))
+                })
+        })
+}
+
 /// The step before the rollout from `prior` (with its objects) to `planned` (with its objects).
 pub fn before(
     prior: &Model,
@@ -53,7 +79,8 @@ pub fn before(
         State::Suspended => Before::Savepoint(Reason::Suspend),
         State::Cancelled => Before::Cancel,
         _ => {
-            let rolls = rollouts(prior, prior_objects) != rollouts(planned, planned_objects);
+            let rolls = rollouts(prior, prior_objects) != rollouts(planned, planned_objects)
+                || pods_differ_from_rendering(prior);
             match planned.upgrade() {
                 _ if !rolls => Before::Nothing,
                 Some(UpgradeStrategy::Stateless) => Before::Cancel,
@@ -448,6 +475,51 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn pods_that_differ_from_the_rendering_are_an_upgrade_when_converged() {
+        // The refresh after a provider upgrade that gave the pods their own ServiceAccounts:
+        // the same rendering on both sides, but the cluster's pods are not it.
+        let mut prior = model("RUNNING", "STATEFUL");
+        let same = objects("a");
+        let observed = |status: &str| {
+            Attr::Known(std::collections::BTreeMap::from([
+                (
+                    "Deployment/flink-orders-jobmanager".to_string(),
+                    status.to_string(),
+                ),
+                (
+                    "Deployment/flink-orders-taskmanager".to_string(),
+                    "in sync".to_string(),
+                ),
+            ]))
+        };
+        prior.kubernetes_objects = observed(
+            "changed outside Terraform: spec.template.metadata.annotations.flink.flinkops.io/rollout-hash, \
+             spec.template.spec.serviceAccountName",
+        );
+        assert_eq!(
+            before(&prior, &same, &model("RUNNING", "STATEFUL"), &same),
+            Before::Savepoint(Reason::Upgrade)
+        );
+        assert_eq!(
+            before(&prior, &same, &model("RUNNING", "STATELESS"), &same),
+            Before::Cancel
+        );
+        // Converging these touches no pod.
+        for status in [
+            "changed outside Terraform: spec.replicas",
+            "changed outside Terraform by kubectl-edit",
+            "in sync",
+        ] {
+            prior.kubernetes_objects = observed(status);
+            assert_eq!(
+                before(&prior, &same, &model("RUNNING", "STATEFUL"), &same),
+                Before::Nothing,
+                "{status}"
+            );
+        }
     }
 
     #[test]

@@ -65,8 +65,11 @@ use crate::value::{self, Value};
 use async_trait::async_trait;
 pub(crate) use attributes::{duration_check, duration_of};
 use model::Model;
-pub use rbac::{ha_config_map_selector, KUBERNETES_HA_RULES};
-pub(crate) use resolve::job_id_of;
+pub use rbac::{
+    cluster_config_map, ha_config_map_selector, job_config_map, rules as kubernetes_ha_rules,
+    Component as HaComponent, HaRule,
+};
+pub use resolve::job_id_of;
 
 /// The `flink_deployment` resource type.
 pub struct FlinkDeployment;

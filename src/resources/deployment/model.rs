@@ -201,6 +201,8 @@ pub struct Pod {
     #[serde(default)]
     pub service_account: Attr<String>,
     #[serde(default)]
+    pub service_account_annotations: Attr<BTreeMap<String, String>>,
+    #[serde(default)]
     pub run_as_user: Attr<i64>,
     #[serde(default)]
     pub read_only_root_filesystem: Attr<bool>,

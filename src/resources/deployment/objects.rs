@@ -1,11 +1,12 @@
 //! The Kubernetes objects of a deployment (pure): the ConfigMap with `config.yaml` and the log4j
-//! file, the ServiceAccount, the JobManager (application mode) and TaskManager Deployments over
+//! file, the ServiceAccounts of [`rbac`], the JobManager (application mode) and TaskManager Deployments over
 //! the pod templates of [`pod_template`], the JobManager's rpc/blob and REST Services, the
-//! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret, the Kubernetes HA Role and
-//! the NetworkPolicy of [`super::network_policy`] and the Ingress of [`super::ingress`].
+//! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret, the Kubernetes HA Roles and
+//! RoleBindings of each component, the NetworkPolicy of [`super::network_policy`] and the Ingress of [`super::ingress`].
 
 use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT};
 use super::pod_template::{self, labels};
+use super::rbac::{self, Component};
 use super::resolve::Resolved;
 use crate::flink::filesystems::Plugin;
 use crate::kubernetes::{DesiredObject, Kind};
@@ -153,22 +154,21 @@ pub fn desired(
     jm_args.extend(d.artifact.main_args.iter().cloned());
     let mut tm_args = vec!["taskmanager".to_string()];
     tm_args.extend(dynamic);
-    let mut objects = vec![
-        DesiredObject::new(
-            Kind::ConfigMap,
-            &d.namespace,
-            &names.config_map,
-            json!({
-                "metadata": {"labels": labels(d, None)},
-                "data": {"config.yaml": config_yaml, LOG4J_FILE: log4j},
-            }),
-        ),
-        DesiredObject::new(
-            Kind::ServiceAccount,
-            &d.namespace,
-            &names.service_account,
-            json!({"metadata": {"labels": labels(d, None)}}),
-        ),
+    let mut objects = vec![DesiredObject::new(
+        Kind::ConfigMap,
+        &d.namespace,
+        &names.config_map,
+        json!({
+            "metadata": {"labels": labels(d, None)},
+            "data": {"config.yaml": config_yaml, LOG4J_FILE: log4j},
+        }),
+    )];
+    // Before the pods: an API server refuses a pod whose ServiceAccount does not exist yet.
+    objects.extend(service_accounts(d));
+    if d.kubernetes_ha() {
+        objects.extend(kubernetes_ha_rbac(d));
+    }
+    objects.extend([
         deployment(
             d,
             &names.jobmanager,
@@ -197,10 +197,7 @@ pub fn desired(
             "jobmanager",
             json!([{"name": "rest", "port": REST_PORT}]),
         ),
-    ];
-    if d.kubernetes_ha() {
-        objects.extend(kubernetes_ha_rbac(d, &names));
-    }
+    ]);
     if d.tls.is_some() {
         let mut body = json!({"metadata": {"labels": labels(d, None)}, "type": "Opaque"});
         if let Some(data) = tls_data {
@@ -226,33 +223,186 @@ pub fn desired(
     objects
 }
 
-/// The Role of [`super::rbac::KUBERNETES_HA_RULES`] and its binding to the pods' service account.
-fn kubernetes_ha_rbac(d: &Resolved, names: &Names) -> Vec<DesiredObject> {
-    let rules: Vec<Json> = super::rbac::KUBERNETES_HA_RULES
+/// The provider's ServiceAccounts ([`rbac::provider_accounts`]), with
+/// `pod.service_account_annotations`.
+fn service_accounts(d: &Resolved) -> Vec<DesiredObject> {
+    let mut metadata = json!({"labels": labels(d, None)});
+    if !d.pod.service_account_annotations.is_empty() {
+        metadata["annotations"] = json!(d.pod.service_account_annotations);
+    }
+    rbac::provider_accounts(d)
         .iter()
-        .map(|(group, resource, verbs)| json!({"apiGroups": [group], "resources": [resource], "verbs": verbs}))
-        .collect();
-    let account = d
-        .pod
-        .service_account
-        .clone()
-        .unwrap_or_else(|| names.service_account.clone());
-    vec![
-        DesiredObject::new(
+        .map(|name| {
+            DesiredObject::new(
+                Kind::ServiceAccount,
+                &d.namespace,
+                name,
+                json!({ "metadata": metadata }),
+            )
+        })
+        .collect()
+}
+
+/// Per component, the Role of [`rbac::rules`] and its binding to the account the component's
+/// pods run as; both are named after the component's own account.
+fn kubernetes_ha_rbac(d: &Resolved) -> Vec<DesiredObject> {
+    let names = Names::of(&d.name);
+    let mut objects = Vec::new();
+    for (component, name) in [
+        (Component::JobManager, &names.jobmanager_account),
+        (Component::TaskManager, &names.taskmanager_account),
+    ] {
+        let rules: Vec<Json> = rbac::rules(component, &d.id, &d.job_id)
+            .iter()
+            .map(rbac::HaRule::to_json)
+            .collect();
+        objects.push(DesiredObject::new(
             Kind::Role,
             &d.namespace,
-            &names.ha_role,
+            name,
             json!({"metadata": {"labels": labels(d, None)}, "rules": rules}),
-        ),
-        DesiredObject::new(
+        ));
+        objects.push(DesiredObject::new(
             Kind::RoleBinding,
             &d.namespace,
-            &names.ha_role,
+            name,
             json!({
                 "metadata": {"labels": labels(d, None)},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.ha_role},
-                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": d.namespace}],
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{
+                    "kind": "ServiceAccount",
+                    "name": rbac::account(d, component),
+                    "namespace": d.namespace,
+                }],
             }),
-        ),
-    ]
+        ));
+    }
+    objects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kubernetes::Kind;
+
+    /// The objects `pod` and `ha_type` (if any) render to, by kind and name.
+    fn render(pod: Json, ha_type: Option<&str>) -> BTreeMap<(String, String), Json> {
+        let mut inputs = json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "https://repo.example.com/job.jar"},
+            "pod": pod,
+        });
+        if let Some(ha_type) = ha_type {
+            inputs["high_availability"] = json!({
+                "type": ha_type, "name": "ha", "namespace": "ns", "storage_dir": "file:///ha",
+                "zookeeper_quorum": "zk:2181", "zookeeper_path_root": "/flink",
+            });
+        }
+        let mut model = super::super::golden_tests::model(inputs);
+        let rendered = super::super::computed::fill(&mut model, None, None).expect("renders");
+        rendered
+            .objects
+            .into_iter()
+            .map(|o| ((o.kind.name().to_string(), o.name), o.manifest))
+            .collect()
+    }
+
+    fn of(objects: &BTreeMap<(String, String), Json>, kind: Kind) -> Vec<&str> {
+        objects
+            .keys()
+            .filter(|(k, _)| k == kind.name())
+            .map(|(_, n)| n.as_str())
+            .collect()
+    }
+
+    fn pod_spec<'a>(objects: &'a BTreeMap<(String, String), Json>, name: &str) -> &'a Json {
+        &objects[&("Deployment".to_string(), name.to_string())]["spec"]["template"]["spec"]
+    }
+
+    #[test]
+    fn under_kubernetes_ha_each_component_runs_as_its_own_account_and_role() {
+        let objects = render(json!(null), Some("kubernetes"));
+        let (jm, tm) = ("flink-orders-jobmanager", "flink-orders-taskmanager");
+        assert_eq!(of(&objects, Kind::ServiceAccount), [jm, tm]);
+        assert_eq!(of(&objects, Kind::Role), [jm, tm]);
+        assert_eq!(of(&objects, Kind::RoleBinding), [jm, tm]);
+        for name in [jm, tm] {
+            let spec = pod_spec(&objects, name);
+            assert_eq!(spec["serviceAccountName"], name);
+            assert_eq!(spec["automountServiceAccountToken"], true);
+            let binding = &objects[&("RoleBinding".to_string(), name.to_string())];
+            assert_eq!(binding["roleRef"]["name"], name);
+            assert_eq!(binding["subjects"][0]["name"], name);
+        }
+        let id = super::super::deployment_id("ns", "orders");
+        let tm_rules = &objects[&("Role".to_string(), tm.to_string())]["rules"];
+        assert_eq!(
+            tm_rules,
+            &json!([{"apiGroups": [""], "resources": ["configmaps"],
+                     "verbs": ["get", "list", "watch"],
+                     "resourceNames": [format!("{id}-cluster-config-map")]}])
+        );
+        let jm_rules = &objects[&("Role".to_string(), jm.to_string())]["rules"];
+        let job_id = super::super::resolve::job_id_of(&id);
+        assert_eq!(
+            jm_rules[1]["resourceNames"],
+            json!([
+                format!("{id}-cluster-config-map"),
+                format!("{id}-{job_id}-config-map")
+            ])
+        );
+        assert!(
+            !objects.contains_key(&("ServiceAccount".to_string(), "flink-orders".to_string())),
+            "the single account of earlier releases is pruned"
+        );
+    }
+
+    #[test]
+    fn without_kubernetes_ha_one_account_and_no_token_unless_annotated() {
+        for ha in [None, Some("zookeeper")] {
+            let objects = render(json!(null), ha);
+            assert_eq!(of(&objects, Kind::ServiceAccount), ["flink-orders"]);
+            assert!(of(&objects, Kind::Role).is_empty());
+            for name in ["flink-orders-jobmanager", "flink-orders-taskmanager"] {
+                let spec = pod_spec(&objects, name);
+                assert_eq!(spec["serviceAccountName"], "flink-orders");
+                assert_eq!(spec["automountServiceAccountToken"], false);
+            }
+        }
+        let irsa = json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/flink"});
+        let objects = render(json!({"service_account_annotations": irsa}), None);
+        let account = &objects[&("ServiceAccount".to_string(), "flink-orders".to_string())];
+        assert_eq!(account["metadata"]["annotations"], irsa);
+        let spec = pod_spec(&objects, "flink-orders-taskmanager");
+        assert_eq!(spec["automountServiceAccountToken"], true);
+    }
+
+    #[test]
+    fn annotations_go_on_both_accounts_under_kubernetes_ha() {
+        let gke =
+            json!({"iam.gke.io/gcp-service-account": "flink@project.iam.gserviceaccount.com"});
+        let objects = render(
+            json!({"service_account_annotations": gke}),
+            Some("kubernetes"),
+        );
+        for name in of(&objects, Kind::ServiceAccount) {
+            let account = &objects[&("ServiceAccount".to_string(), name.to_string())];
+            assert_eq!(account["metadata"]["annotations"], gke, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_users_account_replaces_both_and_holds_both_roles() {
+        let objects = render(json!({"service_account": "team-flink"}), Some("kubernetes"));
+        assert!(of(&objects, Kind::ServiceAccount).is_empty());
+        for name in ["flink-orders-jobmanager", "flink-orders-taskmanager"] {
+            assert_eq!(pod_spec(&objects, name)["serviceAccountName"], "team-flink");
+            let binding = &objects[&("RoleBinding".to_string(), name.to_string())];
+            assert_eq!(binding["subjects"][0]["name"], "team-flink");
+        }
+        let objects = render(json!({"service_account": "team-flink"}), None);
+        assert!(of(&objects, Kind::ServiceAccount).is_empty());
+        let spec = pod_spec(&objects, "flink-orders-jobmanager");
+        assert_eq!(spec["automountServiceAccountToken"], false);
+    }
 }

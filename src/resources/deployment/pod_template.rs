@@ -181,9 +181,8 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
     }
     env.extend(super::secret_configuration::env(d));
     let mut spec = json!({
-        "serviceAccountName": d.pod.service_account.clone().unwrap_or(names.service_account),
-        // Only Kubernetes HA calls the API server from the pods.
-        "automountServiceAccountToken": d.kubernetes_ha(),
+        "serviceAccountName": super::rbac::account(d, super::rbac::Component::of(component)),
+        "automountServiceAccountToken": super::rbac::mounts_token(d),
         "securityContext": pod_security(d),
         "containers": [{
             "name": "flink-main-container",

@@ -44,6 +44,8 @@ pub struct Pod {
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Json>,
     pub service_account: Option<String>,
+    /// Annotations of the provider's ServiceAccounts (cloud workload identity).
+    pub service_account_annotations: BTreeMap<String, String>,
     /// The uid (and gid) the processes run as.
     pub run_as_user: i64,
     pub read_only_root_filesystem: bool,
@@ -414,6 +416,7 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
                 Attr::Unknown => return None,
                 other => other.known().cloned(),
             },
+            service_account_annotations: or_default(&pod.service_account_annotations)?,
             run_as_user: match &pod.run_as_user {
                 Attr::Known(uid) => *uid,
                 Attr::Null => FLINK_USER,

@@ -83,10 +83,19 @@ fn check_path_root(value: &Value) -> Result<(), (String, String)> {
 pub fn schema() -> Schema {
     Schema::new(
         "High-availability settings shared by Flink deployments: Flink's native Kubernetes HA \
-         (leader election and job metadata in ConfigMaps; each deployment gets its own \
-         ServiceAccount, Role and RoleBinding) or ZooKeeper. Deployments take the exported \
-         `spec` as their `high_availability` attribute. The HA cluster id is always the \
-         deployment id and cannot be overridden, so two deployments never share HA data.\n\n\
+         (leader election and job metadata in ConfigMaps) or ZooKeeper. Deployments take the \
+         exported `spec` as their `high_availability` attribute. The HA cluster id is always \
+         the deployment id and cannot be overridden, so two deployments never share HA data.\n\n\
+         Under Kubernetes HA each deployment's JobManager and TaskManagers run as ServiceAccounts \
+         of their own, `flink-<name>-jobmanager` and `flink-<name>-taskmanager`, each bound by a \
+         RoleBinding to a Role of the same name that grants only ConfigMap rights, narrowed by \
+         `resourceNames` to the two ConfigMaps Flink uses (`<deployment id>-cluster-config-map` \
+         and `<deployment id>-<job id>-config-map`) wherever Kubernetes allows it. The \
+         JobManager elects itself leader and writes the HA data: `get`, `list`, `watch`, \
+         `update`, `patch` and `delete` of those two, and `create`, which Kubernetes cannot \
+         narrow by name. The TaskManagers only follow the leader: `get`, `list` and `watch` of \
+         the cluster ConfigMap, and no write. The Role of the JobManager follows the job id of \
+         each run. A deployment's own `pod.service_account` replaces both accounts.\n\n\
          Kubernetes HA adds load to the Kubernetes API server (every JobManager and \
          TaskManager watches ConfigMaps): past a few tens of deployments, or with parallelism \
          above 100, prefer ZooKeeper.\n\n\
