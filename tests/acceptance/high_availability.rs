@@ -220,25 +220,46 @@ fn kubernetes_ha_gets_its_own_rbac_and_its_config_maps_go_on_destroy() {
     let ws = Workspace::new();
     ws.config(&kubernetes_ha_deployment(&cluster, 2));
     ws.apply();
-    let role = cluster.kubectl(&["get", "role", "flink-job-ha", "-o", "json"]);
-    let role: serde_json::Value = serde_json::from_str(&role).unwrap();
-    assert_eq!(role["rules"][0]["resources"][0], "configmaps");
-    let binding = cluster.kubectl(&[
-        "get",
-        "rolebinding",
-        "flink-job-ha",
-        "-o",
-        "jsonpath={.subjects[0].name}",
-    ]);
-    assert_eq!(binding.trim(), "flink-job");
-    let pod_account = cluster.kubectl(&[
-        "get",
-        "deployment",
-        "flink-job-jobmanager",
-        "-o",
-        "jsonpath={.spec.template.spec.serviceAccountName}",
-    ]);
-    assert_eq!(pod_account.trim(), "flink-job");
+    // Each component runs as its own ServiceAccount, bound to its own Role: the JobManager's may
+    // write Flink's ConfigMaps, the TaskManagers' only read the cluster's.
+    for (component, verbs) in [
+        ("jobmanager", "get list watch update patch delete"),
+        ("taskmanager", "get list watch"),
+    ] {
+        let account = format!("flink-job-{component}");
+        let role = cluster.kubectl(&["get", "role", &account, "-o", "json"]);
+        let role: serde_json::Value = serde_json::from_str(&role).unwrap();
+        let named = role["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resourceNames"].is_array())
+            .unwrap_or_else(|| panic!("{account}: no rule narrowed by resourceNames: {role}"));
+        assert_eq!(named["resources"][0], "configmaps", "{role}");
+        let granted: Vec<&str> = named["verbs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(granted.join(" "), verbs, "{account}: {role}");
+        let binding = cluster.kubectl(&[
+            "get",
+            "rolebinding",
+            &account,
+            "-o",
+            "jsonpath={.subjects[0].name}",
+        ]);
+        assert_eq!(binding.trim(), account);
+        let pod_account = cluster.kubectl(&[
+            "get",
+            "deployment",
+            &account,
+            "-o",
+            "jsonpath={.spec.template.spec.serviceAccountName}",
+        ]);
+        assert_eq!(pod_account.trim(), account);
+    }
 
     // ConfigMaps as Flink 2.3's Kubernetes HA creates them (labels as tests/realflink_ha saw them):
     // labelled with the cluster id, no owner.
