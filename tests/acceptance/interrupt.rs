@@ -1,0 +1,148 @@
+//! Ctrl-C (issue 23): against an API server that stalls every request, one SIGINT to the real
+//! terraform CLI ends an apply and a plan within seconds, with the provider's message, not only a
+//! second interrupt ("Two interrupts received ... data loss may have occurred"). The interrupted
+//! apply records the state it reached, and the next apply (the server answering again) converges
+//! to an empty plan.
+
+use crate::cluster::Cluster;
+use crate::harness::{unwrapped, Workspace};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+/// Every matching request waits this long before it is served: under the client's own read
+/// timeout (30 s), so nothing but the interrupt ends it, and long enough that a provider that
+/// ignored the interrupt would keep Terraform waiting for minutes over the deployment's objects.
+const STALL: &str = r#"{"delay": {"millis": 25000}}"#;
+
+/// How long Terraform may take to exit after one interrupt. Generous: it is a correctness bound
+/// (far below what the stalled requests would take), not a performance figure.
+const EXIT_BOUND: Duration = Duration::from_secs(60);
+
+fn deployment(cluster: &Cluster) -> String {
+    format!(
+        r#"{provider}
+resource "flink_deployment" "counter" {{
+  name          = "counter"
+  namespace     = "{ns}"
+  flink_version = "2.2"
+  wait_for_job  = false
+  artifact = {{
+    jar_uri     = "https://artifacts.example.com/counter.jar"
+    entry_class = "org.example.Counter"
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    )
+}
+
+/// Waits until the stalled fault armed with `count` took a request (one is in flight).
+fn until_stalled(cluster: &Cluster, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let armed = cluster.armed_faults();
+        if armed[0]["count"].as_u64().is_some_and(|left| left < count) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request met the fault: {armed}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends one SIGINT to `child` (as one Ctrl-C does) and waits for it to exit within
+/// [`EXIT_BOUND`]; its exit code, its output and how long it took.
+fn interrupt_once(mut child: Child) -> (i32, String, Duration) {
+    let sent = Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    loop {
+        if child.try_wait().expect("wait for terraform").is_some() {
+            break;
+        }
+        if sent.elapsed() > EXIT_BOUND {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("terraform output");
+            panic!(
+                "terraform did not exit within {EXIT_BOUND:?} of one interrupt:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = sent.elapsed();
+    let output = child.wait_with_output().expect("terraform output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text, took)
+}
+
+/// The interrupted command's output says it was the provider's stop, after one interrupt.
+fn assert_interrupted(what: &str, code: i32, text: &str, took: Duration) {
+    eprintln!("terraform {what} exited {took:?} after one SIGINT");
+    let flat = unwrapped(text);
+    assert_ne!(code, 0, "{what} succeeded:\n{text}");
+    assert!(
+        flat.contains("Interrupted by Terraform (Ctrl-C)"),
+        "{what} does not say it was interrupted:\n{text}"
+    );
+    assert!(
+        !flat.contains("Two interrupts received"),
+        "{what} needed a second interrupt:\n{text}"
+    );
+}
+
+#[test]
+fn one_ctrl_c_ends_a_stalled_apply_and_plan_and_the_next_apply_converges() {
+    let cluster = Cluster::start_with_faults("interrupt");
+    let ws = Workspace::new();
+    ws.config(&deployment(&cluster));
+
+    // Every write stalls: the first object's apply is in flight when Terraform is interrupted.
+    let count = 1000;
+    cluster.arm_fault(&format!(
+        r#"{{"verb": "patch", "count": {count}, "action": {STALL}}}"#
+    ));
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    until_stalled(&cluster, count);
+    let (code, text, took) = interrupt_once(apply);
+    assert_interrupted("apply", code, &text, took);
+    assert!(
+        unwrapped(&text).contains("the next apply converges from here"),
+        "{text}"
+    );
+    // The create returned the state it reached, which Terraform keeps (tainted).
+    let listed = ws.terraform(&["state", "list"]);
+    assert!(
+        listed.text.contains("flink_deployment.counter"),
+        "the interrupted create left no state:\n{}",
+        listed.text
+    );
+
+    // The server answers again: the next apply converges, and the plan after it is empty.
+    cluster.disarm_faults();
+    ws.apply();
+
+    // A refresh against a server that stalls every read ends on one interrupt too.
+    cluster.arm_fault(&format!(
+        r#"{{"verb": "list", "count": {count}, "action": {STALL}}}"#
+    ));
+    let plan = ws.spawn_terraform(&["plan", "-no-color"]);
+    until_stalled(&cluster, count);
+    let (code, text, took) = interrupt_once(plan);
+    assert_interrupted("plan", code, &text, took);
+
+    cluster.disarm_faults();
+    ws.assert_no_changes();
+    ws.destroy();
+}
