@@ -146,3 +146,53 @@ fn one_ctrl_c_ends_a_stalled_apply_and_plan_and_the_next_apply_converges() {
     ws.assert_no_changes();
     ws.destroy();
 }
+
+#[test]
+fn one_ctrl_c_ends_the_wait_for_a_job_and_keeps_every_object_applied() {
+    // No pods run on this server, so the apply waits for a job that never starts: without the
+    // interrupt it would wait its whole `wait_timeout` (10 minutes).
+    let cluster = Cluster::start_with_faults("interrupt-wait");
+    let ws = Workspace::new();
+    let waiting = deployment(&cluster).replace("wait_for_job  = false", "wait_for_job  = true");
+    ws.config(&waiting);
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !cluster
+        .managed_objects()
+        .iter()
+        .any(|o| o == "deployment.apps/flink-counter-taskmanager")
+    {
+        assert!(Instant::now() < deadline, "the apply applied no objects");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Past the last object: the apply is waiting for the job.
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, text, took) = interrupt_once(apply);
+    assert_interrupted("apply", code, &text, took);
+    let flat = unwrapped(&text);
+    assert!(flat.contains("while waiting for the job to run"), "{text}");
+    assert!(
+        flat.contains(
+            "The objects are applied and recorded in state; the next apply converges from here."
+        ),
+        "{text}"
+    );
+    // The state records every object the apply made, and the job as not started yet.
+    let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(values["status"], "PENDING", "{values}");
+    let objects = values["kubernetes_objects"].as_object().unwrap();
+    for object in cluster.managed_objects() {
+        let (kind, name) = object.split_once('/').unwrap();
+        let recorded = objects.keys().any(|k| {
+            k.split_once('/').is_some_and(|(k, n)| {
+                n == name && kind.split('.').next() == Some(&k.to_ascii_lowercase())
+            })
+        });
+        assert!(recorded, "{object} is not recorded: {objects:?}");
+    }
+
+    // Without the wait, the next apply converges (replacing the tainted create) to an empty plan.
+    ws.config(&deployment(&cluster));
+    ws.apply();
+    ws.destroy();
+}
