@@ -121,10 +121,14 @@ impl Workspace {
         command
     }
 
-    /// Starts `terraform <args>` in the workspace, its output piped, for a test that signals it
-    /// while it runs.
+    /// Starts `terraform <args>` in the workspace in a process group of its own (whose id is its
+    /// pid), its output piped, for a test that signals it while it runs.
     pub fn spawn_terraform(&self, args: &[&str]) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
         self.command(args)
+            // Its own process group, which the test signals as a terminal's Ctrl-C signals the
+            // foreground group: terraform and the provider it started together.
+            .process_group(0)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -1,8 +1,9 @@
-//! Ctrl-C (issue 23): against an API server that stalls every request, one SIGINT to the real
-//! terraform CLI ends an apply and a plan within seconds, with the provider's message, not only a
-//! second interrupt ("Two interrupts received ... data loss may have occurred"). The interrupted
-//! apply records the state it reached, and the next apply (the server answering again) converges
-//! to an empty plan.
+//! Ctrl-C (issue 23): against an API server that stalls every request, or an apply waiting for a
+//! job that never starts, one SIGINT to the real terraform CLI's process group (what a terminal's
+//! Ctrl-C sends: terraform and the provider both get it) ends an apply and a plan within seconds,
+//! with the provider's message, not only a second interrupt ("Two interrupts received ... data
+//! loss may have occurred"), and the provider survives the signal to answer. The interrupted
+//! apply records the state it reached, and the next apply converges to an empty plan.
 
 use crate::cluster::Cluster;
 use crate::harness::{unwrapped, Workspace};
@@ -53,21 +54,27 @@ fn until_stalled(cluster: &Cluster, count: u64) {
     }
 }
 
-/// Sends one SIGINT to `child` (as one Ctrl-C does) and waits for it to exit within
-/// [`EXIT_BOUND`]; its exit code, its output and how long it took.
+/// Sends `signal` to the process group of `child` (started by `spawn_terraform`).
+fn signal_group(child: &Child, signal: &str) -> bool {
+    std::process::Command::new("kill")
+        .args([signal, "--", &format!("-{}", child.id())])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Sends one SIGINT to the process group of `child` (as one Ctrl-C in a terminal does: to
+/// terraform and to the provider it started) and waits for it to exit within [`EXIT_BOUND`]; its
+/// exit code, its output and how long it took.
 fn interrupt_once(mut child: Child) -> (i32, String, Duration) {
     let sent = Instant::now();
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(kill.success());
+    assert!(signal_group(&child, "-INT"));
     loop {
         if child.try_wait().expect("wait for terraform").is_some() {
             break;
         }
         if sent.elapsed() > EXIT_BOUND {
-            let _ = child.kill();
+            // The provider too, so that no process outlives the test.
+            signal_group(&child, "-KILL");
             let output = child.wait_with_output().expect("terraform output");
             panic!(
                 "terraform did not exit within {EXIT_BOUND:?} of one interrupt:\n{}{}",
