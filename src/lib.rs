@@ -8,12 +8,14 @@
 //! a typed resource over its own model; `flink_deployment` a pipeline of stages: model, resolved,
 //! rendered, computed) -> `flink` and `tls` (pure rendering, no IO)
 //! -> `kubernetes` (the only Kubernetes API client) and `jobmanager` (the only code that talks to
-//! Flink's REST API; the deployment hands it how its JobManager is reached).
+//! Flink's REST API; the deployment hands it how its JobManager is reached). `interrupt` carries
+//! Terraform's StopProvider (Ctrl-C) down that flow as a plain signal.
 
 pub mod docs;
 pub mod flink;
 #[cfg(test)]
 mod golden;
+pub mod interrupt;
 pub mod jobmanager;
 pub mod kubernetes;
 pub mod logging;

@@ -11,9 +11,10 @@
 
 use super::objects::{DesiredObject, Kind};
 use super::owner::Owner;
-use super::retry::{retry, Failed};
+use super::retry::{retry, Failed, Last};
 use super::ClusterAccess;
 use super::{KubeError, FIELD_MANAGER};
+use crate::interrupt::Interrupt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
 use std::collections::{BTreeMap, HashMap};
@@ -78,6 +79,8 @@ pub struct Cluster {
     pub(super) pod_listings: PodListings,
     /// Whether this process has written to the cluster, after which reads are per owner.
     wrote: Arc<AtomicBool>,
+    /// The stop of the RPC this handle serves: it ends requests in flight and their back-offs.
+    pub(super) interrupt: Interrupt,
 }
 
 impl Cluster {
@@ -90,7 +93,17 @@ impl Cluster {
             listings: Arc::default(),
             pod_listings: Arc::default(),
             wrote: Arc::default(),
+            interrupt: Interrupt::never(),
         })
+    }
+
+    /// This cluster (the same connection, lists and caches) for the work of one RPC, whose
+    /// requests end when `interrupt` fires.
+    pub fn interrupted_by(&self, interrupt: Interrupt) -> Cluster {
+        Cluster {
+            interrupt,
+            ..self.clone()
+        }
     }
 
     /// The API server's URL.
@@ -128,7 +141,7 @@ impl Cluster {
             let api = self.api(object.kind, &owner.namespace);
             let manifest = object.labelled(owner);
             let patch = Patch::Apply(&manifest);
-            let stored = retry(|| api.patch(&object.name, &params, &patch))
+            let stored = retry(&self.interrupt, || api.patch(&object.name, &params, &patch))
                 .await
                 .map_err(|e| {
                     let error = self.object_error("apply", object.kind, owner, &object.name, e);
@@ -214,7 +227,7 @@ impl Cluster {
             namespace: namespace.to_string(),
             message,
         };
-        let text = retry(|| async {
+        let text = retry(&self.interrupt, || async {
             let request = kube::core::Request::new(api.resource_url())
                 .list(&params)
                 .map_err(kube::Error::BuildRequest)?;
@@ -258,7 +271,7 @@ impl Cluster {
         self.forget_listings();
         let api = self.api(kind, namespace);
         let params = ListParams::default().labels(selector);
-        let list = retry(|| api.list(&params))
+        let list = retry(&self.interrupt, || api.list(&params))
             .await
             .map_err(|e| KubeError::List {
                 kind: kind.name().into(),
@@ -268,7 +281,7 @@ impl Cluster {
         let delete = DeleteParams::background();
         for object in &list.items {
             let name = object.metadata.name.clone().unwrap_or_default();
-            match retry(|| api.delete(&name, &delete)).await {
+            match retry(&self.interrupt, || api.delete(&name, &delete)).await {
                 Ok(_) => tracing::debug!(kind = kind.name(), name, "deleted"),
                 Err(failed) if failed.is(404) => {}
                 Err(e) => {
@@ -290,7 +303,7 @@ impl Cluster {
         self.forget_listings();
         let api = self.api(kind, &owner.namespace);
         let params = DeleteParams::background();
-        match retry(|| api.delete(name, &params)).await {
+        match retry(&self.interrupt, || api.delete(name, &params)).await {
             Ok(_) => {
                 tracing::debug!(kind = kind.name(), name, "deleted");
                 Ok(())
@@ -310,7 +323,10 @@ impl Cluster {
     /// The message of a request that failed for good: its last answer, and when it was asked
     /// more than once, how often and for how long.
     pub(super) fn explain_failed(&self, failed: &Failed) -> String {
-        let last = self.explain(&failed.error);
+        let last = match &failed.error {
+            Last::Answer(error) => self.explain(error),
+            Last::Interrupted => crate::interrupt::Interrupted.to_string(),
+        };
         match failed.attempts {
             1 => last,
             n => format!(
@@ -329,7 +345,7 @@ impl Cluster {
         failed: Failed,
     ) -> KubeError {
         let rbac_missing = matches!(kind, Kind::Role | Kind::RoleBinding)
-            && matches!(&failed.error, kube::Error::Api(s) if s.code == 404 && !s.message.contains("namespaces"));
+            && matches!(&failed.error, Last::Answer(kube::Error::Api(s)) if s.code == 404 && !s.message.contains("namespaces"));
         let message = if rbac_missing {
             format!(
             "the API server does not serve rbac.authorization.k8s.io/v1 ({}). Kubernetes HA needs \

@@ -49,7 +49,7 @@ impl Cluster {
     async fn list_pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>, KubeError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let params = ListParams::default().labels(selector);
-        retry(|| api.list(&params))
+        retry(&self.interrupt, || api.list(&params))
             .await
             .map(|list| list.items)
             .map_err(|e| pod_list_error(namespace, self.explain_failed(&e)))
@@ -72,7 +72,7 @@ impl Cluster {
     ) -> Result<Option<(String, String)>, KubeError> {
         let api: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(self.client.clone(), namespace);
-        let deployment = retry(|| api.get_opt(name))
+        let deployment = retry(&self.interrupt, || api.get_opt(name))
             .await
             .map_err(|e| KubeError::Object {
                 verb: "read",
@@ -110,15 +110,18 @@ impl Cluster {
             container: container.map(String::from),
             ..Default::default()
         };
-        api.logs(name, &params)
-            .await
-            .map_err(|e| KubeError::Object {
-                verb: "read the log of",
-                kind: "Pod".into(),
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-                message: self.explain(&e),
-            })
+        let error = |message: String| KubeError::Object {
+            verb: "read the log of",
+            kind: "Pod".into(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            message,
+        };
+        match self.interrupt.guard(api.logs(name, &params)).await {
+            Ok(Ok(log)) => Ok(log),
+            Ok(Err(e)) => Err(error(self.explain(&e))),
+            Err(interrupted) => Err(error(interrupted.to_string())),
+        }
     }
 
     /// A connection to `port` of pod `name`, forwarded by the API server.
@@ -136,9 +139,11 @@ impl Cluster {
             message,
         };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let mut forwarder = api
-            .portforward(name, &[port])
+        let mut forwarder = self
+            .interrupt
+            .guard(api.portforward(name, &[port]))
             .await
+            .map_err(|interrupted| object_error(interrupted.to_string()))?
             .map_err(|e| object_error(self.explain(&e)))?;
         let stream = forwarder
             .take_stream(port)

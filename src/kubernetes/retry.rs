@@ -10,8 +10,10 @@
 //! answer) and a wait that timed out (asking again would wait as long again).
 //!
 //! Bounded: at most [`POLICY`]'s tries and its wait budget per request, inside the operation's own
-//! timeout (`timeouts` on the resource), which bounds the whole.
+//! timeout (`timeouts` on the resource), which bounds the whole. Interruptible: a stop from
+//! Terraform (Ctrl-C) ends a request in flight or a back-off at once, as a failure that says so.
 
+use crate::interrupt::Interrupt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -41,18 +43,27 @@ pub(super) const POLICY: Policy = Policy {
 /// long.
 #[derive(Debug)]
 pub(super) struct Failed {
-    /// The last answer (or transport error).
-    pub error: kube::Error,
+    /// The last answer (or transport error), or the stop that cut it short.
+    pub error: Last,
     /// How many times the request was sent.
     pub attempts: u32,
     /// From the first try to the last answer.
     pub elapsed: Duration,
 }
 
+/// How a request ended for good.
+#[derive(Debug)]
+pub(super) enum Last {
+    /// The server's last answer, or the transport's error.
+    Answer(kube::Error),
+    /// Terraform asked the provider to stop before an answer came.
+    Interrupted,
+}
+
 impl Failed {
     /// Whether the last answer was this status code.
     pub fn is(&self, code: u16) -> bool {
-        matches!(&self.error, kube::Error::Api(status) if status.code == code)
+        matches!(&self.error, Last::Answer(kube::Error::Api(status)) if status.code == code)
     }
 }
 
@@ -80,18 +91,22 @@ fn wait_before_next(policy: &Policy, error: &kube::Error, attempt: u32) -> Durat
     asked.unwrap_or(backoff).min(policy.longest_wait)
 }
 
-/// Runs `call` until it succeeds, fails with what asking again cannot change, or the tries or
-/// the wait budget run out.
-pub(super) async fn retry<T, F, Fut>(call: F) -> Result<T, Failed>
+/// Runs `call` until it succeeds, fails with what asking again cannot change, the tries or the
+/// wait budget run out, or `interrupt` fires.
+pub(super) async fn retry<T, F, Fut>(interrupt: &Interrupt, call: F) -> Result<T, Failed>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    retry_with(&POLICY, call).await
+    retry_with(&POLICY, interrupt, call).await
 }
 
 /// [`retry`] under `policy`.
-async fn retry_with<T, F, Fut>(policy: &Policy, mut call: F) -> Result<T, Failed>
+async fn retry_with<T, F, Fut>(
+    policy: &Policy,
+    interrupt: &Interrupt,
+    mut call: F,
+) -> Result<T, Failed>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
@@ -99,22 +114,30 @@ where
     let started = Instant::now();
     let mut waited = Duration::ZERO;
     let mut attempt = 0;
+    let interrupted = |attempts| Failed {
+        error: Last::Interrupted,
+        attempts,
+        elapsed: started.elapsed(),
+    };
     loop {
         attempt += 1;
-        let error = match call().await {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
+        let error = match interrupt.guard(call()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error,
+            Err(_) => return Err(interrupted(attempt)),
         };
         let wait = wait_before_next(policy, &error, attempt);
         if !retryable(&error) || attempt >= policy.attempts || waited + wait > policy.wait_budget {
             return Err(Failed {
-                error,
+                error: Last::Answer(error),
                 attempts: attempt,
                 elapsed: started.elapsed(),
             });
         }
         tracing::debug!(error = %error, attempt, wait_ms = wait.as_millis() as u64, "retrying Kubernetes request");
-        tokio::time::sleep(wait).await;
+        if interrupt.guard(tokio::time::sleep(wait)).await.is_err() {
+            return Err(interrupted(attempt));
+        }
         waited += wait;
     }
 }
@@ -146,7 +169,7 @@ mod tests {
     async fn replay(answers: Vec<kube::Error>) -> (Result<&'static str, Failed>, u32) {
         let calls = AtomicU32::new(0);
         let answers = std::sync::Mutex::new(answers.into_iter());
-        let result = retry_with(&FAST, || {
+        let result = retry_with(&FAST, &Interrupt::never(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             let next = answers.lock().unwrap().next();
             async move {
@@ -218,5 +241,30 @@ mod tests {
         let (result, calls) = replay((0..10).map(|_| answer(429, 1)).collect()).await;
         assert_eq!(result.unwrap_err().attempts, 3);
         assert_eq!(calls, 3);
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_a_back_off_and_a_request_in_flight() {
+        // A server that keeps asking for ten seconds, and one that never answers: each ends as
+        // soon as the stop comes, as a failure that says it was interrupted.
+        let interrupts = crate::interrupt::Interrupts::default();
+        let interrupt = interrupts.signal();
+        let started = std::time::Instant::now();
+        let backing_off = retry_with(&POLICY, &interrupt, || async {
+            Err::<(), _>(answer(429, 10))
+        });
+        let stalled = retry_with(&POLICY, &interrupt, || {
+            std::future::pending::<Result<(), kube::Error>>()
+        });
+        let stop = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            interrupts.stop();
+        };
+        let (backing_off, stalled, ()) = tokio::join!(backing_off, stalled, stop);
+        for failed in [backing_off.unwrap_err(), stalled.unwrap_err()] {
+            assert!(matches!(failed.error, Last::Interrupted), "{failed:?}");
+            assert_eq!(failed.attempts, 1);
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

@@ -66,12 +66,16 @@ pub enum ServeError {
     /// Writing the handshake line failed.
     #[error("writing the handshake: {0}")]
     Handshake(#[from] std::io::Error),
+    /// SIGINT could not be taken away from its default.
+    #[error("listening for interrupt signals: {0}")]
+    Signals(std::io::Error),
 }
 
 /// Serves the provider until Terraform shuts it down (or, in debug mode, until interrupted).
 pub async fn serve(mode: ServeMode, provider: Arc<Provider>) -> Result<(), ServeError> {
     if mode == ServeMode::Terraform {
         check_launched_by_terraform()?;
+        ignore_interrupts()?;
     }
     let listener = listen().await?;
     let addr = listener.local_addr()?;
@@ -100,6 +104,22 @@ pub async fn serve(mode: ServeMode, provider: Arc<Provider>) -> Result<(), Serve
         .await
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;
+    Ok(())
+}
+
+/// Takes SIGINT away from its default (ending the process). A Ctrl-C in a terminal reaches the
+/// whole foreground process group, the provider with Terraform: Terraform handles it and asks
+/// the provider to stop over gRPC (StopProvider), then waits for the state of the operations in
+/// flight. A provider that died of the signal instead lost that state ("The plugin encountered
+/// an error"). go-plugin's `Serve` eats interrupts the same way, for the same reason.
+fn ignore_interrupts() -> Result<(), ServeError> {
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(ServeError::Signals)?;
+    tokio::spawn(async move {
+        while interrupts.recv().await.is_some() {
+            tracing::debug!("interrupt signal ignored: terraform stops the provider over gRPC");
+        }
+    });
     Ok(())
 }
 

@@ -682,3 +682,278 @@ async fn functions_and_stop_answer_with_diagnostics() {
     }
     assert!(gone, "the server kept serving after Shutdown");
 }
+
+/// A resource whose work never ends on its own, as against an API server that never answers:
+/// its read ignores the interrupt (only dropping it ends it), its create listens to it and
+/// returns the state it reached, and its import takes a moment and then succeeds.
+struct Stall;
+
+#[async_trait]
+impl Resource for Stall {
+    fn type_name(&self) -> &'static str {
+        "flink_stall"
+    }
+    fn schema(&self) -> Schema {
+        probe_schema()
+    }
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        _: &Value,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        ctx.interrupt.interrupted().await;
+        let mut state = planned.clone();
+        *state.get_mut("id").unwrap() = Value::string("reached");
+        diags.error(
+            crate::interrupt::SUMMARY,
+            crate::interrupt::detail("while stalling", crate::interrupt::APPLY_LEFT),
+        );
+        state
+    }
+    async fn read(&self, _: &Context, _: &Value, _: &mut Diagnostics) -> Value {
+        std::future::pending().await
+    }
+    async fn update(
+        &self,
+        _: &Context,
+        _: &Value,
+        planned: &Value,
+        _: &Value,
+        _: &mut Diagnostics,
+    ) -> Value {
+        planned.clone()
+    }
+    async fn delete(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
+    async fn import(&self, _: &Context, id: &str, _: &mut Diagnostics) -> Value {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        probe(&[("id", Value::string(id)), ("name", Value::string(id))])
+    }
+}
+
+// Issue 23: Ctrl-C in Terraform (StopProvider) answers the calls in flight within seconds, an
+// apply with the state it reached, and the calls that come after it run normally.
+#[tokio::test]
+async fn stop_provider_answers_the_calls_in_flight_and_not_the_next_ones() {
+    let provider = Provider::with_types(vec![Box::new(Stall)], vec![], vec![]);
+    let (addr, _stop) = serve_in_process(Arc::new(provider)).await;
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut c = ProviderClient::new(channel);
+    let current = probe(&[("id", Value::string("s")), ("name", Value::string("s"))]);
+    let mut reader = c.clone();
+    let read = tokio::spawn(async move {
+        reader
+            .read_resource(wire::read_resource::Request {
+                type_name: "flink_stall".into(),
+                current_state: dv(&current),
+                ..Default::default()
+            })
+            .await
+    });
+    let mut applier = c.clone();
+    let apply = tokio::spawn(async move {
+        applier
+            .apply_resource_change(wire::apply_resource_change::Request {
+                type_name: "flink_stall".into(),
+                prior_state: dv(&Value::Null),
+                planned_state: dv(&probe(&[
+                    ("name", Value::string("s")),
+                    ("id", Value::Unknown),
+                ])),
+                config: dv(&probe(&[("name", Value::string("s"))])),
+                ..Default::default()
+            })
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !read.is_finished() && !apply.is_finished(),
+        "nothing ends on its own"
+    );
+
+    let stopped = std::time::Instant::now();
+    let stop = c
+        .stop_provider(wire::stop_provider::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(stop.error.is_empty());
+    let within = std::time::Duration::from_secs(10);
+    let read = tokio::time::timeout(within, read)
+        .await
+        .expect("the read answers after StopProvider")
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    let apply = tokio::time::timeout(within, apply)
+        .await
+        .expect("the apply answers after StopProvider")
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    eprintln!(
+        "in-flight calls answered {:?} after StopProvider",
+        stopped.elapsed()
+    );
+
+    // The read keeps the state it was given and says why it ended.
+    assert_eq!(errors(&read.diagnostics), [crate::interrupt::SUMMARY]);
+    assert_eq!(back(read.new_state).get("id"), Some(&Value::string("s")));
+    assert!(read.diagnostics[0].detail.contains("reading flink_stall"));
+    // The apply returns the state it reached, with its own message and no second one.
+    assert_eq!(errors(&apply.diagnostics), [crate::interrupt::SUMMARY]);
+    assert!(apply.diagnostics[0]
+        .detail
+        .contains("the next apply converges from here"));
+    assert_eq!(
+        back(apply.new_state).get("id"),
+        Some(&Value::string("reached"))
+    );
+
+    // A call after the stop runs to its end, as with Terraform's SDKs.
+    let import = c
+        .import_resource_state(wire::import_resource_state::Request {
+            type_name: "flink_stall".into(),
+            id: "after".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(import.diagnostics.is_empty(), "{:?}", import.diagnostics);
+    assert_eq!(import.imported_resources.len(), 1);
+}
+
+// Issue 23, as the user found it: against an API server that accepts connections and never
+// answers, a real resource's apply ends at StopProvider (its request in flight, not its 30 s
+// read timeout, ends it), returning its state with the request that was cut short.
+#[tokio::test]
+async fn stop_provider_ends_an_apply_against_a_server_that_never_answers() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let (mut c, _, _stop) = client().await;
+    let pty = Provider::new().provider_schema().value_type();
+    let kubernetes = Value::object([
+        ("config_path", Value::Null),
+        ("config_context", Value::Null),
+        ("host", Value::string(host)),
+        ("token", Value::string("t")),
+        ("cluster_ca_certificate", Value::Null),
+        ("client_certificate", Value::Null),
+        ("client_key", Value::Null),
+        ("insecure", Value::Null),
+    ]);
+    let configured = c
+        .configure_provider(wire::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: Some(wire::DynamicValue {
+                msgpack: value::to_msgpack(&Value::object([("kubernetes", kubernetes)]), &pty),
+                json: Vec::new(),
+            }),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        configured.diagnostics.is_empty(),
+        "{:?}",
+        configured.diagnostics
+    );
+
+    let ha = crate::resources::typed::Typed(crate::resources::HighAvailability);
+    let hty = ha.schema().value_type();
+    let encode = |v: &Value| {
+        Some(wire::DynamicValue {
+            msgpack: value::to_msgpack(v, &hty),
+            json: Vec::new(),
+        })
+    };
+    let config = Value::object([
+        ("id", Value::Null),
+        ("name", Value::string("shared")),
+        ("namespace", Value::Null),
+        ("type", Value::string("zookeeper")),
+        ("storage_dir", Value::Null),
+        (
+            "zookeeper",
+            Value::object([
+                ("quorum", Value::List(vec![Value::string("zk-0:2181")])),
+                ("path_root", Value::Null),
+            ]),
+        ),
+        ("spec", Value::Null),
+        ("kubernetes_objects", Value::Null),
+    ]);
+    let planned = c
+        .plan_resource_change(wire::plan_resource_change::Request {
+            type_name: "flink_high_availability".into(),
+            prior_state: encode(&Value::Null),
+            proposed_new_state: encode(&config),
+            config: encode(&config),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        errors(&planned.diagnostics).is_empty(),
+        "{:?}",
+        planned.diagnostics
+    );
+
+    let mut applier = c.clone();
+    let request = wire::apply_resource_change::Request {
+        type_name: "flink_high_availability".into(),
+        prior_state: encode(&Value::Null),
+        planned_state: planned.planned_state,
+        config: encode(&config),
+        ..Default::default()
+    };
+    let apply = tokio::spawn(async move { applier.apply_resource_change(request).await });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!apply.is_finished(), "the silent server answered?");
+    let stopped = std::time::Instant::now();
+    c.stop_provider(wire::stop_provider::Request {})
+        .await
+        .unwrap();
+    let applied = tokio::time::timeout(std::time::Duration::from_secs(10), apply)
+        .await
+        .expect("the apply answers after StopProvider, before its read timeout")
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    eprintln!(
+        "the stalled apply answered {:?} after StopProvider",
+        stopped.elapsed()
+    );
+    assert_eq!(
+        errors(&applied.diagnostics),
+        [
+            "Applying flink_high_availability failed",
+            crate::interrupt::SUMMARY
+        ]
+    );
+    assert!(
+        applied.diagnostics[0]
+            .detail
+            .contains("interrupted by Terraform (Ctrl-C)"),
+        "{:?}",
+        applied.diagnostics
+    );
+    // The state comes back, recording what was (not) applied.
+    let state = value::from_msgpack(&applied.new_state.unwrap().msgpack, &hty).unwrap();
+    assert_eq!(state.get("id"), Some(&Value::string("default/shared")));
+    assert!(!state.get("kubernetes_objects").unwrap().is_null());
+}

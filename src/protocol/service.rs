@@ -294,11 +294,14 @@ impl WireProvider for ProviderService {
         })
     }
 
+    // Terraform sends this on the first Ctrl-C and then waits for the RPCs in flight: they end
+    // within seconds with the state they reached. The process keeps answering.
     async fn stop_provider(
         &self,
         _request: Request<wire::stop_provider::Request>,
     ) -> Rpc<wire::stop_provider::Response> {
-        tracing::debug!("stop requested by terraform");
+        tracing::info!("stop requested by terraform: interrupting the operations in flight");
+        self.provider.stop();
         ok(wire::stop_provider::Response::default())
     }
 }

@@ -1,19 +1,23 @@
 //! The provider as Terraform sees it, one handler per RPC, in terms of values and diagnostics:
 //! the registry of resource and data source types with their schemas, the provider
 //! configuration, and the generic steps around each resource's own logic (validation, the generic
-//! plan, create/update/delete dispatch, write-only values kept out of state).
+//! plan, create/update/delete dispatch, write-only values kept out of state), and Terraform's
+//! stop (Ctrl-C) reaching the work in flight ([`stop`]).
 
 mod config;
 mod reads;
+mod stop;
 
 pub use crate::kubernetes::{ClusterAccess, Connection};
 pub use config::KubernetesConfig;
 
+use crate::interrupt::Interrupts;
 use crate::resources::{self, Context, DataSource, EphemeralResource, Resource};
 use crate::schema::{plan, validate::validate_attributes, AttributePath, Diagnostics, Schema};
 use crate::value::{self, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+use stop::Work;
 
 struct ResourceEntry {
     resource: Box<dyn Resource>,
@@ -37,6 +41,8 @@ pub struct Provider {
     data_sources: BTreeMap<&'static str, DataSourceEntry>,
     ephemeral_resources: BTreeMap<&'static str, EphemeralEntry>,
     configured: RwLock<Option<Arc<Connection>>>,
+    /// Terraform's stops, and the signal each RPC in flight listens to.
+    interrupts: Interrupts,
 }
 
 impl Default for Provider {
@@ -91,7 +97,15 @@ impl Provider {
                 })
                 .collect(),
             configured: RwLock::new(None),
+            interrupts: Interrupts::default(),
         }
+    }
+
+    /// StopProvider: the RPCs in flight end within seconds, each with the state it reached;
+    /// RPCs that start afterwards run normally (as Terraform's own SDKs do: see
+    /// [`crate::interrupt`]).
+    pub fn stop(&self) {
+        self.interrupts.stop();
     }
 
     /// The provider configuration schema.
@@ -134,6 +148,7 @@ impl Provider {
     fn context(&self) -> Context {
         Context {
             provider: self.configured.read().ok().and_then(|c| c.clone()),
+            interrupt: self.interrupts.signal(),
         }
     }
 
@@ -219,7 +234,14 @@ impl Provider {
         let Some(e) = self.entry(type_name, &mut diags) else {
             return (current.clone(), diags);
         };
-        let mut state = e.resource.read(&self.context(), current, &mut diags).await;
+        let ctx = self.context();
+        let read = async {
+            let mut diags = diags;
+            let state = e.resource.read(&ctx, current, &mut diags).await;
+            (state, diags)
+        };
+        let (state, diags) = stop::run(&ctx.interrupt, Work::Read, type_name, read).await;
+        let mut state = state.unwrap_or_else(|| current.clone());
         clear_write_only(&e.schema, &mut state);
         (state, diags)
     }
@@ -242,13 +264,23 @@ impl Provider {
                 diags,
             );
         };
-        let mut planned = plan::plan(&e.schema, prior, proposed, config);
-        if !proposed.is_null() {
-            e.resource
-                .modify_plan(&self.context(), prior, config, &mut planned, &mut diags)
-                .await;
+        let planned = plan::plan(&e.schema, prior, proposed, config);
+        if proposed.is_null() {
+            return (planned, diags);
         }
-        (planned, diags)
+        let ctx = self.context();
+        // An interrupted plan answers with the generic plan: its error stops Terraform from
+        // using it.
+        let fallback = planned.clone();
+        let modify = async {
+            let (mut planned, mut diags) = (planned, diags);
+            e.resource
+                .modify_plan(&ctx, prior, config, &mut planned, &mut diags)
+                .await;
+            (planned, diags)
+        };
+        let (planned, diags) = stop::run(&ctx.interrupt, Work::Plan, type_name, modify).await;
+        (planned.unwrap_or(fallback), diags)
     }
 
     /// ApplyResourceChange: create, update or delete. On failure the returned state still records
@@ -265,19 +297,33 @@ impl Provider {
             return (prior.clone(), diags);
         };
         let ctx = self.context();
-        let mut state = if planned.is_null() {
-            e.resource.delete(&ctx, prior, &mut diags).await;
-            if diags.has_errors() {
-                prior.clone()
-            } else {
-                Value::Null
+        let (mut state, diags) = if planned.is_null() {
+            let delete = async {
+                let mut diags = diags;
+                e.resource.delete(&ctx, prior, &mut diags).await;
+                ((), diags)
+            };
+            let (done, diags) = stop::run(&ctx.interrupt, Work::Delete, type_name, delete).await;
+            match done.is_some() && !diags.has_errors() {
+                true => (Value::Null, diags),
+                false => (prior.clone(), diags),
             }
-        } else if prior.is_null() {
-            e.resource.create(&ctx, planned, config, &mut diags).await
         } else {
-            e.resource
-                .update(&ctx, prior, planned, config, &mut diags)
-                .await
+            let apply = async {
+                let mut diags = diags;
+                let state = if prior.is_null() {
+                    e.resource.create(&ctx, planned, config, &mut diags).await
+                } else {
+                    e.resource
+                        .update(&ctx, prior, planned, config, &mut diags)
+                        .await
+                };
+                (state, diags)
+            };
+            let (state, diags) = stop::run(&ctx.interrupt, Work::Apply, type_name, apply).await;
+            // Only an apply that did not answer within the grace after a stop has no state: the
+            // prior one stays (none for a create), and the next apply converges.
+            (state.unwrap_or_else(|| prior.clone()), diags)
         };
         clear_write_only(&e.schema, &mut state);
         (state, diags)
@@ -289,7 +335,14 @@ impl Provider {
         let Some(e) = self.entry(type_name, &mut diags) else {
             return (Value::Null, diags);
         };
-        let mut state = e.resource.import(&self.context(), id, &mut diags).await;
+        let ctx = self.context();
+        let import = async {
+            let mut diags = diags;
+            let state = e.resource.import(&ctx, id, &mut diags).await;
+            (state, diags)
+        };
+        let (state, diags) = stop::run(&ctx.interrupt, Work::Import, type_name, import).await;
+        let mut state = state.unwrap_or(Value::Null);
         if !state.is_null() {
             // Inputs the cluster does not record get their defaults, as a create would plan them.
             plan::fill_defaults(&e.schema.attributes, &mut state);

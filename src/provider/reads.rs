@@ -1,6 +1,7 @@
 //! What Terraform reads and never manages: data sources (ReadDataSource) and ephemeral
 //! resources (OpenEphemeralResource), each validated by its schema, then its own checks.
 
+use super::stop::{self, Work};
 use super::{lookup, validate_config, DataSourceEntry, EphemeralEntry, Provider};
 use crate::schema::Diagnostics;
 use crate::value::Value;
@@ -25,11 +26,15 @@ impl Provider {
         let mut diags = Diagnostics::default();
         match self.data_entry(type_name, &mut diags) {
             Some(e) => {
-                let state = e
-                    .data_source
-                    .read(&self.context(), config, &mut diags)
-                    .await;
-                (state, diags)
+                let ctx = self.context();
+                let read = async {
+                    let mut diags = diags;
+                    let state = e.data_source.read(&ctx, config, &mut diags).await;
+                    (state, diags)
+                };
+                let (state, diags) =
+                    stop::run(&ctx.interrupt, Work::ReadData, type_name, read).await;
+                (state.unwrap_or(Value::Null), diags)
             }
             None => (Value::Null, diags),
         }
@@ -63,8 +68,15 @@ impl Provider {
         let mut diags = Diagnostics::default();
         match self.ephemeral_entry(type_name, &mut diags) {
             Some(e) => {
-                let result = e.ephemeral.open(&self.context(), config, &mut diags).await;
-                (result, diags)
+                let ctx = self.context();
+                let open = async {
+                    let mut diags = diags;
+                    let result = e.ephemeral.open(&ctx, config, &mut diags).await;
+                    (result, diags)
+                };
+                let (result, diags) =
+                    stop::run(&ctx.interrupt, Work::OpenEphemeral, type_name, open).await;
+                (result.unwrap_or(Value::Null), diags)
             }
             None => (Value::Null, diags),
         }

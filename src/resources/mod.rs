@@ -23,6 +23,7 @@ pub use deployment::{
 };
 pub use high_availability::HighAvailability;
 
+use crate::interrupt::Interrupt;
 use crate::kubernetes::Cluster;
 use crate::kubernetes::Connection;
 use crate::schema::{plan::Plan, Diagnostics, Schema};
@@ -34,11 +35,16 @@ use async_trait::async_trait;
 pub struct Context {
     /// The provider's configuration; `None` while it is unknown (a cluster created in the same run).
     pub provider: Option<std::sync::Arc<Connection>>,
+    /// Fires when Terraform asks the provider to stop (Ctrl-C) during this operation. The
+    /// cluster from [`Context::cluster`] listens to it already; waits of a resource's own
+    /// (a rollout, a savepoint) end on it and return the state they reached.
+    pub interrupt: Interrupt,
 }
 
 impl Context {
-    /// The cluster, or an error diagnostic saying why there is none.
-    pub async fn cluster(&self, diags: &mut Diagnostics) -> Option<&Cluster> {
+    /// The cluster, for this operation (its requests end when [`Context::interrupt`] fires), or
+    /// an error diagnostic saying why there is none.
+    pub async fn cluster(&self, diags: &mut Diagnostics) -> Option<Cluster> {
         let Some(provider) = &self.provider else {
             diags.error(
                 "Kubernetes cluster not configured",
@@ -48,7 +54,7 @@ impl Context {
             return None;
         };
         match provider.cluster().await {
-            Ok(cluster) => Some(cluster),
+            Ok(cluster) => Some(cluster.interrupted_by(self.interrupt.clone())),
             Err(e) => {
                 diags.error("Cannot reach the Kubernetes cluster", e.to_string());
                 None

@@ -63,7 +63,8 @@ pub fn attribute(what: &str) -> Attribute {
     .apply_setting()
     .description(format!(
         "Terraform's operation timeouts. Each bounds its whole operation: {what}. When one runs \
-         out, the operation fails, saying which, and what was applied stays recorded in state."
+         out, the operation fails, saying which, and what was applied stays recorded in state. \
+         Ctrl-C in Terraform ends the operation the same way within seconds, whatever is left."
     ))
 }
 

@@ -294,6 +294,12 @@ impl Cluster {
         );
     }
 
+    /// Disarms every fault still armed.
+    pub fn disarm_faults(&self) {
+        let (ok, out) = self.kubectl_try(&["delete", "--raw", "/testserver/faults"]);
+        assert!(ok, "{out}");
+    }
+
     /// The faults still armed (their JSON), empty once every armed fault was spent.
     pub fn armed_faults(&self) -> serde_json::Value {
         let (ok, out) = self.kubectl_try(&["get", "--raw", "/testserver/faults"]);

@@ -107,17 +107,39 @@ impl Workspace {
         self.terraform_with_env(args, &[])
     }
 
-    /// Runs `terraform <args>` with extra environment variables.
-    pub fn terraform_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let output: Output = Command::new("terraform")
+    /// `terraform <args>` in the workspace, with its environment, not yet started.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("terraform");
+        command
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .envs(env.iter().copied())
             .current_dir(self.path())
             .env("TF_CLI_CONFIG_FILE", &self.cli_config)
             .env("TF_IN_AUTOMATION", "1")
             .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_INPUT", "0")
+            .env("TF_INPUT", "0");
+        command
+    }
+
+    /// Starts `terraform <args>` in the workspace in a process group of its own (whose id is its
+    /// pid), its output piped, for a test that signals it while it runs.
+    pub fn spawn_terraform(&self, args: &[&str]) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        self.command(args)
+            // Its own process group, which the test signals as a terminal's Ctrl-C signals the
+            // foreground group: terraform and the provider it started together.
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start terraform")
+    }
+
+    /// Runs `terraform <args>` with extra environment variables.
+    pub fn terraform_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output: Output = self
+            .command(args)
+            .envs(env.iter().copied())
             .output()
             .expect("run terraform");
         Run {

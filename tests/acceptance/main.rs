@@ -27,6 +27,7 @@ mod high_availability;
 mod https_server;
 mod ingress;
 mod install;
+mod interrupt;
 mod kubernetes_ha;
 mod lifecycle;
 mod lifecycle_ha;

@@ -2,7 +2,9 @@
 //! job needs before the rollout (a savepoint, a cancel, the newest state Flink kept of a job that
 //! ended outside Terraform, or an in-place rescale sent to Flink), the savepoint it gives
 //! recorded, the TLS material, one rendering, the objects applied, then the wait for the job. State is written even when a later step
-//! fails, so whatever was created is recorded.
+//! fails, so whatever was created is recorded. A stop from Terraform (Ctrl-C) ends the step in
+//! flight like a timeout that comes early: before the rollout nothing changes, after it the state
+//! records the objects applied, and either way the next apply converges from there.
 
 use super::computed;
 use super::destroy;
@@ -18,10 +20,21 @@ use super::states::{self, State};
 use super::status;
 use super::tls_material::{self, Material};
 use super::TYPE;
+use crate::interrupt::{self, Interrupted};
 use crate::resources::timeouts::{self, Deadline};
 use crate::resources::{owned, Context};
 use crate::schema::Diagnostics;
 use crate::value::Attr;
+
+/// Reports a step of the apply that a stop from Terraform cut short: `while_doing` names it,
+/// `after` says what state holds.
+fn interrupted(diags: &mut Diagnostics, while_doing: &str, after: &str) {
+    diags.error(interrupt::SUMMARY, interrupt::detail(while_doing, after));
+}
+
+/// What state holds when a stop comes before anything rolled out.
+const NOTHING_ROLLED_OUT: &str = "Nothing was rolled out and the state stays as it was; the \
+                                  next apply converges from here.";
 
 /// Applies `planned` over `prior` (none at create); the new state, or none when nothing changed
 /// (state stays as it was).
@@ -113,7 +126,13 @@ async fn before_rollout(
         let Some(cluster) = ctx.cluster(diags).await else {
             return Err(Unchanged);
         };
-        let rescaled = rescale::request(cluster, prior, rescale, diags).await;
+        let request = rescale::request(&cluster, prior, rescale, diags);
+        let requested = ctx.interrupt.guard(request).await;
+        let Ok(rescaled) = requested else {
+            let while_doing = "while the running job was asked to rescale";
+            interrupted(diags, while_doing, NOTHING_ROLLED_OUT);
+            return Err(Unchanged);
+        };
         return match diags.has_errors() {
             true => Err(Unchanged),
             false => Ok(Ready {
@@ -132,11 +151,31 @@ async fn before_rollout(
             savepoint_directory: directory,
             deadline,
         };
-        rollout::before_rollout(cluster, stop, prior, model, phases, diags).await
+        let stopping = rollout::before_rollout(&cluster, stop, prior, model, phases, diags);
+        match ctx.interrupt.guard(stopping).await {
+            Ok(taken) => taken,
+            Err(Interrupted) => {
+                // Flink may still finish what it was asked (a stop with savepoint); the next
+                // plan then reads the job as it is, and the next apply starts from there.
+                let while_doing = "while the running job was being stopped for the rollout";
+                interrupted(diags, while_doing, NOTHING_ROLLED_OUT);
+                return Err(Unchanged);
+            }
+        }
     } else if lifecycle::reads_checkpoint(prior, model, step) {
         // The job ended outside Terraform: its JobManager still knows its checkpoints.
         match ctx.cluster(diags).await {
-            Some(cluster) => rollout::retained_checkpoint(cluster, prior, model, diags).await,
+            Some(cluster) => {
+                let reading = rollout::retained_checkpoint(&cluster, prior, model, diags);
+                match ctx.interrupt.guard(reading).await {
+                    Ok(taken) => taken,
+                    Err(Interrupted) => {
+                        let while_doing = "while reading the checkpoint the ended job kept";
+                        interrupted(diags, while_doing, NOTHING_ROLLED_OUT);
+                        return Err(Unchanged);
+                    }
+                }
+            }
             None => None,
         }
     } else {
@@ -199,8 +238,16 @@ async fn roll_out(
     let Some(cluster) = ctx.cluster(diags).await else {
         return state;
     };
+    // From here the objects are applied: a stop ends the wait and state records them.
+    let applied_left = "The objects are applied and recorded in state; the next apply \
+                        converges from here.";
     if let Some(requested) = &rescaled {
-        rescale::wait(cluster, &model, requested, deadline, diags).await;
+        let waiting = rescale::wait(&cluster, &model, requested, deadline, diags);
+        if ctx.interrupt.guard(waiting).await.is_err() {
+            let while_doing = "while waiting for the job to run at its new parallelism";
+            interrupted(diags, while_doing, applied_left);
+            return model;
+        }
         if diags.has_errors() {
             return model;
         }
@@ -212,13 +259,25 @@ async fn roll_out(
         .filter_map(|n| layout::rollout_of(&objects, n))
         .collect();
     phases.expect(rollouts, layout::replicas_of(&objects, &names.taskmanager));
-    let settled =
-        status::settle(cluster, &model, rollout.as_deref(), deadline, phases, diags).await;
+    let settling = status::settle(
+        &cluster,
+        &model,
+        rollout.as_deref(),
+        deadline,
+        phases,
+        diags,
+    );
+    let settled = ctx.interrupt.guard(settling).await;
+    let Ok(settled) = settled else {
+        // The status stays PENDING: the next refresh reads the job as it is by then.
+        interrupted(diags, "while waiting for the job to run", applied_left);
+        return model;
+    };
     phases.log_summary();
     model.status = Attr::Known(settled);
     if model.desired_state() == State::Cancelled {
         // A cancelled job starts afresh: Flink's HA data of it goes.
-        destroy::delete_ha_data(cluster, &model, diags).await;
+        destroy::delete_ha_data(&cluster, &model, diags).await;
     }
     model
 }

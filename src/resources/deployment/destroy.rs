@@ -28,7 +28,7 @@ pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
             lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
         });
         let deadline = Deadline::start(&model.timeouts, timeouts::Operation::Delete);
-        final_savepoint(cluster, model, directory.as_deref(), &deadline, diags).await;
+        final_savepoint(&cluster, model, directory.as_deref(), &deadline, diags).await;
         if diags.has_errors() {
             return;
         }
@@ -36,7 +36,7 @@ pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
     owned::delete(ctx, &layout::owner(ns, name), layout::KINDS, TYPE, diags).await;
     // Flink's own HA ConfigMaps carry no owner reference; they go by their labels.
     if let Some(cluster) = ctx.cluster(diags).await {
-        delete_ha_data(cluster, model, diags).await;
+        delete_ha_data(&cluster, model, diags).await;
     }
 }
 

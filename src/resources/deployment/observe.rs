@@ -44,7 +44,7 @@ pub async fn read(ctx: &Context, mut model: Model, diags: &mut Diagnostics) -> O
         tls::mark_changed_secret(&mut model, &name, &observed);
     }
     if let Some(cluster) = ctx.cluster(diags).await {
-        let observed = status::observe(cluster, &model).await;
+        let observed = status::observe(&cluster, &model).await;
         if let Some(drifted) = lifecycle::drifted_state(&model, &observed) {
             model.state = Attr::Known(drifted.as_str().into());
         }

@@ -74,7 +74,7 @@ pub(crate) async fn take(
     };
     let cluster = ctx.cluster(diags).await?;
     let outcome = async {
-        let jm = reach::of(cluster, &model).await?;
+        let jm = reach::of(&cluster, &model).await?;
         match jm.job_state().await? {
             state if state == JOB_RUNNING => {}
             state => {
@@ -132,7 +132,7 @@ pub(crate) async fn dispose(
         return;
     };
     let outcome = async {
-        reach::of(cluster, &model)
+        reach::of(&cluster, &model)
             .await?
             .dispose(location, &Limit::of(timeout, "timeout"))
             .await

@@ -84,7 +84,21 @@ impl TypedResource for Savepoint {
         }
         let (namespace, name) = target(&model)?;
         let format = model.format_type.known()?;
-        let taken = snapshots::take(ctx, &namespace, &name, format, timeout(&model), diags).await?;
+        let taking = snapshots::take(ctx, &namespace, &name, format, timeout(&model), diags);
+        let taken = match ctx.interrupt.guard(taking).await {
+            Ok(taken) => taken?,
+            Err(_) => {
+                diags.error(
+                    crate::interrupt::SUMMARY,
+                    crate::interrupt::detail(
+                        "while the savepoint was being taken",
+                        "Nothing is recorded; Flink may still complete the savepoint, whose files \
+                         then stay in the savepoint directory. The next apply takes a new one.",
+                    ),
+                );
+                return None;
+            }
+        };
         let time = crate::value::rfc3339(time::OffsetDateTime::now_utc());
         model.id = Attr::Known(taken.location.clone());
         model.location = Attr::Known(taken.location);
