@@ -3,10 +3,10 @@
 //! [`Resource`]. A resource that owns a fixed set of Kubernetes objects implements
 //! [`OwnsObjects`] (owner, kinds, apply, observed) and gets read, delete and import from it.
 
-use super::{owned, read_model, write_model, Context, Resource};
+use super::{cluster_objects, owned, read_model, write_model, Context, Resource};
 use crate::kubernetes::{Kind, Owner};
 use crate::schema::{plan::Plan, Diagnostics, Schema};
-use crate::value::Value;
+use crate::value::{Attr, Value};
 use async_trait::async_trait;
 
 /// A resource type whose operations take and give its typed model.
@@ -238,20 +238,37 @@ pub trait OwnsObjects: Send + Sync + 'static {
     ) -> Option<Self::Model>;
 }
 
-/// A model identified by its namespace and name, as the models of resources that own objects are.
+/// A model identified by its namespace and name, as the models of resources that own objects are,
+/// whose instance id marks its objects.
 pub trait Named: Default {
     /// Its namespace and name, once known.
     fn names(&self) -> Option<(&str, &str)>;
     /// A model that knows only its namespace and name (what an import starts from).
     fn named(namespace: &str, name: &str) -> Self;
+    /// Its `instance_id` attribute.
+    fn instance_id(&mut self) -> &mut crate::value::Attr<String>;
+    /// Its `kubernetes_objects` attribute.
+    fn kubernetes_objects(
+        &mut self,
+    ) -> &mut crate::value::Attr<std::collections::BTreeMap<String, String>>;
 }
 
-/// Implements [`Named`] for a model with `namespace` and `name` attributes.
+/// Implements [`Named`] for a model with `namespace`, `name` and `instance_id` attributes.
 macro_rules! named_by_namespace_and_name {
     ($model:ty) => {
         impl $crate::resources::typed::Named for $model {
             fn names(&self) -> Option<(&str, &str)> {
                 Some((self.namespace.known()?, self.name.known()?))
+            }
+
+            fn instance_id(&mut self) -> &mut $crate::value::Attr<String> {
+                &mut self.instance_id
+            }
+
+            fn kubernetes_objects(
+                &mut self,
+            ) -> &mut $crate::value::Attr<std::collections::BTreeMap<String, String>> {
+                &mut self.kubernetes_objects
             }
 
             fn named(namespace: &str, name: &str) -> Self {
@@ -266,24 +283,27 @@ macro_rules! named_by_namespace_and_name {
 }
 pub(crate) use named_by_namespace_and_name;
 
-/// The owner of the objects of `T` called `namespace/name`.
-fn owner_of<T: OwnsObjects>(namespace: &str, name: &str) -> Owner {
-    Owner::new(T::OWNER_KIND, namespace, name)
+/// The owner of the objects of `model`, as the instance its state records.
+fn owner_of<T: OwnsObjects>(model: &mut T::Model) -> Option<Owner> {
+    let instance = model.instance_id().known().cloned();
+    let (namespace, name) = model.names()?;
+    Some(Owner::new(T::OWNER_KIND, namespace, name).instance(instance.as_deref()))
 }
 
 /// The owned objects of `model`, as the resource reads them; `Gone` when none is left (at a
-/// refresh, unless the resource records that as drift).
+/// refresh, unless the resource records that as drift). A refresh reports objects this instance
+/// did not mark in `kubernetes_objects`; an import takes the marker its objects carry (none on
+/// objects of a provider version without markers: the next apply writes one).
 async fn observe<T: OwnsObjects>(
     resource: &T,
     ctx: &Context,
-    model: T::Model,
+    mut model: T::Model,
     refresh: bool,
     diags: &mut Diagnostics,
 ) -> Observed<T::Model> {
-    let Some((namespace, name)) = model.names() else {
+    let Some(mut owner) = owner_of::<T>(&mut model) else {
         return Observed::Unknown;
     };
-    let owner = owner_of::<T>(namespace, name);
     let Some(observed) = owned::observe(ctx, &owner, T::KINDS, T::TYPE, diags).await else {
         return Observed::Unknown;
     };
@@ -293,10 +313,20 @@ async fn observe<T: OwnsObjects>(
             None => Observed::Gone,
         };
     }
-    match resource.observed(model, &observed) {
-        Some(found) => Observed::Found(found),
-        None => Observed::Gone,
+    if !refresh {
+        let marker = observed
+            .iter()
+            .find_map(|(_, o)| crate::kubernetes::marker_of(o));
+        owner = owner.instance(marker);
     }
+    let Some(mut found) = resource.observed(model, &observed) else {
+        return Observed::Gone;
+    };
+    *found.instance_id() = owner.instance.clone().into();
+    if let Attr::Known(statuses) = found.kubernetes_objects() {
+        cluster_objects::mark_claims(statuses, &owner, &observed);
+    }
+    Observed::Found(found)
 }
 
 #[async_trait]
@@ -312,16 +342,27 @@ impl<T: OwnsObjects> TypedResource for T {
         OwnsObjects::validate(self, config, diags);
     }
 
+    /// At create, refuses objects of the same names that already exist (another instance's).
     async fn plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         prior: Option<&Self::Model>,
         planned: &mut Self::Model,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         OwnsObjects::plan(self, prior, planned);
+        let prior_instance = prior.cloned().map(|mut p| p.instance_id().clone());
+        cluster_objects::plan_instance(prior_instance.as_ref(), planned.instance_id());
+        if prior.is_none() {
+            if let Some(owner) = owner_of::<T>(planned) {
+                owned::refuse_taken_at_plan(ctx, &owner, T::KINDS, T::TYPE, diags).await;
+            }
+        }
     }
 
+    /// Checks first that the objects it would write are this instance's, so that a resource of
+    /// the same name elsewhere is refused before anything changes (and no state is written at
+    /// create).
     async fn apply(
         &self,
         ctx: &Context,
@@ -331,6 +372,13 @@ impl<T: OwnsObjects> TypedResource for T {
         diags: &mut Diagnostics,
     ) -> Option<Self::Model> {
         self.fill_computed(&mut planned);
+        let prior_instance = prior.cloned().map(|mut p| p.instance_id().clone());
+        *planned.instance_id() =
+            Attr::Known(cluster_objects::instance_for(prior_instance.as_ref()));
+        let owner = owner_of::<T>(&mut planned)?;
+        if !owned::claim(ctx, &owner, T::KINDS, prior.is_some(), T::TYPE, diags).await {
+            return None;
+        }
         OwnsObjects::apply(self, ctx, prior, planned, config, diags).await
     }
 
@@ -343,16 +391,9 @@ impl<T: OwnsObjects> TypedResource for T {
         observe(self, ctx, current, true, diags).await
     }
 
-    async fn delete(&self, ctx: &Context, prior: Self::Model, diags: &mut Diagnostics) {
-        if let Some((namespace, name)) = prior.names() {
-            owned::delete(
-                ctx,
-                &owner_of::<T>(namespace, name),
-                T::KINDS,
-                T::TYPE,
-                diags,
-            )
-            .await;
+    async fn delete(&self, ctx: &Context, mut prior: Self::Model, diags: &mut Diagnostics) {
+        if let Some(owner) = owner_of::<T>(&mut prior) {
+            owned::delete(ctx, &owner, T::KINDS, T::TYPE, diags).await;
         }
     }
 

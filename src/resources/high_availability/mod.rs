@@ -68,7 +68,8 @@ impl OwnsObjects for HighAvailability {
     ) -> Option<Model> {
         let mut as_applied = None;
         if let Some(spec) = model.spec.known() {
-            let owner = objects::owner(&spec.namespace, &spec.name);
+            let owner = objects::owner(&spec.namespace, &spec.name)
+                .instance(model.instance_id.known().map(String::as_str));
             let desired = objects::desired(spec);
             let applied = owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
             if diags.has_errors() {
