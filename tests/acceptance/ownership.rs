@@ -105,7 +105,8 @@ fn a_second_workspace_with_the_same_names_is_refused_at_plan() {
         "{before:?}"
     );
 
-    // Workspace B declares the same platform: each resource is refused at plan.
+    // Workspace B declares the same platform: each resource is refused at plan (the deployment,
+    // which depends on them, is not planned after their errors).
     let b = Workspace::new();
     b.config(&platform(&cluster, ""));
     let said = unwrapped(&b.plan_error());
@@ -122,15 +123,29 @@ fn a_second_workspace_with_the_same_names_is_refused_at_plan() {
             "flink-platform-ca",
             &instance_of(&a, "flink_certificate_authority.ca"),
         ),
-        taken("ConfigMap", &ns, "flink-job-config", &deployment),
+        taken(
+            "ConfigMap",
+            &ns,
+            "flink-blob-storage-state",
+            &instance_of(&a, "flink_blob_storage.state"),
+        ),
+        "with flink_high_availability.k8s".to_string(),
         format!("terraform import <address of this flink_blob_storage> {ns}/state"),
-        format!("terraform import <address of this flink_deployment> {ns}/job"),
-        "with flink_deployment.job".to_string(),
+        "The same holds for Secret flink-blob-storage-state.".to_string(),
     ];
     for expected in expected {
         assert!(said.contains(&expected), "missing {expected:?} in:\n{said}");
     }
-    // An apply stops at the same plan.
+    // The deployment alone is refused at plan too, and an apply stops at the same plan.
+    b.config(&lone_deployment(&cluster));
+    let said = unwrapped(&b.plan_error());
+    for expected in [
+        taken("ConfigMap", &ns, "flink-job-config", &deployment),
+        "with flink_deployment.job".to_string(),
+        format!("terraform import <address of this flink_deployment> {ns}/job"),
+    ] {
+        assert!(said.contains(&expected), "missing {expected:?} in:\n{said}");
+    }
     let run = b.terraform(&["apply", "-auto-approve", "-no-color"]);
     assert_ne!(run.code, 0, "{}", run.text);
     assert!(
