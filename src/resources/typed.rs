@@ -246,9 +246,11 @@ pub trait Named: Default {
     /// A model that knows only its namespace and name (what an import starts from).
     fn named(namespace: &str, name: &str) -> Self;
     /// Its `instance_id` attribute.
-    fn instance_id(&mut self) -> &mut crate::value::Attr<String>;
-    /// Its `kubernetes_objects` attribute.
-    fn kubernetes_objects(
+    fn instance_id(&self) -> &crate::value::Attr<String>;
+    /// Its `instance_id` attribute, to write.
+    fn instance_id_mut(&mut self) -> &mut crate::value::Attr<String>;
+    /// Its `kubernetes_objects` attribute, to write.
+    fn kubernetes_objects_mut(
         &mut self,
     ) -> &mut crate::value::Attr<std::collections::BTreeMap<String, String>>;
 }
@@ -261,11 +263,15 @@ macro_rules! named_by_namespace_and_name {
                 Some((self.namespace.known()?, self.name.known()?))
             }
 
-            fn instance_id(&mut self) -> &mut $crate::value::Attr<String> {
+            fn instance_id(&self) -> &$crate::value::Attr<String> {
+                &self.instance_id
+            }
+
+            fn instance_id_mut(&mut self) -> &mut $crate::value::Attr<String> {
                 &mut self.instance_id
             }
 
-            fn kubernetes_objects(
+            fn kubernetes_objects_mut(
                 &mut self,
             ) -> &mut $crate::value::Attr<std::collections::BTreeMap<String, String>> {
                 &mut self.kubernetes_objects
@@ -284,10 +290,10 @@ macro_rules! named_by_namespace_and_name {
 pub(crate) use named_by_namespace_and_name;
 
 /// The owner of the objects of `model`, as the instance its state records.
-fn owner_of<T: OwnsObjects>(model: &mut T::Model) -> Option<Owner> {
-    let instance = model.instance_id().known().cloned();
+fn owner_of<T: OwnsObjects>(model: &T::Model) -> Option<Owner> {
     let (namespace, name) = model.names()?;
-    Some(Owner::new(T::OWNER_KIND, namespace, name).instance(instance.as_deref()))
+    let instance = model.instance_id().known().map(String::as_str);
+    Some(Owner::new(T::OWNER_KIND, namespace, name).instance(instance))
 }
 
 /// The owned objects of `model`, as the resource reads them; `Gone` when none is left (at a
@@ -297,11 +303,11 @@ fn owner_of<T: OwnsObjects>(model: &mut T::Model) -> Option<Owner> {
 async fn observe<T: OwnsObjects>(
     resource: &T,
     ctx: &Context,
-    mut model: T::Model,
+    model: T::Model,
     refresh: bool,
     diags: &mut Diagnostics,
 ) -> Observed<T::Model> {
-    let Some(mut owner) = owner_of::<T>(&mut model) else {
+    let Some(mut owner) = owner_of::<T>(&model) else {
         return Observed::Unknown;
     };
     let Some(observed) = owned::observe(ctx, &owner, T::KINDS, T::TYPE, diags).await else {
@@ -322,8 +328,8 @@ async fn observe<T: OwnsObjects>(
     let Some(mut found) = resource.observed(model, &observed) else {
         return Observed::Gone;
     };
-    *found.instance_id() = owner.instance.clone().into();
-    if let Attr::Known(statuses) = found.kubernetes_objects() {
+    *found.instance_id_mut() = owner.instance.clone().into();
+    if let Attr::Known(statuses) = found.kubernetes_objects_mut() {
         cluster_objects::mark_claims(statuses, &owner, &observed);
     }
     Observed::Found(found)
@@ -351,8 +357,7 @@ impl<T: OwnsObjects> TypedResource for T {
         diags: &mut Diagnostics,
     ) {
         OwnsObjects::plan(self, prior, planned);
-        let prior_instance = prior.cloned().map(|mut p| p.instance_id().clone());
-        cluster_objects::plan_instance(prior_instance.as_ref(), planned.instance_id());
+        cluster_objects::plan_instance(prior.map(Named::instance_id), planned.instance_id_mut());
         if prior.is_none() {
             if let Some(owner) = owner_of::<T>(planned) {
                 owned::refuse_taken_at_plan(ctx, &owner, T::KINDS, T::TYPE, diags).await;
@@ -372,10 +377,9 @@ impl<T: OwnsObjects> TypedResource for T {
         diags: &mut Diagnostics,
     ) -> Option<Self::Model> {
         self.fill_computed(&mut planned);
-        let prior_instance = prior.cloned().map(|mut p| p.instance_id().clone());
-        *planned.instance_id() =
-            Attr::Known(cluster_objects::instance_for(prior_instance.as_ref()));
-        let owner = owner_of::<T>(&mut planned)?;
+        *planned.instance_id_mut() =
+            Attr::Known(cluster_objects::instance_for(prior.map(Named::instance_id)));
+        let owner = owner_of::<T>(&planned)?;
         if !owned::claim(ctx, &owner, T::KINDS, prior.is_some(), T::TYPE, diags).await {
             return None;
         }
@@ -391,8 +395,8 @@ impl<T: OwnsObjects> TypedResource for T {
         observe(self, ctx, current, true, diags).await
     }
 
-    async fn delete(&self, ctx: &Context, mut prior: Self::Model, diags: &mut Diagnostics) {
-        if let Some(owner) = owner_of::<T>(&mut prior) {
+    async fn delete(&self, ctx: &Context, prior: Self::Model, diags: &mut Diagnostics) {
+        if let Some(owner) = owner_of::<T>(&prior) {
             owned::delete(ctx, &owner, T::KINDS, T::TYPE, diags).await;
         }
     }
