@@ -208,12 +208,12 @@ fn unmarked_objects_are_adopted_by_the_state_that_lists_them_and_refused_elsewhe
     let cluster = Cluster::start("owners-upgrade");
     let ns = cluster.namespace.clone();
     let a = Workspace::new();
-    a.config(&lone_deployment(&cluster));
+    a.config(&platform(&cluster, ""));
     a.apply();
     // What a provider version without markers leaves: objects without the annotation, and a
-    // state without instance_id, here in two workspaces that both declared the deployment
+    // state without instance_id, here in two workspaces that both declared the same platform
     // (the bug of issue 23).
-    let selector = "flink.flinkops.io/owner-name=job";
+    let selector = "app.kubernetes.io/managed-by=terraform-provider-flink";
     cluster.kubectl(&["annotate", KINDS, "-l", selector, &format!("{MARKER}-")]);
     assert!(
         markers(&cluster).iter().all(|l| l.ends_with('=')),
@@ -224,14 +224,18 @@ fn unmarked_objects_are_adopted_by_the_state_that_lists_them_and_refused_elsewhe
     assert_eq!(pulled.code, 0, "{}", pulled.text);
     let mut state: serde_json::Value = serde_json::from_str(&pulled.text).unwrap();
     state["serial"] = (state["serial"].as_u64().unwrap() + 1).into();
-    let attributes = &mut state["resources"][0]["instances"][0]["attributes"];
-    attributes.as_object_mut().unwrap().remove("instance_id");
+    for resource in state["resources"].as_array_mut().unwrap() {
+        for instance in resource["instances"].as_array_mut().unwrap() {
+            let attributes = instance["attributes"].as_object_mut().unwrap();
+            assert!(attributes.remove("instance_id").is_some(), "{attributes:?}");
+        }
+    }
     push_legacy_state(&a, &state);
     let b = Workspace::new();
-    b.config(&lone_deployment(&cluster));
+    b.config(&platform(&cluster, ""));
     push_legacy_state(&b, &state);
 
-    // A resource in no state may not take unmarked objects.
+    // A resource in no state may not take unmarked objects, at plan.
     let c = Workspace::new();
     c.config(&lone_deployment(&cluster));
     let said = unwrapped(&c.plan_error());
@@ -247,39 +251,50 @@ fn unmarked_objects_are_adopted_by_the_state_that_lists_them_and_refused_elsewhe
         "{said}"
     );
 
-    // The upgraded state plans the marker, without an error, and the apply writes it.
+    // The upgraded state plans the markers, without an error, and the apply writes them.
     let (changes, plan) = a.plan();
     assert!(changes, "{plan}");
     assert!(plan.contains("instance_id"), "{plan}");
     a.apply();
-    let instance = instance_of(&a, "flink_deployment.job");
     let now = markers(&cluster);
-    assert!(!now.is_empty());
+    assert!(now.iter().all(|l| !l.ends_with('=')), "{now:?}");
+    let deployment = instance_of(&a, "flink_deployment.job");
     assert!(
-        now.iter().all(|l| l.ends_with(&format!("={instance}"))),
+        now.contains(&format!("ConfigMap/flink-job-config={deployment}")),
         "{now:?}"
     );
+    let ha = instance_of(&a, "flink_high_availability.k8s");
 
     // The other state that listed them sees them taken, its apply is refused before it writes,
-    // and its destroy leaves them to A.
+    // and its destroy leaves them to A, with a warning for each resource.
     let (changes, plan) = b.plan();
     assert!(changes, "{plan}");
     assert!(
         plan.contains(&format!(
-            "managed by another Terraform resource (instance {instance})"
+            "managed by another Terraform resource (instance {deployment})"
         )),
         "{plan}"
     );
     let run = b.terraform(&["apply", "-auto-approve", "-no-color"]);
     assert_ne!(run.code, 0, "{}", run.text);
     assert!(
-        unwrapped(&run.text).contains(&taken("ConfigMap", &ns, "flink-job-config", &instance)),
+        unwrapped(&run.text).contains(&taken("ConfigMap", &ns, "flink-ha-k8s", &ha)),
         "{}",
         run.text
     );
     assert_eq!(markers(&cluster), now, "B's apply changed A's objects");
     let destroyed = unwrapped(&b.destroy());
-    assert!(destroyed.contains("left in place"), "{destroyed}");
+    for expected in [
+        format!("flink_deployment {ns}/job left in place"),
+        format!("ConfigMap {ns}/flink-ha-k8s left in place"),
+        format!("Secret {ns}/flink-platform-ca left in place"),
+        format!("Secret {ns}/flink-blob-storage-state left in place"),
+    ] {
+        assert!(
+            destroyed.contains(&expected),
+            "missing {expected:?} in:\n{destroyed}"
+        );
+    }
     assert_eq!(markers(&cluster), now, "B's destroy touched A's objects");
     a.assert_no_changes();
     a.destroy();
