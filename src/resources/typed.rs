@@ -1,7 +1,9 @@
 //! Resources over typed models. A [`TypedResource`] sees its own `Model`, never a [`Value`]: the
 //! [`Typed`] bridge reads and writes models once, for every operation, and serves it as a
 //! [`Resource`]. A resource that owns a fixed set of Kubernetes objects implements
-//! [`OwnsObjects`] (owner, kinds, apply, observed) and gets read, delete and import from it.
+//! [`OwnsObjects`] (owner, kinds, apply, observed) and gets read, delete and import from it, and
+//! the ownership of its objects: an `instance_id` planned and kept, a create refused at plan and
+//! any apply refused before it writes when the objects are another instance's.
 
 use super::{cluster_objects, owned, read_model, write_model, Context, Resource};
 use crate::kubernetes::{Kind, Owner};
