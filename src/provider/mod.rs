@@ -37,6 +37,8 @@ pub struct Provider {
     data_sources: BTreeMap<&'static str, DataSourceEntry>,
     ephemeral_resources: BTreeMap<&'static str, EphemeralEntry>,
     configured: RwLock<Option<Arc<Connection>>>,
+    /// What the resources' contexts share for the life of the process.
+    seen: Arc<crate::resources::SeenInState>,
 }
 
 impl Default for Provider {
@@ -91,6 +93,7 @@ impl Provider {
                 })
                 .collect(),
             configured: RwLock::new(None),
+            seen: Arc::default(),
         }
     }
 
@@ -134,6 +137,7 @@ impl Provider {
     fn context(&self) -> Context {
         Context {
             provider: self.configured.read().ok().and_then(|c| c.clone()),
+            seen: self.seen.clone(),
         }
     }
 

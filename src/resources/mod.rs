@@ -19,6 +19,7 @@ pub use blob_storage::BlobStorage;
 pub use certificate_authority::CertificateAuthority;
 pub use deployment::{deployment_id, ha_config_map_selector, FlinkDeployment, KUBERNETES_HA_RULES};
 pub use high_availability::HighAvailability;
+pub use owned::SeenInState;
 
 use crate::kubernetes::Cluster;
 use crate::kubernetes::Connection;
@@ -27,10 +28,12 @@ use crate::value::Value;
 use async_trait::async_trait;
 
 /// What a resource operation gets besides its values.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
     /// The provider's configuration; `None` while it is unknown (a cluster created in the same run).
     pub provider: Option<std::sync::Arc<Connection>>,
+    /// The resource instances this provider process has read from Terraform state.
+    pub seen: std::sync::Arc<SeenInState>,
 }
 
 impl Context {

@@ -6,12 +6,61 @@ use super::Context;
 use crate::kubernetes::{Claim, DesiredObject, Foreign, Kind, Owner, INSTANCE_KEY};
 use crate::schema::{AttributePath, Diagnostics};
 use kube::api::DynamicObject;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// The resource instances this provider process has read from Terraform state (at a refresh, or
+/// as the prior state of a plan), by owner. A plan without a prior state is not always a new
+/// resource: Terraform plans the replacement of a tainted resource, or one named by `-replace`,
+/// from scratch, while its old objects still carry the old instance's marker (and the apply
+/// deletes them before it creates the new ones). Such objects belong to a state this process
+/// read; another workspace's never do.
+#[derive(Debug, Default)]
+pub struct SeenInState(Mutex<BTreeSet<Seen>>);
+
+/// An owner (kind, namespace, name) and the instance a state holds it as.
+type Seen = (&'static str, String, String, Option<String>);
+
+impl SeenInState {
+    /// Records that a state holds `owner` as its instance (none for a state of an earlier
+    /// provider version).
+    pub fn remember(&self, owner: &Owner) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.insert(key(owner, owner.instance.clone()));
+        }
+    }
+
+    /// Whether a state this process read holds `owner` as the instance that `claim` names
+    /// (any instance of it, for an unmarked object).
+    fn holds(&self, owner: &Owner, claim: &Claim) -> bool {
+        let Ok(seen) = self.0.lock() else {
+            return false;
+        };
+        match claim {
+            Claim::Ours => true,
+            Claim::Other(instance) => seen.contains(&key(owner, Some(instance.clone()))),
+            Claim::Unmarked => seen.iter().any(|(k, ns, name, _)| {
+                (*k, ns, name) == (owner.kind, &owner.namespace, &owner.name)
+            }),
+        }
+    }
+}
+
+fn key(owner: &Owner, instance: Option<String>) -> Seen {
+    (
+        owner.kind,
+        owner.namespace.clone(),
+        owner.name.clone(),
+        instance,
+    )
+}
 
 /// Refuses, at plan, the create of a resource whose objects already exist: at create this
 /// instance has no id yet, so every object with its labels is someone else's (another instance's
-/// marker, or none: a resource no state here lists). Reports on `name` and leaves the plan as it
-/// is otherwise. Silent when the cluster is not known or not reachable yet (a cluster created in
-/// the same run): the apply checks again before it writes.
+/// marker, or none: a resource no state here lists), unless a state this process read holds
+/// their instance (a replacement; see [`SeenInState`]). Reports on `name` and leaves the plan
+/// as it is otherwise. Silent when the cluster is not known or not reachable yet (a cluster
+/// created in the same run): the apply checks again before it writes.
 pub async fn refuse_taken_at_plan(
     ctx: &Context,
     owner: &Owner,
@@ -28,7 +77,10 @@ pub async fn refuse_taken_at_plan(
     let Ok(existing) = cluster.observe(owner, kinds).await else {
         return;
     };
-    let claims = claims_of(owner, &existing);
+    let claims: Vec<_> = claims_of(owner, &existing)
+        .into_iter()
+        .filter(|(_, _, claim)| !ctx.seen.holds(owner, claim))
+        .collect();
     if let Some(refusal) = refusal(type_name, owner, &claims, false) {
         refusal.report(diags);
     }
@@ -314,6 +366,26 @@ mod tests {
             "{}",
             refusal.detail
         );
+    }
+
+    #[test]
+    fn a_replacement_is_told_from_another_resource_by_the_states_this_process_read() {
+        let seen = SeenInState::default();
+        let owner = Owner::new("deployment", "ns", "job");
+        let a = Claim::Other("a-1".into());
+        assert!(!seen.holds(&owner, &a));
+        assert!(!seen.holds(&owner, &Claim::Unmarked));
+        seen.remember(&owner.clone().instance(Some("a-1")));
+        assert!(seen.holds(&owner, &a));
+        assert!(seen.holds(&owner, &Claim::Unmarked));
+        assert!(!seen.holds(&owner, &Claim::Other("b-2".into())));
+        let other_name = Owner::new("deployment", "ns", "other");
+        assert!(!seen.holds(&other_name, &a));
+        // A state of an earlier provider version holds its unmarked objects only.
+        let legacy = Owner::new("blob-storage", "ns", "job");
+        seen.remember(&legacy);
+        assert!(seen.holds(&legacy, &Claim::Unmarked));
+        assert!(!seen.holds(&legacy, &a));
     }
 
     #[test]

@@ -312,6 +312,9 @@ async fn observe<T: OwnsObjects>(
     let Some(mut owner) = owner_of::<T>(&model) else {
         return Observed::Unknown;
     };
+    if refresh {
+        ctx.seen.remember(&owner);
+    }
     let Some(observed) = owned::observe(ctx, &owner, T::KINDS, T::TYPE, diags).await else {
         return Observed::Unknown;
     };
@@ -360,10 +363,14 @@ impl<T: OwnsObjects> TypedResource for T {
     ) {
         OwnsObjects::plan(self, prior, planned);
         cluster_objects::plan_instance(prior.map(Named::instance_id), planned.instance_id_mut());
-        if prior.is_none() {
-            if let Some(owner) = owner_of::<T>(planned) {
-                owned::refuse_taken_at_plan(ctx, &owner, T::KINDS, T::TYPE, diags).await;
+        match prior.and_then(owner_of::<T>) {
+            Some(owner) => ctx.seen.remember(&owner),
+            None if prior.is_none() => {
+                if let Some(owner) = owner_of::<T>(planned) {
+                    owned::refuse_taken_at_plan(ctx, &owner, T::KINDS, T::TYPE, diags).await;
+                }
             }
+            None => {}
         }
     }
 

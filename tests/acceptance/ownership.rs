@@ -100,6 +100,7 @@ fn a_second_workspace_with_the_same_names_is_refused_at_plan() {
         );
     }
     let deployment = instance_of(&a, "flink_deployment.job");
+    let before_blob = instance_of(&a, "flink_blob_storage.state");
     assert!(
         before.contains(&format!("ConfigMap/flink-job-config={deployment}")),
         "{before:?}"
@@ -159,6 +160,22 @@ fn a_second_workspace_with_the_same_names_is_refused_at_plan() {
     b.destroy();
     assert_eq!(markers(&cluster), before, "B's destroy touched A's objects");
     a.assert_no_changes();
+
+    // A replacing its own resources (tainted, or -replace) is no other resource: the plan
+    // passes, and the apply deletes the old objects before it creates the new ones.
+    let tainted = a.terraform(&["taint", "flink_high_availability.k8s"]);
+    assert_eq!(tainted.code, 0, "{}", tainted.text);
+    let (changes, plan) = a.plan();
+    assert!(changes && plan.contains("must be replaced"), "{plan}");
+    let run = a.terraform(&[
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-replace=flink_blob_storage.state",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.text);
+    a.assert_no_changes();
+    assert_ne!(instance_of(&a, "flink_blob_storage.state"), before_blob);
     a.destroy();
     assert_eq!(cluster.managed_objects(), Vec::<String>::new());
 }

@@ -127,7 +127,12 @@ impl TypedResource for FlinkDeployment {
                     owned::refuse_taken_at_plan(ctx, &owner, layout::KINDS, TYPE, diags).await;
                 }
             }
-            Some(prior) => plan::update(prior, planned, diags),
+            Some(prior) => {
+                if let Some(owner) = layout::owner_of(prior) {
+                    ctx.seen.remember(&owner);
+                }
+                plan::update(prior, planned, diags);
+            }
         }
     }
 

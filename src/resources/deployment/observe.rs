@@ -26,6 +26,7 @@ pub async fn read(ctx: &Context, mut model: Model, diags: &mut Diagnostics) -> O
     let (Some(name), Some(owner)) = (model.name.known().cloned(), layout::owner_of(&model)) else {
         return Observed::Unknown;
     };
+    ctx.seen.remember(&owner);
     let Some(observed) = owned::observe(ctx, &owner, layout::KINDS, TYPE, diags).await else {
         return Observed::Unknown;
     };

@@ -155,7 +155,7 @@ mod tests {
         let ha = Typed(HighAvailability);
         let cfg = config("zookeeper", zk(&["zk-0:2181", "zk-1:2181"]));
         let mut planned = plan::plan(&ha.schema(), &Value::Null, &cfg, &cfg);
-        let ctx = Context { provider: None };
+        let ctx = Context::default();
         let mut diags = Diagnostics::default();
         ha.modify_plan(&ctx, &Value::Null, &cfg, &mut planned, &mut diags)
             .await;
