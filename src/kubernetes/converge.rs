@@ -1,6 +1,7 @@
 //! Convergence against the API server: server-side apply of an owner's desired objects under one
 //! field manager (forced, so drift made by other managers is taken back), observation of what an
-//! owner has, prune of owned objects no longer desired, and delete. Transient failures (409 on
+//! owner has, prune of owned objects no longer desired, and delete; prune and delete skip objects
+//! another resource instance marked (see `owner`). Transient failures (409 on
 //! non-apply writes, 429, 5xx, transport errors) are retried with backoff.
 //!
 //! Observation lists each kind once per namespace (every object this provider manages there) and
@@ -10,7 +11,7 @@
 //! the next resource's write, and listing the whole namespace for each of N resources costs N^2.
 
 use super::objects::{DesiredObject, Kind};
-use super::owner::Owner;
+use super::owner::{Claim, Owner};
 use super::retry::{retry, Failed, Last};
 use super::ClusterAccess;
 use super::{KubeError, FIELD_MANAGER};
@@ -67,6 +68,26 @@ fn listed(text: &str) -> Result<Vec<Listed>, serde_json::Error> {
             })
         })
         .collect()
+}
+
+/// A listed object of `kind` in `namespace`, parsed.
+fn parsed(object: &Listed, kind: Kind, namespace: &str) -> Result<DynamicObject, KubeError> {
+    serde_json::from_str(object.text.get()).map_err(|e| KubeError::List {
+        kind: kind.name().into(),
+        namespace: namespace.to_string(),
+        message: format!("unreadable object: {e}"),
+    })
+}
+
+/// An object with an owner's labels that another resource instance marked as its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its name.
+    pub name: String,
+    /// The instance id its marker names.
+    pub instance: String,
 }
 
 /// A connected cluster.
@@ -181,13 +202,23 @@ impl Cluster {
                 .iter()
                 .filter(|o| labels.iter().all(|(k, v)| o.labels.get(k) == Some(v)));
             for object in ours {
-                let parsed =
-                    serde_json::from_str(object.text.get()).map_err(|e| KubeError::List {
-                        kind: kind.name().into(),
-                        namespace: owner.namespace.clone(),
-                        message: format!("unreadable object: {e}"),
-                    })?;
-                found.push((kind, parsed));
+                found.push((kind, parsed(object, kind, &owner.namespace)?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every object of `owner` of the given kinds as the server has it now (one list per kind,
+    /// never the shared lists): what an apply checks the instance markers of before it writes.
+    pub async fn observe_now(
+        &self,
+        owner: &Owner,
+        kinds: &[Kind],
+    ) -> Result<Vec<(Kind, DynamicObject)>, KubeError> {
+        let mut found = Vec::new();
+        for &kind in kinds {
+            for object in self.list(&owner.namespace, kind, &owner.selector()).await? {
+                found.push((kind, parsed(&object, kind, &owner.namespace)?));
             }
         }
         Ok(found)
@@ -238,25 +269,42 @@ impl Cluster {
         listed(&text).map_err(|e| list_error(format!("unreadable list: {e}")))
     }
 
-    /// Deletes owned objects of the given kinds that are not desired.
+    /// Deletes owned objects of the given kinds that are not desired. Objects another instance
+    /// marked are never deleted: they are returned, for the caller to say so.
     pub async fn prune(
         &self,
         owner: &Owner,
         kinds: &[Kind],
         desired: &[DesiredObject],
-    ) -> Result<(), KubeError> {
+    ) -> Result<Vec<Foreign>, KubeError> {
         self.forget_listings();
+        let mut kept = Vec::new();
         for (kind, object) in self.observe(owner, kinds).await? {
+            let claim = owner.claim(&object);
             let name = object.metadata.name.unwrap_or_default();
-            if !desired.iter().any(|d| d.kind == kind && d.name == name) {
-                self.delete(owner, kind, &name).await?;
+            if desired.iter().any(|d| d.kind == kind && d.name == name) {
+                continue;
+            }
+            // Delete always has a state behind it, which proves unmarked objects ours.
+            match claim {
+                Claim::Other(instance) => kept.push(Foreign {
+                    kind,
+                    name,
+                    instance,
+                }),
+                Claim::Ours | Claim::Unmarked => self.delete(owner, kind, &name).await?,
             }
         }
-        Ok(())
+        Ok(kept)
     }
 
-    /// Deletes every owned object of the given kinds.
-    pub async fn delete_owned(&self, owner: &Owner, kinds: &[Kind]) -> Result<(), KubeError> {
+    /// Deletes every owned object of the given kinds but those another instance marked, which
+    /// it returns.
+    pub async fn delete_owned(
+        &self,
+        owner: &Owner,
+        kinds: &[Kind],
+    ) -> Result<Vec<Foreign>, KubeError> {
         self.prune(owner, kinds, &[]).await
     }
 

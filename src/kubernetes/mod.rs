@@ -21,9 +21,9 @@ mod retry;
 
 pub use access::{ClusterAccess, Connection};
 pub use client::{check, connect, Setting};
-pub use converge::Cluster;
+pub use converge::{Cluster, Foreign};
 pub use objects::{DesiredObject, Kind};
-pub use owner::Owner;
+pub use owner::{marker_of, new_instance_id, Claim, Owner, INSTANCE_KEY};
 
 /// The field manager under which every object is applied.
 pub const FIELD_MANAGER: &str = "terraform-provider-flink";

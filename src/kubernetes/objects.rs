@@ -1,5 +1,5 @@
 //! Desired objects: a manifest (as JSON) with its API type. Resources build them from k8s-openapi
-//! types or JSON; the converger adds the owner labels before applying.
+//! types or JSON; the converger adds the owner labels and instance marker before applying.
 
 use super::owner::Owner;
 use kube::core::{ApiResource, GroupVersionKind};
@@ -94,16 +94,25 @@ impl DesiredObject {
         }
     }
 
-    /// The manifest with the owner's labels merged into `metadata.labels`.
+    /// The manifest with the owner's labels merged into `metadata.labels` and its instance
+    /// marker into `metadata.annotations`.
     pub fn labelled(&self, owner: &Owner) -> Json {
         let mut manifest = self.manifest.clone();
         if let Some(meta) = manifest.get_mut("metadata").and_then(Json::as_object_mut) {
-            let labels = meta
-                .entry("labels")
-                .or_insert_with(|| Json::Object(Default::default()));
-            if let Json::Object(labels) = labels {
-                for (k, v) in owner.labels() {
-                    labels.insert(k, v.into());
+            for (field, entries) in [
+                ("labels", owner.labels()),
+                ("annotations", owner.annotations()),
+            ] {
+                if entries.is_empty() {
+                    continue;
+                }
+                let map = meta
+                    .entry(field)
+                    .or_insert_with(|| Json::Object(Default::default()));
+                if let Json::Object(map) = map {
+                    for (k, v) in entries {
+                        map.insert(k, v.into());
+                    }
                 }
             }
         }
@@ -118,11 +127,7 @@ mod tests {
 
     #[test]
     fn manifests_carry_type_identity_and_owner_labels() {
-        let owner = Owner {
-            kind: "blob-storage",
-            namespace: "ns".into(),
-            name: "s3".into(),
-        };
+        let owner = Owner::new("blob-storage", "ns", "s3").instance(Some("id-1"));
         let obj = DesiredObject::new(
             Kind::Secret,
             "ns",
@@ -137,6 +142,10 @@ mod tests {
         assert_eq!(
             m["metadata"]["labels"]["flink.flinkops.io/owner-name"],
             "s3"
+        );
+        assert_eq!(
+            m["metadata"]["annotations"]["flink.flinkops.io/owner-instance"],
+            "id-1"
         );
         assert_eq!(
             Kind::Role.api_resource().api_version,

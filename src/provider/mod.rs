@@ -43,6 +43,8 @@ pub struct Provider {
     configured: RwLock<Option<Arc<Connection>>>,
     /// Terraform's stops, and the signal each RPC in flight listens to.
     interrupts: Interrupts,
+    /// What the resources' contexts share for the life of the process.
+    seen: Arc<crate::resources::SeenInState>,
 }
 
 impl Default for Provider {
@@ -98,6 +100,7 @@ impl Provider {
                 .collect(),
             configured: RwLock::new(None),
             interrupts: Interrupts::default(),
+            seen: Arc::default(),
         }
     }
 
@@ -149,6 +152,7 @@ impl Provider {
         Context {
             provider: self.configured.read().ok().and_then(|c| c.clone()),
             interrupt: self.interrupts.signal(),
+            seen: self.seen.clone(),
         }
     }
 

@@ -2,10 +2,15 @@
 //! it owns (`<Kind>/<name>`), `in sync` when the object matches what Terraform applied, otherwise
 //! what happened to it. Read fills it from the cluster; plan always wants `in sync`, so drift shows
 //! as an update naming the object and the field, and apply restores it.
+//!
+//! Also the `instance_id` attribute beside it: the id of the resource instance, written as the
+//! owner marker on every object it owns (see `kubernetes::owner`), and how a plan and an apply
+//! carry it from state.
 
-use crate::kubernetes::{drift, DesiredObject, Kind, FIELD_MANAGER};
+use crate::kubernetes::INSTANCE_KEY;
+use crate::kubernetes::{drift, new_instance_id, Claim, DesiredObject, Kind, Owner, FIELD_MANAGER};
 use crate::schema::Attribute;
-use crate::value::{Type, Value};
+use crate::value::{Attr, Type, Value};
 use kube::api::DynamicObject;
 use std::collections::BTreeMap;
 
@@ -36,6 +41,70 @@ pub fn attribute() -> Attribute {
         )
 }
 
+/// The `instance_id` attribute's schema.
+pub fn instance_attribute() -> Attribute {
+    Attribute::string("instance_id")
+        .computed()
+        .use_state_for_unknown()
+        .description(
+            "A random id made when the resource is created and kept for its life, written as the \
+             annotation `flink.flinkops.io/owner-instance` on every Kubernetes object it owns. \
+             A plan that creates the resource, and any apply, refuses objects of the same names \
+             that carry another instance's id (a resource of the same type, namespace and name \
+             in another configuration or workspace), or no id while the resource is not in state \
+             yet; destroy never deletes them. `terraform import` is the way to take existing \
+             objects over: the imported state keeps the id they carry. Objects that a provider \
+             version without instance ids created, under a resource already in state, get one at \
+             the first apply after the upgrade.",
+        )
+}
+
+/// The planned instance id: the prior one, unknown at create, and unknown for a state that has
+/// none (written before markers, or imported from unmarked objects) so that the apply writes one.
+pub fn plan_instance(prior: Option<&Attr<String>>, planned: &mut Attr<String>) {
+    *planned = match prior.and_then(Attr::known) {
+        Some(id) => Attr::Known(id.clone()),
+        None => Attr::Unknown,
+    };
+}
+
+/// The instance id an apply writes: the prior one, or a new one.
+pub fn instance_for(prior: Option<&Attr<String>>) -> String {
+    prior
+        .and_then(Attr::known)
+        .cloned()
+        .unwrap_or_else(new_instance_id)
+}
+
+/// How `kubernetes_objects` records an object another instance marked.
+pub fn taken_by(instance: &str) -> String {
+    format!("managed by another Terraform resource (instance {instance})")
+}
+
+/// Overrides the status of each observed object whose marker is not `owner`'s: another
+/// instance's (never in sync for this resource, and never written over), or none while the state
+/// has an id (the marker was removed; the next apply writes it again).
+pub fn mark_claims(
+    statuses: &mut BTreeMap<String, String>,
+    owner: &Owner,
+    observed: &[(Kind, DynamicObject)],
+) {
+    for (kind, object) in observed {
+        let key = key(*kind, object.metadata.name.as_deref().unwrap_or_default());
+        let Some(status) = statuses.get_mut(&key) else {
+            continue;
+        };
+        match owner.claim(object) {
+            Claim::Other(instance) => *status = taken_by(&instance),
+            Claim::Unmarked if owner.instance.is_some() => {
+                *status =
+                    format!("changed outside Terraform: its annotation {INSTANCE_KEY} was removed")
+            }
+            Claim::Ours | Claim::Unmarked => {}
+        }
+    }
+}
+
 /// The planned value: every desired object in sync.
 pub fn in_sync(desired: &[DesiredObject]) -> Value {
     Value::Map(
@@ -50,6 +119,14 @@ pub fn in_sync(desired: &[DesiredObject]) -> Value {
 pub const NOT_APPLIED: &str = "not applied: the apply failed before it";
 /// How a failed apply records the object it failed on.
 pub const APPLY_FAILED: &str = "not applied: its apply failed";
+
+/// The value after an apply that failed before it applied any object.
+pub fn none_applied(desired: &[DesiredObject]) -> BTreeMap<String, String> {
+    desired
+        .iter()
+        .map(|d| (key(d.kind, &d.name), NOT_APPLIED.to_string()))
+        .collect()
+}
 
 /// The value after an apply that stopped at `desired[applied]`: the objects before it in sync,
 /// that one and the rest not applied. A tainted resource must not claim objects that may not
@@ -130,8 +207,65 @@ mod tests {
         assert_eq!(recorded["ConfigMap/c"], NOT_APPLIED);
         // A create into a namespace that does not exist applies nothing.
         assert!(as_applied(&desired, 0).values().all(|v| v != IN_SYNC));
+        assert!(none_applied(&desired).values().all(|v| v == NOT_APPLIED));
+        assert_eq!(none_applied(&desired).len(), 3);
     }
     use serde_json::json;
+
+    #[test]
+    fn an_object_not_marked_by_this_instance_is_not_in_sync() {
+        let marked = |name: &str, marker: Option<&str>| {
+            let mut meta = json!({"name": name});
+            if let Some(m) = marker {
+                meta["annotations"] = json!({INSTANCE_KEY: m});
+            }
+            (
+                Kind::ConfigMap,
+                object(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta})),
+            )
+        };
+        let observed = vec![
+            marked("a", Some("mine")),
+            marked("b", Some("theirs")),
+            marked("c", None),
+        ];
+        let all_in_sync = || -> BTreeMap<String, String> {
+            ["a", "b", "c"]
+                .map(|n| (format!("ConfigMap/{n}"), IN_SYNC.to_string()))
+                .into_iter()
+                .collect()
+        };
+        let mut statuses = all_in_sync();
+        let owner = Owner::new("deployment", "ns", "x").instance(Some("mine"));
+        mark_claims(&mut statuses, &owner, &observed);
+        assert_eq!(statuses["ConfigMap/a"], IN_SYNC);
+        assert_eq!(
+            statuses["ConfigMap/b"],
+            "managed by another Terraform resource (instance theirs)"
+        );
+        assert!(
+            statuses["ConfigMap/c"].contains("was removed"),
+            "{statuses:?}"
+        );
+        // A state from before markers: unmarked objects are its own, marked ones are not.
+        let mut legacy = all_in_sync();
+        mark_claims(&mut legacy, &Owner::new("deployment", "ns", "x"), &observed);
+        assert_eq!(legacy["ConfigMap/c"], IN_SYNC);
+        assert_ne!(legacy["ConfigMap/a"], IN_SYNC);
+    }
+
+    #[test]
+    fn the_instance_id_is_kept_and_made_only_when_there_is_none() {
+        let mut planned = Attr::Null;
+        plan_instance(None, &mut planned);
+        assert!(planned.is_unknown());
+        plan_instance(Some(&Attr::Null), &mut planned);
+        assert!(planned.is_unknown(), "a state from before markers gets one");
+        plan_instance(Some(&Attr::Known("id".into())), &mut planned);
+        assert_eq!(planned.known().map(String::as_str), Some("id"));
+        assert_eq!(instance_for(Some(&Attr::Known("id".into()))), "id");
+        assert_ne!(instance_for(None), instance_for(Some(&Attr::Null)));
+    }
 
     fn object(value: serde_json::Value) -> DynamicObject {
         serde_json::from_value(value).unwrap()

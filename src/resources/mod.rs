@@ -22,6 +22,7 @@ pub use deployment::{
     kubernetes_ha_rules, FlinkDeployment, HaComponent, HaRule,
 };
 pub use high_availability::HighAvailability;
+pub use owned::SeenInState;
 
 use crate::interrupt::Interrupt;
 use crate::kubernetes::Cluster;
@@ -31,7 +32,7 @@ use crate::value::Value;
 use async_trait::async_trait;
 
 /// What a resource operation gets besides its values.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
     /// The provider's configuration; `None` while it is unknown (a cluster created in the same run).
     pub provider: Option<std::sync::Arc<Connection>>,
@@ -39,6 +40,8 @@ pub struct Context {
     /// cluster from [`Context::cluster`] listens to it already; waits of a resource's own
     /// (a rollout, a savepoint) end on it and return the state they reached.
     pub interrupt: Interrupt,
+    /// The resource instances this provider process has read from Terraform state.
+    pub seen: std::sync::Arc<SeenInState>,
 }
 
 impl Context {

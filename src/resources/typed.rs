@@ -1,12 +1,14 @@
 //! Resources over typed models. A [`TypedResource`] sees its own `Model`, never a [`Value`]: the
 //! [`Typed`] bridge reads and writes models once, for every operation, and serves it as a
 //! [`Resource`]. A resource that owns a fixed set of Kubernetes objects implements
-//! [`OwnsObjects`] (owner, kinds, apply, observed) and gets read, delete and import from it.
+//! [`OwnsObjects`] (owner, kinds, apply, observed) and gets read, delete and import from it, and
+//! the ownership of its objects: an `instance_id` planned and kept, a create refused at plan and
+//! any apply refused before it writes when the objects are another instance's.
 
-use super::{owned, read_model, write_model, Context, Resource};
+use super::{cluster_objects, owned, read_model, write_model, Context, Resource};
 use crate::kubernetes::{Kind, Owner};
 use crate::schema::{plan::Plan, Diagnostics, Schema};
-use crate::value::Value;
+use crate::value::{Attr, Value};
 use async_trait::async_trait;
 
 /// A resource type whose operations take and give its typed model.
@@ -238,20 +240,43 @@ pub trait OwnsObjects: Send + Sync + 'static {
     ) -> Option<Self::Model>;
 }
 
-/// A model identified by its namespace and name, as the models of resources that own objects are.
+/// A model identified by its namespace and name, as the models of resources that own objects are,
+/// whose instance id marks its objects.
 pub trait Named: Default {
     /// Its namespace and name, once known.
     fn names(&self) -> Option<(&str, &str)>;
     /// A model that knows only its namespace and name (what an import starts from).
     fn named(namespace: &str, name: &str) -> Self;
+    /// Its `instance_id` attribute.
+    fn instance_id(&self) -> &crate::value::Attr<String>;
+    /// Its `instance_id` attribute, to write.
+    fn instance_id_mut(&mut self) -> &mut crate::value::Attr<String>;
+    /// Its `kubernetes_objects` attribute, to write.
+    fn kubernetes_objects_mut(
+        &mut self,
+    ) -> &mut crate::value::Attr<std::collections::BTreeMap<String, String>>;
 }
 
-/// Implements [`Named`] for a model with `namespace` and `name` attributes.
+/// Implements [`Named`] for a model with `namespace`, `name` and `instance_id` attributes.
 macro_rules! named_by_namespace_and_name {
     ($model:ty) => {
         impl $crate::resources::typed::Named for $model {
             fn names(&self) -> Option<(&str, &str)> {
                 Some((self.namespace.known()?, self.name.known()?))
+            }
+
+            fn instance_id(&self) -> &$crate::value::Attr<String> {
+                &self.instance_id
+            }
+
+            fn instance_id_mut(&mut self) -> &mut $crate::value::Attr<String> {
+                &mut self.instance_id
+            }
+
+            fn kubernetes_objects_mut(
+                &mut self,
+            ) -> &mut $crate::value::Attr<std::collections::BTreeMap<String, String>> {
+                &mut self.kubernetes_objects
             }
 
             fn named(namespace: &str, name: &str) -> Self {
@@ -266,13 +291,17 @@ macro_rules! named_by_namespace_and_name {
 }
 pub(crate) use named_by_namespace_and_name;
 
-/// The owner of the objects of `T` called `namespace/name`.
-fn owner_of<T: OwnsObjects>(namespace: &str, name: &str) -> Owner {
-    Owner::new(T::OWNER_KIND, namespace, name)
+/// The owner of the objects of `model`, as the instance its state records.
+fn owner_of<T: OwnsObjects>(model: &T::Model) -> Option<Owner> {
+    let (namespace, name) = model.names()?;
+    let instance = model.instance_id().known().map(String::as_str);
+    Some(Owner::new(T::OWNER_KIND, namespace, name).instance(instance))
 }
 
 /// The owned objects of `model`, as the resource reads them; `Gone` when none is left (at a
-/// refresh, unless the resource records that as drift).
+/// refresh, unless the resource records that as drift). A refresh reports objects this instance
+/// did not mark in `kubernetes_objects`; an import takes the marker its objects carry (none on
+/// objects of a provider version without markers: the next apply writes one).
 async fn observe<T: OwnsObjects>(
     resource: &T,
     ctx: &Context,
@@ -280,10 +309,12 @@ async fn observe<T: OwnsObjects>(
     refresh: bool,
     diags: &mut Diagnostics,
 ) -> Observed<T::Model> {
-    let Some((namespace, name)) = model.names() else {
+    let Some(mut owner) = owner_of::<T>(&model) else {
         return Observed::Unknown;
     };
-    let owner = owner_of::<T>(namespace, name);
+    if refresh {
+        ctx.seen.remember(&owner);
+    }
     let Some(observed) = owned::observe(ctx, &owner, T::KINDS, T::TYPE, diags).await else {
         return Observed::Unknown;
     };
@@ -293,10 +324,20 @@ async fn observe<T: OwnsObjects>(
             None => Observed::Gone,
         };
     }
-    match resource.observed(model, &observed) {
-        Some(found) => Observed::Found(found),
-        None => Observed::Gone,
+    if !refresh {
+        let marker = observed
+            .iter()
+            .find_map(|(_, o)| crate::kubernetes::marker_of(o));
+        owner = owner.instance(marker);
     }
+    let Some(mut found) = resource.observed(model, &observed) else {
+        return Observed::Gone;
+    };
+    *found.instance_id_mut() = owner.instance.clone().into();
+    if let Attr::Known(statuses) = found.kubernetes_objects_mut() {
+        cluster_objects::mark_claims(statuses, &owner, &observed);
+    }
+    Observed::Found(found)
 }
 
 #[async_trait]
@@ -312,16 +353,30 @@ impl<T: OwnsObjects> TypedResource for T {
         OwnsObjects::validate(self, config, diags);
     }
 
+    /// At create, refuses objects of the same names that already exist (another instance's).
     async fn plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         prior: Option<&Self::Model>,
         planned: &mut Self::Model,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         OwnsObjects::plan(self, prior, planned);
+        cluster_objects::plan_instance(prior.map(Named::instance_id), planned.instance_id_mut());
+        match prior.and_then(owner_of::<T>) {
+            Some(owner) => ctx.seen.remember(&owner),
+            None if prior.is_none() => {
+                if let Some(owner) = owner_of::<T>(planned) {
+                    owned::refuse_taken_at_plan(ctx, &owner, T::KINDS, T::TYPE, diags).await;
+                }
+            }
+            None => {}
+        }
     }
 
+    /// Checks first that the objects it would write are this instance's, so that a resource of
+    /// the same name elsewhere is refused before anything changes (and no state is written at
+    /// create).
     async fn apply(
         &self,
         ctx: &Context,
@@ -331,6 +386,12 @@ impl<T: OwnsObjects> TypedResource for T {
         diags: &mut Diagnostics,
     ) -> Option<Self::Model> {
         self.fill_computed(&mut planned);
+        *planned.instance_id_mut() =
+            Attr::Known(cluster_objects::instance_for(prior.map(Named::instance_id)));
+        let owner = owner_of::<T>(&planned)?;
+        if !owned::claim(ctx, &owner, T::KINDS, prior.is_some(), T::TYPE, diags).await {
+            return None;
+        }
         OwnsObjects::apply(self, ctx, prior, planned, config, diags).await
     }
 
@@ -344,15 +405,8 @@ impl<T: OwnsObjects> TypedResource for T {
     }
 
     async fn delete(&self, ctx: &Context, prior: Self::Model, diags: &mut Diagnostics) {
-        if let Some((namespace, name)) = prior.names() {
-            owned::delete(
-                ctx,
-                &owner_of::<T>(namespace, name),
-                T::KINDS,
-                T::TYPE,
-                diags,
-            )
-            .await;
+        if let Some(owner) = owner_of::<T>(&prior) {
+            owned::delete(ctx, &owner, T::KINDS, T::TYPE, diags).await;
         }
     }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 /// An authority, Kubernetes HA, blob storage and a deployment using all three, with
 /// `deployment` (extra attributes) in its block. No pods run on the plain server, so the
 /// deployment does not wait for its job.
-fn platform(cluster: &Cluster, deployment: &str) -> String {
+pub fn platform(cluster: &Cluster, deployment: &str) -> String {
     format!(
         r#"{provider}
 resource "flink_certificate_authority" "ca" {{

@@ -33,6 +33,7 @@ mod lifecycle;
 mod lifecycle_ha;
 mod local_cluster;
 mod modules;
+mod ownership;
 mod pod_security;
 mod provider_config;
 mod refresh;

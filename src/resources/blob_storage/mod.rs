@@ -115,7 +115,8 @@ impl OwnsObjects for BlobStorage {
                 model.access_key.known().map(String::as_str),
                 secret_key.as_deref(),
             );
-            let owner = objects::owner(&spec.namespace, &spec.name);
+            let owner = objects::owner(&spec.namespace, &spec.name)
+                .instance(model.instance_id.known().map(String::as_str));
             let applied = owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
             if diags.has_errors() {
                 as_applied = Some(cluster_objects::as_applied(&desired, applied));

@@ -42,6 +42,8 @@ pub struct Model {
     #[serde(default)]
     pub spec: Attr<Spec>,
     #[serde(default)]
+    pub instance_id: Attr<String>,
+    #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
@@ -124,6 +126,7 @@ pub fn schema() -> Schema {
             )
             .computed()
             .description("The settings as deployments take them: `blob_storage = flink_blob_storage.x.spec`."),
+            cluster_objects::instance_attribute(),
             cluster_objects::attribute(),
         ],
     )

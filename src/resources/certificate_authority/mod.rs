@@ -260,7 +260,8 @@ impl OwnsObjects for CertificateAuthority {
             );
             return None;
         };
-        let owner = objects::owner(&namespace, &name);
+        let owner = objects::owner(&namespace, &name)
+            .instance(model.instance_id.known().map(String::as_str));
         let observed = owned::observe(ctx, &owner, objects::KINDS, TYPE, diags).await?;
         let existing = secret_of(&observed).map(objects::material_of);
         let had_secret = existing.is_some();

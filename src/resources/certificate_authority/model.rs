@@ -44,6 +44,8 @@ pub struct Model {
     #[serde(default)]
     pub spec: Attr<Spec>,
     #[serde(default)]
+    pub instance_id: Attr<String>,
+    #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
@@ -214,6 +216,7 @@ pub fn schema() -> Schema {
             )
             .computed()
             .description("The authority as deployments take it: `tls = { enabled = true, authority = flink_certificate_authority.x.spec }`."),
+            cluster_objects::instance_attribute(),
             cluster_objects::attribute(),
         ],
     )

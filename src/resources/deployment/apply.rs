@@ -22,7 +22,7 @@ use super::tls_material::{self, Material};
 use super::TYPE;
 use crate::interrupt::{self, Interrupted};
 use crate::resources::timeouts::{self, Deadline};
-use crate::resources::{owned, Context};
+use crate::resources::{cluster_objects, owned, Context};
 use crate::schema::Diagnostics;
 use crate::value::Attr;
 
@@ -49,6 +49,24 @@ pub async fn apply(
         Some(_) => timeouts::Operation::Update,
         None => timeouts::Operation::Create,
     };
+    // Before anything changes (a savepoint of the running job included): the objects it would
+    // write must be this instance's. A refused create leaves no state.
+    model.instance_id = Attr::Known(cluster_objects::instance_for(
+        prior_model.map(|p| &p.instance_id),
+    ));
+    let owner = layout::owner_of(&model)?;
+    if !owned::claim(
+        ctx,
+        &owner,
+        layout::KINDS,
+        prior_model.is_some(),
+        TYPE,
+        diags,
+    )
+    .await
+    {
+        return None;
+    }
     let deadline = Deadline::start(&model.timeouts, operation);
     let mut phases = Phases::start(model.name.known().map_or("", String::as_str));
     let Ready { taken, rescaled } = match prior_model {
@@ -74,9 +92,13 @@ pub async fn apply(
     let tls_data = match tls_material::for_apply(ctx, &mut model, diags).await {
         Material::Off => None,
         Material::Ready(data) => Some(data),
-        // Nothing was applied: keep the state as planned but without certificates.
+        // Nothing was applied: keep the state as planned but without certificates, and
+        // claiming no object applied.
         Material::Missing => {
-            computed::fill(&mut model, None, None);
+            if let Some(rendered) = computed::fill(&mut model, None, None) {
+                model.kubernetes_objects =
+                    Attr::Known(cluster_objects::none_applied(&rendered.objects));
+            }
             return Some(model);
         }
     };
@@ -205,8 +227,12 @@ async fn roll_out(
         deadline,
     } = rollout;
     let rendered = computed::fill(&mut model, tls_data, None);
-    // Returned even on failure, so whatever was created is recorded in state.
-    let state = model.clone();
+    // Returned even on failure, so whatever was created is recorded in state; until the objects
+    // are applied, it claims none of them applied.
+    let mut state = model.clone();
+    if let Some(rendered) = &rendered {
+        state.kubernetes_objects = Attr::Known(cluster_objects::none_applied(&rendered.objects));
+    }
     let Some(rendered) = rendered else {
         diags.error(
             "Unknown values at apply",
@@ -221,19 +247,17 @@ async fn roll_out(
         );
         return state;
     }
-    let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) else {
+    let (Some(name), Some(owner)) = (model.name.known(), layout::owner_of(&model)) else {
         return state;
     };
     let objects = rendered.objects;
-    let owner = layout::owner(ns, name);
     let applied = owned::apply(ctx, &owner, layout::KINDS, &objects, TYPE, diags).await;
     if diags.has_errors() {
-        let mut state = state;
-        state.kubernetes_objects = Attr::Known(crate::resources::cluster_objects::as_applied(
-            &objects, applied,
-        ));
+        state.kubernetes_objects = Attr::Known(cluster_objects::as_applied(&objects, applied));
         return state;
     }
+    // From here on the objects exist: a failure while waiting for the job records them in sync.
+    let state = model.clone();
     phases.reached(Phase::ObjectsApplied);
     let Some(cluster) = ctx.cluster(diags).await else {
         return state;

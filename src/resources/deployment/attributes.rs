@@ -464,6 +464,7 @@ pub fn schema() -> Schema {
             Attribute::string("status")
                 .computed()
                 .description("What runs, as of the last refresh or apply: the job's state from Flink's REST API (reached through a port-forward to the JobManager pod or at `rest_url`, with the authority's client certificate when TLS is on), e.g. `RUNNING` (once every task runs; before that the least advanced task state such as `DEPLOYING`), `FAILED`, `CANCELED`, `RESTARTING`; `INITIALIZING` while the JobManager runs but the job is not submitted yet; `SUSPENDED` or `CANCELLED` when scaled to nothing on purpose; otherwise what keeps it from running: `PENDING` (no JobManager pod), `STARTING` (the pod is not ready), the pod's waiting reason (e.g. `ErrImagePull`, `CrashLoopBackOff`, `CreateContainerConfigError`), `Init:Error` or `Init:CrashLoopBackOff` when the artifact download or its `sha256` check failed, or `UNREACHABLE` when the REST API does not answer."),
+            cluster_objects::instance_attribute(),
             cluster_objects::attribute(),
             Attribute::list_nested(
                 "savepoints",

@@ -1,7 +1,8 @@
 //! Destroy of a deployment (IO): the final savepoint of a RUNNING job (or a cancel when it gets
 //! none), then every owned object, then Flink's Kubernetes HA ConfigMaps, which carry no owner
-//! reference. Nothing that depends on the cluster's state (no JobManager, a job not running)
-//! blocks a destroy; only a final savepoint that fails does, with the way out in its message.
+//! reference. Nothing that depends on the cluster's state (no JobManager, a job not running,
+//! objects another resource instance marked as its own) blocks a destroy; only a final savepoint
+//! that fails does, with the way out in its message.
 
 use super::computed;
 use super::layout;
@@ -17,12 +18,25 @@ use crate::resources::timeouts::{self, Deadline};
 use crate::resources::{owned, Context};
 use crate::schema::Diagnostics;
 
-/// Destroys the deployment state records as `model`.
+/// Destroys the deployment state records as `model`. When every object left with its labels
+/// carries another resource instance's marker, the deployment is not this resource's any more:
+/// its job gets no final savepoint, its objects and HA data stay, and a warning says so.
 pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
-    let (Some(ns), Some(name)) = (model.namespace.known(), model.name.known()) else {
+    let Some(owner) = layout::owner_of(model) else {
         return;
     };
     if let Some(cluster) = ctx.cluster(diags).await {
+        if let Some(instance) = taken_over(&cluster, &owner).await {
+            diags.warning(
+                format!("{} left in place", deployment_name(model)),
+                format!(
+                    "Its objects carry another Terraform resource's owner marker (instance \
+                     {instance}), so this destroy removed it from state only: no final \
+                     savepoint, and no object or HA data of it was deleted."
+                ),
+            );
+            return;
+        }
         let mut probe = model.clone();
         let directory = computed::fill(&mut probe, None, None).and_then(|r| {
             lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
@@ -33,11 +47,18 @@ pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
             return;
         }
     }
-    owned::delete(ctx, &layout::owner(ns, name), layout::KINDS, TYPE, diags).await;
+    owned::delete(ctx, &owner, layout::KINDS, TYPE, diags).await;
     // Flink's own HA ConfigMaps carry no owner reference; they go by their labels.
     if let Some(cluster) = ctx.cluster(diags).await {
         delete_ha_data(&cluster, model, diags).await;
     }
+}
+
+/// The other instance that marked every object left with `owner`'s labels, if that is so. A
+/// list that fails says nothing: the delete after it reports the cluster's answer.
+async fn taken_over(cluster: &Cluster, owner: &crate::kubernetes::Owner) -> Option<String> {
+    let observed = cluster.observe(owner, layout::KINDS).await.ok()?;
+    owner.taken_by(observed.iter().map(|(_, o)| o))
 }
 
 /// The environment variable that lets one `terraform destroy` go on without final savepoints:

@@ -38,9 +38,16 @@ pub const PROVIDER_POD_ANNOTATION_BYTES: usize = ROLLOUT_ANNOTATION.len() + 16;
 /// provider derives) stay DNS-1035 labels of at most 63 characters.
 pub const MAX_NAME_LEN: usize = 63 - "flink--jobmanager".len();
 
-/// The owner of a deployment's objects.
+/// The owner of a deployment's objects, found by their labels.
 pub fn owner(namespace: &str, name: &str) -> Owner {
     Owner::new(OWNER_KIND, namespace, name)
+}
+
+/// The owner of `model`'s objects as the instance its state records (what apply writes with,
+/// and what refresh and destroy tell its objects from others' by).
+pub fn owner_of(model: &super::model::Model) -> Option<Owner> {
+    let (ns, name) = (model.namespace.known()?, model.name.known()?);
+    Some(owner(ns, name).instance(model.instance_id.known().map(String::as_str)))
 }
 
 /// Object names of a deployment called `name`.

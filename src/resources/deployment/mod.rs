@@ -59,7 +59,7 @@ mod tls;
 mod tls_material;
 
 use super::typed::{Observed, TypedResource};
-use super::Context;
+use super::{owned, Context};
 use crate::schema::{Diagnostics, Schema};
 use crate::value::{self, Value};
 use async_trait::async_trait;
@@ -118,14 +118,24 @@ impl TypedResource for FlinkDeployment {
 
     async fn plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         prior: Option<&Model>,
         planned: &mut Model,
         diags: &mut Diagnostics,
     ) {
         match prior {
-            None => plan::create(planned, diags),
-            Some(prior) => plan::update(prior, planned, diags),
+            None => {
+                plan::create(planned, diags);
+                if let Some(owner) = layout::owner_of(planned) {
+                    owned::refuse_taken_at_plan(ctx, &owner, layout::KINDS, TYPE, diags).await;
+                }
+            }
+            Some(prior) => {
+                if let Some(owner) = layout::owner_of(prior) {
+                    ctx.seen.remember(&owner);
+                }
+                plan::update(prior, planned, diags);
+            }
         }
     }
 

@@ -92,6 +92,10 @@ pub struct Model {
     pub web_ui_url: Attr<String>,
     #[serde(default)]
     pub status: Attr<String>,
+    /// Left out when null, so that the inputs the ConfigMap records (which never hold it) read
+    /// as those of earlier releases.
+    #[serde(default, skip_serializing_if = "Attr::is_null")]
+    pub instance_id: Attr<String>,
     #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Read and import of a deployment (IO): what its owned objects show (drift of each one, the
 //! savepoints its ConfigMap records beyond state's, a TLS Secret holding other certificates) and
-//! what its JobManager reports of the job.
+//! what its JobManager reports of the job; objects another resource instance marked are reported
+//! as such, and an import takes the marker its objects carry.
 
 use super::computed;
 use super::layout;
@@ -22,13 +23,10 @@ use crate::value::{self, Attr};
 /// a ServiceAccount or Service left behind is still its own, so the plan recreates what is
 /// missing and destroy removes the rest.
 pub async fn read(ctx: &Context, mut model: Model, diags: &mut Diagnostics) -> Observed<Model> {
-    let (Some(ns), Some(name)) = (
-        model.namespace.known().cloned(),
-        model.name.known().cloned(),
-    ) else {
+    let (Some(name), Some(owner)) = (model.name.known().cloned(), layout::owner_of(&model)) else {
         return Observed::Unknown;
     };
-    let owner = layout::owner(&ns, &name);
+    ctx.seen.remember(&owner);
     let Some(observed) = owned::observe(ctx, &owner, layout::KINDS, TYPE, diags).await else {
         return Observed::Unknown;
     };
@@ -41,6 +39,9 @@ pub async fn read(ctx: &Context, mut model: Model, diags: &mut Diagnostics) -> O
     if let Some(rendered) = computed::fill(&mut model, None, None) {
         let status = cluster_objects::observe(&rendered.objects, &observed, &[Kind::Secret]);
         model.kubernetes_objects = value::from_value(&status).map_or(Attr::Unknown, Attr::Known);
+        if let Attr::Known(statuses) = &mut model.kubernetes_objects {
+            cluster_objects::mark_claims(statuses, &owner, &observed);
+        }
         tls::mark_changed_secret(&mut model, &name, &observed);
     }
     if let Some(cluster) = ctx.cluster(diags).await {
@@ -85,6 +86,13 @@ pub async fn import(ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<
             .and_then(|(_, secret)| tls::certificates_in(secret, &authority_pem))
             .map_or(Attr::Null, Attr::Known);
     }
+    // The objects' owner marker becomes this state's: import is how objects change hands.
+    // Objects of a provider version without markers carry none; the next apply writes one.
+    model.instance_id = observed
+        .iter()
+        .find_map(|(_, o)| crate::kubernetes::marker_of(o))
+        .map(String::from)
+        .into();
     computed::fill(&mut model, None, None);
     Some(model)
 }

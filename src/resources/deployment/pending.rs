@@ -31,6 +31,7 @@ const NOT_SPEC: &[&str] = &[
     "rest_endpoint",
     "status",
     "kubernetes_objects",
+    "instance_id",
     "savepoints",
     "last_savepoint",
     "tls_certificates",

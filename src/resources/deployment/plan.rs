@@ -10,6 +10,7 @@ use super::model::Model;
 use super::pending;
 use super::savepoint_history;
 use super::tls;
+use crate::resources::cluster_objects;
 use crate::schema::Diagnostics;
 use crate::value::Attr;
 
@@ -22,12 +23,14 @@ pub fn create(model: &mut Model, diags: &mut Diagnostics) {
     model.tls_certificates = tls::planned_certificates(&nothing, model);
     savepoint_history::record_savepoint(model, &nothing, None);
     model.pending_changes = Attr::Null;
+    cluster_objects::plan_instance(None, &mut model.instance_id);
     computed::fill(model, None, Some(diags));
     lifecycle::warn_stateful_without_directory(model, diags);
 }
 
 /// The plan of `prior` becoming `model`.
 pub fn update(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
+    cluster_objects::plan_instance(Some(&prior.instance_id), &mut model.instance_id);
     model.tls_certificates = tls::planned_certificates(prior, model);
     savepoint_history::record_savepoint(model, prior, None);
     // Pending changes compare the defaults too: an image the version implies is part of the spec.

@@ -145,6 +145,7 @@ pub fn inputs_json(model: &Model) -> String {
     inputs.status = Attr::Null;
     inputs.kubernetes_objects = Attr::Null;
     inputs.tls_certificates = Attr::Null;
+    inputs.instance_id = Attr::Null;
     let mut digests = serde_json::Map::new();
     if let Attr::Known(config) = &mut inputs.flink_configuration {
         config.retain(|key, value| {

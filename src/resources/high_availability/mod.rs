@@ -68,7 +68,8 @@ impl OwnsObjects for HighAvailability {
     ) -> Option<Model> {
         let mut as_applied = None;
         if let Some(spec) = model.spec.known() {
-            let owner = objects::owner(&spec.namespace, &spec.name);
+            let owner = objects::owner(&spec.namespace, &spec.name)
+                .instance(model.instance_id.known().map(String::as_str));
             let desired = objects::desired(spec);
             let applied = owned::apply(ctx, &owner, objects::KINDS, &desired, TYPE, diags).await;
             if diags.has_errors() {
@@ -154,10 +155,7 @@ mod tests {
         let ha = Typed(HighAvailability);
         let cfg = config("zookeeper", zk(&["zk-0:2181", "zk-1:2181"]));
         let mut planned = plan::plan(&ha.schema(), &Value::Null, &cfg, &cfg);
-        let ctx = Context {
-            provider: None,
-            interrupt: crate::interrupt::Interrupt::never(),
-        };
+        let ctx = Context::default();
         let mut diags = Diagnostics::default();
         ha.modify_plan(&ctx, &Value::Null, &cfg, &mut planned, &mut diags)
             .await;

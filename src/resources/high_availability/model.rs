@@ -27,6 +27,8 @@ pub struct Model {
     #[serde(default)]
     pub spec: Attr<Spec>,
     #[serde(default)]
+    pub instance_id: Attr<String>,
+    #[serde(default)]
     pub kubernetes_objects: Attr<BTreeMap<String, String>>,
 }
 
@@ -160,6 +162,7 @@ pub fn schema() -> Schema {
             )
             .computed()
             .description("The settings as deployments take them: `high_availability = flink_high_availability.x.spec`."),
+            cluster_objects::instance_attribute(),
             cluster_objects::attribute(),
         ],
     )
