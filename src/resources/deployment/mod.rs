@@ -42,6 +42,7 @@ mod phases;
 mod plan;
 mod plugins;
 mod pod_template;
+mod predecessor;
 mod rbac;
 mod reach;
 mod rendering;
@@ -118,13 +119,17 @@ impl TypedResource for FlinkDeployment {
 
     async fn plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         prior: Option<&Model>,
         planned: &mut Model,
         diags: &mut Diagnostics,
     ) {
         match prior {
-            None => plan::create(planned, diags),
+            None => {
+                plan::create(planned, diags);
+                let lookup = predecessor::find(ctx, planned).await;
+                plan::start_from_predecessor(planned, lookup, diags);
+            }
             Some(prior) => plan::update(prior, planned, diags),
         }
     }
