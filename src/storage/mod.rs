@@ -1,8 +1,10 @@
 //! The only code that talks to blob storage: an access check of S3 credentials (`verify = true`
 //! on `flink_blob_storage`), a signed listing of at most one key under the base URI, so a wrong key,
-//! a missing bucket or an unreachable endpoint fail the apply with the store's own reason.
+//! a missing bucket or an unreachable endpoint fail the apply with the store's own reason; and
+//! the Flink snapshots found under a directory ([`snapshots`]).
 
 mod sigv4;
+pub mod snapshots;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -63,12 +65,28 @@ fn tag<'a>(xml: &'a str, name: &str) -> &'a str {
 
 /// Lists at most one key under the base URI with the credentials.
 pub async fn verify_s3(access: &S3Access<'_>) -> Result<(), StorageError> {
-    let rest = access
-        .base_uri
+    let (_, prefix) = bucket_and_prefix(access.base_uri)?;
+    let mut query = "list-type=2&max-keys=1".to_string();
+    if !prefix.is_empty() {
+        query.push_str(&format!("&prefix={}", sigv4::encode(&format!("{prefix}/"))));
+    }
+    signed_list(access, &query).await.map(|_| ())
+}
+
+/// The bucket and the key prefix (no slash at either end) of `s3://bucket/prefix`.
+fn bucket_and_prefix(uri: &str) -> Result<(&str, &str), StorageError> {
+    let rest = uri
         .split_once("://")
         .map(|(_, r)| r)
-        .ok_or_else(|| StorageError::Settings(format!("{} has no scheme", access.base_uri)))?;
+        .ok_or_else(|| StorageError::Settings(format!("{uri} has no scheme")))?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    Ok((bucket, prefix.trim_matches('/')))
+}
+
+/// One signed `ListObjectsV2` of the bucket of `access.base_uri` with the canonical `query`
+/// (sorted, encoded); the answer's body.
+async fn signed_list(access: &S3Access<'_>, query: &str) -> Result<String, StorageError> {
+    let (bucket, _) = bucket_and_prefix(access.base_uri)?;
     let region = access.region.unwrap_or("us-east-1");
     let (endpoint, path_style) = match access.endpoint {
         Some(e) => (e.trim_end_matches('/').to_string(), true),
@@ -87,10 +105,6 @@ pub async fn verify_s3(access: &S3Access<'_>) -> Result<(), StorageError> {
     } else {
         "/".to_string()
     };
-    let mut query = "list-type=2&max-keys=1".to_string();
-    if !prefix.is_empty() {
-        query.push_str(&format!("&prefix={}", sigv4::encode(&format!("{prefix}/"))));
-    }
     let amz_date = time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
             "[year][month][day]T[hour][minute][second]Z"
@@ -99,7 +113,7 @@ pub async fn verify_s3(access: &S3Access<'_>) -> Result<(), StorageError> {
     let request = sigv4::Request {
         host: &host,
         path: &path,
-        query: &query,
+        query,
         amz_date: &amz_date,
         region,
     };
@@ -129,14 +143,13 @@ pub async fn verify_s3(access: &S3Access<'_>) -> Result<(), StorageError> {
         .map_err(|_| unreachable("no answer within 20 s".into()))?
         .map_err(|e| unreachable(e.to_string()))?;
     let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
+    let body = tokio::time::timeout(Duration::from_secs(20), response.into_body().collect())
         .await
+        .map_err(|_| unreachable("the listing did not arrive within 20 s".into()))?
         .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
         .unwrap_or_default();
     if (200..300).contains(&status) {
-        return Ok(());
+        return Ok(body);
     }
     Err(StorageError::Refused {
         endpoint,

@@ -7,7 +7,8 @@
 //! (LATEST_STATE), one stopped with a savepoint by hand from that savepoint; a flink_savepoint is
 //! taken while the job runs and replaced by a new one; a savepoint Flink cannot write fails the
 //! apply with Flink's reason while the job keeps running and state keeps its savepoints; destroy
-//! leaves a final savepoint on disk. On the plain test server: the plan errors of invalid
+//! leaves a final savepoint on disk, and the deployment applied again finds it in its directories
+//! (plan names it) and restores from it. On the plain test server: the plan errors of invalid
 //! settings and of a savepoint of a deployment that is not running, the warnings of changes that
 //! would need a savepoint directory, and a create that runs past `timeouts.create`.
 
@@ -465,6 +466,30 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
         .nth(1)
         .unwrap_or_default();
     assert!(local_path(location).is_dir(), "{location:?} in {destroyed}");
+
+    // State follows identity: the same deployment applied again gets the same id, so the same
+    // directories; its plan names the final savepoint found there, and the new job (a run of its
+    // own) restores from it.
+    let location = location.to_string();
+    let savepoint_name = location.trim_end_matches('/').rsplit('/').next().unwrap();
+    let (changes, plan) = ws.plan();
+    assert!(changes);
+    assert!(
+        plan.contains("Starts from the state of an earlier deployment"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("last_savepoint") && plan.contains(savepoint_name),
+        "the plan names {savepoint_name}: {plan}"
+    );
+    ws.apply();
+    let found = savepoints(&ws);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "FOUND_SAVEPOINT");
+    assert!(same_path(&found[0].0, &location), "{found:?} vs {location}");
+    assert_runs_restored_from(&ws, &cluster, &location);
+    assert_ne!(self::job_id(&ws), first_run, "a run of its own");
+    ws.destroy();
 }
 
 fn plain(cluster: &Cluster, state: &str, parallelism: u32, extra: &str) -> String {

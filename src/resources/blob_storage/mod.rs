@@ -4,7 +4,7 @@
 //! every drifted object in `kubernetes_objects`.
 
 mod model;
-mod objects;
+pub(crate) mod objects;
 
 use super::typed::OwnsObjects;
 use super::{cluster_objects, owned, Context};

@@ -80,11 +80,14 @@ pub async fn apply(
         }
         None => Ready::default(),
     };
-    savepoint_history::record_savepoint(
-        &mut model,
-        prior_model.unwrap_or(&Model::default()),
-        taken,
-    );
+    let unchecked = restores_unchecked(prior_model, taken.as_ref());
+    // A create starts from the history its plan found (a predecessor's snapshot, or none).
+    let history = prior_model.cloned().unwrap_or_else(|| model.clone());
+    savepoint_history::record_savepoint(&mut model, &history, taken);
+    if unchecked && !restorable(ctx, &model, diags).await {
+        // Nothing was applied: state stays as it was.
+        return None;
+    }
     if prior_model.is_none() {
         model.pending_changes = Attr::Null;
     }
@@ -108,6 +111,41 @@ pub async fn apply(
         deadline: &deadline,
     };
     Some(roll_out(ctx, model, rollout, &mut phases, diags).await)
+}
+
+/// Whether the job starting in this apply restores from state this apply did not just see Flink
+/// complete: a create (from `initial_savepoint_path` or a predecessor's snapshot), a resume, or
+/// a checkpoint Flink's statistics name, whose files may be gone already.
+fn restores_unchecked(prior: Option<&Model>, taken: Option<&Taken>) -> bool {
+    let fresh = taken
+        .is_some_and(|t| matches!(t.reason, states::Reason::Upgrade | states::Reason::Suspend));
+    !fresh && prior.is_none_or(|p| !p.runs() || taken.is_some())
+}
+
+/// Whether the snapshot `model` restores from, if any, is complete (its `_metadata` is there),
+/// or the provider cannot tell; an error on the attribute that names it when it is not.
+async fn restorable(ctx: &Context, model: &Model, diags: &mut Diagnostics) -> bool {
+    let Some(location) = super::resolve::restore_from(model).filter(|_| model.runs()) else {
+        return true;
+    };
+    if super::predecessor::is_complete(ctx, model, &location).await != Some(false) {
+        return true;
+    }
+    let attribute = match model.initial_savepoint_path.known() == Some(&location) {
+        true => "initial_savepoint_path",
+        false => "last_savepoint",
+    };
+    diags.attribute_error(
+        crate::schema::AttributePath::root(attribute),
+        "The state to restore from is gone",
+        format!(
+            "{location} has no _metadata: it was deleted, or never completed, and a job told to \
+             restore from it would fail. Nothing was changed. Set initial_savepoint_path to \
+             another savepoint, restore_strategy = \"LATEST_SAVEPOINT\" to skip retained \
+             checkpoints, or restore_strategy = \"NONE\" to start without state."
+        ),
+    );
+    false
 }
 
 /// The apply stopped before anything changed.

@@ -42,6 +42,7 @@ mod phases;
 mod plan;
 mod plugins;
 mod pod_template;
+mod predecessor;
 mod rbac;
 mod reach;
 mod rendering;
@@ -128,6 +129,11 @@ impl TypedResource for FlinkDeployment {
                 plan::create(planned, diags);
                 if let Some(owner) = layout::owner_of(planned) {
                     owned::refuse_taken_at_plan(ctx, &owner, layout::KINDS, TYPE, diags).await;
+                }
+                // Objects of another resource are no predecessor of this one.
+                if !diags.has_errors() {
+                    let lookup = predecessor::find(ctx, planned).await;
+                    plan::start_from_predecessor(planned, lookup, diags);
                 }
             }
             Some(prior) => {

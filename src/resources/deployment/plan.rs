@@ -8,10 +8,13 @@ use super::computed;
 use super::lifecycle;
 use super::model::Model;
 use super::pending;
-use super::savepoint_history;
+use super::predecessor;
+use super::resolve;
+use super::savepoint_history::{self, Taken};
+use super::states::Reason;
 use super::tls;
 use crate::resources::cluster_objects;
-use crate::schema::Diagnostics;
+use crate::schema::{AttributePath, Diagnostics};
 use crate::value::Attr;
 
 /// The plan of a new deployment.
@@ -26,6 +29,71 @@ pub fn create(model: &mut Model, diags: &mut Diagnostics) {
     cluster_objects::plan_instance(None, &mut model.instance_id);
     computed::fill(model, None, Some(diags));
     lifecycle::warn_stateful_without_directory(model, diags);
+}
+
+/// A new deployment's start from what `lookup` found of a predecessor's state (see
+/// [`predecessor`]): the snapshot is recorded as the deployment's first savepoint, so the job
+/// restores from it and plan shows it as `last_savepoint`; the run gets an id of its own, since
+/// Flink may remember the predecessor's as ended. Directories the provider cannot read (an
+/// endpoint reachable only in the cluster, say) earn a warning, never an error: the plan of a
+/// new deployment must not depend on the provider's network.
+pub fn start_from_predecessor(
+    model: &mut Model,
+    lookup: predecessor::Lookup,
+    diags: &mut Diagnostics,
+) {
+    match lookup {
+        predecessor::Lookup::Nothing => {}
+        predecessor::Lookup::Found(snapshot) => {
+            let what = if snapshot.is_checkpoint() {
+                "retained checkpoint"
+            } else {
+                "savepoint"
+            };
+            let completed = crate::value::rfc3339(snapshot.completed);
+            diags.attribute_warning(
+                AttributePath::root("last_savepoint"),
+                "Starts from the state of an earlier deployment",
+                format!(
+                    "No deployment of this namespace and name is in state, but its directories \
+                     hold the {what} {} (completed {completed}), left by an earlier deployment \
+                     of the same namespace and name (destroyed, or replaced). The job starts from \
+                     it. To start without state, set restore_strategy = \"NONE\"; to start from \
+                     another savepoint, set initial_savepoint_path.",
+                    snapshot.location
+                ),
+            );
+            if let Some(id) = model.id.known() {
+                model.job_id = Attr::Known(resolve::next_job_id(&format!(
+                    "{}:{}",
+                    resolve::job_id_of(id),
+                    snapshot.location
+                )));
+            }
+            let reason = match snapshot.is_checkpoint() {
+                true => Reason::RetainedCheckpoint,
+                false => Reason::FoundSavepoint,
+            };
+            let found = Taken {
+                location: snapshot.location,
+                reason,
+                time: Some(completed),
+            };
+            savepoint_history::record_savepoint(model, &Model::default(), Some(found));
+            computed::fill(model, None, None);
+        }
+        predecessor::Lookup::Failed(why) => diags.attribute_warning(
+            AttributePath::root("last_savepoint"),
+            "Cannot look for the state of an earlier deployment",
+            format!(
+                "A deployment of this namespace and name created before would have left its \
+                 savepoints where this one's go, and the job would start from the newest; the \
+                 provider could not look ({why}), so the job starts without state. To start \
+                 from a savepoint, set initial_savepoint_path; to say that no state is wanted, \
+                 restore_strategy = \"NONE\"."
+            ),
+        ),
+    }
 }
 
 /// The plan of `prior` becoming `model`.
@@ -82,6 +150,77 @@ mod tests {
             assert_eq!(renders, 3, "{strategy}");
             assert!(planned.kubernetes_objects.known().is_some(), "{strategy}");
         }
+    }
+
+    #[test]
+    fn a_new_deployment_starts_from_the_snapshot_its_predecessor_left() {
+        let created = || {
+            let mut model = golden_tests::model(json!({
+                "name": "orders", "namespace": "ns", "flink_version": "2.3",
+                "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+                "flink_configuration": {
+                    "execution.checkpointing.savepoint-dir": "file:///savepoints"
+                },
+            }));
+            create(&mut model, &mut Diagnostics::default());
+            model
+        };
+        let fresh = created();
+        let completed = time::macros::datetime!(2026-12-02 10:00 UTC);
+        for (location, reason) in [
+            (
+                "file:///savepoints/savepoint-0a1b2c-3d4e5f6a7b8c",
+                "FOUND_SAVEPOINT",
+            ),
+            ("file:///checkpoints/0a1b/chk-14", "RETAINED_CHECKPOINT"),
+        ] {
+            let mut model = created();
+            let mut diags = Diagnostics::default();
+            let found = crate::storage::snapshots::Snapshot {
+                location: location.into(),
+                completed,
+            };
+            start_from_predecessor(&mut model, predecessor::Lookup::Found(found), &mut diags);
+            assert_eq!(
+                model.last_savepoint.known().map(String::as_str),
+                Some(location)
+            );
+            let recorded = &model.savepoints.known().unwrap()[0];
+            assert_eq!(recorded.reason.known().map(String::as_str), Some(reason));
+            assert_eq!(
+                recorded.time.known().map(String::as_str),
+                Some("2026-12-02T10:00:00Z")
+            );
+            assert_eq!(resolve::restore_from(&model).as_deref(), Some(location));
+            let configuration = model.effective_flink_configuration.known().unwrap();
+            assert_eq!(
+                configuration.get("$internal.pipeline.job-id"),
+                model.job_id.known(),
+                "rendered again with the run's id"
+            );
+            assert_ne!(model.job_id, fresh.job_id, "a run of its own");
+            assert!(!diags.has_errors());
+            assert!(
+                format!("{:?}", diags.0).contains(location),
+                "the warning names it"
+            );
+        }
+
+        let mut model = created();
+        let mut diags = Diagnostics::default();
+        let lookup = predecessor::Lookup::Failed("cannot reach https://minio.storage:9000".into());
+        start_from_predecessor(&mut model, lookup, &mut diags);
+        assert_eq!(
+            model.job_id, fresh.job_id,
+            "a lookup that failed changes nothing"
+        );
+        assert_eq!(model.last_savepoint, Attr::Null);
+        assert_eq!(
+            model.effective_flink_configuration,
+            fresh.effective_flink_configuration
+        );
+        assert!(!diags.has_errors(), "never an error: {:?}", diags.0);
+        assert!(format!("{:?}", diags.0).contains("minio.storage"));
     }
 
     #[test]
