@@ -67,8 +67,9 @@ pub async fn plan(
         Ok(v) => v,
         Err(diagnostics) => return ok(Answer::refused(diagnostics)),
     };
+    let private = crate::resources::Private::given(req.prior_private);
     let (plan, diags) = provider
-        .plan_resource(&req.type_name, &prior, &proposed, &config)
+        .plan_resource(&req.type_name, &prior, &proposed, &config, private.clone())
         .await;
     ok(wire::plan_resource_change::Response {
         planned_state: Some(encode(&plan.planned, &ty)),
@@ -77,7 +78,7 @@ pub async fn plan(
             .iter()
             .map(convert::attribute_path)
             .collect(),
-        planned_private: req.prior_private,
+        planned_private: private.answer(),
         diagnostics: convert::diagnostics(diags),
         ..Default::default()
     })
@@ -103,12 +104,13 @@ pub async fn apply(
             })
         }
     };
+    let private = crate::resources::Private::given(req.planned_private);
     let (state, diags) = provider
-        .apply_resource(&req.type_name, &prior, &planned, &config)
+        .apply_resource(&req.type_name, &prior, &planned, &config, private.clone())
         .await;
     ok(wire::apply_resource_change::Response {
         new_state: Some(encode(&state, &ty)),
-        private: req.planned_private,
+        private: private.answer(),
         diagnostics: convert::diagnostics(diags),
         ..Default::default()
     })

@@ -153,6 +153,7 @@ impl Provider {
             provider: self.configured.read().ok().and_then(|c| c.clone()),
             interrupt: self.interrupts.signal(),
             seen: self.seen.clone(),
+            private: crate::resources::Private::default(),
         }
     }
 
@@ -257,6 +258,7 @@ impl Provider {
         prior: &Value,
         proposed: &Value,
         config: &Value,
+        private: crate::resources::Private,
     ) -> (plan::Plan, Diagnostics) {
         let mut diags = Diagnostics::default();
         let Some(e) = self.entry(type_name, &mut diags) else {
@@ -272,7 +274,10 @@ impl Provider {
         if proposed.is_null() {
             return (planned, diags);
         }
-        let ctx = self.context();
+        let ctx = Context {
+            private,
+            ..self.context()
+        };
         // An interrupted plan answers with the generic plan: its error stops Terraform from
         // using it.
         let fallback = planned.clone();
@@ -295,12 +300,16 @@ impl Provider {
         prior: &Value,
         planned: &Value,
         config: &Value,
+        private: crate::resources::Private,
     ) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::default();
         let Some(e) = self.entry(type_name, &mut diags) else {
             return (prior.clone(), diags);
         };
-        let ctx = self.context();
+        let ctx = Context {
+            private,
+            ..self.context()
+        };
         let (mut state, diags) = if planned.is_null() {
             let delete = async {
                 let mut diags = diags;

@@ -42,6 +42,46 @@ pub struct Context {
     pub interrupt: Interrupt,
     /// The resource instances this provider process has read from Terraform state.
     pub seen: std::sync::Arc<SeenInState>,
+    /// Terraform's private data of the resource instance in this operation.
+    pub private: Private,
+}
+
+/// The bytes Terraform keeps for a resource instance beside its values, never shown: what a plan
+/// gives its apply, and what the first plan of a replacement (given the state it replaces) gives
+/// the second (given none), which is how a replacement learns of its predecessor. Passed through
+/// unchanged unless the resource sets its own.
+#[derive(Debug, Clone, Default)]
+pub struct Private {
+    /// What Terraform handed in: the prior private data at plan, the planned one at apply.
+    pub given: Vec<u8>,
+    /// What the resource hands on instead, if anything.
+    handed_on: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+}
+
+impl Private {
+    /// The private data Terraform handed in.
+    pub fn given(bytes: Vec<u8>) -> Private {
+        Private {
+            given: bytes,
+            handed_on: Default::default(),
+        }
+    }
+
+    /// Hands `bytes` on instead of what was given.
+    pub fn hand_on(&self, bytes: Vec<u8>) {
+        if let Ok(mut slot) = self.handed_on.lock() {
+            *slot = Some(bytes);
+        }
+    }
+
+    /// What goes back to Terraform: what the resource handed on, else what was given.
+    pub fn answer(&self) -> Vec<u8> {
+        self.handed_on
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .unwrap_or_else(|| self.given.clone())
+    }
 }
 
 impl Context {

@@ -8,7 +8,8 @@
 //! taken while the job runs and replaced by a new one; a savepoint Flink cannot write fails the
 //! apply with Flink's reason while the job keeps running and state keeps its savepoints; destroy
 //! leaves a final savepoint on disk, and the deployment applied again finds it in its directories
-//! (plan names it) and restores from it. On the plain test server: the plan errors of invalid
+//! (plan names it) and restores from it; renamed (a replacement with directories of its own), it
+//! restores from the final savepoint the old one took. On the plain test server: the plan errors of invalid
 //! settings and of a savepoint of a deployment that is not running, the warnings of changes that
 //! would need a savepoint directory, and a create that runs past `timeouts.create`.
 
@@ -489,6 +490,37 @@ fn stateful_upgrade_suspend_and_resume_restore_from_the_savepoints_the_provider_
     assert!(same_path(&found[0].0, &location), "{found:?} vs {location}");
     assert_runs_restored_from(&ws, &cluster, &location);
     assert_ne!(self::job_id(&ws), first_run, "a run of its own");
+
+    // A new name replaces the deployment, with directories of its own: the plan says the new job
+    // starts from the final savepoint the old one takes when destroyed, and it does.
+    let renamed = stateful(&cluster, port, &directory, "RUNNING", 1).replace(
+        r#"name          = "counter""#,
+        r#"name          = "counter-renamed""#,
+    );
+    assert_ne!(renamed, stateful(&cluster, port, &directory, "RUNNING", 1));
+    ws.config(&renamed);
+    let (changes, plan) = ws.plan();
+    assert!(changes);
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(
+        plan.contains("The replacement starts from the state of the deployment it replaces"),
+        "{plan}"
+    );
+    assert!(plan.contains("the final savepoint"), "{plan}");
+    let applied = ws.apply();
+    let final_savepoint = applied[applied.find("Final savepoint taken").expect(&applied)..]
+        .split_whitespace()
+        .skip_while(|w| *w != "at")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let found = savepoints(&ws);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        same_path(&found[0].0, &final_savepoint),
+        "{found:?} vs {final_savepoint}"
+    );
+    assert_runs_restored_from(&ws, &cluster, &final_savepoint);
     ws.destroy();
 }
 

@@ -78,7 +78,10 @@ pub async fn apply(
                 Err(Unchanged) => return None,
             }
         }
-        None => Ready::default(),
+        None => {
+            start_from_replaced(ctx, &mut model, diags).await;
+            Ready::default()
+        }
     };
     let unchecked = restores_unchecked(prior_model, taken.as_ref());
     // A create starts from the history its plan found (a predecessor's snapshot, or none).
@@ -146,6 +149,26 @@ async fn restorable(ctx: &Context, model: &Model, diags: &mut Diagnostics) -> bo
         ),
     );
     false
+}
+
+/// A replacement whose plan left its start to apply (its predecessor's final savepoint, taken by
+/// the destroy just before): the newest state in its own directories and the predecessor's.
+async fn start_from_replaced(ctx: &Context, model: &mut Model, diags: &mut Diagnostics) {
+    let Some(replaced) = super::predecessor::Replaced::from_private(&ctx.private.given) else {
+        return;
+    };
+    // Handed on no further: the state's private data must not name it at the next replacement.
+    ctx.private.hand_on(Vec::new());
+    if !model.last_savepoint.is_unknown() {
+        return;
+    }
+    model.savepoints = Attr::Known(Vec::new());
+    model.last_savepoint = Attr::Null;
+    model.job_id = Attr::Unknown;
+    // Rendered once without state, for the directories to look in.
+    computed::fill(model, None, None);
+    let lookup = super::predecessor::find(ctx, model, &replaced.directories).await;
+    super::plan::start_from_predecessor(model, lookup, diags);
 }
 
 /// The apply stopped before anything changed.

@@ -132,8 +132,17 @@ impl TypedResource for FlinkDeployment {
                 }
                 // Objects of another resource are no predecessor of this one.
                 if !diags.has_errors() {
-                    let lookup = predecessor::find(ctx, planned).await;
-                    plan::start_from_predecessor(planned, lookup, diags);
+                    match predecessor::Replaced::from_private(&ctx.private.given) {
+                        // Its destroy comes first, and the final savepoint is found at apply.
+                        Some(replaced) if replaced.final_savepoint => {
+                            plan::start_after_final_savepoint(planned)
+                        }
+                        replaced => {
+                            let more = replaced.map(|r| r.directories).unwrap_or_default();
+                            let lookup = predecessor::find(ctx, planned, &more).await;
+                            plan::start_from_predecessor(planned, lookup, diags);
+                        }
+                    }
                 }
             }
             Some(prior) => {
@@ -141,6 +150,12 @@ impl TypedResource for FlinkDeployment {
                     ctx.seen.remember(&owner);
                 }
                 plan::update(prior, planned, diags);
+                // A new namespace or name replaces the deployment: Terraform plans the
+                // replacement again without the prior state, given what this plan hands on.
+                if let Some(replaced) = predecessor::Replaced::of(prior, planned) {
+                    plan::warn_replacement(&replaced, diags);
+                    ctx.private.hand_on(replaced.to_private());
+                }
             }
         }
     }

@@ -55,10 +55,10 @@ pub fn start_from_predecessor(
                 AttributePath::root("last_savepoint"),
                 "Starts from the state of an earlier deployment",
                 format!(
-                    "No deployment of this namespace and name is in state, but its directories \
-                     hold the {what} {} (completed {completed}), left by an earlier deployment \
-                     of the same namespace and name (destroyed, or replaced). The job starts from \
-                     it. To start without state, set restore_strategy = \"NONE\"; to start from \
+                    "The job starts from the {what} {} (completed {completed}), left by an \
+                     earlier deployment of the same namespace and name (destroyed, or replaced) \
+                     in the directories this one shares, or by the deployment this one replaces. \
+                     To start without state, set restore_strategy = \"NONE\"; to start from \
                      another savepoint, set initial_savepoint_path.",
                     snapshot.location
                 ),
@@ -94,6 +94,48 @@ pub fn start_from_predecessor(
             ),
         ),
     }
+}
+
+/// A replacement's start from the final savepoint its predecessor takes when destroyed, before
+/// the create: where that is, and what depends on it (the run's id, the rendering), is known at
+/// apply.
+pub fn start_after_final_savepoint(model: &mut Model) {
+    model.savepoints = Attr::Unknown;
+    model.last_savepoint = Attr::Unknown;
+    model.job_id = Attr::Unknown;
+    model.effective_flink_configuration = Attr::Unknown;
+    model.kubernetes_objects = Attr::Unknown;
+}
+
+/// What the plan of a deployment replaced under a new namespace or name says about the state
+/// the new one starts from.
+pub fn warn_replacement(replaced: &predecessor::Replaced, diags: &mut Diagnostics) {
+    let from = match replaced.final_savepoint {
+        true => format!(
+            "the final savepoint {} takes when it is destroyed, before the new one is created",
+            replaced.deployment
+        ),
+        false => format!(
+            "the newest savepoint{} found in the directories of {}",
+            if replaced.directories.len() > 1 {
+                " or retained checkpoint"
+            } else {
+                ""
+            },
+            replaced.deployment
+        ),
+    };
+    diags.attribute_warning(
+        AttributePath::root("name"),
+        "The replacement starts from the state of the deployment it replaces",
+        format!(
+            "A new namespace or name replaces the deployment, and the new one gets new \
+             directories. Its job starts from {from} ({}). With lifecycle \
+             create_before_destroy it would start before that savepoint exists: do not combine \
+             the two. To start without state, set restore_strategy = \"NONE\".",
+            replaced.directories.join(", ")
+        ),
+    );
 }
 
 /// The plan of `prior` becoming `model`.

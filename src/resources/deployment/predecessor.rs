@@ -5,6 +5,12 @@
 //! `LATEST_STATE` also a retained checkpoint) is where its job starts from, as after an upgrade.
 //! `initial_savepoint_path` wins, and `restore_strategy = "NONE"` looks for nothing.
 //!
+//! A deployment replaced under a new name or namespace has other directories: the first of
+//! Terraform's two plans of the replacement (given the state it replaces) records them in the
+//! private data Terraform hands the second (given none) and the apply ([`Replaced`]). When the
+//! predecessor will take a final savepoint on destroy, which comes before the create, what the
+//! new job starts from is known only at apply, which looks in both.
+//!
 //! Also the check before any job starts from a snapshot that it is complete: Flink's statistics
 //! can name a checkpoint whose files are already gone, and a job told to restore from it fails.
 
@@ -27,8 +33,61 @@ pub enum Lookup {
     Failed(String),
 }
 
-/// The newest snapshot under the directories `model` (a create, rendered) gives Flink.
-pub async fn find(ctx: &Context, model: &Model) -> Lookup {
+/// The deployment a replacement replaces, as Terraform's private data carries it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Replaced {
+    /// `namespace/name`.
+    pub deployment: String,
+    /// Its savepoint and checkpoint directories.
+    pub directories: Vec<String>,
+    /// Whether its destroy takes a final savepoint (it runs, and `final_savepoint_on_destroy`).
+    pub final_savepoint: bool,
+}
+
+/// The key of [`Replaced`] in the private data (a JSON object).
+const REPLACED: &str = "replaced";
+
+impl Replaced {
+    /// What `prior`, replaced by `planned`, leaves for its replacement; `None` when `planned`
+    /// keeps its namespace and name (then it keeps its directories too).
+    pub fn of(prior: &Model, planned: &Model) -> Option<Replaced> {
+        let identity = |m: &Model| (m.namespace.known().cloned(), m.name.known().cloned());
+        let (Some(namespace), Some(name)) = identity(prior) else {
+            return None;
+        };
+        if identity(planned) == (Some(namespace.clone()), Some(name.clone())) {
+            return None;
+        }
+        let configuration = prior.effective_flink_configuration.known()?;
+        let mut directories: Vec<String> = super::lifecycle::savepoint_directory(configuration)
+            .into_iter()
+            .chain(checkpoint_directory(configuration))
+            .map(String::from)
+            .collect();
+        directories.dedup();
+        Some(Replaced {
+            deployment: format!("{namespace}/{name}"),
+            directories,
+            final_savepoint: prior.runs()
+                && prior.final_savepoint_on_destroy.known() != Some(&false),
+        })
+    }
+
+    /// The private data that carries it.
+    pub fn to_private(&self) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({ REPLACED: self })).unwrap_or_default()
+    }
+
+    /// What the private data carries, if anything.
+    pub fn from_private(bytes: &[u8]) -> Option<Replaced> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        serde_json::from_value(value.get(REPLACED)?.clone()).ok()
+    }
+}
+
+/// The newest snapshot under the directories `model` (a create, rendered) gives Flink, and
+/// under `more` (a replaced predecessor's).
+pub async fn find(ctx: &Context, model: &Model, more: &[String]) -> Lookup {
     if !model.initial_savepoint_path.is_null() || model.restore() == Some(RestoreStrategy::Nothing)
     {
         return Lookup::Nothing;
@@ -42,6 +101,9 @@ pub async fn find(ctx: &Context, model: &Model) -> Lookup {
     if super::lifecycle::counts_checkpoints(model) {
         directories.extend(checkpoint_directory(configuration));
     }
+    directories.extend(more.iter().map(String::as_str));
+    directories.dedup();
+    let counts_checkpoints = super::lifecycle::counts_checkpoints(model);
     let mut newest: Option<Snapshot> = None;
     for dir in directories {
         let found = match reader(ctx, model, dir).await {
@@ -52,7 +114,10 @@ pub async fn find(ctx: &Context, model: &Model) -> Lookup {
             Ok(found) => found,
             Err(e) => return Lookup::Failed(format!("{dir}: {e}")),
         };
-        if let Some(last) = found.into_iter().last() {
+        let mut restorable = found
+            .into_iter()
+            .filter(|s| counts_checkpoints || !s.is_checkpoint());
+        if let Some(last) = restorable.next_back() {
             if newest.as_ref().is_none_or(|n| last.completed > n.completed) {
                 newest = Some(last);
             }
@@ -202,6 +267,47 @@ async fn credentials(ctx: &Context, model: &Model) -> Result<(String, String), S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Attr;
+    use serde_json::json;
+
+    fn created(name: &str, state: &str) -> Model {
+        let mut model = super::super::golden_tests::model(json!({
+            "name": name, "namespace": "ns", "flink_version": "2.3", "state": state,
+            "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+            "flink_configuration": {
+                "execution.checkpointing.savepoint-dir": "s3://b/sp",
+                "execution.checkpointing.dir": "s3://b/cp",
+            },
+        }));
+        super::super::plan::create(&mut model, &mut Diagnostics::default());
+        model
+    }
+
+    #[test]
+    fn a_new_name_hands_the_old_directories_on_through_private_data() {
+        let prior = created("orders", "RUNNING");
+        assert_eq!(Replaced::of(&prior, &created("orders", "RUNNING")), None);
+        let replaced = Replaced::of(&prior, &created("orders-v2", "RUNNING")).unwrap();
+        assert_eq!(
+            replaced,
+            Replaced {
+                deployment: "ns/orders".into(),
+                directories: vec!["s3://b/sp".into(), "s3://b/cp".into()],
+                final_savepoint: true,
+            }
+        );
+        assert_eq!(Replaced::from_private(&replaced.to_private()), Some(replaced));
+        assert_eq!(Replaced::from_private(b""), None);
+        assert_eq!(Replaced::from_private(b"{\"other\": 1}"), None);
+
+        let suspended = created("orders", "SUSPENDED");
+        let replaced = Replaced::of(&suspended, &created("orders-v2", "SUSPENDED")).unwrap();
+        assert!(!replaced.final_savepoint, "a suspended job takes none");
+        let mut kept = created("orders", "RUNNING");
+        kept.final_savepoint_on_destroy = Attr::Known(false);
+        let replaced = Replaced::of(&kept, &created("orders-v2", "RUNNING")).unwrap();
+        assert!(!replaced.final_savepoint);
+    }
 
     #[test]
     fn the_checkpoint_directory_is_read_under_either_name() {
