@@ -18,27 +18,32 @@ const FINISHED_CHECKPOINTS: &str =
     include_str!("../../tests/recorded/flink-2.3.0/fresh-checkpoints.json");
 pub const STOP_SAVEPOINT: &str = "file:/tmp/exp/sp2/savepoint-000000-1af44c7bb2a4";
 
-/// A JobManager whose job ended at `ended`, answering its checkpoint statistics from a cache
-/// written just before that and kept for `cache`, as Flink's REST handlers do.
+/// A JobManager whose job ended 50 ms before the first request it gets, answering its checkpoint
+/// statistics from a cache written 10 ms before that end and kept for `cache`, as Flink's REST
+/// handlers do. The times count from that first request (when the caller learns the job ended),
+/// not from when the fake started: on a loaded machine the caller's set-up took longer than the
+/// cache, and a caller that did not wait still saw fresh statistics.
 struct FakeJobManager {
-    ended: Instant,
-    statistics_written: Instant,
+    first_request: std::sync::OnceLock<Instant>,
     cache: Duration,
 }
 
 impl FakeJobManager {
     fn answer(&self, path: &str) -> (u16, &'static str) {
         let now = Instant::now();
+        let first = *self.first_request.get_or_init(|| now);
         match path {
             p if p == format!("/jobs/{JOB_ID}") => (200, FINISHED_JOB),
             p if p == format!("/jobs/{JOB_ID}/checkpoints") => {
+                let ended = first - Duration::from_millis(50);
+                let statistics_written = first - Duration::from_millis(60);
                 // The cache entry is refreshed once it has expired, from what is true then.
-                let written = if now >= self.statistics_written + self.cache {
+                let written = if now >= statistics_written + self.cache {
                     now
                 } else {
-                    self.statistics_written
+                    statistics_written
                 };
-                match written >= self.ended {
+                match written >= ended {
                     true => (200, FINISHED_CHECKPOINTS),
                     false => (200, RUNNING_CHECKPOINTS),
                 }
@@ -79,12 +84,11 @@ async fn listen(fake: FakeJobManager) -> String {
     address
 }
 
-/// The job ended 50 ms ago; Flink's statistics were cached 10 ms before that, for `cache`.
+/// The job ended a moment before the statistics are first asked for; Flink's statistics were
+/// cached just before that, for `cache`.
 pub async fn serve(cache: Duration) -> String {
-    let now = Instant::now();
     listen(FakeJobManager {
-        ended: now - Duration::from_millis(50),
-        statistics_written: now - Duration::from_millis(60),
+        first_request: std::sync::OnceLock::new(),
         cache,
     })
     .await

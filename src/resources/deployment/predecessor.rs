@@ -296,7 +296,10 @@ mod tests {
                 final_savepoint: true,
             }
         );
-        assert_eq!(Replaced::from_private(&replaced.to_private()), Some(replaced));
+        assert_eq!(
+            Replaced::from_private(&replaced.to_private()),
+            Some(replaced)
+        );
         assert_eq!(Replaced::from_private(b""), None);
         assert_eq!(Replaced::from_private(b"{\"other\": 1}"), None);
 
