@@ -376,12 +376,17 @@ async fn validate_plan_apply_read_with_nested_unknowns_big_numbers_and_secrets()
             prior_state: dv(&state),
             proposed_new_state: dv(&renamed),
             config: dv(&renamed),
+            prior_private: b"kept".to_vec(),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(replan.requires_replace.len(), 1);
+    assert_eq!(
+        replan.planned_private, b"kept",
+        "private data a resource does not replace passes through"
+    );
 
     let destroyed = c
         .apply_resource_change(wire::apply_resource_change::Request {

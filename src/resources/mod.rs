@@ -248,3 +248,19 @@ pub fn all_data_sources() -> Vec<Box<dyn DataSource>> {
         Box::new(lookup::Lookup(Box::new(typed::Typed(HighAvailability)))),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Private;
+
+    #[test]
+    fn private_data_passes_through_unless_a_resource_hands_on_its_own() {
+        let given = Private::given(b"from terraform".to_vec());
+        assert_eq!(given.answer(), b"from terraform");
+        // Every clone of an operation's context hands on into the same answer.
+        given.clone().hand_on(b"replaced".to_vec());
+        assert_eq!(given.answer(), b"replaced");
+        given.hand_on(Vec::new());
+        assert_eq!(given.answer(), b"", "handing on nothing clears it");
+    }
+}

@@ -55,12 +55,16 @@ fn key(owner: &Owner, instance: Option<String>) -> Seen {
     )
 }
 
+/// How long the plan of a new resource waits for the cluster to list what exists.
+const PLAN_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Refuses, at plan, the create of a resource whose objects already exist: at create this
 /// instance has no id yet, so every object with its labels is someone else's (another instance's
 /// marker, or none: a resource no state here lists), unless a state this process read holds
 /// their instance (a replacement; see [`SeenInState`]). Reports on `name` and leaves the plan
 /// as it is otherwise. Silent when the cluster is not known or not reachable yet (a cluster
-/// created in the same run): the apply checks again before it writes.
+/// created in the same run) or does not answer within [`PLAN_CHECK_LIMIT`]: the apply checks
+/// again before it writes.
 pub async fn refuse_taken_at_plan(
     ctx: &Context,
     owner: &Owner,
@@ -74,7 +78,11 @@ pub async fn refuse_taken_at_plan(
     let Ok(cluster) = provider.cluster().await else {
         return;
     };
-    let Ok(existing) = cluster.observe(owner, kinds).await else {
+    // Best effort: a cluster that does not answer soon leaves the check to apply, rather than
+    // holding the plan of every new resource for the client's whole read timeout.
+    let observed = tokio::time::timeout(PLAN_CHECK_LIMIT, cluster.observe(owner, kinds)).await;
+    let Ok(Ok(existing)) = observed else {
+        tracing::debug!(owner = %owner.name, "ownership not checked at plan: the cluster did not answer");
         return;
     };
     let claims: Vec<_> = claims_of(owner, &existing)
