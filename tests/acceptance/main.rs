@@ -15,6 +15,7 @@ mod blob_storage;
 mod certificate_authority;
 mod cluster;
 mod configuration_secrets;
+mod connection_resets;
 mod data_sources;
 mod deployment;
 mod deployment_ingress;
