@@ -285,14 +285,17 @@ impl Cluster {
             if desired.iter().any(|d| d.kind == kind && d.name == name) {
                 continue;
             }
-            // Delete always has a state behind it, which proves unmarked objects ours.
+            // Delete always has a state behind it, which proves unmarked objects ours; what a
+            // create that never returned left is nobody's to keep.
             match claim {
                 Claim::Other(instance) => kept.push(Foreign {
                     kind,
                     name,
                     instance,
                 }),
-                Claim::Ours | Claim::Unmarked => self.delete(owner, kind, &name).await?,
+                Claim::Ours | Claim::Unmarked | Claim::Abandoned(_) => {
+                    self.delete(owner, kind, &name).await?
+                }
             }
         }
         Ok(kept)

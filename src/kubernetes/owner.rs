@@ -6,6 +6,12 @@
 //! `flink.flinkops.io/owner-instance`. An apply refuses objects another instance marked, and prune
 //! and delete never touch them.
 //!
+//! A create writes its objects marked as pending too (`flink.flinkops.io/owner-create-pending`)
+//! and takes that off once it returns a state, which from then on holds its instance. Objects
+//! still pending belong to a create that never returned (the provider or Terraform killed
+//! mid-apply, so no state recorded its instance): the next create of the same resource adopts
+//! them instead of refusing them as another's.
+//!
 //! The marker is an annotation, not a label: nothing selects by it (the labels find the
 //! candidates, the marker decides among them), so it stays out of label selectors, including the
 //! immutable selector of a Deployment, and objects created by earlier provider versions can
@@ -20,6 +26,8 @@ const OWNER_TYPE_KEY: &str = "flink.flinkops.io/owner-type";
 const OWNER_NAME_KEY: &str = "flink.flinkops.io/owner-name";
 /// The annotation holding the instance id of the resource that owns an object.
 pub const INSTANCE_KEY: &str = "flink.flinkops.io/owner-instance";
+/// The annotation of an object written by a create that has not returned its state yet.
+pub const PENDING_KEY: &str = "flink.flinkops.io/owner-create-pending";
 
 /// The Terraform resource that owns a set of objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +41,9 @@ pub struct Owner {
     /// The resource instance's id, written as [`INSTANCE_KEY`]; `None` for a state written by a
     /// provider version without markers.
     pub instance: Option<String>,
+    /// Whether the objects are written by a create that has not returned its state yet
+    /// ([`PENDING_KEY`]).
+    pub creating: bool,
 }
 
 /// Whose an object of an owner's labels is, by its marker.
@@ -45,6 +56,9 @@ pub enum Claim {
     Unmarked,
     /// It carries another instance's marker.
     Other(String),
+    /// It carries the marker of another instance whose create never returned a state (still
+    /// pending): no state holds it, so a create of the same resource may take it.
+    Abandoned(String),
 }
 
 impl Claim {
@@ -54,6 +68,7 @@ impl Claim {
         match self {
             Claim::Ours => true,
             Claim::Unmarked => in_state,
+            Claim::Abandoned(_) => !in_state,
             Claim::Other(_) => false,
         }
     }
@@ -75,6 +90,15 @@ pub fn new_instance_id() -> String {
     )
 }
 
+/// Whether a create that never returned its state wrote `object`.
+fn is_pending(object: &kube::api::DynamicObject) -> bool {
+    object
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(PENDING_KEY))
+}
+
 /// The instance marker of an object, if it has one.
 pub fn marker_of(object: &kube::api::DynamicObject) -> Option<&str> {
     object
@@ -94,7 +118,14 @@ impl Owner {
             namespace: namespace.to_string(),
             name: name.to_string(),
             instance: None,
+            creating: false,
         }
+    }
+
+    /// This owner writing as a create that has not returned its state yet.
+    pub fn creating(mut self, creating: bool) -> Self {
+        self.creating = creating;
+        self
     }
 
     /// This owner as the resource instance `instance` (from state; `None` before markers).
@@ -108,6 +139,7 @@ impl Owner {
         match marker_of(object) {
             None => Claim::Unmarked,
             Some(marker) if Some(marker) == self.instance.as_deref() => Claim::Ours,
+            Some(marker) if is_pending(object) => Claim::Abandoned(marker.to_string()),
             Some(marker) => Claim::Other(marker.to_string()),
         }
     }
@@ -121,7 +153,7 @@ impl Owner {
         let mut first = None;
         for object in objects {
             match self.claim(object) {
-                Claim::Other(instance) => {
+                Claim::Other(instance) | Claim::Abandoned(instance) => {
                     first.get_or_insert(instance);
                 }
                 Claim::Ours | Claim::Unmarked => return None,
@@ -132,10 +164,15 @@ impl Owner {
 
     /// The annotations every owned object carries: the instance marker, once there is one.
     pub fn annotations(&self) -> BTreeMap<String, String> {
-        self.instance
+        let mut annotations: BTreeMap<String, String> = self
+            .instance
             .iter()
             .map(|id| (INSTANCE_KEY.to_string(), id.clone()))
-            .collect()
+            .collect();
+        if self.creating && self.instance.is_some() {
+            annotations.insert(PENDING_KEY.to_string(), "true".to_string());
+        }
+        annotations
     }
 
     /// The labels every owned object carries.
@@ -183,6 +220,31 @@ mod tests {
             "metadata": {"name": "cm", "annotations": annotations}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_create_marks_its_objects_pending_and_what_an_unfinished_one_left_is_adoptable() {
+        let creating = Owner::new("deployment", "ns", "x")
+            .instance(Some("a"))
+            .creating(true);
+        assert_eq!(
+            creating.annotations().get(PENDING_KEY).map(String::as_str),
+            Some("true")
+        );
+        assert!(!creating
+            .clone()
+            .creating(false)
+            .annotations()
+            .contains_key(PENDING_KEY));
+        let left = object(serde_json::json!({INSTANCE_KEY: "a", PENDING_KEY: "true"}));
+        let next = Owner::new("deployment", "ns", "x").instance(Some("b"));
+        assert_eq!(next.claim(&left), Claim::Abandoned("a".into()));
+        assert_eq!(creating.claim(&left), Claim::Ours);
+        assert!(next.claim(&left).writable(false), "a create adopts it");
+        assert!(
+            !next.claim(&left).writable(true),
+            "a resource in state does not"
+        );
     }
 
     #[test]

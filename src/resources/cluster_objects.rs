@@ -55,7 +55,11 @@ pub fn instance_attribute() -> Attribute {
              yet; destroy never deletes them. `terraform import` is the way to take existing \
              objects over: the imported state keeps the id they carry. Objects that a provider \
              version without instance ids created, under a resource already in state, get one at \
-             the first apply after the upgrade.",
+             the first apply after the upgrade. A `flink_deployment` create also marks its objects \
+             `flink.flinkops.io/owner-create-pending` until it returns its state: objects still \
+             so marked were left by a create that never returned (the provider or Terraform \
+             killed mid-apply, so no state holds their id), and the next create of the same \
+             deployment adopts them, with a warning, instead of refusing them.",
         )
 }
 
@@ -95,7 +99,7 @@ pub fn mark_claims(
             continue;
         };
         match owner.claim(object) {
-            Claim::Other(instance) => *status = taken_by(&instance),
+            Claim::Other(instance) | Claim::Abandoned(instance) => *status = taken_by(&instance),
             Claim::Unmarked if owner.instance.is_some() => {
                 *status =
                     format!("changed outside Terraform: its annotation {INSTANCE_KEY} was removed")

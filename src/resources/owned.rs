@@ -38,7 +38,9 @@ impl SeenInState {
         };
         match claim {
             Claim::Ours => true,
-            Claim::Other(instance) => seen.contains(&key(owner, Some(instance.clone()))),
+            Claim::Other(instance) | Claim::Abandoned(instance) => {
+                seen.contains(&key(owner, Some(instance.clone())))
+            }
             Claim::Unmarked => seen.iter().any(|(k, ns, name, _)| {
                 (*k, ns, name) == (owner.kind, &owner.namespace, &owner.name)
             }),
@@ -91,6 +93,26 @@ pub async fn refuse_taken_at_plan(
         .collect();
     if let Some(refusal) = refusal(type_name, owner, &claims, false) {
         refusal.report(diags);
+        return;
+    }
+    let abandoned: Vec<String> = claims
+        .iter()
+        .filter(|(_, _, claim)| matches!(claim, Claim::Abandoned(_)))
+        .map(|(kind, name, _)| format!("{} {name}", kind.name()))
+        .collect();
+    if !abandoned.is_empty() {
+        diags.attribute_warning(
+            AttributePath::root("name"),
+            "Adopting what an unfinished create left",
+            format!(
+                "{} in namespace {} {} marked by a create of this {type_name} that never \
+                 returned its state (the provider or Terraform stopped mid-apply, so no state \
+                 holds it): this create takes them over.",
+                abandoned.join(", "),
+                owner.namespace,
+                if abandoned.len() == 1 { "is" } else { "are" },
+            ),
+        );
     }
 }
 
@@ -168,7 +190,7 @@ fn refusal(
         .collect();
     let ns = &owner.namespace;
     let (whose, why) = match claim {
-        Claim::Other(instance) => (
+        Claim::Other(instance) | Claim::Abandoned(instance) => (
             format!("another Terraform resource (instance {instance})"),
             format!(
                 "It carries another resource instance's owner marker (annotation \
@@ -224,6 +246,28 @@ fn report_kept(kept: &[Foreign], owner: &Owner, type_name: &str, diags: &mut Dia
                 owner.name, foreign.instance
             ),
         );
+    }
+}
+
+/// How long a create's last step may take to take its pending marks off.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Takes the pending mark of a create off `applied` (its objects that reached the cluster), once
+/// it returns a state that records its instance: applied again without the mark, which
+/// server-side apply then removes. Not interrupted by a stop (the create is returning its state
+/// then), but bounded; objects left marked are adopted only by a create of this same resource.
+pub async fn settle_create(ctx: &Context, owner: &Owner, applied: &[DesiredObject]) {
+    let (Some(provider), false) = (&ctx.provider, applied.is_empty()) else {
+        return;
+    };
+    let Ok(cluster) = provider.cluster().await else {
+        return;
+    };
+    let settled = owner.clone().creating(false);
+    match tokio::time::timeout(SETTLE_LIMIT, cluster.apply(&settled, applied)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err((_, e))) => tracing::warn!(owner = %owner.name, error = %e, "pending marks left"),
+        Err(_) => tracing::warn!(owner = %owner.name, "pending marks left: no answer in time"),
     }
 }
 

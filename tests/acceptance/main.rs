@@ -29,6 +29,7 @@ mod https_server;
 mod ingress;
 mod install;
 mod interrupt;
+mod kill_matrix;
 mod kubernetes_ha;
 mod lifecycle;
 mod lifecycle_ha;

@@ -112,6 +112,7 @@ pub async fn apply(
         tls_data,
         rescaled,
         deadline: &deadline,
+        creating: prior_model.is_none(),
     };
     Some(roll_out(ctx, model, rollout, &mut phases, diags).await)
 }
@@ -187,6 +188,8 @@ struct Rollout<'a> {
     tls_data: Option<TlsData>,
     rescaled: Option<rescale::Requested>,
     deadline: &'a Deadline,
+    /// A create: its objects are marked pending until it returns its state.
+    creating: bool,
 }
 
 /// What the running job of `prior` needs before `model` rolls out: the savepoint or retained
@@ -286,6 +289,7 @@ async fn roll_out(
         tls_data,
         rescaled,
         deadline,
+        creating,
     } = rollout;
     let rendered = computed::fill(&mut model, tls_data, None);
     // Returned even on failure, so whatever was created is recorded in state; until the objects
@@ -312,11 +316,39 @@ async fn roll_out(
         return state;
     };
     let objects = rendered.objects;
+    let owner = owner.creating(creating);
     let applied = owned::apply(ctx, &owner, layout::KINDS, &objects, TYPE, diags).await;
     if diags.has_errors() {
         state.kubernetes_objects = Attr::Known(cluster_objects::as_applied(&objects, applied));
+        if creating {
+            owned::settle_create(ctx, &owner, &objects[..applied]).await;
+        }
         return state;
     }
+    let name = name.clone();
+    let waited = wait_for_job(
+        ctx, model, &objects, &name, rescaled, deadline, phases, diags,
+    )
+    .await;
+    if creating {
+        owned::settle_create(ctx, &owner, &objects).await;
+    }
+    waited
+}
+
+/// After the objects are applied: the wait for the job (at its new parallelism after an
+/// in-place rescale); the state to record.
+#[allow(clippy::too_many_arguments)]
+async fn wait_for_job(
+    ctx: &Context,
+    mut model: Model,
+    objects: &[crate::kubernetes::DesiredObject],
+    name: &str,
+    rescaled: Option<rescale::Requested>,
+    deadline: &Deadline,
+    phases: &mut Phases,
+    diags: &mut Diagnostics,
+) -> Model {
     // From here on the objects exist: a failure while waiting for the job records them in sync.
     let state = model.clone();
     phases.reached(Phase::ObjectsApplied);
@@ -338,12 +370,12 @@ async fn roll_out(
         }
     }
     let names = Names::of(name);
-    let rollout = layout::rollout_of(&objects, &names.jobmanager);
+    let rollout = layout::rollout_of(objects, &names.jobmanager);
     let rollouts = [&names.jobmanager, &names.taskmanager]
         .iter()
-        .filter_map(|n| layout::rollout_of(&objects, n))
+        .filter_map(|n| layout::rollout_of(objects, n))
         .collect();
-    phases.expect(rollouts, layout::replicas_of(&objects, &names.taskmanager));
+    phases.expect(rollouts, layout::replicas_of(objects, &names.taskmanager));
     let settling = status::settle(
         &cluster,
         &model,

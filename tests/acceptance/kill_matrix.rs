@@ -1,0 +1,203 @@
+//! The kill matrix on the plain test server (issue 23): the real terraform CLI and the provider it
+//! started SIGKILLed together (a CI runner killed mid-apply) at each step of a create, an update
+//! and a destroy that needs no running job. After each kill the next apply (or destroy)
+//! converges, with no orphans: every object the server holds with the provider's labels is one
+//! that state lists, and the plan after it is empty. A create killed before it returned its state
+//! leaves objects no state names; they carry its pending mark, and the next create adopts them
+//! (with a warning) instead of refusing them as another resource's.
+//!
+//! The kill points that need a running job (before, during and after a savepoint, during the
+//! rollout after it) need the local cluster and are not in this matrix; an apply that stopped
+//! after its savepoint but before state was written is covered by the savepoints the ConfigMap
+//! records (`savepoint_history::adopt_recorded`).
+
+use crate::cluster::Cluster;
+use crate::harness::{unwrapped, Workspace};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+/// Long enough that the stalled request is certainly in flight when the kill comes.
+const STALL: &str = r#"{"delay": {"millis": 20000}}"#;
+
+fn deployment(cluster: &Cluster, parallelism: u32, wait_for_job: bool) -> String {
+    format!(
+        r#"{provider}
+resource "flink_deployment" "counter" {{
+  name          = "counter"
+  namespace     = "{ns}"
+  flink_version = "2.2"
+  parallelism   = {parallelism}
+  wait_for_job  = {wait_for_job}
+  artifact = {{
+    jar_uri     = "https://artifacts.example.com/counter.jar"
+    entry_class = "org.example.Counter"
+  }}
+}}
+"#,
+        provider = cluster.provider_block(),
+        ns = cluster.namespace,
+    )
+}
+
+/// Waits until the stalled fault armed with `count` took a request.
+fn until_stalled(cluster: &Cluster, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let armed = cluster.armed_faults();
+        if armed[0]["count"].as_u64().is_some_and(|left| left < count) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request met the fault: {armed}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGKILLs terraform and the provider (its process group) and reaps terraform.
+fn kill(mut child: Child) {
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(killed, "kill failed");
+    let _ = child.wait();
+}
+
+/// The objects the server holds with the provider's labels that state does not list.
+fn orphans(cluster: &Cluster, ws: &Workspace) -> Vec<String> {
+    let state = ws.state();
+    let listed: Vec<String> = state["values"]["root_module"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["values"]["kubernetes_objects"].as_object())
+        .flat_map(|objects| objects.keys().cloned())
+        .collect();
+    cluster
+        .managed_objects()
+        .into_iter()
+        .filter(|held| {
+            // `kubectl get -o name` says `deployment.apps/x`, state `Deployment/x`.
+            let (kind, name) = held.split_once('/').unwrap_or_default();
+            let kind = kind.split('.').next().unwrap_or_default();
+            !listed
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(&format!("{kind}/{name}")))
+        })
+        .collect()
+}
+
+/// One kill point: what was killed, and what the next run needed.
+struct Outcome {
+    point: &'static str,
+    orphans_after: usize,
+}
+
+#[test]
+fn a_kill_at_every_step_of_create_update_and_destroy_converges_without_orphans() {
+    let cluster = Cluster::start_with_faults("kill");
+    let ws = Workspace::new();
+    let mut outcomes = Vec::new();
+
+    // Create, killed with the first Deployment's apply in flight: the ConfigMap and the
+    // ServiceAccount exist, marked by an instance no state records.
+    ws.config(&deployment(&cluster, 1, false));
+    let count = 1000;
+    cluster.arm_fault(&format!(
+        r#"{{"verb": "patch", "kind": "Deployment", "count": {count}, "action": {STALL}}}"#
+    ));
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    until_stalled(&cluster, count);
+    kill(apply);
+    cluster.disarm_faults();
+    let left = cluster.managed_objects();
+    assert!(
+        left.iter().any(|o| o == "configmap/flink-counter-config"),
+        "the kill came before any object: {left:?}"
+    );
+    let applied = ws.apply();
+    assert!(
+        unwrapped(&applied).contains("Adopting what an unfinished create left"),
+        "{applied}"
+    );
+    outcomes.push(Outcome {
+        point: "create: objects partly applied",
+        orphans_after: orphans(&cluster, &ws).len(),
+    });
+    ws.destroy();
+
+    // Create, killed while it waits for a job that never starts (no pods run here): every
+    // object exists, and none is in state.
+    ws.config(&deployment(&cluster, 1, true));
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !cluster
+        .managed_objects()
+        .iter()
+        .any(|o| o == "deployment.apps/flink-counter-taskmanager")
+    {
+        assert!(Instant::now() < deadline, "the apply applied no objects");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    kill(apply);
+    let listed = ws.terraform(&["state", "list"]);
+    assert!(
+        !listed.text.contains("flink_deployment.counter"),
+        "a killed create recorded no state: {}",
+        listed.text
+    );
+    ws.config(&deployment(&cluster, 1, false));
+    ws.apply();
+    outcomes.push(Outcome {
+        point: "create: waiting for the job",
+        orphans_after: orphans(&cluster, &ws).len(),
+    });
+
+    // Update, killed with the TaskManager Deployment's apply in flight.
+    cluster.arm_fault(&format!(
+        r#"{{"verb": "patch", "kind": "Deployment", "name": "flink-counter-taskmanager", "count": {count}, "action": {STALL}}}"#
+    ));
+    ws.config(&deployment(&cluster, 2, false));
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    until_stalled(&cluster, count);
+    kill(apply);
+    cluster.disarm_faults();
+    ws.apply();
+    outcomes.push(Outcome {
+        point: "update: objects partly applied",
+        orphans_after: orphans(&cluster, &ws).len(),
+    });
+
+    // Destroy, killed with a Deployment's delete in flight: state keeps the resource, the
+    // next destroy removes what is left.
+    cluster.arm_fault(&format!(
+        r#"{{"verb": "delete", "kind": "Deployment", "count": {count}, "action": {STALL}}}"#
+    ));
+    let destroy = ws.spawn_terraform(&["destroy", "-auto-approve", "-no-color"]);
+    until_stalled(&cluster, count);
+    kill(destroy);
+    cluster.disarm_faults();
+    ws.destroy();
+    let left = cluster.managed_objects();
+    outcomes.push(Outcome {
+        point: "destroy: objects partly deleted",
+        orphans_after: left.len(),
+    });
+
+    for o in &outcomes {
+        eprintln!(
+            "kill point {:?}: converged on the next run, {} orphans",
+            o.point, o.orphans_after
+        );
+    }
+    let with_orphans: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.orphans_after > 0)
+        .map(|o| o.point)
+        .collect();
+    assert!(with_orphans.is_empty(), "orphans after {with_orphans:?}");
+    assert!(left.is_empty(), "{left:?}");
+}
