@@ -307,6 +307,23 @@ impl Cluster {
         serde_json::from_str(&out).unwrap()
     }
 
+    /// Waits until the one fault armed with `count` took a request (for a stalled fault: one is
+    /// in flight now).
+    pub fn until_fault_taken(&self, count: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let armed = self.armed_faults();
+            if armed[0]["count"].as_u64().is_some_and(|left| left < count) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no request met the fault: {armed}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Names (`kind/name`) of every object in the namespace carrying the provider's label.
     pub fn managed_objects(&self) -> Vec<String> {
         let text = self.kubectl(&[

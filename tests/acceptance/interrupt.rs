@@ -38,22 +38,6 @@ resource "flink_deployment" "counter" {{
     )
 }
 
-/// Waits until the stalled fault armed with `count` took a request (one is in flight).
-fn until_stalled(cluster: &Cluster, count: u64) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let armed = cluster.armed_faults();
-        if armed[0]["count"].as_u64().is_some_and(|left| left < count) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no request met the fault: {armed}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Sends `signal` to the process group of `child` (started by `spawn_terraform`).
 fn signal_group(child: &Child, signal: &str) -> bool {
     std::process::Command::new("kill")
@@ -121,7 +105,7 @@ fn one_ctrl_c_ends_a_stalled_apply_and_plan_and_the_next_apply_converges() {
         r#"{{"verb": "patch", "count": {count}, "action": {STALL}}}"#
     ));
     let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
-    until_stalled(&cluster, count);
+    cluster.until_fault_taken(count);
     let (code, text, took) = interrupt_once(apply);
     assert_interrupted("apply", code, &text, took);
     assert!(
@@ -145,7 +129,7 @@ fn one_ctrl_c_ends_a_stalled_apply_and_plan_and_the_next_apply_converges() {
         r#"{{"verb": "list", "count": {count}, "action": {STALL}}}"#
     ));
     let plan = ws.spawn_terraform(&["plan", "-no-color"]);
-    until_stalled(&cluster, count);
+    cluster.until_fault_taken(count);
     let (code, text, took) = interrupt_once(plan);
     assert_interrupted("plan", code, &text, took);
 

@@ -39,22 +39,6 @@ resource "flink_deployment" "counter" {{
     )
 }
 
-/// Waits until the stalled fault armed with `count` took a request.
-fn until_stalled(cluster: &Cluster, count: u64) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let armed = cluster.armed_faults();
-        if armed[0]["count"].as_u64().is_some_and(|left| left < count) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no request met the fault: {armed}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// SIGKILLs terraform and the provider (its process group) and reaps terraform.
 fn kill(mut child: Child) {
     let killed = std::process::Command::new("kill")
@@ -109,7 +93,7 @@ fn a_kill_at_every_step_of_create_update_and_destroy_converges_without_orphans()
         r#"{{"verb": "patch", "kind": "Deployment", "count": {count}, "action": {STALL}}}"#
     ));
     let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
-    until_stalled(&cluster, count);
+    cluster.until_fault_taken(count);
     kill(apply);
     cluster.disarm_faults();
     let left = cluster.managed_objects();
@@ -162,7 +146,7 @@ fn a_kill_at_every_step_of_create_update_and_destroy_converges_without_orphans()
     ));
     ws.config(&deployment(&cluster, 2, false));
     let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
-    until_stalled(&cluster, count);
+    cluster.until_fault_taken(count);
     kill(apply);
     cluster.disarm_faults();
     ws.apply();
@@ -177,7 +161,7 @@ fn a_kill_at_every_step_of_create_update_and_destroy_converges_without_orphans()
         r#"{{"verb": "delete", "kind": "Deployment", "count": {count}, "action": {STALL}}}"#
     ));
     let destroy = ws.spawn_terraform(&["destroy", "-auto-approve", "-no-color"]);
-    until_stalled(&cluster, count);
+    cluster.until_fault_taken(count);
     kill(destroy);
     cluster.disarm_faults();
     ws.destroy();
