@@ -14,6 +14,7 @@ mod artifacts;
 mod blob_storage;
 mod certificate_authority;
 mod cluster;
+mod concurrency;
 mod configuration_secrets;
 mod connection_resets;
 mod data_sources;
