@@ -51,6 +51,12 @@ impl Cluster {
         Self::open_with(prefix, false, true, Default::default())
     }
 
+    /// Like [`Cluster::start_with_faults`], with the local kubelet running pods as real Flink
+    /// processes.
+    pub fn start_with_pods_and_faults(prefix: &str) -> Self {
+        Self::open_with(prefix, true, true, Default::default())
+    }
+
     /// Whether pods run on the local kubelet (and so are reachable at their pod IPs).
     pub fn local_pods(&self) -> bool {
         self.kubelet.is_some()

@@ -6,13 +6,15 @@
 //! leaves objects no state names; they carry its pending mark, and the next create adopts them
 //! (with a warning) instead of refusing them as another resource's.
 //!
-//! The kill points that need a running job (before, during and after a savepoint, during the
-//! rollout after it) need the local cluster and are not in this matrix; an apply that stopped
-//! after its savepoint but before state was written is covered by the savepoints the ConfigMap
-//! records (`savepoint_history::adopt_recorded`).
+//! On the local cluster, with a real job: a STATEFUL upgrade killed after its savepoint, with the
+//! rollout's objects partly applied and the new savepoint in no state, converges on the next
+//! apply, which restores from that savepoint (the ConfigMap recorded it), with one JobManager.
+//! The kill points during the savepoint itself and during SUSPEND are not in this matrix.
 
 use crate::cluster::Cluster;
-use crate::harness::{unwrapped, Workspace};
+use crate::harness::{shared_storage, unwrapped, Workspace, NODE_STORAGE};
+use crate::lifecycle::{assert_runs_restored_from, counter, local_path, savepoints};
+use crate::local_cluster::{job_jar, serve, wait_for};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -184,4 +186,76 @@ fn a_kill_at_every_step_of_create_update_and_destroy_converges_without_orphans()
         .collect();
     assert!(with_orphans.is_empty(), "orphans after {with_orphans:?}");
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_stateful_upgrade_killed_after_its_savepoint_restores_from_it_on_the_next_apply() {
+    let cluster = Cluster::start_with_pods_and_faults("kill-upgrade");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    let work = shared_storage();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let directory = format!("file://{}/savepoints", work.path().display());
+    let config = |parallelism: u32| {
+        let settings = format!(
+            r#"upgrade_strategy = "STATEFUL"
+  flink_configuration = {{
+    "execution.checkpointing.savepoint-dir" = "{directory}"
+  }}
+  {NODE_STORAGE}"#
+        );
+        cluster.provider_block() + &counter(&cluster, port, "RUNNING", parallelism, &settings)
+    };
+    let ws = Workspace::new();
+    ws.config(&config(1));
+    ws.apply();
+    assert!(savepoints(&ws).is_empty());
+
+    // The upgrade: the savepoint is taken, the ConfigMap applied, and the JobManager's
+    // Deployment stalls; terraform and the provider are killed there.
+    let count = 1000;
+    cluster.arm_fault(&format!(
+        r#"{{"verb": "patch", "kind": "Deployment", "name": "flink-counter-jobmanager", "count": {count}, "action": {STALL}}}"#
+    ));
+    ws.config(&config(2));
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    cluster.until_fault_taken(count);
+    kill(apply);
+    cluster.disarm_faults();
+    let taken: Vec<std::path::PathBuf> = std::fs::read_dir(local_path(&directory))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        taken.len(),
+        1,
+        "the upgrade's savepoint, before the kill: {taken:?}"
+    );
+    assert!(
+        savepoints(&ws).is_empty(),
+        "the kill came before state recorded it"
+    );
+
+    // The next apply converges and restores from the savepoint the killed one took.
+    ws.apply();
+    let recorded = savepoints(&ws);
+    let newest = recorded.last().map(|(location, _)| location.clone());
+    let newest = newest.unwrap_or_else(|| panic!("no savepoint in state: {recorded:?}"));
+    assert_eq!(local_path(&newest), taken[0], "{recorded:?}");
+    assert_runs_restored_from(&ws, &cluster, &newest);
+    // The old JobManager pod may still be terminating: the job runs in one of them only once
+    // that ends, and no second one comes up.
+    let jobmanagers = || {
+        cluster
+            .kubectl(&["get", "pods", "-l", "component=jobmanager", "-o", "name"])
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+    };
+    wait_for("one JobManager pod", Duration::from_secs(90), || {
+        (jobmanagers() == 1).then_some(())
+    });
+    eprintln!(
+        "kill point \"STATEFUL upgrade: after the savepoint, rollout partly applied\": converged on \
+         the next apply, restored from {newest}, savepoints lost: 0"
+    );
+    ws.destroy();
 }
