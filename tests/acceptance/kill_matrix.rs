@@ -9,7 +9,10 @@
 //! On the local cluster, with a real job: a STATEFUL upgrade killed after its savepoint, with the
 //! rollout's objects partly applied and the new savepoint in no state, converges on the next
 //! apply, which restores from that savepoint (the ConfigMap recorded it), with one JobManager.
-//! The kill points during the savepoint itself and during SUSPEND are not in this matrix.
+//! A SUSPEND killed as soon as Flink starts writing its savepoint converges too: Flink finishes
+//! that stop on its own, so the next apply's own savepoint finds no running job; it records the
+//! savepoint the killed stop left (it used to fail with Flink's FlinkJobNotFoundException), and
+//! the resumed job restores from it.
 
 use crate::cluster::Cluster;
 use crate::harness::{shared_storage, unwrapped, Workspace, NODE_STORAGE};
@@ -256,6 +259,47 @@ fn a_stateful_upgrade_killed_after_its_savepoint_restores_from_it_on_the_next_ap
     eprintln!(
         "kill point \"STATEFUL upgrade: after the savepoint, rollout partly applied\": converged on \
          the next apply, restored from {newest}, savepoints lost: 0"
+    );
+
+    // SUSPENDED, killed as soon as Flink starts writing the suspend's savepoint. Flink finishes
+    // it on its own; the next apply (still SUSPENDED) converges, and RUNNING restores from it.
+    let on_disk = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(local_path(&directory))
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let before = on_disk();
+    let suspended = config(2).replace(
+        r#"state         = "RUNNING""#,
+        r#"state         = "SUSPENDED""#,
+    );
+    ws.config(&suspended);
+    let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
+    let started = wait_for(
+        "the suspend's savepoint to start",
+        Duration::from_secs(120),
+        || on_disk().into_iter().find(|p| !before.contains(p)),
+    );
+    kill(apply);
+    let completed_at_kill = started.join("_metadata").is_file();
+    ws.apply();
+    let values = ws.resource_values("flink_deployment.counter");
+    assert_eq!(values["status"], "SUSPENDED", "{values}");
+    wait_for(
+        "the suspend's savepoint to complete",
+        Duration::from_secs(60),
+        || started.join("_metadata").is_file().then_some(()),
+    );
+    ws.config(&config(2));
+    ws.apply();
+    let recorded = savepoints(&ws);
+    let (newest, _) = recorded.last().cloned().unwrap();
+    assert_eq!(local_path(&newest), started, "{recorded:?}");
+    assert_runs_restored_from(&ws, &cluster, &newest);
+    eprintln!(
+        "kill point \"SUSPEND: the savepoint being written\" (complete at the kill: \
+         {completed_at_kill}): converged on the next apply, resumed from {newest}, savepoints \
+         lost: 0"
     );
     ws.destroy();
 }

@@ -16,6 +16,9 @@ use crate::resources::timeouts::{Deadline, Limit};
 use crate::schema::{AttributePath, Diagnostics};
 use std::time::Duration;
 
+/// How long a failed savepoint waits for the job to end by another stop in flight.
+const ENDED_MEANWHILE: Duration = Duration::from_secs(30);
+
 /// How long Flink may take to end the application of a stopped or cancelled job.
 const APPLICATION_END: Duration = Duration::from_secs(60);
 
@@ -118,6 +121,15 @@ pub async fn before_rollout(
                     })
                 }
                 Err(e) => {
+                    // Another stop ended the job meanwhile (an apply killed while Flink took its
+                    // savepoint, or `flink stop` by hand): what it left is the state to keep.
+                    if let Some(found) = ended_meanwhile(&jm, prior, planned).await {
+                        phases.reached(Phase::Savepoint);
+                        jm.wait_for_application_end_of(has_ha(prior), application_end(deadline))
+                            .await;
+                        phases.reached(Phase::ApplicationEnded);
+                        return Some(found);
+                    }
                     diags.attribute_error(
                         AttributePath::root(match reason {
                             states::Reason::Suspend
@@ -155,6 +167,26 @@ pub async fn before_rollout(
         }
         Before::Nothing | Before::Defer => None,
     }
+}
+
+/// The savepoint a stop that was not this apply's left, when the job has ended since this apply
+/// saw it running and Flink reports a savepoint newer than state's: a stop-with-savepoint still
+/// in flight from an apply that was killed finishes on its own, and this apply's own trigger then
+/// finds no running job.
+async fn ended_meanwhile(jm: &JobManager<'_>, prior: &Model, planned: &Model) -> Option<Taken> {
+    // Flink answers the failed trigger before its REST API reports the job ended: give the
+    // other stop the time a stop-with-savepoint takes to finish.
+    let deadline = tokio::time::Instant::now() + ENDED_MEANWHILE;
+    let state = loop {
+        match jm.job_state().await {
+            Ok(state) if jobmanager::is_terminal(&state) => break state,
+            _ if tokio::time::Instant::now() >= deadline => return None,
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    };
+    let found = read_newer_state(jm, prior, planned).await.ok()??;
+    tracing::info!(location = %found.location, %state, "the job ended meanwhile, with a savepoint");
+    Some(found)
 }
 
 /// The newest state Flink kept of `prior`'s job, which ended outside Terraform (its JobManager
