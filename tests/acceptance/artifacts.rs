@@ -66,7 +66,7 @@ resource "flink_deployment" "checked" {{
 #[test]
 fn a_local_jar_runs_from_its_image_and_a_wrong_sha256_fails_the_apply_naming_both_digests() {
     // Not under /tmp: pods mount an emptyDir there.
-    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let work = tempfile::tempdir_in(crate::harness::host_files_dir()).unwrap();
     let jar = std::fs::read(job_jar(work.path())).unwrap();
     // The image a Dockerfile `FROM flink:2.3.0` + `COPY my-job.jar /opt/flink/usrlib/` builds.
     let image = work.path().join("my-job-image");

@@ -73,7 +73,7 @@ impl Cluster {
         images: std::collections::BTreeMap<String, kube_test_server::kubelet::CustomImage>,
     ) -> Self {
         // Not under /tmp: the pods mount an emptyDir at /tmp, which would hide their own files.
-        let mut dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let mut dir = tempfile::tempdir_in(crate::harness::host_files_dir()).unwrap();
         // To read the pods' files and output after a failure.
         if std::env::var_os("FLINK_TEST_KEEP_PODS").is_some() {
             dir.disable_cleanup(true);

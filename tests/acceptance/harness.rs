@@ -231,12 +231,25 @@ pub fn unwrapped(output: &str) -> String {
         .join(" ")
 }
 
+/// Where tests keep files the local kubelet's pods see at their host paths (pod directories, jars,
+/// shared storage): the target's tmp directory, unless the checkout is itself under `/tmp`,
+/// which every pod mounts an emptyDir over, hiding them; then `/var/tmp`.
+pub fn host_files_dir() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if !target.starts_with("/tmp") {
+        return target.to_path_buf();
+    }
+    let dir = Path::new("/var/tmp/flink-provider-tests");
+    std::fs::create_dir_all(dir).expect("a directory outside /tmp");
+    dir.to_path_buf()
+}
+
 /// A directory that stands in for the storage every pod shares (S3 or a shared volume on a real
 /// cluster) when a test gives Flink `file://` paths: outside `/tmp`, which each pod has to itself
 /// (an emptyDir), and writable by the user the pods run as (9999 unless the pod says otherwise).
 pub fn shared_storage() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a directory for storage");
+    let dir = tempfile::tempdir_in(host_files_dir()).expect("a directory for storage");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
         .expect("storage open to the pods' user");
     dir
