@@ -10,9 +10,8 @@
 //! rollout's objects partly applied and the new savepoint in no state, converges on the next
 //! apply, which restores from that savepoint (the ConfigMap recorded it), with one JobManager.
 //! A SUSPEND killed as soon as Flink starts writing its savepoint converges too: Flink finishes
-//! that stop on its own, so the next apply's own savepoint finds no running job; it records the
-//! savepoint the killed stop left (it used to fail with Flink's FlinkJobNotFoundException), and
-//! the resumed job restores from it.
+//! that stop on its own, the next apply finds the job ended and records the savepoint the killed
+//! stop left (it used to scale the job down without it), and the resumed job restores from it.
 
 use crate::cluster::Cluster;
 use crate::harness::{shared_storage, unwrapped, Workspace, NODE_STORAGE};
@@ -282,6 +281,19 @@ fn a_stateful_upgrade_killed_after_its_savepoint_restores_from_it_on_the_next_ap
     );
     kill(apply);
     let completed_at_kill = started.join("_metadata").is_file();
+    // Flink ends the job once the savepoint completes; the next refresh sees it ended (on a
+    // loaded machine it always does, and that apply used to scale the job down without
+    // recording the savepoint, so the resume restored from the older one).
+    let (id, run) = (
+        ws.resource_values("flink_deployment.counter")["id"]
+            .as_str()
+            .map(String::from),
+        crate::lifecycle::job_id(&ws),
+    );
+    let id = id.unwrap();
+    wait_for("the job to end", Duration::from_secs(120), || {
+        (crate::lifecycle::job_state(&cluster, &id, &run)? == "FINISHED").then_some(())
+    });
     ws.apply();
     let values = ws.resource_values("flink_deployment.counter");
     assert_eq!(values["status"], "SUSPENDED", "{values}");

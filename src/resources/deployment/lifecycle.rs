@@ -114,7 +114,9 @@ pub fn reads_checkpoint(prior: &Model, planned: &Model, step: Before) -> bool {
 }
 
 /// Whether `planned` runs again, with state, a job that ended outside Terraform (stopped with a
-/// savepoint by hand, cancelled or failed in Flink), so apply asks Flink what it kept of it.
+/// savepoint by hand, by an apply that was killed, cancelled or failed in Flink), or suspends it
+/// for a later resume: either way apply asks Flink what it kept of it while its JobManager still
+/// answers, so the run after restores from it.
 fn restarts_ended_job(prior: &Model, planned: &Model) -> bool {
     let restores = planned.restore() != Some(RestoreStrategy::Nothing);
     let ended_outside = prior
@@ -125,7 +127,8 @@ fn restarts_ended_job(prior: &Model, planned: &Model) -> bool {
             prior.desired_state(),
             State::Cancelled | State::Failed | State::Finished
         );
-    restores && ended_outside && planned.runs()
+    let keeps_state = planned.runs() || planned.desired_state() == State::Suspended;
+    restores && ended_outside && keeps_state
 }
 
 /// Whether retained checkpoints count as state to restore from (`LATEST_STATE`), not only
@@ -408,14 +411,27 @@ pub fn plan_transition(
         };
         let otherwise = super::resolve::restore_from(prior)
             .map_or("without state".to_string(), |l| format!("from {l}"));
+        let (summary, then) = match model.runs() {
+            true => (
+                "Restarting a job that ended outside Terraform",
+                format!(
+                    "restores from it when it is newer than what state records; otherwise the \
+                     job starts {otherwise}"
+                ),
+            ),
+            false => (
+                "Suspending a job that ended outside Terraform",
+                "records it when it is newer than what state records, for the job to restore \
+                 from when it runs again"
+                    .to_string(),
+            ),
+        };
         diags.attribute_warning(
             AttributePath::root("state"),
-            "Restarting a job that ended outside Terraform",
+            summary,
             format!(
                 "Flink reports the job {}. Apply asks Flink for the newest {kept} it kept of the \
-                 job and restores from it when it is newer than what state records; otherwise \
-                 the job starts {otherwise}. If Flink cannot be asked, the apply fails and \
-                 changes nothing.",
+                 job and {then}. If Flink cannot be asked, the apply fails and changes nothing.",
                 prior.status.known().map_or("ended", String::as_str)
             ),
         );
@@ -638,6 +654,15 @@ mod tests {
         let mut nothing = running.clone();
         nothing.restore_strategy = Attr::Known("NONE".into());
         assert!(!reads_checkpoint(&ended, &nothing, Before::Nothing));
+        assert!(
+            reads_checkpoint(&ended, &model("SUSPENDED", "STATEFUL"), Before::Nothing),
+            "suspended, the resume restores from what Flink kept"
+        );
+        assert!(!reads_checkpoint(
+            &ended,
+            &model("CANCELLED", "STATEFUL"),
+            Before::Nothing
+        ));
     }
 
     #[test]
