@@ -76,18 +76,7 @@ impl Claim {
 
 /// A new random instance id (a version 4 UUID).
 pub fn new_instance_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    crate::value::uuid(rand::random(), 4)
 }
 
 /// Whether a create that never returned its state wrote `object`.

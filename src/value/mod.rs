@@ -120,6 +120,21 @@ impl Value {
     }
 }
 
+/// 16 bytes as an RFC 9562 UUID of `version` (4: random, 5: name-based), in its text form.
+pub fn uuid(mut bytes: [u8; 16], version: u8) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | (version << 4);
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 /// A time as state records it: RFC 3339 in UTC.
 pub fn rfc3339(time: time::OffsetDateTime) -> String {
     time.format(&time::format_description::well_known::Rfc3339)

@@ -85,19 +85,9 @@ pub fn deployment_id(namespace: &str, name: &str) -> String {
     use sha2::Digest;
     let digest =
         sha2::Sha256::digest(format!("flinkops/flink_deployment:{namespace}/{name}").as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    crate::value::uuid(bytes, 5)
 }
 
 #[async_trait]
