@@ -546,6 +546,59 @@ resource "flink_deployment" "job" {{
 }
 
 #[test]
+fn a_missing_savepoint_fails_the_apply_and_an_unreadable_directory_only_warns() {
+    let cluster = Cluster::start("lifecycle-restore");
+    let ws = Workspace::new();
+    let work = shared_storage();
+
+    // A savepoint to start from that is not there (no `_metadata`): the create stops before it
+    // writes anything, naming the attribute.
+    let missing = format!("file://{}/savepoint-gone", work.path().display());
+    ws.config(&plain(
+        &cluster,
+        "RUNNING",
+        1,
+        &format!("initial_savepoint_path = \"{missing}\""),
+    ));
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(run.code, 0, "{}", run.text);
+    let text = unwrapped(&run.text);
+    assert!(text.contains("The state to restore from is gone"), "{text}");
+    assert!(text.contains("initial_savepoint_path"), "{text}");
+    assert!(
+        text.contains(&format!("{missing} has no _metadata")),
+        "{text}"
+    );
+    assert!(cluster.managed_objects().is_empty(), "nothing was written");
+    let listed = ws.terraform(&["state", "list"]);
+    assert!(listed.text.trim().is_empty(), "{}", listed.text);
+
+    // Savepoints in S3 the provider has no credentials to read: plan warns that the job starts
+    // without a predecessor's state, and the plan goes on.
+    ws.config(&plain(
+        &cluster,
+        "RUNNING",
+        1,
+        r#"flink_configuration = { "execution.checkpointing.savepoint-dir" = "s3://flink-state/savepoints" }"#,
+    ));
+    let run = ws.terraform_with_env(
+        &["plan", "-no-color"],
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    );
+    assert_eq!(run.code, 0, "{}", run.text);
+    let text = unwrapped(&run.text);
+    assert!(
+        text.contains("Cannot look for the state of an earlier deployment"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no S3 credentials the provider can read"),
+        "{text}"
+    );
+    assert!(text.contains("the job starts without state"), "{text}");
+}
+
+#[test]
 fn operations_that_cannot_work_fail_the_plan_on_their_attribute() {
     let cluster = Cluster::start("lifecycle-plan");
     let ws = Workspace::new();

@@ -105,11 +105,22 @@ pub async fn find(ctx: &Context, model: &Model, more: &[String]) -> Lookup {
     directories.dedup();
     let counts_checkpoints = super::lifecycle::counts_checkpoints(model);
     let mut newest: Option<Snapshot> = None;
+    // Read once per lookup: the S3 reader's credentials come from a Secret.
+    let mut readers: Vec<(Scheme, Reader)> = Vec::new();
     for dir in directories {
-        let found = match reader(ctx, model, dir).await {
-            Ok(reader) => reader.snapshots_under(dir).await,
-            Err(why) => return Lookup::Failed(why),
+        let Some(scheme) = snapshots::readable_scheme(dir) else {
+            return Lookup::Failed(unreadable(dir));
         };
+        if !readers.iter().any(|(s, _)| *s == scheme) {
+            match reader(ctx, model, dir).await {
+                Ok(reader) => readers.push((scheme, reader)),
+                Err(why) => return Lookup::Failed(why),
+            }
+        }
+        let Some((_, reader)) = readers.iter().find(|(s, _)| *s == scheme) else {
+            continue;
+        };
+        let found = reader.snapshots_under(dir).await;
         let found = match found {
             Ok(found) => found,
             Err(e) => return Lookup::Failed(format!("{dir}: {e}")),
@@ -210,9 +221,7 @@ impl Reader {
 /// `AWS_SECRET_ACCESS_KEY`). `Err` says why it cannot be read.
 async fn reader(ctx: &Context, model: &Model, uri: &str) -> Result<Reader, String> {
     match snapshots::readable_scheme(uri) {
-        None => Err(format!(
-            "{uri}: the provider reads only file: and s3: directories"
-        )),
+        None => Err(unreadable(uri)),
         Some(Scheme::File) => Ok(Reader::Local),
         Some(Scheme::S3) => {
             let blob = model.blob_storage.known();
@@ -228,6 +237,11 @@ async fn reader(ctx: &Context, model: &Model, uri: &str) -> Result<Reader, Strin
     }
 }
 
+/// Why the provider does not look under `uri`.
+fn unreadable(uri: &str) -> String {
+    format!("{uri}: the provider reads only file: and s3: directories")
+}
+
 /// The S3 credentials the provider reads state with.
 async fn credentials(ctx: &Context, model: &Model) -> Result<(String, String), String> {
     let secret = model
@@ -235,11 +249,9 @@ async fn credentials(ctx: &Context, model: &Model) -> Result<(String, String), S
         .known()
         .and_then(|b| b.secret.as_ref().map(|s| (b, s)));
     let Some((blob, secret)) = secret else {
-        return match (
-            std::env::var("AWS_ACCESS_KEY_ID"),
-            std::env::var("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            (Ok(key), Ok(secret)) => Ok((key, secret)),
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        return match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+            (Some(key), Some(secret)) => Ok((key, secret)),
             _ => Err(
                 "no S3 credentials the provider can read: neither a blob storage Secret nor \
                  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the provider's environment"
