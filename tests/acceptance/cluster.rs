@@ -330,6 +330,18 @@ impl Cluster {
         }
     }
 
+    /// Waits until `object` (as [`Cluster::managed_objects`] names it) exists.
+    pub fn until_managed(&self, object: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !self.managed_objects().iter().any(|o| o == object) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{object} was never applied"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Names (`kind/name`) of every object in the namespace carrying the provider's label.
     pub fn managed_objects(&self) -> Vec<String> {
         let text = self.kubectl(&[

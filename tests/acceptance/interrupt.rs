@@ -147,15 +147,7 @@ fn one_ctrl_c_ends_the_wait_for_a_job_and_keeps_every_object_applied() {
     let waiting = deployment(&cluster).replace("wait_for_job  = false", "wait_for_job  = true");
     ws.config(&waiting);
     let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !cluster
-        .managed_objects()
-        .iter()
-        .any(|o| o == "deployment.apps/flink-counter-taskmanager")
-    {
-        assert!(Instant::now() < deadline, "the apply applied no objects");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.until_managed("deployment.apps/flink-counter-taskmanager");
     // Past the last object: the apply is waiting for the job.
     std::thread::sleep(Duration::from_secs(2));
     let (code, text, took) = interrupt_once(apply);

@@ -18,7 +18,7 @@ use crate::harness::{shared_storage, unwrapped, Workspace, NODE_STORAGE};
 use crate::lifecycle::{assert_runs_restored_from, counter, local_path, savepoints};
 use crate::local_cluster::{job_jar, serve, wait_for};
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Long enough that the stalled request is certainly in flight when the kill comes.
 const STALL: &str = r#"{"delay": {"millis": 20000}}"#;
@@ -120,15 +120,7 @@ fn a_kill_at_every_step_of_create_update_and_destroy_converges_without_orphans()
     // object exists, and none is in state.
     ws.config(&deployment(&cluster, 1, true));
     let apply = ws.spawn_terraform(&["apply", "-auto-approve", "-no-color"]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !cluster
-        .managed_objects()
-        .iter()
-        .any(|o| o == "deployment.apps/flink-counter-taskmanager")
-    {
-        assert!(Instant::now() < deadline, "the apply applied no objects");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.until_managed("deployment.apps/flink-counter-taskmanager");
     std::thread::sleep(Duration::from_millis(500));
     kill(apply);
     let listed = ws.terraform(&["state", "list"]);
