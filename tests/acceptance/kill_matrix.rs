@@ -286,7 +286,11 @@ fn a_stateful_upgrade_killed_after_its_savepoint_restores_from_it_on_the_next_ap
     wait_for("the job to end", Duration::from_secs(120), || {
         (crate::lifecycle::job_state(&cluster, &id, &run)? == "FINISHED").then_some(())
     });
-    ws.apply();
+    let applied = unwrapped(&ws.apply());
+    assert!(
+        applied.contains("Suspending a job that ended outside Terraform"),
+        "{applied}"
+    );
     let values = ws.resource_values("flink_deployment.counter");
     assert_eq!(values["status"], "SUSPENDED", "{values}");
     wait_for(
