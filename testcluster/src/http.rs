@@ -686,7 +686,6 @@ fn watch(
     fields: FieldSelector,
     q: &BTreeMap<String, String>,
 ) -> Response<Body> {
-    let (revision, mut events) = shared.store.subscribe();
     let start_after: Option<u64> = q
         .get("resourceVersion")
         .and_then(|v| v.parse().ok())
@@ -696,15 +695,26 @@ fn watch(
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1800);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(64);
-    let initial = if start_after.is_none() {
-        shared
-            .store
-            .list(kind, namespace.as_deref(), &labels, &fields)
-            .0
-    } else {
-        Vec::new()
+    let (initial, subscription) = match start_after {
+        None => {
+            // Subscribed first, so that nothing changed after the list is lost; what the list
+            // already shows is not sent again.
+            let subscription = shared.store.subscribe(None);
+            let listed = shared
+                .store
+                .list(kind, namespace.as_deref(), &labels, &fields);
+            (listed.0, subscription.map(|s| (s, listed.1)))
+        }
+        Some(after) => (
+            Vec::new(),
+            shared.store.subscribe(Some(after)).map(|s| (s, after)),
+        ),
     };
-    let from = start_after.unwrap_or(revision);
+    let (subscription, from) = match subscription {
+        Ok(started) => started,
+        Err(too_old) => return watch_expired(&too_old),
+    };
+    let crate::store::Subscription { missed, mut events } = subscription;
     let q = q.clone();
     tokio::spawn(async move {
         // With a Table asked for, each event carries a one-row Table; only the first has the
@@ -740,6 +750,25 @@ fn watch(
                 return;
             }
         }
+        let wanted = |rev: u64, event: &crate::store::Event| {
+            let in_namespace = namespace.as_deref().is_none_or(|ns| {
+                event
+                    .object
+                    .pointer("/metadata/namespace")
+                    .and_then(Json::as_str)
+                    == Some(ns)
+            });
+            rev > from
+                && event.plural == kind.plural
+                && in_namespace
+                && labels.matches(&event.object)
+                && fields.matches(&event.object)
+        };
+        for (rev, event) in &missed {
+            if wanted(*rev, event) && tx.send(line(event.kind, &event.object)).await.is_err() {
+                return;
+            }
+        }
         let deadline = tokio::time::sleep(std::time::Duration::from_secs(timeout));
         tokio::pin!(deadline);
         loop {
@@ -748,17 +777,13 @@ fn watch(
                 () = tx.closed() => return,
                 event = events.recv() => match event {
                     Ok((rev, event)) => {
-                        let in_namespace = namespace.as_deref().is_none_or(|ns| {
-                            event.object.pointer("/metadata/namespace").and_then(Json::as_str) == Some(ns)
-                        });
-                        if rev > from && event.plural == kind.plural && in_namespace
-                            && labels.matches(&event.object) && fields.matches(&event.object)
-                            && tx.send(line(event.kind, &event.object)).await.is_err()
-                        {
+                        if wanted(rev, &event) && tx.send(line(event.kind, &event.object)).await.is_err() {
                             return;
                         }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    // A watcher that fell behind is ended, as the real server ends it: its client
+                    // resumes from the last resourceVersion it saw and loses nothing, where
+                    // skipping would lose changes silently.
                     Err(_) => return,
                 },
             }
@@ -766,6 +791,24 @@ fn watch(
     });
     let stream = tokio_stream_from(rx);
     let mut response = Response::new(StreamBody::new(stream).boxed());
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The answer to a watch from a resourceVersion older than the history kept: as the watch cache
+/// answers it (`newErrWatcher`), one ERROR event carrying the `410 Expired` Status, upon which
+/// clients list again.
+fn watch_expired(too_old: &crate::store::TooOld) -> Response<Body> {
+    let status = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": format!("too old resource version: {} ({})", too_old.asked, too_old.oldest),
+        "reason": "Expired", "code": 410,
+    });
+    let line = format!("{}\n", json!({"type": "ERROR", "object": status}));
+    let mut response = Response::new(Full::new(Bytes::from(line)).boxed());
     response.headers_mut().insert(
         "content-type",
         hyper::header::HeaderValue::from_static("application/json"),

@@ -10,7 +10,7 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use base64::Engine;
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
@@ -67,6 +67,31 @@ pub struct Written {
 struct Inner {
     objects: BTreeMap<Key, Json>,
     revision: u64,
+    /// The latest changes, oldest first, for watches that resume from a resourceVersion (the
+    /// API server's watch cache).
+    history: VecDeque<(u64, Event)>,
+}
+
+/// How many changes a watch can resume across, as the watch cache keeps its latest ones.
+const HISTORY: usize = 4096;
+
+/// A watch's resourceVersion older than the history kept: the real server's `410 Gone`
+/// ("too old resource version"), after which a client lists again.
+#[derive(Debug)]
+pub struct TooOld {
+    /// The resourceVersion the watch asked to start after.
+    pub asked: u64,
+    /// The oldest change still kept.
+    pub oldest: u64,
+}
+
+/// A watch's start: the changes after its resourceVersion that already happened, then the
+/// receiver of those to come.
+pub struct Subscription {
+    /// The changes since the resourceVersion asked for, oldest first, with their revisions.
+    pub missed: Vec<(u64, Event)>,
+    /// The changes from now on.
+    pub events: broadcast::Receiver<(u64, Event)>,
 }
 
 /// All objects of the server.
@@ -136,6 +161,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 objects: BTreeMap::new(),
                 revision: 1,
+                history: VecDeque::new(),
             }),
             events,
         };
@@ -160,10 +186,41 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Subscribes to changes after `revision`.
-    pub fn subscribe(&self) -> (u64, broadcast::Receiver<(u64, Event)>) {
+    /// Subscribes to changes after `after` (the store's current revision when `None`). Changes
+    /// already made since `after` come back as `missed`: a client that listed and then watches
+    /// from the list's resourceVersion misses nothing in between, as with the real watch cache.
+    pub fn subscribe(&self, after: Option<u64>) -> Result<Subscription, TooOld> {
         let inner = self.lock();
-        (inner.revision, self.events.subscribe())
+        let after = after.unwrap_or(inner.revision);
+        // Changes are published under the lock, so none falls between `missed` and `events`.
+        let oldest = inner
+            .history
+            .front()
+            .map_or(inner.revision, |(rev, _)| *rev);
+        if after + 1 < oldest && after < inner.revision {
+            return Err(TooOld {
+                asked: after,
+                oldest,
+            });
+        }
+        Ok(Subscription {
+            missed: inner
+                .history
+                .iter()
+                .filter(|(rev, _)| *rev > after)
+                .cloned()
+                .collect(),
+            events: self.events.subscribe(),
+        })
+    }
+
+    /// Records a change for watches, those under way and those that resume later.
+    fn publish(&self, inner: &mut Inner, revision: u64, event: Event) {
+        if inner.history.len() == HISTORY {
+            inner.history.pop_front();
+        }
+        inner.history.push_back((revision, event.clone()));
+        let _ = self.events.send((revision, event));
     }
 
     fn key(kind: &ResourceKind, namespace: &str, name: &str) -> Key {
@@ -391,14 +448,16 @@ impl Store {
         inner
             .objects
             .insert(Self::key(kind, namespace, &name), object.clone());
-        let _ = self.events.send((
-            inner.revision,
+        let revision = inner.revision;
+        self.publish(
+            inner,
+            revision,
             Event {
                 kind: if old.is_some() { "MODIFIED" } else { "ADDED" },
                 plural: kind.plural,
                 object: object.clone(),
             },
-        ));
+        );
         object
     }
 
@@ -688,8 +747,6 @@ impl Store {
             .objects
             .remove(&Self::key(kind, namespace, name))
             .ok_or_else(|| ApiError::not_found(kind.plural, kind.group, name))?;
-        inner.revision += 1;
-        let revision = inner.revision;
         let mut gone = vec![(kind.plural, removed.clone())];
         if kind.kind == "Namespace" {
             let keys: Vec<Key> = inner
@@ -704,15 +761,21 @@ impl Store {
                 }
             }
         }
-        for (plural, object) in gone {
-            let _ = self.events.send((
+        // Each deletion is a change of its own; the object a watch gets carries its revision, so a
+        // client resuming from it starts after the deletion.
+        for (plural, mut object) in gone {
+            inner.revision += 1;
+            let revision = inner.revision;
+            object["metadata"]["resourceVersion"] = revision.to_string().into();
+            self.publish(
+                &mut inner,
                 revision,
                 Event {
                     kind: "DELETED",
                     plural,
                     object,
                 },
-            ));
+            );
         }
         Ok(removed)
     }
@@ -776,6 +839,50 @@ mod tests {
             dry_run: false,
             subresource: None,
         }
+    }
+
+    #[test]
+    fn a_watch_resumes_after_its_resource_version_and_too_old_ones_expire() {
+        let store = Store::new();
+        let kind = crate::kinds::find("", "v1", "configmaps").unwrap();
+        let cm = |v: &str| json!({"metadata": {"name": "c"}, "data": {"v": v}});
+        let created = store.create(kind, "default", cm("1"), &write()).unwrap();
+        let listed_at: u64 = created["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        store
+            .update(kind, "default", "c", cm("2"), &write())
+            .unwrap();
+        store.delete(kind, "default", "c").unwrap();
+
+        let resumed = store.subscribe(Some(listed_at)).unwrap();
+        let kinds: Vec<_> = resumed.missed.iter().map(|(_, e)| e.kind).collect();
+        assert_eq!(kinds, ["MODIFIED", "DELETED"]);
+        let (deleted_at, deleted) = resumed.missed.last().unwrap();
+        assert_eq!(
+            deleted.object["metadata"]["resourceVersion"],
+            deleted_at.to_string(),
+            "a DELETED object carries the deletion's revision"
+        );
+        assert!(store.subscribe(None).unwrap().missed.is_empty());
+
+        for n in 0..HISTORY {
+            store
+                .create(
+                    kind,
+                    "default",
+                    json!({"metadata": {"name": format!("m{n}")}}),
+                    &write(),
+                )
+                .unwrap();
+        }
+        let Err(expired) = store.subscribe(Some(listed_at)) else {
+            panic!("a watch from before the history kept must expire");
+        };
+        assert_eq!(expired.asked, listed_at);
+        assert!(expired.oldest > listed_at + 1);
     }
 
     #[test]

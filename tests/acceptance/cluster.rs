@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// How long one kubectl run may take before it is killed, in seconds.
+const KUBECTL_LIMIT: &str = "180";
+
 /// A cluster with a namespace for one test.
 pub struct Cluster {
     /// Kubeconfig path.
@@ -158,10 +161,21 @@ impl Cluster {
         ]
     }
 
+    /// kubectl against this cluster, killed after [`KUBECTL_LIMIT`] seconds (exit 124): a
+    /// kubectl waiting for what the cluster never reports fails its test with what it printed
+    /// instead of holding the run until CI gives up.
+    fn kubectl_command(&self) -> Command {
+        let mut command = Command::new("timeout");
+        command
+            .args(["--kill-after=5", KUBECTL_LIMIT, "kubectl"])
+            .env("KUBECONFIG", &self.kubeconfig);
+        command
+    }
+
     /// Runs kubectl; returns (success, stdout+stderr).
     pub fn kubectl_try(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new("kubectl")
-            .env("KUBECONFIG", &self.kubeconfig)
+        let out = self
+            .kubectl_command()
             .args(args)
             .output()
             .expect("the real kubectl must be on PATH for the acceptance tests");
@@ -242,8 +256,8 @@ impl Cluster {
     /// Runs kubectl with `input` on its stdin and asserts it succeeded.
     pub fn kubectl_stdin(&self, args: &[&str], input: &str) {
         use std::io::Write;
-        let mut child = Command::new("kubectl")
-            .env("KUBECONFIG", &self.kubeconfig)
+        let mut child = self
+            .kubectl_command()
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -250,6 +250,73 @@ async fn watch_and_deletecollection() {
         .is_empty());
 }
 
+/// A client lists, something changes, then it watches from the list's resourceVersion (how
+/// `kubectl delete` waits, and every informer starts): the watch begins with what it missed. The
+/// race of a pod deleted between kubectl's list and its watch left `kubectl delete` waiting for
+/// a week.
+#[tokio::test]
+async fn a_watch_from_a_lists_resource_version_sees_what_changed_since() {
+    let (_server, client) = server().await;
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    let tf = PatchParams::apply("t");
+    api.patch("r", &tf, &Patch::Apply(cm("r", json!({"a": "1"}))))
+        .await
+        .unwrap();
+    let listed = api.list(&ListParams::default()).await.unwrap();
+    let listed_at = listed.metadata.resource_version.unwrap();
+    api.patch("r", &tf, &Patch::Apply(cm("r", json!({"a": "2"}))))
+        .await
+        .unwrap();
+    api.delete("r", &DeleteParams::default()).await.unwrap();
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(5), &listed_at)
+        .await
+        .unwrap()
+        .boxed();
+    let mut seen = Vec::new();
+    while let Some(event) = stream.try_next().await.unwrap() {
+        match event {
+            WatchEvent::Modified(c) => seen.push(("MODIFIED", c.data.unwrap()["a"].clone())),
+            WatchEvent::Deleted(c) => seen.push(("DELETED", c.data.unwrap()["a"].clone())),
+            other => panic!("{other:?}"),
+        }
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        [("MODIFIED", "2".to_string()), ("DELETED", "2".to_string())]
+    );
+
+    // Far older than the history kept: 410 Expired as an ERROR event, and a list starts over.
+    for n in 0..4100 {
+        api.patch(
+            "r",
+            &tf,
+            &Patch::Apply(cm("r", json!({"a": n.to_string()}))),
+        )
+        .await
+        .unwrap();
+    }
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(5), &listed_at)
+        .await
+        .unwrap()
+        .boxed();
+    match stream.try_next().await.unwrap() {
+        Some(WatchEvent::Error(e)) => {
+            assert_eq!(
+                (e.code, e.reason.as_str()),
+                (410, "Expired"),
+                "{}",
+                e.message
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn request_log_records_path_query_patch_type_and_status() {
     let (server, client) = server().await;

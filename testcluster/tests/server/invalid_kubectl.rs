@@ -1,8 +1,6 @@
 //! `422 Invalid` answers through the real kubectl, which prints them as
 //! `The <Kind> "<name>" is invalid: <field>: <error>` from the Status the server sends.
 
-use std::process::Command;
-
 #[tokio::test]
 async fn kubectl_prints_the_real_validation_errors() {
     let server = kube_test_server::start("127.0.0.1:0").await.unwrap();
@@ -26,8 +24,7 @@ async fn kubectl_prints_the_real_validation_errors() {
     .unwrap();
     tokio::task::spawn_blocking(move || {
         let run = |path: &std::path::Path| {
-            let out = Command::new("kubectl")
-                .env("KUBECONFIG", &kc)
+            let out = crate::kubectl_command(&kc)
                 .args(["apply", "-f", path.to_str().unwrap()])
                 .output()
                 .expect("the real kubectl must be installed for these tests");

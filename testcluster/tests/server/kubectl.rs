@@ -1,10 +1,7 @@
 //! The real kubectl against the server, doing what acceptance tests do to make drift.
 
-use std::process::Command;
-
 fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
+    let out = crate::kubectl_command(kubeconfig)
         .env("EDITOR", "sed -i s/^\\ \\ a:\\ .*/\\ \\ a:\\ edited/")
         .args(args)
         .output()
@@ -84,8 +81,7 @@ async fn kubectl_apply_get_patch_edit_scale_label_annotate_delete() {
             ""
         );
         k(&["delete", "cm", "demo", "--wait=false"]);
-        let gone = Command::new("kubectl")
-            .env("KUBECONFIG", &kc)
+        let gone = crate::kubectl_command(&kc)
             .args(["get", "cm", "demo"])
             .output()
             .unwrap();

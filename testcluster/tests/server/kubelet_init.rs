@@ -5,7 +5,6 @@
 //! (the kubelet's namespaces).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A server with its local kubelet, and a kubeconfig file for kubectl.
@@ -47,8 +46,7 @@ impl Node {
     /// kubectl's output, and whether it succeeded.
     pub fn kubectl_try(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
         use std::io::Write;
-        let mut child = Command::new("kubectl")
-            .env("KUBECONFIG", &self.kubeconfig)
+        let mut child = crate::kubectl_command(&self.kubeconfig)
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

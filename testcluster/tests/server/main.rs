@@ -24,11 +24,24 @@ mod tables_kubectl;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+/// How long one kubectl run may take before it is killed.
+const KUBECTL_LIMIT: &str = "180";
+
+/// The real kubectl against `kubeconfig`, killed after [`KUBECTL_LIMIT`] seconds (exit 124):
+/// a kubectl that waits for a change the server never reports (`delete`'s wait lasts a week)
+/// fails its test with what it printed instead of holding the run until CI gives up.
+pub fn kubectl_command(kubeconfig: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new("timeout");
+    command
+        .args(["--kill-after=5", KUBECTL_LIMIT, "kubectl"])
+        .env("KUBECONFIG", kubeconfig);
+    command
+}
+
 /// Runs the real kubectl against `kubeconfig`: whether it succeeded, and what it printed
 /// (stdout, then stderr).
 pub fn kubectl_run(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
+    let out = kubectl_command(kubeconfig)
         .args(args)
         .output()
         .expect("the real kubectl must be installed for these tests");
