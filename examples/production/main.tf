@@ -109,6 +109,7 @@ resource "flink_deployment" "orders" {
     "metrics.reporter.dd.dataCenter"                   = "EU"
     "restart-strategy.type"                            = "exponential-delay"
     "restart-strategy.exponential-delay.jitter-factor" = "0.1"
+    "state.backend.rocksdb.localdir"                   = "/rocksdb"
   }
   # The reporter's key comes from the Secret "datadog" (made outside Terraform), as a dynamic
   # property from the pods' environment: never in the ConfigMap, the state or a plan.
@@ -135,6 +136,40 @@ resource "flink_deployment" "orders" {
     tolerations = [
       { key = "dedicated", operator = "Equal", value = "streaming", effect = "NoSchedule" },
     ]
+  }
+  # What the pod options do not cover, pasted as a pod template (it could as well be
+  # yamldecode(file("pod-template.yaml"))): RocksDB on a local disk, a log shipper beside Flink,
+  # TaskManagers spread over zones. Flink's container is "flink-main-container"; the provider's
+  # own settings win, and a value that contradicts them fails the plan on its path.
+  pod_template = {
+    spec = {
+      containers = [
+        {
+          name         = "flink-main-container"
+          volumeMounts = [{ name = "rocksdb", mountPath = "/rocksdb" }]
+        },
+        {
+          name  = "log-shipper"
+          image = "fluent/fluent-bit:3.2"
+          resources = {
+            requests = { cpu = "50m", memory = "64Mi" }
+            limits   = { cpu = "200m", memory = "128Mi" }
+          }
+          volumeMounts = [{ name = "flink-log", mountPath = "/opt/flink/log", readOnly = true }]
+        },
+      ]
+      volumes = [{ name = "rocksdb", emptyDir = { sizeLimit = "50Gi" } }]
+    }
+  }
+  taskmanager_pod_template = {
+    spec = {
+      topologySpreadConstraints = [{
+        maxSkew           = 1
+        topologyKey       = "topology.kubernetes.io/zone"
+        whenUnsatisfiable = "ScheduleAnyway"
+        labelSelector     = { matchLabels = { component = "taskmanager" } }
+      }]
+    }
   }
   wait_timeout = "10m"
 }

@@ -200,6 +200,56 @@ pub fn check_log4j_properties(text: &str) -> Vec<Issue> {
     issues
 }
 
+/// The findings on the layouts a user's file names against the jars of `version`'s image
+/// (measured with each release's `lib/`, `tests/realflink_config`): log4j-core's `JsonLayout`
+/// needs Jackson, which Flink keeps shaded, so it fails on every release; `JsonTemplateLayout`
+/// comes in `log4j-layout-template-json`, which `lib/` has from Flink 2.1 on. Either way log4j
+/// drops the appender and the pods log nothing through it, so the plan warns (a custom image
+/// may add the jars).
+pub fn layout_issues(text: &str, version: super::FlinkVersion) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let Some((key, value)) = line.split_once(['=', ':']) else {
+            continue;
+        };
+        let key = key.trim();
+        let layout = value.trim();
+        if !(key.starts_with("appender.") && key.ends_with(".layout.type")) {
+            continue;
+        }
+        let appender = key
+            .strip_prefix("appender.")
+            .and_then(|k| k.strip_suffix(".layout.type"))
+            .unwrap_or_default();
+        let missing = if layout.eq_ignore_ascii_case("JsonLayout") {
+            Some((
+                "Jackson (jackson-databind), which no Flink image has in lib/ (Flink shades its own)",
+                "Use JsonTemplateLayout (eventTemplateUri = classpath:EcsLayout.json) on Flink 2.1 or later",
+            ))
+        } else if layout.eq_ignore_ascii_case("JsonTemplateLayout")
+            && version < super::FlinkVersion::V2_1
+        {
+            Some((
+                "the jar log4j-layout-template-json, which Flink's lib/ has only from 2.1 on",
+                "Use Flink 2.1 or later",
+            ))
+        } else {
+            None
+        };
+        if let Some((needs, instead)) = missing {
+            issues.push(Issue::warning(
+                LOG4J_PROPERTIES_KEY,
+                format!("{layout} cannot load in Flink {version}'s image"),
+                format!(
+                    "Line {}: the appender {appender:?} uses {layout}, which needs {needs}.                      log4j then drops the appender, and the pods log nothing through it.                      {instead}, add the jar to lib/ in an image of your own, or use a                      PatternLayout.",
+                    index + 1
+                ),
+            ));
+        }
+    }
+    issues
+}
+
 /// What `Properties.load` rejects in one line: a `\u` not followed by four hexadecimal digits.
 fn escape_problem(line: &str) -> Option<String> {
     let mut chars = line.chars().peekable();
@@ -228,6 +278,37 @@ fn escape_problem(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_layouts_are_warned_of_where_the_image_lacks_their_jars() {
+        use crate::flink::FlinkVersion;
+        let template = "appender.console.type = Console\n\
+                        appender.console.layout.type = JsonTemplateLayout\n";
+        assert!(layout_issues(template, FlinkVersion::V2_1).is_empty());
+        let old = layout_issues(template, FlinkVersion::V1_20);
+        assert_eq!(old.len(), 1, "{old:?}");
+        assert!(
+            old[0]
+                .detail
+                .starts_with("Line 2: the appender \"console\""),
+            "{old:?}"
+        );
+        assert!(old[0].detail.contains("from 2.1 on"), "{old:?}");
+        let jackson = layout_issues(
+            "appender.json.layout.type: JsonLayout\n",
+            FlinkVersion::V2_3,
+        );
+        assert_eq!(jackson.len(), 1);
+        assert!(
+            jackson[0].detail.contains("jackson-databind"),
+            "{jackson:?}"
+        );
+        assert!(layout_issues(
+            "appender.c.layout.type = PatternLayout\n",
+            FlinkVersion::V1_19
+        )
+        .is_empty());
+    }
 
     #[test]
     fn renders_levels_in_order() {

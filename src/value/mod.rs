@@ -10,7 +10,7 @@ mod number;
 mod types;
 
 pub use json::{from_state_json, JsonError};
-pub use model::{from_value, to_value, Attr, ModelError};
+pub use model::{from_value, json_contains_unknown, to_value, Attr, ModelError};
 pub use msgpack::{from_msgpack, to_msgpack, MsgpackError};
 pub use number::Number;
 pub use types::{Type, TypeError};

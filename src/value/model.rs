@@ -89,6 +89,12 @@ fn is_unknown_marker(json: &Json) -> bool {
         .is_some_and(|m| m.len() == 1 && m.contains_key(UNKNOWN_MARKER))
 }
 
+/// Whether `json` (a model field holding a value of `dynamic` type as JSON) has a value not yet
+/// known anywhere inside it.
+pub fn json_contains_unknown(json: &Json) -> bool {
+    contains_unknown(json)
+}
+
 fn contains_unknown(json: &Json) -> bool {
     is_unknown_marker(json)
         || match json {

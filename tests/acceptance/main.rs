@@ -38,6 +38,7 @@ mod local_cluster;
 mod modules;
 mod ownership;
 mod pod_security;
+mod pod_template;
 mod provider_config;
 mod refresh;
 mod release;

@@ -4,7 +4,8 @@
 //! `log4j-console.properties`, and compare `GET /jobmanager/config` with every key we rendered
 //! (durations, memory sizes, booleans and enums compared by meaning). Missing jars fail the test.
 //! `entrypoint_args`: the JobManager's rendered arguments as each version's `standalone-job`
-//! parser reads them.
+//! parser reads them. `log_layouts`: a JSON log layout loads with each release's jars exactly where
+//! the plan does not warn.
 
 // A test binary: a failed setup step should stop the test with its error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,6 +21,7 @@ use flink_provider::flink::values::{duration_nanos, memory_bytes};
 use flink_provider::flink::FlinkVersion;
 
 mod entrypoint_args;
+mod log_layouts;
 mod support;
 mod typed;
 use support::{flink_home, free_port, http_get, JobManager};

@@ -297,7 +297,7 @@ pub fn schema() -> Schema {
                     Attribute::string_map("loggers").optional().description("Log level per logger name (a Java package or class), in the file the provider renders. Not with `log4j_properties`."),
                     Attribute::string("log4j_properties")
                         .optional()
-                        .description("A whole log4j2 properties file to use as the Flink processes' `conf/log4j-console.properties` instead of the one the provider renders from `root_level` and `loggers`, e.g. `file(\"log4j.properties\")` for JSON layouts or rolling appenders. It must be log4j2's properties format (the image reads the file under that name): plan checks that Java reads it (a malformed `\\uXXXX` escape, or an XML or JSON configuration, is an error naming its line) and that it fits in the ConfigMap together with `config.yaml` (1 MiB). Flink's `${sys:log.file}` names the log file the web UI shows. The provider records a file longer than 1 KiB by its SHA-256 on the ConfigMap and reads it back from there on import. A change rolls the pods. Logback is not offered: the official images have no logback jars in `lib/`."),
+                        .description("A whole log4j2 properties file to use as the Flink processes' `conf/log4j-console.properties` instead of the one the provider renders from `root_level` and `loggers`, e.g. `file(\"log4j.properties\")` for JSON layouts or rolling appenders. It must be log4j2's properties format (the image reads the file under that name): plan checks that Java reads it (a malformed `\\uXXXX` escape, or an XML or JSON configuration, is an error naming its line) and that it fits in the ConfigMap together with `config.yaml` (1 MiB). Flink's `${sys:log.file}` names the log file the web UI shows. For JSON logs use `JsonTemplateLayout` (e.g. `eventTemplateUri = classpath:EcsLayout.json`), whose jar the official images have in `lib/` from Flink 2.1 on; log4j-core's `JsonLayout` needs Jackson, which no official image has. Plan warns of either where the image lacks the jar, as log4j then drops the appender and the pods log nothing through it. The provider records a file longer than 1 KiB by its SHA-256 on the ConfigMap and reads it back from there on import. A change rolls the pods. Logback is not offered: the official images have no logback jars in `lib/`."),
                 ],
             )
             .optional()
@@ -343,6 +343,15 @@ pub fn schema() -> Schema {
             )
             .optional()
             .description("Kubernetes pod options of the JobManager and TaskManagers. The pods meet the Pod Security `restricted` standard by default: they run as a non-root user (`run_as_user`), without privilege escalation, with every capability dropped, the runtime's default seccomp profile and a read-only root filesystem, mount a service-account token only under Kubernetes HA (where Flink calls the API) or with `service_account_annotations` (workload identity), and always set requests and limits."),
+            Attribute::typed("pod_template", Type::Dynamic)
+                .optional()
+                .description(POD_TEMPLATE_DESCRIPTION),
+            Attribute::typed("jobmanager_pod_template", Type::Dynamic)
+                .optional()
+                .description(format!("A pod template (`metadata` and `spec`) for the JobManager pod only, merged over `pod_template` (the Flink Kubernetes Operator's `jobManager.podTemplate`), e.g. an init container that only the JobManager needs. {ROLE_TEMPLATE_RULES}")),
+            Attribute::typed("taskmanager_pod_template", Type::Dynamic)
+                .optional()
+                .description(format!("A pod template (`metadata` and `spec`) for the TaskManager pods only, merged over `pod_template` (the Flink Kubernetes Operator's `taskManager.podTemplate`). {ROLE_TEMPLATE_RULES}")),
             Attribute::string_map("annotations")
                 .optional()
                 .description(format!("Deployment template annotations, as in Ververica Platform: `{QUERYABLE_STATE_ANNOTATION} = \"true\"` turns Queryable State on; `{TLS_ANNOTATION}` turns TLS on.")),
@@ -562,6 +571,50 @@ fn sha256_check(value: &Value) -> Result<(), (String, String)> {
         None => Ok(()),
     }
 }
+
+/// `pod_template`'s description: the merge rules, and what each override gives up.
+const POD_TEMPLATE_DESCRIPTION: &str =
+    "A Kubernetes pod template (a PodTemplateSpec: `metadata` and `spec`) for the JobManager and \
+     TaskManager pods, as the Flink Kubernetes Operator's `podTemplate` takes it, e.g. \
+     `yamldecode(file(\"pod-template.yaml\"))`: sidecars, extra volumes and mounts, init \
+     containers, affinity, topology spread, `priorityClassName`, `imagePullPolicy`, env from \
+     Secrets and ConfigMaps. The JobManager's and TaskManagers' own templates \
+     (`jobmanager_pod_template`, `taskmanager_pod_template`) merge over it, and the provider's \
+     pods over both. Merge rules: objects merge key by key; lists of named things \
+     (containers, init containers, volumes, volume mounts, env, ports, pull secrets) merge by \
+     `name`; other lists of objects (tolerations, topology spread constraints) append; a list \
+     of plain values (`args`, `command`) of a role's template replaces the common one's. Flink \
+     runs in the container `flink-main-container`: a container of that name in the template \
+     adds to it (mounts, env, `envFrom`, `imagePullPolicy`, lifecycle, probes) and comes \
+     first in the pod; other containers are sidecars, after it. What the provider renders \
+     wins, and a template value that contradicts it is a plan error on its path inside the \
+     template (e.g. `pod_template.spec.containers[0].image`) saying what to write instead: the \
+     main container's `image` (set `image`), `args` and `command` (set `artifact`), its limits \
+     (set `resources`), `serviceAccountName` (set `pod.service_account`), the pod's security \
+     context (set `pod.run_as_user`), a container security field of Flink's container (set \
+     `pod.read_only_root_filesystem`), the labels the provider selects its pods by, and a \
+     volume, mount, env variable or port named like one of the provider's (`flink-config`, \
+     `usrlib`, `tmp`, `flink-log`, `flink-plugins`, the TLS volume), or a mount at one of its \
+     paths. `hostNetwork`, `hostPID`, `hostIPC` and a `restartPolicy` other than `Always` are \
+     plan errors too. The main container's `resources.requests` may be set below the limits \
+     (a Burstable pod, scheduled on what it requests): the limits stay `resources.<role>`, \
+     which also sizes Flink's process memory, so a request above them is a plan error. \
+     Containers and init containers of the template get the provider's container security \
+     defaults for the fields they leave out (no privilege escalation, every capability \
+     dropped, a read-only root filesystem unless `pod.read_only_root_filesystem = false`), so \
+     a plain sidecar meets Pod Security `restricted`; a field a sidecar sets is its own, and \
+     may give that up. The template is checked at plan against the Kubernetes schema (unknown \
+     fields and wrong types, on their paths) and the API server's rules for names, labels, env \
+     names, ports and tolerations; a template computed from another resource is checked once \
+     known. Numbers for quantities (`cpu: 0.5`) are taken and written as Kubernetes writes them \
+     (`500m`). A template change rolls the pods like any change of them, through \
+     `upgrade_strategy`, and the template's fields are read back on refresh, so a hand edit \
+     (a sidecar's image changed with kubectl) shows in the plan and apply restores it.";
+
+/// The rules the role templates share with `pod_template`.
+const ROLE_TEMPLATE_RULES: &str =
+    "The role's template wins over `pod_template` where both set a value; the merge rules, \
+     what the provider keeps and the checks are `pod_template`'s.";
 
 /// `fetcher_image`'s description, naming what the image must provide.
 const FETCHER_IMAGE_DESCRIPTION: &str =

@@ -456,6 +456,7 @@ pub fn logging(model: &Model, diags: &mut Diagnostics) {
 pub fn kubernetes(model: &Model, diags: &mut Diagnostics) {
     tolerations(model, diags);
     service_account_annotations(model, diags);
+    super::template_checks::report(model, diags);
 }
 
 /// `pod.service_account_annotations` go on the provider's ServiceAccounts, which a user-given

@@ -56,6 +56,10 @@ pub fn report(rendered: &Rendered, model: &Model, diags: &mut Diagnostics) {
     checks::report(&rendered.configuration.issues, model, diags);
     checks::report(&rendered.log_issues, model, diags);
     checks::object_sizes(rendered, diags);
+    for c in objects::template_conflicts(&rendered.resolved) {
+        let path = super::template_checks::template_path(c.attribute, &c.conflict.path);
+        diags.attribute_error(path, c.conflict.summary, c.conflict.detail);
+    }
 }
 
 /// The spec that runs of `model`, resolved, without rendering it: what issuing TLS material needs.

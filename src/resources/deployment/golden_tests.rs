@@ -4,7 +4,8 @@
 //! Flink keys from Secrets, one with ZooKeeper HA, GKE workload identity on its ServiceAccount
 //! and REST clients listed for its NetworkPolicy, one running jars of its image (`local://`, one
 //! outside `usrlib`), one with a whole log4j file of its own (recorded by digest in the inputs
-//! annotation), and a suspended one with a
+//! annotation), one with pod templates (a sidecar and an extra volume for both roles, an init
+//! container for the JobManager only), and a suspended one with a
 //! savepoint to restore from (no replicas, the restore path under 1.x's name) and no
 //! NetworkPolicy. `UPDATE_GOLDEN=1 cargo test --lib deployment::golden` rewrites them.
 
@@ -134,6 +135,32 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "type": "zookeeper", "name": "zk", "namespace": "team-b", "storage_dir": null,
                     "zookeeper_quorum": "zk-0.zk:2181,zk-1.zk:2181", "zookeeper_path_root": "/flink",
                 },
+            })),
+        ),
+        (
+            "pod-template-2.3",
+            model(json!({
+                "name": "enrich", "namespace": "team-d", "flink_version": "2.3",
+                "artifact": {"jar_uri": "local:///opt/flink/usrlib/enrich.jar"},
+                "pod_template": {
+                    "metadata": {"labels": {"team": "d"}},
+                    "spec": {
+                        "priorityClassName": "streaming",
+                        "containers": [
+                            {"name": "log-shipper", "image": "busybox:1.36",
+                             "command": ["sh", "-c", "tail -F /shared/events.log"],
+                             "volumeMounts": [{"name": "shared", "mountPath": "/shared"}]},
+                            {"name": "flink-main-container", "imagePullPolicy": "Always",
+                             "resources": {"requests": {"cpu": 0.5}},
+                             "volumeMounts": [{"name": "shared", "mountPath": "/shared"}]},
+                        ],
+                        "volumes": [{"name": "shared", "emptyDir": {}}],
+                    },
+                },
+                "jobmanager_pod_template": {"spec": {"initContainers": [
+                    {"name": "wait-for-schema", "image": "busybox:1.36",
+                     "command": ["sh", "-c", "echo schema ready"]},
+                ]}},
             })),
         ),
         (

@@ -56,6 +56,8 @@ mod secret_configuration;
 pub(crate) mod snapshots;
 mod states;
 mod status;
+mod template_checks;
+mod template_merge;
 mod tls;
 mod tls_material;
 

@@ -66,6 +66,18 @@ pub struct Model {
     pub logging: Attr<Logging>,
     #[serde(default)]
     pub pod: Attr<Pod>,
+    // Left out of the recorded inputs while unset, so deployments without one record what
+    // earlier releases did.
+    #[serde(default, skip_serializing_if = "Attr::is_null")]
+    pub pod_template: Attr<PodTemplate>,
+    // Left out of the recorded inputs while unset, so deployments without one record what
+    // earlier releases did.
+    #[serde(default, skip_serializing_if = "Attr::is_null")]
+    pub jobmanager_pod_template: Attr<PodTemplate>,
+    // Left out of the recorded inputs while unset, so deployments without one record what
+    // earlier releases did.
+    #[serde(default, skip_serializing_if = "Attr::is_null")]
+    pub taskmanager_pod_template: Attr<PodTemplate>,
     #[serde(default)]
     pub annotations: Attr<BTreeMap<String, String>>,
     #[serde(default)]
@@ -210,6 +222,19 @@ pub struct Pod {
     pub run_as_user: Attr<i64>,
     #[serde(default)]
     pub read_only_root_filesystem: Attr<bool>,
+}
+
+/// A user's pod template (a Kubernetes `PodTemplateSpec`), a value of `dynamic` type kept as the
+/// JSON it is, so that it goes back to Terraform as it came (a part not yet known stays so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PodTemplate(pub serde_json::Value);
+
+impl PodTemplate {
+    /// The template, once every part of it is known.
+    pub fn known(&self) -> Option<&serde_json::Value> {
+        (!crate::value::json_contains_unknown(&self.0)).then_some(&self.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

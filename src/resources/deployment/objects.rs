@@ -122,17 +122,8 @@ fn service(d: &Resolved, name: &str, component: &str, ports: Json) -> DesiredObj
 /// The ConfigMap key of the log4j file, the name the official image's scripts give log4j.
 pub const LOG4J_FILE: &str = "log4j-console.properties";
 
-/// Every object of the deployment, given its rendered `config.yaml` and log4j file, the hash of
-/// what of them rolls the pods, and at apply the TLS Secret's data (without it the Secret is
-/// named but empty, as plans need).
-pub fn desired(
-    d: &Resolved,
-    config_yaml: &str,
-    log4j: &str,
-    config_hash: &str,
-    tls_data: Option<Map<String, Json>>,
-) -> Vec<DesiredObject> {
-    let names = Names::of(&d.name);
+/// The container arguments of the JobManager and of the TaskManagers.
+fn args(d: &Resolved) -> (Vec<String>, Vec<String>) {
     // Dynamic properties go before the job's own arguments, which end option parsing.
     let mut dynamic: Vec<String> = pod_template::pod_tls(d).map(|t| t.args).unwrap_or_default();
     dynamic.extend(super::secret_configuration::dynamic_properties(d));
@@ -154,6 +145,37 @@ pub fn desired(
     jm_args.extend(d.artifact.main_args.iter().cloned());
     let mut tm_args = vec!["taskmanager".to_string()];
     tm_args.extend(dynamic);
+    (jm_args, tm_args)
+}
+
+/// What the user's pod templates set against what the provider's pods need, both roles.
+pub fn template_conflicts(d: &Resolved) -> Vec<pod_template::TemplateConflict> {
+    let (jm_args, tm_args) = args(d);
+    let mut out = pod_template::conflicts(d, "jobmanager", jm_args);
+    // The common template is checked against both roles: each finding once.
+    for c in pod_template::conflicts(d, "taskmanager", tm_args) {
+        if !out
+            .iter()
+            .any(|o| o.attribute == c.attribute && o.conflict.path == c.conflict.path)
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every object of the deployment, given its rendered `config.yaml` and log4j file, the hash of
+/// what of them rolls the pods, and at apply the TLS Secret's data (without it the Secret is
+/// named but empty, as plans need).
+pub fn desired(
+    d: &Resolved,
+    config_yaml: &str,
+    log4j: &str,
+    config_hash: &str,
+    tls_data: Option<Map<String, Json>>,
+) -> Vec<DesiredObject> {
+    let names = Names::of(&d.name);
+    let (jm_args, tm_args) = args(d);
     let mut objects = vec![DesiredObject::new(
         Kind::ConfigMap,
         &d.namespace,

@@ -4,13 +4,14 @@
 //! to enable; ports, requests and limits, the configuration and TLS mounts), the init container
 //! that fetches the job's downloaded artifacts into `usrlib` ([`super::artifacts`]), and the pod
 //! options the user set (labels, annotations, pull secrets, node selector, tolerations, service
-//! account).
+//! account), merged with the user's pod templates as [`super::template_merge`] says.
 
 use super::artifacts::{self, USRLIB_DIR};
 use super::layout::{
     Names, BLOB_PORT, DEPLOYMENT_ID_LABEL, REST_PORT, ROLLOUT_ANNOTATION, RPC_PORT,
 };
 use super::resolve::Resolved;
+use super::template_merge;
 use serde_json::{json, Map, Value as Json};
 
 const CONF_DIR: &str = "/opt/flink/conf";
@@ -109,11 +110,144 @@ pub fn pod_tls(d: &Resolved) -> Option<super::tls::PodTls> {
     ))
 }
 
-/// The pod template of `component` (`jobmanager` or `taskmanager`) with its container `args`.
-/// Pods carry a hash of the configuration files and of their own template, so a configuration
-/// change rolls them and the pods of the current rollout can be told from old ones still
-/// terminating.
+/// The pod template of `component` (`jobmanager` or `taskmanager`) with its container `args`:
+/// the provider's own over the user's templates ([`super::template_merge`]). Pods carry a hash
+/// of the configuration files and of their whole template (the user's part too), so a
+/// configuration or template change rolls them and the pods of the current rollout can be told
+/// from old ones still terminating.
 pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &str) -> Json {
+    let ours = own(d, component, args);
+    let mut template = match d.templates.of(component) {
+        None => ours,
+        Some(user) => {
+            let mut ours = ours;
+            template_merge::yield_to_user(&user, &mut ours);
+            let mut merged = template_merge::merge_ours(&user, &ours);
+            template_merge::secure_user_containers(&mut merged, &container_security(d), &ours);
+            // With sidecars, `kubectl logs` and `kubectl exec` pick Flink's container.
+            if merged["spec"]["containers"]
+                .as_array()
+                .is_some_and(|c| c.len() > 1)
+            {
+                merged["metadata"]["annotations"][DEFAULT_CONTAINER_ANNOTATION] =
+                    template_merge::MAIN_CONTAINER.into();
+            }
+            merged
+        }
+    };
+    let rollout = content_hash(&format!("{config_hash}\n{template}"));
+    template["metadata"]["annotations"][ROLLOUT_ANNOTATION] = rollout.into();
+    template
+}
+
+/// The annotation `kubectl logs` and `kubectl exec` read for the container to pick.
+const DEFAULT_CONTAINER_ANNOTATION: &str = "kubectl.kubernetes.io/default-container";
+
+/// A user template's value the rendering of `component` contradicts, on its attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateConflict {
+    /// `pod_template`, `jobmanager_pod_template` or `taskmanager_pod_template`.
+    pub attribute: &'static str,
+    pub conflict: template_merge::Conflict,
+}
+
+/// What the user's templates set that the provider's pods of `component` need otherwise, and
+/// main-container requests above its limits.
+pub fn conflicts(d: &Resolved, component: &str, args: Vec<String>) -> Vec<TemplateConflict> {
+    let ours = own(d, component, args);
+    let role = if component == "jobmanager" {
+        ("jobmanager_pod_template", &d.templates.jobmanager)
+    } else {
+        ("taskmanager_pod_template", &d.templates.taskmanager)
+    };
+    let mut out = Vec::new();
+    for (attribute, user) in [("pod_template", &d.templates.common), role] {
+        let Some(user) = user else { continue };
+        let mut ours = ours.clone();
+        template_merge::yield_to_user(user, &mut ours);
+        for conflict in template_merge::conflicts(user, &ours, component)
+            .into_iter()
+            .chain(requests_over_limits(user, &ours, component))
+        {
+            out.push(TemplateConflict {
+                attribute,
+                conflict,
+            });
+        }
+    }
+    out
+}
+
+/// The main container's requests from the template above the limits `resources.<role>` sets:
+/// the API server refuses them (`must be less than or equal to ... limit`).
+fn requests_over_limits(user: &Json, ours: &Json, role: &str) -> Vec<template_merge::Conflict> {
+    use template_merge::{Step, MAIN_CONTAINER};
+    let mut out = Vec::new();
+    let Some((index, main)) = user["spec"]["containers"].as_array().and_then(|cs| {
+        cs.iter()
+            .enumerate()
+            .find(|(_, c)| c["name"] == MAIN_CONTAINER)
+    }) else {
+        return out;
+    };
+    for resource in ["cpu", "memory"] {
+        let (Some(request), Some(limit)) = (
+            main["resources"]["requests"][resource].as_str(),
+            ours["spec"]["containers"][0]["resources"]["limits"][resource].as_str(),
+        ) else {
+            continue;
+        };
+        if let (Some(r), Some(l)) = (quantity_value(request), quantity_value(limit)) {
+            if r > l {
+                out.push(template_merge::Conflict {
+                    path: ["spec", "containers"]
+                        .iter()
+                        .map(|k| Step::Key(k.to_string()))
+                        .chain([Step::Index(index)])
+                        .chain(
+                            ["resources", "requests", resource]
+                                .iter()
+                                .map(|k| Step::Key(k.to_string())),
+                        )
+                        .collect(),
+                    summary: format!("The {resource} request {request} is above its limit {limit}"),
+                    detail: format!(
+                        "Kubernetes refuses a request above the limit, which is                          `resources.{role}.{resource}`: request at most {limit}, or raise                          `resources.{role}.{resource}`."
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A Kubernetes quantity's value (`500m`, `2`, `1600Mi`, `1G`), for comparing two.
+fn quantity_value(text: &str) -> Option<f64> {
+    let suffixes: [(&str, f64); 13] = [
+        ("Ki", 1024f64),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+        ("Pi", 1024f64.powi(5)),
+        ("Ei", 1024f64.powi(6)),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    for (suffix, factor) in suffixes {
+        if let Some(number) = text.strip_suffix(suffix) {
+            return number.parse::<f64>().ok().map(|n| n * factor);
+        }
+    }
+    text.parse().ok()
+}
+
+/// The provider's own pod template of `component`, before the user's and the rollout hash.
+fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
     let names = Names::of(&d.name);
     let mut pod_labels = labels(d, Some(component));
     for (k, v) in &d.pod.labels {
@@ -220,11 +354,7 @@ pub fn template(d: &Resolved, component: &str, args: Vec<String>, config_hash: &
     if !d.pod.tolerations.is_empty() {
         spec["tolerations"] = Json::Array(d.pod.tolerations.clone());
     }
-    let mut template =
-        json!({"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": spec});
-    let rollout = content_hash(&format!("{config_hash}\n{template}"));
-    template["metadata"]["annotations"][ROLLOUT_ANNOTATION] = rollout.into();
-    template
+    json!({"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": spec})
 }
 
 #[cfg(test)]

@@ -94,7 +94,11 @@ pub fn render(d: &Resolved, model: &Model, tls_data: Option<TlsData>) -> Rendere
         ));
     }
     let (log4j, log_issues) = match &d.log4j_properties {
-        Some(file) => (file.clone(), flink::logging::check_log4j_properties(file)),
+        Some(file) => {
+            let mut issues = flink::logging::check_log4j_properties(file);
+            issues.extend(flink::logging::layout_issues(file, d.version));
+            (file.clone(), issues)
+        }
         None => match flink::logging::render_log4j_console(&d.root_level, &d.loggers) {
             Ok(text) => (text, Vec::new()),
             Err(issues) => (String::new(), issues),

@@ -51,6 +51,46 @@ pub struct Pod {
     pub read_only_root_filesystem: bool,
 }
 
+/// The user's pod templates, every part known, their quantities as the API server writes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Templates {
+    /// `pod_template`: both roles.
+    pub common: Option<Json>,
+    /// `jobmanager_pod_template`.
+    pub jobmanager: Option<Json>,
+    /// `taskmanager_pod_template`.
+    pub taskmanager: Option<Json>,
+}
+
+impl Templates {
+    /// The role's template over the common one, for `component` (`jobmanager` or
+    /// `taskmanager`); `None` when neither is set.
+    pub fn of(&self, component: &str) -> Option<Json> {
+        let role = match component {
+            "jobmanager" => &self.jobmanager,
+            _ => &self.taskmanager,
+        };
+        match (&self.common, role) {
+            (None, None) => None,
+            (Some(t), None) | (None, Some(t)) => Some(t.clone()),
+            (Some(c), Some(r)) => Some(super::template_merge::merge_user(c, r)),
+        }
+    }
+}
+
+/// A template attribute: `Some(None)` when unset, `None` while any part is unknown.
+fn template(attr: &Attr<super::model::PodTemplate>) -> Option<Option<Json>> {
+    match attr {
+        Attr::Null => Some(None),
+        Attr::Unknown => None,
+        Attr::Known(t) => {
+            let mut json = t.known()?.clone();
+            super::template_checks::normalize_quantities(&mut json);
+            Some(Some(json))
+        }
+    }
+}
+
 /// Who may call the REST API (and the Queryable State proxy) through the NetworkPolicy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestPeers {
@@ -97,6 +137,8 @@ pub struct Resolved {
     /// The user's whole `log4j-console.properties`, used instead of `root_level` and `loggers`.
     pub log4j_properties: Option<String>,
     pub pod: Pod,
+    /// The user's pod templates.
+    pub templates: Templates,
     pub blob_storage: Option<BlobStorageSpec>,
     pub high_availability: Option<HighAvailabilitySpec>,
     pub queryable_state: bool,
@@ -427,6 +469,11 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
                 Attr::Null => true,
                 Attr::Unknown => return None,
             },
+        },
+        templates: Templates {
+            common: template(&model.pod_template)?,
+            jobmanager: template(&model.jobmanager_pod_template)?,
+            taskmanager: template(&model.taskmanager_pod_template)?,
         },
         blob_storage: match &model.blob_storage {
             Attr::Unknown => return None,
