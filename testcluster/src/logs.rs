@@ -1,5 +1,5 @@
 //! `pods/log`: a container's output as the local kubelet wrote it (`kubectl logs [-c NAME]`, the
-//! pod's only app container when none is named, init containers by name), the run before a
+//! pod's only app container when none is named, any other container by name), the run before a
 //! restart with `previous=true` (`--previous`), the last `tailLines` of it, and with `follow=true`
 //! (`kubectl logs -f`) what it writes next, until the container stops running or the pod goes, as
 //! a kubelet streams it. Refusals carry the API server's and kubelet's words.
@@ -56,21 +56,22 @@ fn names(pod: &Json, list: &str) -> Vec<String> {
 }
 
 /// The container a log request is for: the one named, or the pod's only app container, as the
-/// API server decides (`pkg/registry/core/pod/strategy.go`, `LogLocation`).
+/// API server decides (`pkg/registry/core/pod/strategy.go`, `validateContainer`). A pod of
+/// several app containers needs one named, whatever its annotations: kubectl reads
+/// `kubectl.kubernetes.io/default-container` (or takes the first) before it asks.
 fn which_container(pod: &Json, name: &str, asked: Option<&String>) -> Result<String, ApiError> {
     let app = names(pod, "containers");
-    let init = names(pod, "initContainers");
+    let mut all = names(pod, "initContainers");
+    all.extend(app.iter().cloned());
     match asked.filter(|c| !c.is_empty()) {
-        Some(c) if app.contains(c) || init.contains(c) => Ok(c.clone()),
+        Some(c) if all.contains(c) => Ok(c.clone()),
         Some(c) => Err(ApiError::bad_request(format!(
             "container {c} is not valid for pod {name}"
         ))),
         None if app.len() == 1 => Ok(app[0].clone()),
         None => Err(ApiError::bad_request(format!(
-            "a container name must be specified for pod {name}, choose one of: [{}] or one of \
-             the init containers: [{}]",
-            app.join(" "),
-            init.join(" ")
+            "a container name must be specified for pod {name}, choose one of: [{}]",
+            all.join(" ")
         ))),
     }
 }
@@ -243,7 +244,27 @@ mod tests {
         let two = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
         let refused = which_container(&two, "p", None).unwrap_err();
         assert!(
-            refused.body().to_string().contains("choose one of: [a b]"),
+            refused
+                .body()
+                .to_string()
+                .contains("a container name must be specified for pod p, choose one of: [a b]\""),
+            "{}",
+            refused.body()
+        );
+        let b = "b".to_string();
+        assert_eq!(which_container(&two, "p", Some(&b)).unwrap(), "b");
+        // The annotation is kubectl's to read; the API server still asks for a name.
+        let annotated = json!({
+            "metadata": {"annotations": {"kubectl.kubernetes.io/default-container": "b"}},
+            "spec": {"initContainers": [{"name": "fetch"}],
+                     "containers": [{"name": "a"}, {"name": "b"}]},
+        });
+        let refused = which_container(&annotated, "p", None).unwrap_err();
+        assert!(
+            refused
+                .body()
+                .to_string()
+                .contains("choose one of: [fetch a b]\""),
             "{}",
             refused.body()
         );

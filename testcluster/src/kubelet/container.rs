@@ -1,7 +1,8 @@
 //! From a pod's container spec to the shell script a pod runs in its own network and mount
-//! namespaces: volumes bind-mounted at their mount paths over a private `/opt`, the Flink
-//! distribution at `/opt/flink` (an init container's script has its volumes and its command), then
-//! the official image's entrypoint
+//! namespaces: volumes bind-mounted at their mount paths over a private `/opt`, the pod's hosts
+//! file at `/etc/hosts`, the Flink distribution at `/opt/flink` (the script of a container run by
+//! its command, an init container or a sidecar, has its volumes and its command), then the
+//! official image's entrypoint
 //! conventions (`jobmanager`, `taskmanager`, `standalone-job ...`) turned into the Java command
 //! Flink's launch scripts build: memory options from Flink's own `BashJavaUtils`, JVM options from
 //! the mounted `config.yaml` (`env.java.default-opts.all`, `env.java.opts.all` and the
@@ -220,21 +221,26 @@ fn namespace_setup(
     s
 }
 
-/// The script of an init container: its own volumes, then its command, run from `/` (the
-/// working directory of the images init containers use, e.g. busybox) with the tools of this
-/// machine standing in for its image's.
-pub fn init_script(
+/// The script of a container that runs its command (an init container, or an app container of
+/// an image other than Flink's): its own volumes and the pod's hosts file, then its command, run
+/// from `/` (the working directory of the images such containers use, e.g. busybox) with the
+/// tools of this machine standing in for its image's.
+pub fn command_script(
     hostname: &str,
     mounts: &[Mount],
+    hosts_file: &Path,
     command: &[String],
     security: &Security,
 ) -> Result<String, String> {
     if command.is_empty() {
         return Err(
-            "the local kubelet runs init containers' command and args; this one has none".into(),
+            "the local kubelet runs this container's command and args with this machine's tools; \
+             it has none"
+                .into(),
         );
     }
     let mut s = namespace_setup(hostname, None, None, mounts, security.read_only_root);
+    s.push_str(&hosts_mount(hosts_file));
     let words: Vec<String> = security
         .setpriv()
         .iter()
@@ -243,6 +249,14 @@ pub fn init_script(
         .collect();
     s.push_str(&format!("cd /\nexec {}\n", words.join(" ")));
     Ok(s)
+}
+
+/// The kubelet's hosts file, mounted at `/etc/hosts` as a kubelet mounts it in every container.
+fn hosts_mount(hosts_file: &Path) -> String {
+    format!(
+        "mount --bind {} /etc/hosts\n",
+        quote(&hosts_file.display().to_string())
+    )
 }
 
 /// Builds the script. `Err` says why the container cannot start (an entrypoint this kubelet does
@@ -276,11 +290,8 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         mounts,
         security.read_only_root,
     );
-    // The kubelet's hosts file, as a kubelet mounts it; Java reads it too.
-    setup.push_str(&format!(
-        "mount --bind {} /etc/hosts\n",
-        quote(&hosts_file.display().to_string())
-    ));
+    // Java reads it too.
+    setup.push_str(&hosts_mount(hosts_file));
     // The rest runs as the container's user, as the image's entrypoint would.
     let mut s = format!("set -e\ncd {FLINK_HOME}\n");
     s.push_str(&enable_built_in_plugins(opt_jars));
@@ -471,8 +482,8 @@ pub fn pre_stop_command(container: &Json) -> Vec<String> {
         .collect()
 }
 
-/// An init container's command then args, `$(VAR)` expanded from its environment.
-pub fn init_command(container: &Json, env: &BTreeMap<String, String>) -> Vec<String> {
+/// A container's command then args, `$(VAR)` expanded from its environment.
+pub fn command(container: &Json, env: &BTreeMap<String, String>) -> Vec<String> {
     container["command"]
         .as_array()
         .into_iter()
@@ -588,7 +599,7 @@ mod tests {
     }
 
     #[test]
-    fn an_init_container_gets_its_volumes_and_its_command_only() {
+    fn a_command_container_gets_its_volumes_hosts_and_its_command_only() {
         let mounts = [Mount {
             source: "/pods/p/volumes/usrlib".into(),
             path: "/opt/flink/usrlib".into(),
@@ -599,7 +610,8 @@ mod tests {
             "-c".into(),
             "wget -O x 'http://h/a b'".into(),
         ];
-        let script = init_script("pod", &mounts, &command, &root()).unwrap();
+        let hosts = Path::new("/pods/p/hosts");
+        let script = command_script("pod", &mounts, hosts, &command, &root()).unwrap();
         assert!(
             script.contains("mount --bind '/pods/p/volumes/usrlib' '/opt/flink/usrlib'"),
             "{script}"
@@ -614,13 +626,17 @@ mod tests {
             ),
             "{script}"
         );
-        assert!(init_script("pod", &mounts, &[], &root()).is_err());
+        assert!(
+            script.contains("mount --bind '/pods/p/hosts' /etc/hosts\n"),
+            "{script}"
+        );
+        assert!(command_script("pod", &mounts, hosts, &[], &root()).is_err());
         let user = Security {
             uid: 1000,
             read_only_root: true,
             ..root()
         };
-        let script = init_script("pod", &mounts, &command, &user).unwrap();
+        let script = command_script("pod", &mounts, hosts, &command, &user).unwrap();
         assert!(script.contains("mount -o remount,bind,ro /\n"), "{script}");
         assert!(
             script.contains(

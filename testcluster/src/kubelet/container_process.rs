@@ -101,11 +101,6 @@ impl ContainerProcess {
         matches!(self.state, State::Running { .. })
     }
 
-    /// Whether it ever ran.
-    pub fn has_run(&self) -> bool {
-        self.child.is_some() || self.restarts > 0 || matches!(self.state, State::Terminated(_))
-    }
-
     /// Reports that it cannot be created yet, and tries again in a moment.
     pub fn cannot_start(&mut self, reason: &str, message: String) {
         self.state = State::Waiting {

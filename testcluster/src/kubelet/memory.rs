@@ -1,9 +1,11 @@
 //! Each pod's memory limit as a kubelet enforces it: a memory cgroup per pod (cgroup v1's memory
-//! controller, or v2 where its memory controller is on) limited to the container's
-//! `resources.limits.memory` (else its requests), under one cgroup of this server that goes with
-//! it. The kernel kills a process that goes over; the cgroup's OOM-kill count tells an exit after
-//! such a kill apart, which is reported as `OOMKilled`. Where no memory cgroup can be made, pods
-//! run without one, and the kubelet says so at start.
+//! controller, or v2 where its memory controller is on) limited as the kubelet's pod cgroup is
+//! (`ResourceConfigForPod`): the sum of its app containers' `resources.limits.memory`, or an init
+//! container's when larger, only when every app container has one, under one cgroup of this
+//! server that goes with it. The kernel kills a process that goes over; the cgroup's OOM-kill
+//! count tells an exit after such a kill apart, which is reported as `OOMKilled` (for the first
+//! container found exited after it: the count does not say whose process it was). Where no memory
+//! cgroup can be made, pods run without one, and the kubelet says so at start.
 
 use std::path::{Path, PathBuf};
 
@@ -146,15 +148,29 @@ pub fn quantity_bytes(quantity: &str) -> Option<u64> {
     (bytes >= 1.0 && bytes.is_finite()).then(|| bytes.ceil() as u64)
 }
 
-/// The memory a container may use: its limit, else its request.
-pub fn container_limit(container: &serde_json::Value) -> Option<u64> {
-    let resources = &container["resources"];
-    [
-        &resources["limits"]["memory"],
-        &resources["requests"]["memory"],
-    ]
-    .into_iter()
-    .find_map(|q| q.as_str().and_then(quantity_bytes))
+/// A container's memory limit.
+fn container_limit(container: &serde_json::Value) -> Option<u64> {
+    container["resources"]["limits"]["memory"]
+        .as_str()
+        .and_then(quantity_bytes)
+}
+
+/// The memory a pod may use (its spec `spec`): the sum of its app containers' limits, or the
+/// largest init container limit when that is more (init containers run before them, one at a
+/// time); none unless every app container has a limit, as a request limits nothing.
+pub fn pod_limit(spec: &serde_json::Value) -> Option<u64> {
+    let list = |key: &str| spec[key].as_array().cloned().unwrap_or_default();
+    let app = list("containers");
+    if app.is_empty() {
+        return None;
+    }
+    let sum = app.iter().map(container_limit).sum::<Option<u64>>()?;
+    let init = list("initContainers")
+        .iter()
+        .filter_map(container_limit)
+        .max()
+        .unwrap_or(0);
+    Some(sum.max(init))
 }
 
 #[cfg(test)]
@@ -174,13 +190,27 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_wins_over_the_request() {
+    fn a_pod_is_limited_to_its_containers_limits_together() {
+        let limited = |memory: &str| json!({"resources": {"limits": {"memory": memory}}});
         let both =
             json!({"resources": {"limits": {"memory": "1Gi"}, "requests": {"memory": "1Mi"}}});
-        assert_eq!(container_limit(&both), Some(1 << 30));
+        let sidecar = limited("64Mi");
+        let spec = json!({"containers": [both, sidecar]});
+        assert_eq!(pod_limit(&spec), Some((1 << 30) + (64 << 20)));
         let request = json!({"resources": {"requests": {"memory": "64Mi"}}});
-        assert_eq!(container_limit(&request), Some(64 << 20));
-        assert_eq!(container_limit(&json!({})), None);
+        let spec = json!({"containers": [limited("1Gi"), request]});
+        assert_eq!(
+            pod_limit(&spec),
+            None,
+            "one container without a limit: none"
+        );
+        assert_eq!(pod_limit(&json!({"containers": [{}]})), None);
+        let spec = json!({"initContainers": [limited("2Gi"), {}], "containers": [limited("1Gi")]});
+        assert_eq!(
+            pod_limit(&spec),
+            Some(2 << 30),
+            "a larger init container's limit"
+        );
     }
 
     #[test]

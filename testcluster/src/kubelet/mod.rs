@@ -1,8 +1,11 @@
-//! The local kubelet of `kube-test-server --run-pods`: Deployments get Pods, and each Pod's Flink
-//! container runs as a real local Java process in its own network namespace (its pod IP) and
-//! mount namespace (its volumes at their mount paths), with the status a kubelet reports (phase,
-//! Ready, container state and restarts, pod IP), Endpoints for Services, Service names in a
-//! hosts file, and NetworkPolicy ingress rules in each pod's network namespace. Stopping the server stops every process it started.
+//! The local kubelet of `kube-test-server --run-pods`: Deployments get Pods, and each Pod's
+//! containers run as real local processes in its own network namespace (its pod IP), each in a
+//! mount namespace of its own (its volumes at their mount paths): a Flink image's container as
+//! the Java process its entrypoint starts, any other (init containers, sidecars) as its command
+//! on this machine's tools. With them the status a kubelet reports (phase, Ready, each
+//! container's state and restarts, pod IP), Endpoints for Services, Service names in a hosts
+//! file, and NetworkPolicy ingress rules in each pod's network namespace. Stopping the server
+//! stops every process it started.
 //!
 //! Layout: `pods` (the controllers' work against the store) -> `volumes` and `container` (what a
 //! pod runs) -> `runtime` (the process) on `network` (namespaces, addresses, hosts) and `image`
@@ -164,7 +167,7 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             if !runtimes.contains_key(&key) {
                 let dir = options.work_dir.join(&key.0).join(&key.1);
                 let n = pod_number();
-                let limit = memory::container_limit(&pod["spec"]["containers"][0]);
+                let limit = memory::pod_limit(&pod["spec"]);
                 let cgroup = match (&memory_root, limit) {
                     (Some(root), Some(bytes)) => root
                         .pod(n, bytes)
@@ -189,11 +192,16 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
                 let grace = pod["metadata"]["deletionGracePeriodSeconds"]
                     .as_u64()
                     .unwrap_or(30);
-                let pre_stop = container::pre_stop_command(&pod["spec"]["containers"][0]);
+                let pre_stop = pod["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(container::pre_stop_command)
+                    .collect();
                 if !runtime.terminating() {
                     pod_events::killing(store, pod);
                 }
-                if runtime.terminate(Duration::from_secs(grace), &pre_stop) {
+                if runtime.terminate(Duration::from_secs(grace), pre_stop) {
                     pods::remove(store, pod);
                     runtimes.remove(&key);
                     continue;
@@ -201,7 +209,12 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             } else {
                 runtime.poll();
             }
-            if let Some(which) = runtime.containers.due().filter(|_| !runtime.terminating()) {
+            let due = if runtime.terminating() {
+                Vec::new()
+            } else {
+                runtime.containers.due()
+            };
+            for which in due {
                 match prepare(shared, pod, which, runtime, &services, options, api) {
                     Ok(ready) => runtime.start(which, &ready.script, &ready.env),
                     Err(not) => runtime
@@ -272,7 +285,7 @@ fn prepare(
     let spec = &pod["spec"];
     let container = match which {
         Which::Init(i) => &spec["initContainers"][i],
-        Which::Main => &spec["containers"][0],
+        Which::App(i) => &spec["containers"][i],
     };
     let claims_dir = options.work_dir.join(CLAIMS_DIR);
     let mut mounts = volumes::materialize(store, &ns, spec, container, &runtime.dir, &claims_dir)
@@ -306,15 +319,23 @@ fn prepare(
                 .map_err(|e| not_started("RunContainerError")(format!("fsGroup: {e}")))?;
         }
     }
-    let script = match which {
-        Which::Init(_) => container::init_script(
+    let hosts = runtime.dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        network::hosts_file(&name, runtime.address, services),
+    )
+    .map_err(|e| not_started("RunContainerError")(e.to_string()))?;
+    let script = if runs_flink(which, container, options) {
+        flink_script(&name, container, &mounts, &hosts, &env, options, &security)?
+    } else {
+        container::command_script(
             &name,
             &mounts,
-            &container::init_command(container, &env),
+            &hosts,
+            &container::command(container, &env),
             &security,
         )
-        .map_err(not_started("RunContainerError"))?,
-        Which::Main => flink_script(pod, runtime, &mounts, &env, services, options, &security)?,
+        .map_err(not_started("RunContainerError"))?
     };
     Ok(Prepared {
         script,
@@ -322,25 +343,35 @@ fn prepare(
     })
 }
 
-/// The script of the pod's Flink container: its image's distribution and entrypoint.
+/// Whether container `which` runs its image's Flink entrypoint rather than its command: an app
+/// container of a Flink image does, and so does one without a command, whose image's entrypoint
+/// is the only thing it could run (and fails to pull when the image is not Flink's).
+fn runs_flink(which: Which, container: &Json, options: &Options) -> bool {
+    let image = container["image"].as_str().unwrap_or_default();
+    let (base, _) = image::resolve(image, &options.images);
+    let no_command = container["command"].as_array().is_none_or(|c| c.is_empty());
+    matches!(which, Which::App(_)) && (image::flink_tag(base).is_some() || no_command)
+}
+
+/// The script of a Flink container of pod `name`: its image's distribution and entrypoint.
 fn flink_script(
-    pod: &Json,
-    runtime: &PodRuntime,
+    name: &str,
+    container: &Json,
     mounts: &[container::Mount],
+    hosts: &Path,
     env: &BTreeMap<String, String>,
-    services: &BTreeMap<String, std::net::Ipv4Addr>,
     options: &Options,
     security: &security::Security,
 ) -> Result<String, NotStarted> {
-    let (_, name) = pods::key(pod);
-    let main = &pod["spec"]["containers"][0];
-    let (image, overlay) =
-        image::resolve(main["image"].as_str().unwrap_or_default(), &options.images);
+    let (image, overlay) = image::resolve(
+        container["image"].as_str().unwrap_or_default(),
+        &options.images,
+    );
     let release =
         image::flink_release(image, &options.fetch_script).map_err(not_started("ErrImagePull"))?;
     let distribution = image::distribution(&release, &options.fetch_script)
         .map_err(not_started("ErrImagePull"))?;
-    let args: Vec<String> = main["args"]
+    let args: Vec<String> = container["args"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -353,22 +384,16 @@ fn flink_script(
     let config_yaml = config_mount
         .and_then(|m| std::fs::read_to_string(PathBuf::from(&m.source).join("config.yaml")).ok())
         .unwrap_or_default();
-    let hosts = runtime.dir.join("hosts");
-    std::fs::write(
-        &hosts,
-        network::hosts_file(&name, runtime.address, services),
-    )
-    .map_err(|e| not_started("RunContainerError")(e.to_string()))?;
     let script = container::script(&container::Launch {
-        hostname: &name,
+        hostname: name,
         distribution: &distribution,
         overlay,
         mounts,
         args: &args,
         config_yaml: &config_yaml,
         config_writable: config_mount.is_none_or(|m| !m.read_only),
-        entrypoint_settings: &container::entrypoint_settings(&name, env),
-        hosts_file: &hosts,
+        entrypoint_settings: &container::entrypoint_settings(name, env),
+        hosts_file: hosts,
         security,
         log_file: std::path::Path::new("/opt/flink/log/flink.log"),
         opt_jars: &image::opt_jars(&release, &distribution),

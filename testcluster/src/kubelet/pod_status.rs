@@ -2,8 +2,10 @@
 //! `generateAPIPodStatus`, `status/generate.go`, checked by `test/e2e/common/node/init_container.go`):
 //! phase, the conditions with their reasons (`Initialized: False` with `ContainersNotInitialized`
 //! and "containers with incomplete status: [...]" while init containers have not all succeeded;
-//! `ContainersReady` and `Ready` with `ContainersNotReady`), `initContainerStatuses` and
-//! `containerStatuses` (state, lastState, restartCount, ready, started), and the pod IP.
+//! `ContainersReady` and `Ready` with `ContainersNotReady` and "containers with unready status:
+//! [...]" while an app container is not ready, `PodCompleted` or `PodFailed` once the pod ended),
+//! `initContainerStatuses` and `containerStatuses`, one per container in spec order (state,
+//! lastState, restartCount, ready, started), and the pod IP.
 
 use super::container_process::{ContainerProcess, Ended, State};
 use super::network;
@@ -52,6 +54,20 @@ fn container_status(spec: &Json, process: &ContainerProcess, ready: bool) -> Jso
     status
 }
 
+/// The statuses of `processes`, the containers of `specs` in that order, each `ready` as it says.
+fn statuses(
+    specs: &Json,
+    processes: &[ContainerProcess],
+    ready: fn(&ContainerProcess) -> bool,
+) -> Json {
+    let specs = specs.as_array().map(Vec::as_slice).unwrap_or_default();
+    processes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| container_status(specs.get(i).unwrap_or(&Json::Null), c, ready(c)))
+        .collect()
+}
+
 fn condition(kind: &str, ok: bool, reason: &str, message: String) -> Json {
     if ok {
         json!({"type": kind, "status": "True"})
@@ -60,11 +76,25 @@ fn condition(kind: &str, ok: bool, reason: &str, message: String) -> Json {
     }
 }
 
+/// `ContainersReady` and `Ready` as `GenerateContainersReadyCondition` words them: False with
+/// the pod's terminal phase as reason (`PodCompleted`, `PodFailed`) once it ended, else with
+/// `ContainersNotReady` naming the app containers that are not ready, in spec order.
+fn readiness(kind: &str, phase: &str, unready: &[&str]) -> Json {
+    match phase {
+        "Succeeded" => json!({"type": kind, "status": "False", "reason": "PodCompleted"}),
+        "Failed" => json!({"type": kind, "status": "False", "reason": "PodFailed"}),
+        _ => condition(
+            kind,
+            unready.is_empty(),
+            "ContainersNotReady",
+            format!("containers with unready status: [{}]", unready.join(" ")),
+        ),
+    }
+}
+
 /// The status a kubelet would write for `pod`, its containers as `containers` run at `address`.
 pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json {
     let spec = &pod["spec"];
-    let main_spec = &spec["containers"][0];
-    let ready = containers.ready();
     let phase = containers.phase();
     let incomplete: Vec<&str> = containers
         .init
@@ -72,11 +102,24 @@ pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json
         .filter(|c| !c.succeeded())
         .map(|c| c.name.as_str())
         .collect();
-    let unready = format!("containers with unready status: [{}]", containers.main.name);
-    let not_ready_reason = if phase == "Succeeded" {
-        "PodCompleted"
+    let unready: Vec<&str> = containers
+        .app
+        .iter()
+        .filter(|c| !c.running())
+        .map(|c| c.name.as_str())
+        .collect();
+    let initialized = if phase == "Succeeded" {
+        json!({"type": "Initialized", "status": "True", "reason": "PodCompleted"})
     } else {
-        "ContainersNotReady"
+        condition(
+            "Initialized",
+            incomplete.is_empty(),
+            "ContainersNotInitialized",
+            format!(
+                "containers with incomplete status: [{}]",
+                incomplete.join(" ")
+            ),
+        )
     };
     let mut status = json!({
         "phase": phase,
@@ -85,28 +128,19 @@ pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json
         "hostIP": network::GATEWAY.to_string(),
         "conditions": [
             condition("PodScheduled", true, "", String::new()),
-            condition(
-                "Initialized",
-                incomplete.is_empty(),
-                "ContainersNotInitialized",
-                format!("containers with incomplete status: [{}]", incomplete.join(" ")),
-            ),
-            condition("ContainersReady", ready, not_ready_reason, unready.clone()),
-            condition("Ready", ready, not_ready_reason, unready),
+            initialized,
+            readiness("ContainersReady", phase, &unready),
+            readiness("Ready", phase, &unready),
         ],
-        "containerStatuses": [container_status(main_spec, &containers.main, ready)],
+        // An app container is ready while it runs, an init container once it succeeded.
+        "containerStatuses": statuses(&spec["containers"], &containers.app, ContainerProcess::running),
     });
     if !containers.init.is_empty() {
-        let specs = spec["initContainers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        status["initContainerStatuses"] = containers
-            .init
-            .iter()
-            .enumerate()
-            .map(|(i, c)| container_status(specs.get(i).unwrap_or(&Json::Null), c, c.succeeded()))
-            .collect();
+        status["initContainerStatuses"] = statuses(
+            &spec["initContainers"],
+            &containers.init,
+            ContainerProcess::succeeded,
+        );
     }
     status
 }
@@ -177,7 +211,7 @@ mod tests {
         let mut containers = PodContainers::of(&pod);
         containers.init[0].state = State::Terminated(ended(0));
         containers.init[1].state = State::Terminated(ended(1));
-        assert_eq!(containers.due(), None, "nothing starts after a failure");
+        assert_eq!(containers.due(), [], "nothing starts after a failure");
         let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
         assert_eq!(status["phase"], "Failed");
         assert_eq!(
@@ -204,6 +238,100 @@ mod tests {
         assert_eq!(
             status["containerStatuses"][0]["state"]["waiting"]["reason"],
             "ContainerCreating"
+        );
+    }
+
+    fn two_app_containers(policy: &str) -> Json {
+        json!({"spec": {
+            "restartPolicy": policy,
+            "containers": [
+                {"name": "flink-main-container", "image": "flink:2.3.0"},
+                {"name": "sidecar", "image": "busybox:1.36"},
+            ],
+        }})
+    }
+
+    fn running() -> State {
+        State::Running {
+            started_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn every_app_container_has_its_status_in_spec_order() {
+        let pod = two_app_containers("Always");
+        let mut containers = PodContainers::of(&pod);
+        containers.app[0].state = running();
+        containers.app[1].state = running();
+        containers.app[1].restarts = 2;
+        containers.app[1].last_exit = Some(ended(1));
+        let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        let statuses = status["containerStatuses"].as_array().unwrap();
+        let names: Vec<&str> = statuses
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["flink-main-container", "sidecar"]);
+        assert_eq!(statuses[0]["image"], "flink:2.3.0");
+        assert_eq!(statuses[1]["image"], "busybox:1.36");
+        assert_eq!(statuses[1]["restartCount"], 2);
+        assert_eq!(statuses[1]["lastState"]["terminated"]["exitCode"], 1);
+        assert_eq!(statuses[0]["restartCount"], 0);
+        assert!(statuses.iter().all(|s| s["ready"] == true), "{statuses:?}");
+        assert_eq!(status["phase"], "Running");
+        assert_eq!(condition(&status, "ContainersReady")["status"], "True");
+        assert_eq!(condition(&status, "Ready")["status"], "True");
+    }
+
+    #[test]
+    fn ready_is_false_naming_the_app_containers_that_are_not() {
+        let pod = two_app_containers("Always");
+        let mut containers = PodContainers::of(&pod);
+        containers.app[0].state = running();
+        containers.app[1].last_exit = Some(ended(1));
+        containers.app[1].state = State::Waiting {
+            reason: "CrashLoopBackOff".into(),
+            message: "back-off 10s restarting failed container=sidecar".into(),
+        };
+        let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(status["phase"], "Running", "one runs, one restarts");
+        for kind in ["ContainersReady", "Ready"] {
+            let c = condition(&status, kind);
+            assert_eq!(c["status"], "False");
+            assert_eq!(c["reason"], "ContainersNotReady");
+            assert_eq!(c["message"], "containers with unready status: [sidecar]");
+        }
+        assert_eq!(status["containerStatuses"][0]["ready"], true);
+        assert_eq!(status["containerStatuses"][1]["ready"], false);
+
+        let waiting = PodContainers::of(&pod);
+        let status = super::status(&pod, &waiting, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(status["phase"], "Pending");
+        assert_eq!(
+            condition(&status, "Ready")["message"],
+            "containers with unready status: [flink-main-container sidecar]"
+        );
+    }
+
+    #[test]
+    fn an_ended_pod_is_not_ready_for_its_phase() {
+        let pod = two_app_containers("Never");
+        let mut containers = PodContainers::of(&pod);
+        containers.app[0].state = State::Terminated(ended(0));
+        containers.app[1].state = State::Terminated(ended(0));
+        let status = status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(status["phase"], "Succeeded");
+        assert_eq!(condition(&status, "Ready")["reason"], "PodCompleted");
+        assert!(condition(&status, "Ready").get("message").is_none());
+        assert_eq!(condition(&status, "Initialized")["reason"], "PodCompleted");
+
+        containers.app[1].state = State::Terminated(ended(3));
+        let status = super::status(&pod, &containers, Ipv4Addr::new(10, 245, 0, 9));
+        assert_eq!(status["phase"], "Failed");
+        assert_eq!(condition(&status, "ContainersReady")["reason"], "PodFailed");
+        assert_eq!(
+            status["containerStatuses"][1]["state"]["terminated"]["exitCode"],
+            3
         );
     }
 }

@@ -6,7 +6,7 @@
 use super::memory::PodMemory;
 use super::network;
 use super::pod_containers::{PodContainers, Which};
-use super::termination::Termination;
+use super::termination::{PreStop, Termination};
 use serde_json::Value as Json;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -26,8 +26,8 @@ pub struct PodRuntime {
     /// Its memory cgroup, when the machine has one to give; OOM kills seen in it so far.
     memory: Option<PodMemory>,
     oom_kills: u64,
-    /// The app container's environment, for its preStop hook.
-    main_env: Vec<(String, String)>,
+    /// Each app container's environment as last started, for its preStop hook.
+    app_env: Vec<Vec<(String, String)>>,
     /// Its graceful termination, once the pod is being deleted.
     terminating: Option<Termination>,
 }
@@ -44,14 +44,15 @@ impl PodRuntime {
         let address = network::pod_address(n);
         network::create_pod_network(n, address)?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let containers = PodContainers::of(pod);
         Ok(PodRuntime {
             n,
             address,
             dir,
-            containers: PodContainers::of(pod),
+            app_env: vec![Vec::new(); containers.app.len()],
+            containers,
             memory,
             oom_kills: 0,
-            main_env: Vec::new(),
             terminating: None,
         })
     }
@@ -84,8 +85,8 @@ impl PodRuntime {
             .env("HOME", super::container::FLINK_HOME)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let dir = self.dir.clone();
-        if which == Which::Main {
-            self.main_env = env.to_vec();
+        if let Which::App(i) = which {
+            self.app_env[i] = env.to_vec();
         }
         self.containers.get(which).start(command, &dir);
     }
@@ -107,22 +108,32 @@ impl PodRuntime {
         self.terminating.is_some()
     }
 
-    /// One step of its graceful termination within `grace` (begun at the first call), the app
-    /// container's `pre_stop` command run first; `true` once none of its containers runs.
-    pub fn terminate(&mut self, grace: Duration, pre_stop: &[String]) -> bool {
+    /// One step of its graceful termination within `grace` (begun at the first call), each app
+    /// container's `pre_stop` command (`pre_stop[i]` is app container `i`'s) run before it is
+    /// signalled; `true` once none of its containers runs.
+    pub fn terminate(&mut self, grace: Duration, pre_stop: Vec<Vec<String>>) -> bool {
         let containers = &mut self.containers;
-        let termination = self
-            .terminating
-            .get_or_insert_with(|| Termination::begin(containers, grace, pre_stop, &self.main_env));
+        let env = &self.app_env;
+        let termination = self.terminating.get_or_insert_with(|| {
+            let hooks: Vec<PreStop> = pre_stop
+                .into_iter()
+                .zip(env)
+                .map(|(command, env)| PreStop { command, env })
+                .collect();
+            Termination::begin(containers, grace, &hooks)
+        });
         termination.step(containers)
     }
 
     /// Stops every container's processes and removes the network namespace.
     pub fn stop(&mut self) {
-        for init in &mut self.containers.init {
-            init.stop(Duration::from_secs(5));
+        // All signalled first, so that they exit together rather than one grace after another.
+        for (_, c) in self.containers.all() {
+            c.signal("-TERM");
         }
-        self.containers.main.stop(Duration::from_secs(5));
+        for c in self.containers.all_mut() {
+            c.stop(Duration::from_secs(5));
+        }
         network::delete_pod_network(self.n);
     }
 }

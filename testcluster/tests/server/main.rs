@@ -11,6 +11,7 @@ mod kubelet_env;
 mod kubelet_init;
 mod kubelet_plugins;
 mod kubelet_security;
+mod kubelet_sidecars;
 mod kubelet_termination;
 mod network_policy_kubectl;
 mod pod_security;
