@@ -12,8 +12,10 @@ use crate::local_cluster::{job_jar, pod, serve, wait_for};
 use std::time::Duration;
 
 /// A sidecar that says it is up and keeps running, a volume it shares with Flink's container,
-/// and for the JobManager an init container that writes into that volume first.
+/// and for the JobManager an init container that writes into that volume first. Stateless, as
+/// restoring the hand-edited sidecar rolls the pods like any change.
 const TEMPLATES: &str = r#"
+  upgrade_strategy = "STATELESS"
   pod_template = {
     metadata = { labels = { team = "data" } }
     spec = {
