@@ -43,6 +43,7 @@ mod provider_config;
 mod refresh;
 mod release;
 mod rescale;
+mod s3_artifacts;
 mod verify;
 #[path = "../realflink_ha/zookeeper_server.rs"]
 mod zookeeper_server;

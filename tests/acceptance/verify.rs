@@ -6,10 +6,20 @@ use crate::cluster::Cluster;
 use crate::harness::Workspace;
 use std::process::{Child, Command, Stdio};
 
-struct S3Server {
+/// A real S3-protocol server over a temporary directory, one bucket per directory in it.
+pub(crate) struct S3Server {
     child: Child,
-    endpoint: String,
-    _root: tempfile::TempDir,
+    pub(crate) endpoint: String,
+    root: tempfile::TempDir,
+}
+
+impl S3Server {
+    /// Puts `bytes` as object `key` of `bucket` (s3s-fs serves its directory's files).
+    pub(crate) fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let path = self.root.path().join(bucket).join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
 }
 
 impl Drop for S3Server {
@@ -28,11 +38,22 @@ fn free_port() -> u16 {
 }
 
 fn s3_server(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
+    s3_server_at("127.0.0.1", access_key, secret_key, bucket)
+}
+
+/// An S3 server listening at `host` (the local cluster's pods reach this machine at
+/// `lifecycle::HOST`) with one account and an empty `bucket`.
+pub(crate) fn s3_server_at(
+    host: &str,
+    access_key: &str,
+    secret_key: &str,
+    bucket: &str,
+) -> S3Server {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join(bucket)).unwrap();
     let port = free_port();
     let child = Command::new("s3s-fs")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--host", host, "--port", &port.to_string()])
         .args(["--access-key", access_key, "--secret-key", secret_key])
         .arg(root.path())
         .stdout(Stdio::null())
@@ -40,15 +61,15 @@ fn s3_server(access_key: &str, secret_key: &str, bucket: &str) -> S3Server {
         .spawn()
         .expect("s3s-fs must be installed for this test (.ci/run installs it: cargo install s3s-fs --features binary)");
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpStream::connect((host, port)).is_ok() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     S3Server {
         child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _root: root,
+        endpoint: format!("http://{host}:{port}"),
+        root,
     }
 }
 

@@ -17,25 +17,39 @@ pub const USRLIB_DIR: &str = "/opt/flink/usrlib";
 /// otherwise.
 pub const DEFAULT_FETCHER_IMAGE: &str = "busybox:1.36";
 
+/// The image of the init container that copies `s3://` artifacts with the blob storage's
+/// credentials, unless `s3_fetcher_image` says otherwise.
+pub const DEFAULT_S3_FETCHER_IMAGE: &str = "amazon/aws-cli:2.22.0";
+
 /// Where one artifact comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source<'a> {
     /// Downloaded by the init container into `usrlib/<file>`.
     Download { url: &'a str, file: &'a str },
+    /// Copied from S3 (`s3://` or `s3a://bucket/key`) by the S3 init container into
+    /// `usrlib/<file>`, with the blob storage's credentials and endpoint.
+    S3 { uri: &'a str, file: &'a str },
     /// A file of the image, at this absolute path.
     InImage { path: &'a str },
 }
 
 /// The source of `uri`, `None` for a scheme the provider cannot run.
 pub fn source(uri: &str) -> Option<Source<'_>> {
-    if uri.starts_with("http://") || uri.starts_with("https://") {
-        let file = uri
-            .split(['?', '#'])
+    let file = || {
+        uri.split(['?', '#'])
             .next()
             .and_then(|u| u.rsplit('/').next())
-            .filter(|n| !n.is_empty())
-            .unwrap_or("job.jar");
-        return Some(Source::Download { url: uri, file });
+            .filter(|n| !n.is_empty() && !n.contains(':'))
+            .unwrap_or("job.jar")
+    };
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return Some(Source::Download {
+            url: uri,
+            file: file(),
+        });
+    }
+    if uri.starts_with("s3://") || uri.starts_with("s3a://") {
+        return Some(Source::S3 { uri, file: file() });
     }
     let path = uri
         .strip_prefix("local://")
@@ -50,8 +64,9 @@ pub fn check_uri(uri: &str) -> Result<(), (String, String)> {
         (
             format!("Unsupported artifact URI {uri:?}"),
             "Use local:///<path>.jar for a jar already in the image (e.g. \
-             local:///opt/flink/usrlib/job.jar), or an http(s):// URL, which an init container \
-             downloads before the JobManager starts."
+             local:///opt/flink/usrlib/job.jar), an http(s):// URL, or an s3:// object \
+             (fetched with blob_storage's credentials), which an init container downloads \
+             before the JobManager starts."
                 .to_string(),
         )
     };
@@ -71,6 +86,23 @@ pub fn check_uri(uri: &str) -> Result<(), (String, String)> {
                     "Give the URL of the jar with its host, e.g. \
                      https://repo.example.com/jobs/job.jar."
                         .into(),
+                ));
+            }
+            Ok(())
+        }
+        Source::S3 { uri, .. } => {
+            let (bucket, key) = uri
+                .split_once("://")
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .unwrap_or_default();
+            if bucket.is_empty()
+                || key.is_empty()
+                || key.ends_with('/')
+                || uri.contains(char::is_whitespace)
+            {
+                return Err((
+                    format!("Malformed S3 artifact URI {uri:?}"),
+                    "Name the bucket and the object's key, e.g. s3://jobs/orders/job.jar.".into(),
                 ));
             }
             Ok(())
@@ -115,26 +147,54 @@ fn uris(artifact: &Artifact) -> impl Iterator<Item = &String> {
     std::iter::once(&artifact.jar_uri).chain(&artifact.additional_dependencies)
 }
 
-/// The downloads of the init container: URL, file name in `usrlib`, the digest to check.
+/// The digest to check for `uri` of `artifact`, if one is given.
+fn digest<'a>(artifact: &'a Artifact, uri: &String) -> Option<&'a str> {
+    if uri == &artifact.jar_uri {
+        artifact.sha256.as_deref()
+    } else {
+        artifact.dependency_sha256.get(uri).map(String::as_str)
+    }
+}
+
+/// The downloads of the `http(s)://` init container: URL, file name in `usrlib`, the digest to
+/// check.
 pub fn downloads(artifact: &Artifact) -> Vec<(&str, &str, Option<&str>)> {
     uris(artifact)
         .filter_map(|uri| match source(uri)? {
-            Source::Download { url, file } => {
-                let digest = if uri == &artifact.jar_uri {
-                    artifact.sha256.as_deref()
-                } else {
-                    artifact.dependency_sha256.get(uri).map(String::as_str)
-                };
-                Some((url, file, digest))
-            }
-            Source::InImage { .. } => None,
+            Source::Download { url, file } => Some((url, file, digest(artifact, uri))),
+            _ => None,
         })
         .collect()
+}
+
+/// The copies of the S3 init container: URI, file name in `usrlib`, the digest to check.
+pub fn s3_downloads(artifact: &Artifact) -> Vec<(&str, &str, Option<&str>)> {
+    uris(artifact)
+        .filter_map(|uri| match source(uri)? {
+            Source::S3 { uri: object, file } => Some((object, file, digest(artifact, uri))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether anything is fetched into `usrlib` before the JobManager starts.
+pub fn fetches(artifact: &Artifact) -> bool {
+    !downloads(artifact).is_empty() || !s3_downloads(artifact).is_empty()
 }
 
 /// Quotes a word for `sh`.
 fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The lines that check a fetched file's digest, failing with `container`'s name.
+fn digest_check(container: &str, target: &str, shown: &str, expected: &str) -> String {
+    let expected = expected.to_ascii_lowercase();
+    format!(
+        "actual=$(sha256sum {target} | cut -d ' ' -f 1)\n\
+         if [ \"$actual\" != {expected} ]; then echo \"{container}: sha256 mismatch \
+         for \"{shown}\": expected {expected}, actual $actual\" >&2; exit 1; fi"
+    )
 }
 
 /// The init container's script: each download in turn, then its digest. A failure prints a line
@@ -150,12 +210,44 @@ pub fn fetch_script(downloads: &[(&str, &str, Option<&str>)]) -> String {
              download \"{shown}\" (wget exit code $code)\" >&2; exit $code; }}"
         ));
         if let Some(expected) = digest {
-            let expected = expected.to_ascii_lowercase();
-            lines.push(format!(
-                "actual=$(sha256sum {target} | cut -d ' ' -f 1)\n\
-                 if [ \"$actual\" != {expected} ]; then echo \"fetch-artifacts: sha256 mismatch \
-                 for \"{shown}\": expected {expected}, actual $actual\" >&2; exit 1; fi"
-            ));
+            lines.push(digest_check("fetch-artifacts", &target, &shown, expected));
+        }
+    }
+    lines.join("\n")
+}
+
+/// The name of the init container that copies `s3://` artifacts.
+pub const S3_FETCHER: &str = "fetch-s3-artifacts";
+
+/// The S3 init container's script: `aws s3 cp` of each object (an `s3a://` URI read as the
+/// `s3://` one it names) at the blob storage's `endpoint`, with path-style addressing when the
+/// storage says so (in a configuration file under the container's writable `/tmp`), then its
+/// digest. A failure names the object and keeps aws's exit code and message.
+pub fn s3_fetch_script(
+    downloads: &[(&str, &str, Option<&str>)],
+    endpoint: Option<&str>,
+    path_style: bool,
+) -> String {
+    let mut lines = vec!["set -u".to_string()];
+    if path_style {
+        lines.push(
+            "printf '[default]\\ns3 =\\n    addressing_style = path\\n' > /tmp/aws-config\n\
+             export AWS_CONFIG_FILE=/tmp/aws-config"
+                .to_string(),
+        );
+    }
+    let endpoint = endpoint
+        .map(|e| format!(" --endpoint-url {}", quote(e)))
+        .unwrap_or_default();
+    for (uri, file, digest) in downloads {
+        let target = quote(&format!("{USRLIB_DIR}/{file}"));
+        let object = quote(&uri.replacen("s3a://", "s3://", 1));
+        lines.push(format!(
+            "aws s3 cp --only-show-errors{endpoint} {object} {target} || {{ code=$?; echo \
+             \"{S3_FETCHER}: cannot copy \"{object}\" (aws exit code $code)\" >&2; exit $code; }}"
+        ));
+        if let Some(expected) = digest {
+            lines.push(digest_check(S3_FETCHER, &target, &object, expected));
         }
     }
     lines.join("\n")
@@ -183,7 +275,7 @@ fn in_usrlib(path: &str) -> bool {
 /// An image jar under `usrlib/` that the download volume mounted there would hide, if the
 /// artifact mixes the two.
 pub fn hidden_by_downloads(artifact: &Artifact) -> Option<&str> {
-    if downloads(artifact).is_empty() {
+    if !fetches(artifact) {
         return None;
     }
     uris(artifact).find_map(|uri| match source(uri)? {
@@ -205,6 +297,7 @@ mod tests {
             sha256: sha256.map(String::from),
             dependency_sha256: Default::default(),
             fetcher_image: DEFAULT_FETCHER_IMAGE.into(),
+            s3_fetcher_image: DEFAULT_S3_FETCHER_IMAGE.into(),
         }
     }
 
@@ -229,7 +322,14 @@ mod tests {
                 path: "/opt/job.jar"
             })
         );
-        assert_eq!(source("s3://bucket/job.jar"), None);
+        assert_eq!(
+            source("s3a://jobs/orders/job.jar"),
+            Some(Source::S3 {
+                uri: "s3a://jobs/orders/job.jar",
+                file: "job.jar"
+            })
+        );
+        assert_eq!(source("gs://bucket/job.jar"), None);
     }
 
     #[test]
@@ -251,7 +351,10 @@ mod tests {
             ("local:///opt/my job.jar", "absolute path"),
             ("http://", "with its host"),
             ("https:///job.jar", "with its host"),
-            ("s3://bucket/job.jar", "local:///opt/flink/usrlib/job.jar"),
+            ("gs://bucket/job.jar", "local:///opt/flink/usrlib/job.jar"),
+            ("s3://bucket", "bucket and the object's key"),
+            ("s3://bucket/dir/", "bucket and the object's key"),
+            ("s3:///job.jar", "bucket and the object's key"),
             ("/opt/flink/usrlib/job.jar", "local:///"),
         ] {
             let (summary, detail) = check_uri(bad).unwrap_err();

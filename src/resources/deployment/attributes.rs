@@ -232,21 +232,22 @@ pub fn schema() -> Schema {
                 "artifact",
                 vec![
                     Attribute::string("jar_uri").required().validate(Validator::Custom {
-                        doc: "`local:///<absolute path>.jar` (or `file:///`) for a jar in the image, or an `http://`/`https://` URL with a host.",
+                        doc: "`local:///<absolute path>.jar` (or `file:///`) for a jar in the image, an `http://`/`https://` URL with a host, or an `s3://bucket/key` (or `s3a://`) object.",
                         check: jar_uri_check,
-                    }).description("The job jar. `local:///opt/flink/usrlib/job.jar` (Flink's scheme for a jar already in the image; `file:///` is taken the same way) runs the image's file: no download and no volume over `usrlib/`; Flink's `standalone-job` puts every jar in `/opt/flink/usrlib` on the job's classpath (the TaskManagers, running the same image, load them from the same path), and an image jar elsewhere is passed with `--jars`, so the TaskManagers load it from the JobManager's blob server. An `http(s)://` jar is downloaded into an emptyDir at `/opt/flink/usrlib` by the init container `fetch-artifacts` before the JobManager starts; a failed download fails the apply with the init container's exit code and last log lines. An image jar under `/opt/flink/usrlib` cannot be combined with downloads, whose volume would hide it."),
+                    }).description("The job jar. `local:///opt/flink/usrlib/job.jar` (Flink's scheme for a jar already in the image; `file:///` is taken the same way) runs the image's file: no download and no volume over `usrlib/`; Flink's `standalone-job` puts every jar in `/opt/flink/usrlib` on the job's classpath (the TaskManagers, running the same image, load them from the same path), and an image jar elsewhere is passed with `--jars`, so the TaskManagers load it from the JobManager's blob server. An `http(s)://` jar is downloaded into an emptyDir at `/opt/flink/usrlib` by the init container `fetch-artifacts` before the JobManager starts; a failed download fails the apply with the init container's exit code and last log lines. An `s3://bucket/key` (or `s3a://`) jar is copied there by the init container `fetch-s3-artifacts` with `blob_storage`'s credentials and endpoint (see `s3_fetcher_image`); it needs `blob_storage`. An image jar under `/opt/flink/usrlib` cannot be combined with downloads, whose volume would hide it."),
                     Attribute::string("sha256").optional().validate(Validator::Custom {
                         doc: "64 hexadecimal characters.",
                         check: sha256_check,
-                    }).description("The SHA-256 digest of the downloaded job jar (as `sha256sum` prints it). The init container `fetch-artifacts` checks it after the download, before the JobManager starts; a mismatch fails the apply naming the URL, the expected and the actual digest. Only for `http(s)://` jars: a `local://` jar is part of the image, which the image's own digest pins (`image = \"repo/job@sha256:...\"`), and an init container cannot read the main image's files, so `sha256` with `local://` is a plan error."),
+                    }).description("The SHA-256 digest of the downloaded job jar (as `sha256sum` prints it). The init container `fetch-artifacts` checks it after the download, before the JobManager starts; a mismatch fails the apply naming the URL, the expected and the actual digest. Only for downloaded (`http(s)://`, `s3://`) jars, checked by the init container that fetched it: a `local://` jar is part of the image, which the image's own digest pins (`image = \"repo/job@sha256:...\"`), and an init container cannot read the main image's files, so `sha256` with `local://` is a plan error."),
                     Attribute::string("entry_class").optional().description("Main class; defaults to the jar manifest's."),
                     Attribute::string_list("main_args").optional().description("Arguments of the main method."),
                     Attribute::string_list("additional_dependencies").optional().validate(Validator::Each(Box::new(Validator::Custom {
-                        doc: "Each a `local:///<absolute path>.jar` (or `file:///`) or an `http://`/`https://` URL with a host.",
+                        doc: "Each a `local:///<absolute path>.jar` (or `file:///`), an `http://`/`https://` URL with a host, or an `s3://bucket/key` object.",
                         check: jar_uri_check,
                     }))).description("More jars put on the job's classpath, each as `jar_uri` takes it: downloaded into `usrlib/` by the same init container, or named in the image."),
                     Attribute::string_map("dependency_sha256").optional().description("SHA-256 digests of downloaded `additional_dependencies`, keyed by their URI as written there; each checked by `fetch-artifacts` as `sha256` is for the job jar. A key that is not a downloaded dependency, or a value that is not 64 hexadecimal characters, is a plan error on its key."),
                     Attribute::string("fetcher_image").optional().validate(Validator::NotBlank).description(FETCHER_IMAGE_DESCRIPTION),
+                    Attribute::string("s3_fetcher_image").optional().validate(Validator::NotBlank).description(S3_FETCHER_IMAGE_DESCRIPTION),
                 ],
             )
             .required()
@@ -625,6 +626,16 @@ const FETCHER_IMAGE_DESCRIPTION: &str =
      read-only root filesystem: it writes only into `/opt/flink/usrlib`. Not used when every \
      artifact is `local://`.";
 
+/// `s3_fetcher_image`'s description, naming what the image must provide.
+const S3_FETCHER_IMAGE_DESCRIPTION: &str =
+    "The image of the init container `fetch-s3-artifacts` that copies `s3://` (and `s3a://`) \
+     artifacts with `blob_storage`'s credentials (its Secret's `access_key` and `secret_key`, or \
+     without a Secret the pod's workload identity from `pod.service_account_annotations`), at \
+     its `endpoint` and `region`, path-style when `path_style_access` says so. Defaults to \
+     `amazon/aws-cli:2.22.0`. It must provide `sh`, `aws` (`aws s3 cp`), `sha256sum`, `cut`, \
+     `printf` and `rm` on its `PATH`, and run as the pod's user under a read-only root \
+     filesystem: it writes only into `/opt/flink/usrlib`. Not used without `s3://` artifacts.";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,12 +667,14 @@ mod tests {
         assert!(ok("https://repo.example.com/job.jar"));
         assert!(ok("http://user:pw@repo:8080/job.jar"));
         assert!(ok("file:///opt/flink/usrlib/job.jar"));
+        assert!(ok("s3://b/job.jar"));
         for bad in [
             "http://",
             "https:///job.jar",
             "http://:80/job.jar",
             "https://h/a b.jar",
-            "s3://b/job.jar",
+            "gs://b/job.jar",
+            "s3://b/",
             "",
         ] {
             assert!(!ok(bad), "{bad}");

@@ -274,7 +274,28 @@ fn artifact(model: &Model, diags: &mut Diagnostics) {
         sha256: None,
         dependency_sha256: Default::default(),
         fetcher_image: String::new(),
+        s3_fetcher_image: String::new(),
     };
+    if let (Some((uri, _, _)), true) = (
+        super::artifacts::s3_downloads(&resolved).first(),
+        model.blob_storage.is_null(),
+    ) {
+        let at = if *uri == jar.as_str() {
+            path.attr("jar_uri")
+        } else {
+            path.attr("additional_dependencies")
+        };
+        diags.attribute_error(
+            at,
+            "An s3:// artifact needs blob_storage",
+            format!(
+                "{uri} is copied with the credentials, endpoint and region of the deployment's \
+                 blob storage, and it has none. Set blob_storage = flink_blob_storage.<name>.spec \
+                 (one whose Secret, or workload identity, may read the bucket), or give the jar as \
+                 an https:// URL."
+            ),
+        );
+    }
     if let Some(hidden) = super::artifacts::hidden_by_downloads(&resolved) {
         let at = if hidden == jar.as_str() {
             path.attr("jar_uri")

@@ -1,5 +1,6 @@
 //! Golden files of a deployment's Kubernetes objects (`tests/golden/deployment/`): a minimal
-//! deployment with an Ingress that ends TLS, one with blob storage credentials, Kubernetes HA (a
+//! deployment with an Ingress that ends TLS, one with blob storage credentials (and a jar copied
+//! from S3 with them), Kubernetes HA (a
 //! ServiceAccount, Role and RoleBinding per component), Queryable State, pod options and
 //! Flink keys from Secrets, one with ZooKeeper HA, GKE workload identity on its ServiceAccount
 //! and REST clients listed for its NetworkPolicy, one running jars of its image (`local://`, one
@@ -69,11 +70,16 @@ fn cases() -> Vec<(&'static str, Model)> {
                     "jar_uri": "https://artifacts.example.com/orders.jar",
                     "entry_class": "com.example.Orders",
                     "main_args": ["--topic", "orders"],
-                    "additional_dependencies": ["https://artifacts.example.com/udfs.jar"],
+                    "additional_dependencies": [
+                        "https://artifacts.example.com/udfs.jar",
+                        "s3://flink-jobs/orders/connectors.jar",
+                    ],
                     "sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
                     "dependency_sha256": {
                         "https://artifacts.example.com/udfs.jar":
                             "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                        "s3://flink-jobs/orders/connectors.jar":
+                            "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
                     },
                     "fetcher_image": "registry.example.com/mirror/busybox:1.36",
                 },

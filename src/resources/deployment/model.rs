@@ -148,6 +148,10 @@ pub struct Artifact {
     pub dependency_sha256: Attr<BTreeMap<String, String>>,
     #[serde(default)]
     pub fetcher_image: Attr<String>,
+    // Left out of the recorded inputs while unset, so deployments without one record what
+    // earlier releases did.
+    #[serde(default, skip_serializing_if = "Attr::is_null")]
+    pub s3_fetcher_image: Attr<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -246,6 +246,72 @@ fn quantity_value(text: &str) -> Option<f64> {
     text.parse().ok()
 }
 
+/// The init containers that fetch the job's artifacts into `usrlib`: `fetch-artifacts` for
+/// `http(s)://` jars, `fetch-s3-artifacts` for `s3://` ones with the blob storage's keys (from
+/// its Secret, as Flink's containers get them), endpoint and region.
+fn fetch_containers(d: &Resolved) -> Vec<Json> {
+    let mount = json!([{"name": "usrlib", "mountPath": USRLIB_DIR}]);
+    let resources = json!({"requests": fetch_resources(), "limits": fetch_resources()});
+    let mut out = Vec::new();
+    let downloads = artifacts::downloads(&d.artifact);
+    if !downloads.is_empty() {
+        out.push(json!({
+            "name": "fetch-artifacts",
+            "image": d.artifact.fetcher_image,
+            "command": ["sh", "-c", artifacts::fetch_script(&downloads)],
+            "volumeMounts": mount,
+            "resources": resources,
+            "securityContext": container_security(d),
+        }));
+    }
+    let copies = artifacts::s3_downloads(&d.artifact);
+    if !copies.is_empty() {
+        let storage = d.blob_storage.as_ref();
+        let endpoint = storage.and_then(|b| b.endpoint.as_deref());
+        let path_style = storage.and_then(|b| b.path_style_access).unwrap_or(false);
+        // The CLI signs for a region even at an endpoint of another store.
+        let region = storage
+            .and_then(|b| b.region.clone())
+            .unwrap_or_else(|| "us-east-1".into());
+        // The CLI's own files (its configuration, caches) go to the pod's /tmp volume, as the
+        // root filesystem is read-only.
+        let mut env = vec![
+            json!({"name": "AWS_REGION", "value": region}),
+            json!({"name": "HOME", "value": "/tmp"}),
+        ];
+        env.extend(blob_storage_keys(d));
+        // A Python program with the transfers' buffers: twice a wget's.
+        let memory = json!({"cpu": "100m", "memory": "256Mi"});
+        out.push(json!({
+            "name": artifacts::S3_FETCHER,
+            "image": d.artifact.s3_fetcher_image,
+            "command": ["sh", "-c", artifacts::s3_fetch_script(&copies, endpoint, path_style)],
+            "env": env,
+            "volumeMounts": [
+                {"name": "usrlib", "mountPath": USRLIB_DIR},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
+            "resources": {"requests": memory, "limits": memory},
+            "securityContext": container_security(d),
+        }));
+    }
+    out
+}
+
+/// The blob storage's keys from its Secret, as environment variables the S3 clients read.
+fn blob_storage_keys(d: &Resolved) -> Vec<Json> {
+    let Some(secret) = d.blob_storage.as_ref().and_then(|b| b.secret.as_ref()) else {
+        return Vec::new();
+    };
+    [
+        ("AWS_ACCESS_KEY_ID", "access_key"),
+        ("AWS_SECRET_ACCESS_KEY", "secret_key"),
+    ]
+    .into_iter()
+    .map(|(var, key)| json!({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}))
+    .collect()
+}
+
 /// The provider's own pod template of `component`, before the user's and the rollout hash.
 fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
     let names = Names::of(&d.name);
@@ -270,16 +336,7 @@ fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
         env.retain(|e| e["name"] != ENABLE_BUILT_IN_PLUGINS);
         env.push(json!({"name": ENABLE_BUILT_IN_PLUGINS, "value": value}));
     }
-    if let Some(secret) = d.blob_storage.as_ref().and_then(|b| b.secret.as_ref()) {
-        for (var, key) in [
-            ("AWS_ACCESS_KEY_ID", "access_key"),
-            ("AWS_SECRET_ACCESS_KEY", "secret_key"),
-        ] {
-            env.push(
-                json!({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}),
-            );
-        }
-    }
+    env.extend(blob_storage_keys(d));
     let (cpu, memory) = if component == "jobmanager" {
         &d.jobmanager
     } else {
@@ -293,12 +350,11 @@ fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
     } else if d.queryable_state {
         ports.push(json!({"name": "queryable-state", "containerPort": crate::flink::render::QUERYABLE_STATE_PROXY_PORT}));
     }
-    let downloads = artifacts::downloads(&d.artifact);
     let mut mounts = vec![json!({"name": "flink-config", "mountPath": CONF_DIR})];
     let mut volumes =
         vec![json!({"name": "flink-config", "configMap": {"name": names.config_map}})];
     // Only downloads need a volume there: it would hide a `local://` jar in the image's usrlib.
-    if !downloads.is_empty() {
+    if artifacts::fetches(&d.artifact) {
         mounts.push(json!({"name": "usrlib", "mountPath": USRLIB_DIR}));
         volumes.push(json!({"name": "usrlib", "emptyDir": {}}));
     }
@@ -330,15 +386,9 @@ fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
         }],
         "volumes": volumes,
     });
-    if !downloads.is_empty() {
-        spec["initContainers"] = json!([{
-            "name": "fetch-artifacts",
-            "image": d.artifact.fetcher_image,
-            "command": ["sh", "-c", artifacts::fetch_script(&downloads)],
-            "volumeMounts": [{"name": "usrlib", "mountPath": USRLIB_DIR}],
-            "resources": {"requests": fetch_resources(), "limits": fetch_resources()},
-            "securityContext": container_security(d),
-        }]);
+    let fetchers = fetch_containers(d);
+    if !fetchers.is_empty() {
+        spec["initContainers"] = Json::Array(fetchers);
     }
     if !d.pod.image_pull_secrets.is_empty() {
         spec["imagePullSecrets"] = d

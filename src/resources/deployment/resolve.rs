@@ -29,6 +29,8 @@ pub struct Artifact {
     pub dependency_sha256: BTreeMap<String, String>,
     /// The image of the init container that downloads the artifacts.
     pub fetcher_image: String,
+    /// The image of the init container that copies `s3://` artifacts.
+    pub s3_fetcher_image: String,
 }
 
 /// The uid and gid of the official image's `flink` user (`USER flink` in apache/flink-docker).
@@ -412,6 +414,13 @@ pub fn resolve(model: &Model) -> Option<Resolved> {
                     .known()
                     .cloned()
                     .unwrap_or_else(|| super::artifacts::DEFAULT_FETCHER_IMAGE.into()),
+            },
+            s3_fetcher_image: match &artifact.s3_fetcher_image {
+                Attr::Unknown => return None,
+                other => other
+                    .known()
+                    .cloned()
+                    .unwrap_or_else(|| super::artifacts::DEFAULT_S3_FETCHER_IMAGE.into()),
             },
         },
         parallelism: u32::try_from(parallelism).ok()?,

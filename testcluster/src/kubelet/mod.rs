@@ -254,6 +254,10 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
 /// Where claims' volumes live under the work directory: a name no namespace can have.
 const CLAIMS_DIR: &str = "_persistent-volumes";
 
+/// The `PATH` of the images whose commands run on the host's tools (busybox's, the AWS CLI's,
+/// Docker's default).
+const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// What a pod's container starts with.
 struct Prepared {
     script: String,
@@ -296,6 +300,12 @@ fn prepare(
     );
     // The container's own variables win over the kubelet's, as in a cluster.
     let mut env = service_account::environment(api);
+    let flink = runs_flink(which, container, options);
+    if !flink {
+        // A container's `PATH` is its image's, never the host user's: tools installed for root
+        // alone (under /root) are out of reach of a container running as another user.
+        env.insert("PATH".into(), IMAGE_PATH.into());
+    }
     env.extend(
         volumes::environment(store, &ns, &name, &runtime.address.to_string(), container)
             .map_err(not_started("CreateContainerConfigError"))?,
@@ -325,7 +335,7 @@ fn prepare(
         network::hosts_file(&name, runtime.address, services),
     )
     .map_err(|e| not_started("RunContainerError")(e.to_string()))?;
-    let script = if runs_flink(which, container, options) {
+    let script = if flink {
         flink_script(&name, container, &mounts, &hosts, &env, options, &security)?
     } else {
         container::command_script(
