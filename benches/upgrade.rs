@@ -9,7 +9,13 @@
 //! timestamps: from the old job's stop-with-savepoint trigger (`/jobs/<id>/checkpoints`) to the
 //! moment every subtask of the restored job is RUNNING (`/jobs/<id>/vertices/<v>/subtasktimes`).
 //! The upgrades are a STATEFUL upgrade (a configuration change), a parallelism change (1 -> 2 on
-//! one TaskManager with two slots) and a TaskManager-count change (1 -> 2). Then the ratios.
+//! one TaskManager with two slots) and a TaskManager-count change (1 -> 2). Then, with
+//! `in_place_rescaling = true` (Flink's adaptive scheduler; turning it on rolls out, unmeasured),
+//! the parallelism 1 -> 2 again in place: its downtime runs from the moment Flink's adaptive
+//! scheduler entered `Restarting` (its rescale history, Flink 2.3) to every subtask RUNNING at the
+//! new parallelism,
+//! and the by-hand side asks Flink the same (`PUT /jobs/<id>/resource-requirements`). Then the
+//! ratios.
 //!
 //! Run with `cargo bench --bench upgrade` (as root: the local kubelet needs it). `UPGRADE_RUNS`
 //! repeats the whole sequence (default 1).
@@ -291,6 +297,62 @@ const STEPS: [Step; 4] = [
     },
 ];
 
+/// The in-place sequence: the adaptive scheduler turned on (a rollout, not measured), then the
+/// parallelism raised in place.
+const IN_PLACE: [Step; 2] = [
+    Step {
+        name: "adaptive scheduler on",
+        parallelism: 1,
+        task_managers: 1,
+        object_reuse: true,
+    },
+    Step {
+        name: "in-place parallelism 1 -> 2",
+        parallelism: 2,
+        task_managers: 1,
+        object_reuse: true,
+    },
+];
+
+/// The downtime of an in-place rescale of `job` to `parallelism`: from the moment Flink's adaptive
+/// scheduler entered `Restarting` for the newest rescale (its rescale history,
+/// `/jobs/<id>/rescales/history`, Flink 2.3; the job's own timestamps start over with the new
+/// execution graph) to the last subtask RUNNING again, once every subtask runs at the new
+/// parallelism; with that last moment.
+fn in_place_downtime(address: &str, job: &str, parallelism: u32) -> Option<(Duration, u64)> {
+    let (running, now) = all_tasks_running(address, job)?;
+    if now != u64::from(parallelism) {
+        return None;
+    }
+    let restarted = restarting_entered(address, job)?;
+    Some((
+        Duration::from_millis(running.saturating_sub(restarted)),
+        running,
+    ))
+}
+
+/// When the adaptive scheduler entered `Restarting` in the newest rescale of `job` that has it
+/// (the history lists the rescales; each one's details give its scheduler states).
+fn restarting_entered(address: &str, job: &str) -> Option<u64> {
+    let history = get_json(address, &format!("/jobs/{job}/rescales/history"))?;
+    history
+        .as_array()?
+        .iter()
+        .filter_map(|rescale| {
+            let id = rescale["rescaleUuid"].as_str()?;
+            get_json(address, &format!("/jobs/{job}/rescales/details/{id}"))
+        })
+        .flat_map(|details| {
+            details["schedulerStates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|span| span["state"] == "Restarting")
+        .filter_map(|span| span["enterTimestampInMillis"].as_u64())
+        .max()
+}
+
 /// What one side measured: create to RUNNING, then the downtime of each upgrade; and the wall
 /// time of each command that did it (terraform apply, or the by-hand script's steps).
 #[derive(Default)]
@@ -303,7 +365,7 @@ struct Figures {
 /// details and checkpoint statistics; the by-hand side runs the same configuration) to 200 ms:
 /// with the default 3 s the old JobManager can be gone before its statistics show the savepoint
 /// of the stop (seen).
-fn deployment(cluster: &Cluster, port: u16, storage: &str, step: Step) -> String {
+fn deployment(cluster: &Cluster, port: u16, storage: &str, step: Step, in_place: bool) -> String {
     format!(
         r#"{provider}
 resource "flink_deployment" "counter" {{
@@ -317,6 +379,7 @@ resource "flink_deployment" "counter" {{
   parallelism             = {parallelism}
   task_slots              = 2
   number_of_task_managers = {task_managers}
+  in_place_rescaling      = {in_place}
   resources = {{
     jobmanager  = {{ memory = "1024m" }}
     taskmanager = {{ memory = "1024m" }}
@@ -326,6 +389,7 @@ resource "flink_deployment" "counter" {{
     "execution.checkpointing.dir"           = "file://{storage}/checkpoints"
     "pipeline.object-reuse"                 = "{object_reuse}"
     "web.refresh-interval"                  = "200 ms"
+    "web.adaptive-scheduler.rescale-history.size" = "8"
   }}
   {NODE_STORAGE}
 }}
@@ -336,6 +400,78 @@ resource "flink_deployment" "counter" {{
         task_managers = step.task_managers,
         object_reuse = step.object_reuse,
     )
+}
+
+/// The provider's in-place rescale on `cluster` (after the upgrade sequence): its downtime from
+/// Flink's timestamps and the apply's wall time; and what it rendered with the adaptive
+/// scheduler on, for the by-hand side.
+fn provider_in_place(
+    cluster: &Cluster,
+    ws: &Workspace,
+    port: u16,
+    storage: &str,
+) -> (Option<Duration>, Duration, Rendered) {
+    ws.config(&deployment(cluster, port, storage, IN_PLACE[0], true));
+    ws.apply();
+    let rendered = configmap(cluster);
+    let values = ws.resource_values("flink_deployment.counter");
+    let (id, job) = (
+        values["id"].as_str().unwrap().to_string(),
+        values["job_id"].as_str().unwrap().to_string(),
+    );
+    ws.config(&deployment(cluster, port, storage, IN_PLACE[1], true));
+    let started = Instant::now();
+    ws.apply();
+    let wall = started.elapsed();
+    let rescaled = ws.resource_values("flink_deployment.counter");
+    assert_eq!(
+        rescaled["job_id"],
+        job.as_str(),
+        "rescaled in place: the same job"
+    );
+    let address = wait_for("the JobManager of the job", Duration::from_secs(60), || {
+        jobmanager_running(cluster, &id, &job)
+    });
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let took = loop {
+        if let Some((took, _)) = in_place_downtime(&address, &job, IN_PLACE[1].parallelism) {
+            break took;
+        }
+        if Instant::now() > deadline {
+            let detail = get_json(&address, &format!("/jobs/{job}")).unwrap_or_default();
+            let history = get_json(&address, &format!("/jobs/{job}/rescales/history"));
+            panic!(
+                "the in-place rescale never showed every task RUNNING at {} after a Restarting: \
+                 job {detail}, rescale history {history:?}",
+                IN_PLACE[1].parallelism
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    println!(
+        "provider, {}: {} from Flink's timestamps, apply {}",
+        IN_PLACE[1].name,
+        seconds(took),
+        seconds(wall)
+    );
+    (Some(took), wall, rendered)
+}
+
+/// What the provider put in the deployment's ConfigMap.
+fn configmap(cluster: &Cluster) -> Rendered {
+    let read = |key: &str| {
+        cluster.kubectl(&[
+            "get",
+            "configmap",
+            "flink-counter-config",
+            "-o",
+            &format!("jsonpath={{.data.{}}}", key.replace('.', "\\.")),
+        ])
+    };
+    Rendered {
+        config_yaml: read("config.yaml"),
+        log4j: read("log4j-console.properties"),
+    }
 }
 
 /// The REST address of the JobManager pod that runs `job`.
@@ -361,7 +497,8 @@ struct Rendered {
     log4j: String,
 }
 
-/// The provider's side; also returns the configuration it rendered for each step.
+/// The provider's side; also returns the configuration it rendered for each step (the in-place
+/// sequence's last).
 fn provider(jar: &Path) -> (Figures, Vec<Rendered>) {
     let cluster = Cluster::start_with_pods("bench-upgrade");
     assert!(
@@ -376,7 +513,7 @@ fn provider(jar: &Path) -> (Figures, Vec<Rendered>) {
     let mut configs = Vec::new();
     let mut previous: Option<(String, String)> = None;
     for step in STEPS {
-        ws.config(&deployment(&cluster, port, &storage_path, step));
+        ws.config(&deployment(&cluster, port, &storage_path, step, false));
         let watch = previous
             .as_ref()
             .map(|(address, job)| TriggerWatch::start(address.clone(), job.clone()));
@@ -452,21 +589,13 @@ fn provider(jar: &Path) -> (Figures, Vec<Rendered>) {
             seconds(wall)
         );
         ws.assert_no_changes();
-        let read = |key: &str| {
-            cluster.kubectl(&[
-                "get",
-                "configmap",
-                "flink-counter-config",
-                "-o",
-                &format!("jsonpath={{.data.{}}}", key.replace('.', "\\.")),
-            ])
-        };
-        configs.push(Rendered {
-            config_yaml: read("config.yaml"),
-            log4j: read("log4j-console.properties"),
-        });
+        configs.push(configmap(&cluster));
         previous = Some((address, job));
     }
+    let (took, wall, rendered) = provider_in_place(&cluster, &ws, port, &storage_path);
+    figures.flink.push(took);
+    figures.wall.push(wall);
+    configs.push(rendered);
     ws.destroy();
     (figures, configs)
 }
@@ -518,7 +647,7 @@ impl Drop for HandCluster {
 }
 
 /// `config.yaml` as the provider rendered it, with what differs outside a pod: addresses and
-/// ports on the loopback, the state directories, the job id and where it restores from.
+/// ports on the loopback (the TaskManagers' RPC port random), the state directories, the job id and where it restores from.
 fn local_config(
     rendered: &str,
     storage: &Path,
@@ -537,6 +666,7 @@ fn local_config(
         "jobmanager.bind-host",
         "taskmanager.bind-host",
         "taskmanager.host",
+        "taskmanager.rpc.port",
         "execution.checkpointing.savepoint-dir",
         "execution.checkpointing.dir",
         "execution.savepoint.path",
@@ -565,6 +695,8 @@ fn local_config(
         ("jobmanager.bind-host", "127.0.0.1".into()),
         ("taskmanager.bind-host", "127.0.0.1".into()),
         ("taskmanager.host", "127.0.0.1".into()),
+        // Each pod has its own address for the fixed port; processes on one machine do not.
+        ("taskmanager.rpc.port", "0".into()),
         (
             "execution.checkpointing.savepoint-dir",
             format!("file://{storage}/savepoints"),
@@ -775,7 +907,64 @@ fn by_hand(home: &Path, jar: &Path, configs: &[Rendered]) -> Figures {
         running = Some((cluster, job));
     }
     drop(running);
+    let (took, wall) =
+        by_hand_in_place(home, &jar_dir, &storage, work.path(), &configs[STEPS.len()]);
+    figures.flink.push(Some(took));
+    figures.wall.push(wall);
     figures
+}
+
+/// The by-hand in-place rescale: a cluster on the provider's configuration with the adaptive
+/// scheduler, its job's parallelism raised to 2 as a person would, through Flink's resource
+/// requirements; the downtime from Flink's timestamps and the wall time from the request on.
+fn by_hand_in_place(
+    home: &Path,
+    jar_dir: &Path,
+    storage: &Path,
+    work: &Path,
+    rendered: &Rendered,
+) -> (Duration, Duration) {
+    let job = format!("{:032x}", 0xada0_0000_u64 + (now_ms() << 20));
+    let conf = work.join("conf-in-place");
+    let logs = work.join("log-in-place");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(conf.join("log4j-console.properties"), &rendered.log4j).unwrap();
+    let ports = free_ports();
+    let text = local_config(&rendered.config_yaml, storage, &job, None, ports);
+    std::fs::write(conf.join("config.yaml"), text).unwrap();
+    let rest = format!("127.0.0.1:{}", ports.1);
+    let _cluster = HandCluster {
+        rest: rest.clone(),
+        conf: conf.clone(),
+        processes: start_by_hand(home, jar_dir, &conf, &logs, true, 0..1),
+    };
+    wait_for("every task RUNNING", Duration::from_secs(120), || {
+        all_tasks_running(&rest, &job).filter(|(_, p)| *p == 1)
+    });
+    let started = Instant::now();
+    let path = format!("/jobs/{job}/resource-requirements");
+    let (_, current) = http(&rest, "GET", &path, "").unwrap();
+    let mut requirements: Json = serde_json::from_str(&current).unwrap();
+    // Vertices the job's code gave a parallelism of their own keep it, as the provider leaves them.
+    for requirement in requirements.as_object_mut().unwrap().values_mut() {
+        if requirement["parallelism"]["upperBound"] == IN_PLACE[0].parallelism {
+            requirement["parallelism"]["upperBound"] = IN_PLACE[1].parallelism.into();
+        }
+    }
+    let (code, answer) = http(&rest, "PUT", &path, &requirements.to_string()).unwrap();
+    assert!(code < 300, "PUT {path}: {code} {answer}");
+    let (took, _) = wait_for("every task RUNNING at 2", Duration::from_secs(180), || {
+        in_place_downtime(&rest, &job, IN_PLACE[1].parallelism)
+    });
+    let wall = started.elapsed();
+    println!(
+        "by hand, {}: {} from Flink's timestamps, {} in all",
+        IN_PLACE[1].name,
+        seconds(took),
+        seconds(wall)
+    );
+    (took, wall)
 }
 
 fn seconds(d: Duration) -> String {
@@ -813,11 +1002,12 @@ fn main() {
             "| | provider (Flink) | provider (apply) | by hand (Flink) | by hand (wall) | ratio |"
         );
         println!("| --- | --- | --- | --- | --- | --- |");
-        for (i, step) in STEPS.iter().enumerate() {
+        let names = STEPS.iter().map(|s| s.name).chain([IN_PLACE[1].name]);
+        for (i, name) in names.enumerate() {
             let what = if i == 0 {
                 "create to RUNNING".to_string()
             } else {
-                format!("{} downtime", step.name)
+                format!("{name} downtime")
             };
             let ratio = match (provided.flink[i], floor.flink[i]) {
                 (Some(p), Some(f)) if !f.is_zero() => {

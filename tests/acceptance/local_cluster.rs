@@ -499,6 +499,7 @@ fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
             .then_some(p)
     });
+    let ready_at = Instant::now();
     let address = format!("{}:8081", jobmanager["status"]["podIP"].as_str().unwrap());
     let ca = secret_value(&cluster, "flink-platform-ca", "ca.crt");
     let (cert, key) = (
@@ -525,6 +526,7 @@ fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
         ws.resource_values("flink_deployment.secure")["status"],
         "RUNNING"
     );
+    probes_pass_quietly(&cluster, &id, ready_at);
     // Without a client certificate, or over plain HTTP, REST does not answer.
     let anonymous = https_get(tls_client(&ca, None), &address, "/overview");
     assert!(
@@ -595,6 +597,54 @@ fn tls_deployment_runs_with_mutual_tls_from_its_mounted_secret() {
     );
     let destroyed = ws.destroy();
     assert!(destroyed.contains("Final savepoint taken"), "{destroyed}");
+}
+
+/// The provider's probes on deployment `id`'s pods (TCP connects to ports that speak TLS) have
+/// run, liveness included (it probes every 10 s), and pass: both pods started and ready, no
+/// `Unhealthy` Event but the startup probe's while the JVM opened its port, and nothing in
+/// Flink's logs about the probes' connections that never start a handshake.
+fn probes_pass_quietly(cluster: &Cluster, id: &str, ready_at: Instant) {
+    std::thread::sleep(Duration::from_secs(12).saturating_sub(ready_at.elapsed()));
+    for component in ["jobmanager", "taskmanager"] {
+        let p = pod(cluster, component, id);
+        let name = p["metadata"]["name"].as_str().unwrap();
+        let status = &p["status"]["containerStatuses"][0];
+        assert_eq!(
+            (
+                &status["started"],
+                &status["ready"],
+                &status["restartCount"]
+            ),
+            (&true.into(), &true.into(), &0.into()),
+            "{name}: {status:#}"
+        );
+        let events = cluster.kubectl(&[
+            "get",
+            "events",
+            "--field-selector",
+            &format!("involvedObject.name={name},reason=Unhealthy"),
+            "-o",
+            "jsonpath={.items[*].message}",
+        ]);
+        assert!(
+            !events.contains("Readiness probe failed") && !events.contains("Liveness probe failed"),
+            "{name}: {events}"
+        );
+        let logs = cluster.kubectl(&["logs", name, "-c", "flink-main-container"]);
+        // A probe never sends a ClientHello, so a client that sent no certificate is not one
+        // (seen now and then from another client in this test, probes or not).
+        let noisy: Vec<&str> = logs
+            .lines()
+            .filter(|l| {
+                let l = l.to_ascii_lowercase();
+                (l.contains("handshake")
+                    || l.contains("notsslrecord")
+                    || l.contains("sslexception"))
+                    && !l.contains("empty client certificate chain")
+            })
+            .collect();
+        assert!(noisy.is_empty(), "{name}: {noisy:#?}");
+    }
 }
 
 fn failing(cluster: &Cluster, port: u16, image: Option<&str>, class: &str) -> String {

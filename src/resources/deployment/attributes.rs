@@ -343,7 +343,7 @@ pub fn schema() -> Schema {
                 ],
             )
             .optional()
-            .description("Kubernetes pod options of the JobManager and TaskManagers. The pods meet the Pod Security `restricted` standard by default: they run as a non-root user (`run_as_user`), without privilege escalation, with every capability dropped, the runtime's default seccomp profile and a read-only root filesystem, mount a service-account token only under Kubernetes HA (where Flink calls the API) or with `service_account_annotations` (workload identity), and always set requests and limits."),
+            .description("Kubernetes pod options of the JobManager and TaskManagers. The pods meet the Pod Security `restricted` standard by default: they run as a non-root user (`run_as_user`), without privilege escalation, with every capability dropped, the runtime's default seccomp profile and a read-only root filesystem, mount a service-account token only under Kubernetes HA (where Flink calls the API) or with `service_account_annotations` (workload identity), and always set requests and limits. Flink's containers have startup, readiness and liveness probes (see `pod_template`)."),
             Attribute::typed("pod_template", Type::Dynamic)
                 .optional()
                 .description(POD_TEMPLATE_DESCRIPTION),
@@ -604,7 +604,15 @@ const POD_TEMPLATE_DESCRIPTION: &str =
      defaults for the fields they leave out (no privilege escalation, every capability \
      dropped, a read-only root filesystem unless `pod.read_only_root_filesystem = false`), so \
      a plain sidecar meets Pod Security `restricted`; a field a sidecar sets is its own, and \
-     may give that up. The template is checked at plan against the Kubernetes schema (unknown \
+     may give that up. Flink's container has TCP probes by default (as Flink's own Kubernetes \
+     manifests probe; HTTP could not present the client certificate of \
+     `tls.rest_authentication`): a startup probe that gives the JVM five minutes to open its \
+     port (`periodSeconds` 1, `failureThreshold` 300), a readiness probe every 2 s (the \
+     JobManager's REST port, which its Service routes to; a TaskManager's RPC port, fixed at \
+     6122 for it as `taskmanager.rpc.port`) and a liveness probe on the RPC port every 10 s \
+     (`timeoutSeconds` 5, `failureThreshold` 3). A `startupProbe`, `readinessProbe` or \
+     `livenessProbe` on `flink-main-container` in a template replaces the provider's whole \
+     (one handler per probe, as Kubernetes takes it). The template is checked at plan against the Kubernetes schema (unknown \
      fields and wrong types, on their paths) and the API server's rules for names, labels, env \
      names, ports and tolerations; a template computed from another resource is checked once \
      known. Numbers for quantities (`cpu: 0.5`) are taken and written as Kubernetes writes them \

@@ -355,7 +355,7 @@ fn dependency_digests(
 /// `pod.tolerations` as the API server's `ValidateTolerations` checks them, each error on the
 /// field it names.
 fn tolerations(model: &Model, diags: &mut Diagnostics) {
-    use kube_rules::tolerations::{validate, Field, Problem, Quoted, Toleration};
+    use kube_rules::tolerations::Toleration;
     let Some(list) = model.pod.known().and_then(|p| p.tolerations.known()) else {
         return;
     };
@@ -384,65 +384,77 @@ fn tolerations(model: &Model, diags: &mut Diagnostics) {
             has_seconds: false,
         };
         let at = AttributePath::root("pod").attr("tolerations").index(i);
-        for problem in validate(&fields) {
-            let name = |field| match field {
-                Field::Key => "key",
-                Field::Operator => "operator",
-                Field::Effect => "effect",
-            };
-            let (attr, summary, detail) = match problem {
-                // A bad taint value: the API server reports it under `operator`; it was written
-                // in `value`.
-                Problem::Invalid {
-                    quoted: Quoted::Value,
-                    message,
-                    ..
-                } => (
-                    "value",
-                    format!("Invalid toleration value {value:?}"),
-                    format!("A taint value is a label value: {message}."),
-                ),
-                Problem::Invalid {
-                    field,
-                    quoted,
-                    message,
-                } => {
-                    let bad = match (quoted, field) {
-                        (Quoted::Field, Field::Key) => key,
-                        (Quoted::Field, Field::Effect) => effect,
-                        _ => operator,
-                    };
-                    (
-                        name(field),
-                        format!("Invalid toleration {} {bad:?}", name(field)),
-                        format!("Kubernetes would refuse it: {message}."),
-                    )
-                }
-                Problem::NotSupported {
-                    field,
-                    value,
-                    supported,
-                } => (
-                    name(field),
-                    format!("Unsupported toleration {} {value:?}", name(field)),
-                    format!(
-                        "Kubernetes takes {}{}.",
-                        supported
-                            .iter()
-                            .map(|v| format!("{v:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        if field == Field::Effect {
-                            ", or empty for every effect"
-                        } else {
-                            " (empty means \"Equal\")"
-                        }
-                    ),
-                ),
-            };
+        for (attr, summary, detail) in toleration_findings(&fields) {
             diags.attribute_error(at.attr(attr), summary, detail);
         }
     }
+}
+
+/// What the API server refuses in one toleration: the field it concerns (where the user wrote
+/// the value), a summary and what Kubernetes takes. Shared by `pod.tolerations` and the
+/// tolerations of pod templates.
+pub fn toleration_findings(
+    fields: &kube_rules::tolerations::Toleration,
+) -> Vec<(&'static str, String, String)> {
+    use kube_rules::tolerations::{validate, Field, Problem, Quoted};
+    let name = |field| match field {
+        Field::Key => "key",
+        Field::Operator => "operator",
+        Field::Effect => "effect",
+    };
+    validate(fields)
+        .into_iter()
+        .map(|problem| match problem {
+            // A bad taint value: the API server reports it under `operator`; it was written in
+            // `value`.
+            Problem::Invalid {
+                quoted: Quoted::Value,
+                message,
+                ..
+            } => (
+                "value",
+                format!("Invalid toleration value {:?}", fields.value),
+                format!("A taint value is a label value: {message}."),
+            ),
+            Problem::Invalid {
+                field,
+                quoted,
+                message,
+            } => {
+                let bad = match (quoted, field) {
+                    (Quoted::Field, Field::Key) => fields.key,
+                    (Quoted::Field, Field::Effect) => fields.effect,
+                    _ => fields.operator,
+                };
+                (
+                    name(field),
+                    format!("Invalid toleration {} {bad:?}", name(field)),
+                    format!("Kubernetes would refuse it: {message}."),
+                )
+            }
+            Problem::NotSupported {
+                field,
+                value,
+                supported,
+            } => (
+                name(field),
+                format!("Unsupported toleration {} {value:?}", name(field)),
+                format!(
+                    "Kubernetes takes {}{}.",
+                    supported
+                        .iter()
+                        .map(|v| format!("{v:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if field == Field::Effect {
+                        ", or empty for every effect"
+                    } else {
+                        " (empty means \"Equal\")"
+                    }
+                ),
+            ),
+        })
+        .collect()
 }
 
 /// A whole log4j file and the levels the provider would render are exclusive. Checked on the

@@ -23,6 +23,9 @@ pub const KINDS: &[Kind] = &[
 pub const DEPLOYMENT_ID_LABEL: &str = "flink.flinkops.io/deployment-id";
 /// Ports of the JobManager.
 pub const RPC_PORT: u16 = 6123;
+/// The TaskManagers' RPC port: fixed (Flink picks a random one unless told), as Flink's own
+/// Kubernetes manifests fix it, so that their probes have a port to knock on.
+pub const TASKMANAGER_RPC_PORT: u16 = 6122;
 /// Blob server port.
 pub const BLOB_PORT: u16 = 6124;
 /// REST port.

@@ -4,7 +4,7 @@
 //! Queryable State Service `job-<job id>-taskmanager`, the TLS Secret, the Kubernetes HA Roles and
 //! RoleBindings of each component, the NetworkPolicy of [`super::network_policy`] and the Ingress of [`super::ingress`].
 
-use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT};
+use super::layout::{Names, BLOB_PORT, REST_PORT, RPC_PORT, TASKMANAGER_RPC_PORT};
 use super::pod_template::{self, labels};
 use super::rbac::{self, Component};
 use super::resolve::Resolved;
@@ -22,6 +22,10 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
             names.jobmanager.clone(),
         ),
         ("jobmanager.rpc.port".to_string(), RPC_PORT.to_string()),
+        (
+            "taskmanager.rpc.port".to_string(),
+            TASKMANAGER_RPC_PORT.to_string(),
+        ),
         ("blob.server.port".to_string(), BLOB_PORT.to_string()),
         ("rest.port".to_string(), REST_PORT.to_string()),
         ("jobmanager.bind-host".to_string(), "0.0.0.0".to_string()),

@@ -9,6 +9,7 @@
 use super::artifacts::{self, USRLIB_DIR};
 use super::layout::{
     Names, BLOB_PORT, DEPLOYMENT_ID_LABEL, REST_PORT, ROLLOUT_ANNOTATION, RPC_PORT,
+    TASKMANAGER_RPC_PORT,
 };
 use super::resolve::Resolved;
 use super::template_merge;
@@ -312,6 +313,36 @@ fn blob_storage_keys(d: &Resolved) -> Vec<Json> {
     .collect()
 }
 
+/// The probes of `component`'s Flink container, every field the API server would default
+/// written out (so the plan shows what the cluster keeps): TCP connects, as Flink's own
+/// Kubernetes manifests probe, because an HTTP probe cannot present the client certificate
+/// that `tls.rest_authentication` asks for. The startup probe gives a JVM five minutes to open
+/// its port (a loaded node is slow); readiness then follows the JobManager's REST port, which
+/// its Service routes to, or a TaskManager's RPC port; liveness restarts a process whose RPC
+/// port closed. A pod template's `startupProbe`, `readinessProbe` or `livenessProbe` on
+/// `flink-main-container` replaces the provider's.
+fn probes(component: &str) -> Map<String, Json> {
+    let (ready_port, rpc_port) = if component == "jobmanager" {
+        ("rest", "rpc")
+    } else {
+        ("rpc", "rpc")
+    };
+    let tcp = |port: &str, period: u32, timeout: u32, failures: u32| {
+        json!({
+            "tcpSocket": {"port": port},
+            "periodSeconds": period,
+            "timeoutSeconds": timeout,
+            "successThreshold": 1,
+            "failureThreshold": failures,
+        })
+    };
+    Map::from_iter([
+        ("startupProbe".to_string(), tcp(ready_port, 1, 1, 300)),
+        ("readinessProbe".to_string(), tcp(ready_port, 2, 1, 3)),
+        ("livenessProbe".to_string(), tcp(rpc_port, 10, 5, 3)),
+    ])
+}
+
 /// The provider's own pod template of `component`, before the user's and the rollout hash.
 fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
     let names = Names::of(&d.name);
@@ -343,7 +374,12 @@ fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
         &d.taskmanager
     };
     let resources = json!({"cpu": cpu_quantity(*cpu), "memory": quantity(memory)});
-    let mut ports = vec![json!({"name": "rpc", "containerPort": RPC_PORT})];
+    let rpc_port = if component == "jobmanager" {
+        RPC_PORT
+    } else {
+        TASKMANAGER_RPC_PORT
+    };
+    let mut ports = vec![json!({"name": "rpc", "containerPort": rpc_port})];
     if component == "jobmanager" {
         ports.push(json!({"name": "blob", "containerPort": BLOB_PORT}));
         ports.push(json!({"name": "rest", "containerPort": REST_PORT}));
@@ -386,6 +422,9 @@ fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
         }],
         "volumes": volumes,
     });
+    if let Some(main) = spec["containers"][0].as_object_mut() {
+        main.extend(probes(component));
+    }
     let fetchers = fetch_containers(d);
     if !fetchers.is_empty() {
         spec["initContainers"] = Json::Array(fetchers);

@@ -58,25 +58,16 @@ fn finding(path: Path, summary: impl Into<String>, detail: impl Into<String>) ->
 /// Quantities as the API server reads them from JSON: a number is taken too (`cpu: 2`,
 /// `memory: 1073741824`), so the template's numbers become the strings k8s-openapi reads.
 pub fn normalize_quantities(template: &mut Json) {
-    for list in ["containers", "initContainers"] {
-        let Some(containers) = template
-            .get_mut("spec")
-            .and_then(|s| s.get_mut(list))
-            .and_then(Json::as_array_mut)
-        else {
-            continue;
-        };
-        for c in containers {
-            for part in ["requests", "limits"] {
-                if let Some(map) = c
-                    .get_mut("resources")
-                    .and_then(|r| r.get_mut(part))
-                    .and_then(Json::as_object_mut)
-                {
-                    for (name, v) in map.iter_mut() {
-                        if let Some(text) = quantity_text(name, v) {
-                            *v = text.into();
-                        }
+    for c in super::template_merge::containers_mut(template) {
+        for part in ["requests", "limits"] {
+            if let Some(map) = c
+                .get_mut("resources")
+                .and_then(|r| r.get_mut(part))
+                .and_then(Json::as_object_mut)
+            {
+                for (name, v) in map.iter_mut() {
+                    if let Some(text) = quantity_text(name, v) {
+                        *v = text.into();
                     }
                 }
             }
@@ -317,7 +308,6 @@ fn rules(t: &Json, out: &mut Vec<Finding>) {
 }
 
 fn tolerations(spec: &Json, out: &mut Vec<Finding>) {
-    use kube_rules::tolerations::{validate, Field, Problem, Quoted, Toleration};
     for (i, t) in spec["tolerations"]
         .as_array()
         .into_iter()
@@ -325,49 +315,16 @@ fn tolerations(spec: &Json, out: &mut Vec<Finding>) {
         .enumerate()
     {
         let text = |k: &str| t[k].as_str().unwrap_or_default();
-        let fields = Toleration {
+        let fields = kube_rules::tolerations::Toleration {
             key: text("key"),
             operator: text("operator"),
             value: text("value"),
             effect: text("effect"),
             has_seconds: !t["tolerationSeconds"].is_null(),
         };
-        for problem in validate(&fields) {
-            let name = |field| match field {
-                Field::Key => "key",
-                Field::Operator => "operator",
-                Field::Effect => "effect",
-            };
-            let (field, message) = match problem {
-                // A bad taint value: the API server reports it under `operator`.
-                Problem::Invalid {
-                    quoted: Quoted::Value,
-                    message,
-                    ..
-                } => ("value", message),
-                Problem::Invalid { field, message, .. } => (name(field), message),
-                Problem::NotSupported {
-                    field,
-                    value,
-                    supported,
-                } => (
-                    name(field),
-                    format!(
-                        "Unsupported value {value:?}: supported values: {}",
-                        supported
-                            .iter()
-                            .map(|s| format!("{s:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ),
-            };
+        for (field, summary, detail) in super::checks::toleration_findings(&fields) {
             let path = vec![key("spec"), key("tolerations"), Step::Index(i), key(field)];
-            out.push(finding(
-                path.clone(),
-                format!("Invalid toleration at {}", display(&path)),
-                format!("Kubernetes would refuse it: {message}."),
-            ));
+            out.push(finding(path, summary, detail));
         }
     }
 }

@@ -13,7 +13,7 @@
 //! image and args, the provider's volumes, mounts, env and ports (by name, or a mount at one of
 //! its paths), its labels, the pod's security context and service account. Two things the
 //! template may set over the rendering: the main container's `resources.requests` (the limits
-//! stay `resources.<role>`, which sizes Flink's process), and, in its own containers, any
+//! stay `resources.<role>`, which sizes Flink's process) and its probes, and, in its own containers, any
 //! security context field (those it leaves out get the provider's container defaults, so a plain
 //! sidecar still meets Pod Security `restricted`).
 
@@ -151,13 +151,14 @@ pub fn merge_ours(user: &Json, ours: &Json) -> Json {
 }
 
 /// What the user's template may set over the rendering, taken out of `ours` before the merge:
-/// the main container's requests (the template's), and the security context fields of
-/// containers the user added (none of the provider's there).
+/// the main container's requests and probes (the template's; a probe whole, as the kubelet
+/// takes one handler per probe), and the security context fields of containers the user added
+/// (none of the provider's there).
 pub fn yield_to_user(user: &Json, ours: &mut Json) {
-    let user_main = user["spec"]["containers"]
+    let Some(user_main) = user["spec"]["containers"]
         .as_array()
-        .and_then(|cs| cs.iter().find(|c| name_of(c) == MAIN_CONTAINER));
-    let Some(requests) = user_main.and_then(|c| c["resources"]["requests"].as_object()) else {
+        .and_then(|cs| cs.iter().find(|c| name_of(c) == MAIN_CONTAINER))
+    else {
         return;
     };
     let Some(ours_main) = ours
@@ -166,6 +167,16 @@ pub fn yield_to_user(user: &Json, ours: &mut Json) {
         .and_then(Json::as_array_mut)
         .and_then(|cs| cs.iter_mut().find(|c| name_of(c) == MAIN_CONTAINER))
     else {
+        return;
+    };
+    for probe in PROBES {
+        if user_main.get(probe).is_some_and(|p| !p.is_null()) {
+            if let Some(main) = ours_main.as_object_mut() {
+                main.remove(probe);
+            }
+        }
+    }
+    let Some(requests) = user_main["resources"]["requests"].as_object() else {
         return;
     };
     if let Some(our_requests) = ours_main
@@ -179,6 +190,9 @@ pub fn yield_to_user(user: &Json, ours: &mut Json) {
     }
 }
 
+/// The main container's probes, each the template's to replace.
+const PROBES: [&str; 3] = ["startupProbe", "readinessProbe", "livenessProbe"];
+
 /// The provider's container security defaults on the containers and init containers the user
 /// added, each field only where the user's container leaves it out.
 pub fn secure_user_containers(pod: &mut Json, defaults: &Json, ours: &Json) {
@@ -187,30 +201,30 @@ pub fn secure_user_containers(pod: &mut Json, defaults: &Json, ours: &Json) {
         .flat_map(|list| ours["spec"][list].as_array().into_iter().flatten())
         .map(|c| name_of(c).to_string())
         .collect();
-    for list in ["containers", "initContainers"] {
-        let Some(containers) = pod
-            .get_mut("spec")
-            .and_then(|s| s.get_mut(list))
-            .and_then(Json::as_array_mut)
-        else {
+    for c in containers_mut(pod) {
+        if provider_names.iter().any(|n| n == name_of(c)) {
             continue;
-        };
-        for c in containers {
-            if provider_names.iter().any(|n| n == name_of(c)) {
-                continue;
-            }
-            let Some(c) = c.as_object_mut() else { continue };
-            let context = c
-                .entry("securityContext")
-                .or_insert_with(|| Json::Object(Map::new()));
-            if let (Some(context), Some(defaults)) = (context.as_object_mut(), defaults.as_object())
-            {
-                for (k, v) in defaults {
-                    context.entry(k.clone()).or_insert_with(|| v.clone());
-                }
+        }
+        let Some(c) = c.as_object_mut() else { continue };
+        let context = c
+            .entry("securityContext")
+            .or_insert_with(|| Json::Object(Map::new()));
+        if let (Some(context), Some(defaults)) = (context.as_object_mut(), defaults.as_object()) {
+            for (k, v) in defaults {
+                context.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
     }
+}
+
+/// Every container and init container of a pod (template).
+pub fn containers_mut(pod: &mut Json) -> impl Iterator<Item = &mut Json> {
+    pod.get_mut("spec")
+        .and_then(Json::as_object_mut)
+        .into_iter()
+        .flat_map(|spec| spec.iter_mut())
+        .filter(|(list, _)| *list == "containers" || *list == "initContainers")
+        .flat_map(|(_, list)| list.as_array_mut().into_iter().flatten())
 }
 
 /// What to write instead of a user value at `logical` (a path with named items by name, e.g.
@@ -544,6 +558,26 @@ mod tests {
             json!({"cpu": "250m", "memory": "1600Mi"})
         );
         assert_eq!(resources["limits"], json!({"cpu": "1", "memory": "1600Mi"}));
+    }
+
+    #[test]
+    fn a_templates_probe_replaces_the_providers_whole() {
+        let user = json!({"spec": {"containers": [{"name": MAIN_CONTAINER,
+            "livenessProbe": {"httpGet": {"path": "/overview", "port": "rest"}}}]}});
+        let mut rendered = ours();
+        rendered["spec"]["containers"][0]["livenessProbe"] =
+            json!({"tcpSocket": {"port": "rpc"}, "periodSeconds": 10});
+        rendered["spec"]["containers"][0]["readinessProbe"] =
+            json!({"tcpSocket": {"port": "rest"}, "periodSeconds": 2});
+        yield_to_user(&user, &mut rendered);
+        assert!(conflicts(&user, &rendered, "jobmanager").is_empty());
+        let main = &merge_ours(&user, &rendered)["spec"]["containers"][0];
+        assert_eq!(
+            main["livenessProbe"],
+            json!({"httpGet": {"path": "/overview", "port": "rest"}}),
+            "no tcpSocket left beside the template's handler"
+        );
+        assert_eq!(main["readinessProbe"]["tcpSocket"]["port"], "rest");
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub struct ContainerProcess {
     /// The run before the current state, when there was one.
     pub last_exit: Option<Ended>,
     next_start: Instant,
+    /// Times it was started: tells one run from the next.
+    pub runs: u32,
 }
 
 pub use crate::store::now;
@@ -81,6 +83,7 @@ impl ContainerProcess {
             },
             last_exit: None,
             next_start: Instant::now(),
+            runs: 0,
         }
     }
 
@@ -130,6 +133,7 @@ impl ContainerProcess {
         match command.spawn() {
             Ok(child) => {
                 self.child = Some(child);
+                self.runs += 1;
                 self.started_at = now();
                 self.state = State::Running {
                     started_at: self.started_at.clone(),

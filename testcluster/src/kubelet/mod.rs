@@ -2,8 +2,8 @@
 //! containers run as real local processes in its own network namespace (its pod IP), each in a
 //! mount namespace of its own (its volumes at their mount paths): a Flink image's container as
 //! the Java process its entrypoint starts, any other (init containers, sidecars) as its command
-//! on this machine's tools. With them the status a kubelet reports (phase, Ready, each
-//! container's state and restarts, pod IP), Endpoints for Services, Service names in a hosts
+//! on this machine's tools. With them the status a kubelet reports (phase, Ready from the
+//! containers' probes, each container's state and restarts, pod IP), Endpoints for Services, Service names in a hosts
 //! file, and NetworkPolicy ingress rules in each pod's network namespace. Stopping the server
 //! stops every process it started.
 //!
@@ -23,6 +23,7 @@ mod pod_containers;
 mod pod_events;
 mod pod_status;
 mod pods;
+mod probes;
 mod replica_sets;
 mod runtime;
 mod security;
@@ -148,7 +149,7 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
             let ready = |ns: &str, name: &str| {
                 runtimes
                     .get(&(ns.to_string(), name.to_string()))
-                    .is_some_and(|r| r.containers.ready())
+                    .is_some_and(PodRuntime::ready)
             };
             replica_sets::reconcile_deployments(store, &ready);
             replica_sets::reconcile_replica_sets(store, &ready, &mut serial);
@@ -223,7 +224,15 @@ fn run(shared: &Shared, options: &Options, api: &InClusterApi, stop: &AtomicBool
                         .cannot_start(not.reason, not.message),
                 }
             }
-            let status = pod_status::status(pod, &runtime.containers, runtime.address);
+            if !runtime.terminating() {
+                for (kind, reason, message) in runtime.probe(pod) {
+                    pod_events::kubelet(store, pod, kind, reason, &message);
+                }
+            }
+            let probed =
+                |i: usize, _: &container_process::ContainerProcess| runtime.started_and_ready(i);
+            let status =
+                pod_status::probed_status(pod, &runtime.containers, runtime.address, &probed);
             pods::write_pod_status(store, pod, status);
         }
         let running: Vec<network_policy::Running> = runtimes

@@ -3,7 +3,8 @@
 //! `kuberuntime_container.go` and `images/image_manager.go` for the messages): `Scheduled` when
 //! it is bound; `Pulled`, `Created` and `Started` each time a container starts; `Failed` when one
 //! cannot (a pull that fails, a missing ConfigMap or Secret); `BackOff` when a failed container
-//! waits to restart; `Killing` when the pod is deleted. Recorded on transitions only, as the
+//! waits to restart; `Killing` when the pod is deleted or a probe failed; `Unhealthy` for each
+//! failed probe. Recorded on transitions only, as the
 //! kubelet records them once per attempt, not once per status write.
 
 use crate::events::{self, Occurrence};
@@ -43,6 +44,11 @@ pub fn scheduled(store: &Store, pod: &Json, node: &str) {
         &format!("Successfully assigned {ns}/{name} to {node}"),
         "default-scheduler",
     );
+}
+
+/// A kubelet Event of `kind` (`Normal`, `Warning`) about `pod`.
+pub fn kubelet(store: &Store, pod: &Json, kind: &str, reason: &str, message: &str) {
+    record(store, pod, kind, reason, message, "kubelet");
 }
 
 /// The kubelet's Events as it stops the pod's running containers.

@@ -35,15 +35,17 @@ fn state(state: &State) -> Json {
     }
 }
 
-/// One entry of `containerStatuses` or `initContainerStatuses`; `ready` as the kubelet decides
-/// it (an init container is ready once it succeeded, an app container while it runs).
-fn container_status(spec: &Json, process: &ContainerProcess, ready: bool) -> Json {
+/// One entry of `containerStatuses` or `initContainerStatuses`; `started` and `ready` as the
+/// kubelet decides them (an init container is ready once it succeeded; an app container is
+/// started once its startup probe succeeded, ready while its readiness probe does, each `true`
+/// while it runs when it has no such probe).
+fn container_status(spec: &Json, process: &ContainerProcess, started: bool, ready: bool) -> Json {
     let mut status = json!({
         "name": process.name,
         "image": spec["image"].clone(),
         "imageID": "",
         "ready": ready,
-        "started": process.running(),
+        "started": started,
         "restartCount": process.restarts,
         "state": state(&process.state),
         "lastState": {},
@@ -54,17 +56,19 @@ fn container_status(spec: &Json, process: &ContainerProcess, ready: bool) -> Jso
     status
 }
 
-/// The statuses of `processes`, the containers of `specs` in that order, each `ready` as it says.
-fn statuses(
-    specs: &Json,
-    processes: &[ContainerProcess],
-    ready: fn(&ContainerProcess) -> bool,
-) -> Json {
+/// Container `i`'s `started` and `ready`.
+type Probed<'a> = &'a dyn Fn(usize, &ContainerProcess) -> (bool, bool);
+
+/// The statuses of `processes`, the containers of `specs` in that order, each as `probed` says.
+fn statuses(specs: &Json, processes: &[ContainerProcess], probed: Probed) -> Json {
     let specs = specs.as_array().map(Vec::as_slice).unwrap_or_default();
     processes
         .iter()
         .enumerate()
-        .map(|(i, c)| container_status(specs.get(i).unwrap_or(&Json::Null), c, ready(c)))
+        .map(|(i, c)| {
+            let (started, ready) = probed(i, c);
+            container_status(specs.get(i).unwrap_or(&Json::Null), c, started, ready)
+        })
         .collect()
 }
 
@@ -92,8 +96,21 @@ fn readiness(kind: &str, phase: &str, unready: &[&str]) -> Json {
     }
 }
 
-/// The status a kubelet would write for `pod`, its containers as `containers` run at `address`.
+/// The status a kubelet would write for `pod`, its containers as `containers` run at `address`,
+/// none of them probed.
+#[cfg(test)]
 pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json {
+    let running = |_: usize, c: &ContainerProcess| (c.running(), c.running());
+    probed_status(pod, containers, address, &running)
+}
+
+/// The same, app container `i`'s `started` and `ready` as `probed(i, ..)` says.
+pub fn probed_status(
+    pod: &Json,
+    containers: &PodContainers,
+    address: Ipv4Addr,
+    probed: Probed,
+) -> Json {
     let spec = &pod["spec"];
     let phase = containers.phase();
     let incomplete: Vec<&str> = containers
@@ -105,8 +122,9 @@ pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json
     let unready: Vec<&str> = containers
         .app
         .iter()
-        .filter(|c| !c.running())
-        .map(|c| c.name.as_str())
+        .enumerate()
+        .filter(|(i, c)| !probed(*i, c).1)
+        .map(|(_, c)| c.name.as_str())
         .collect();
     let initialized = if phase == "Succeeded" {
         json!({"type": "Initialized", "status": "True", "reason": "PodCompleted"})
@@ -132,15 +150,13 @@ pub fn status(pod: &Json, containers: &PodContainers, address: Ipv4Addr) -> Json
             readiness("ContainersReady", phase, &unready),
             readiness("Ready", phase, &unready),
         ],
-        // An app container is ready while it runs, an init container once it succeeded.
-        "containerStatuses": statuses(&spec["containers"], &containers.app, ContainerProcess::running),
+        "containerStatuses": statuses(&spec["containers"], &containers.app, probed),
     });
     if !containers.init.is_empty() {
-        status["initContainerStatuses"] = statuses(
-            &spec["initContainers"],
-            &containers.init,
-            ContainerProcess::succeeded,
-        );
+        status["initContainerStatuses"] =
+            statuses(&spec["initContainers"], &containers.init, &|_, c| {
+                (c.running(), c.succeeded())
+            });
     }
     status
 }

@@ -1,17 +1,20 @@
 //! One pod on this machine: its working directory (volumes, hosts file, logs), its network
 //! namespace and memory cgroup, and its containers (in the order `pod_containers` says). Each
 //! container runs in the pod's network namespace with a mount and UTS namespace of its own, set
-//! up by its script.
+//! up by its script. Each running app container's probes run while it runs (`probes`); one whose
+//! liveness or startup probe failed is stopped as the kubelet stops it (SIGTERM, SIGKILL after
+//! the grace period) and restarts as its pod's `restartPolicy` says.
 
 use super::memory::PodMemory;
 use super::network;
 use super::pod_containers::{PodContainers, Which};
+use super::probes::{ContainerProbes, Kind, Target};
 use super::termination::{PreStop, Termination};
 use serde_json::Value as Json;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A pod's processes and their history.
 pub struct PodRuntime {
@@ -30,7 +33,14 @@ pub struct PodRuntime {
     app_env: Vec<Vec<(String, String)>>,
     /// Its graceful termination, once the pod is being deleted.
     terminating: Option<Termination>,
+    /// Each app container's probes, for the run they were started for.
+    probes: Vec<Option<(u32, ContainerProbes)>>,
+    /// Each app container being killed for a failed probe: when SIGKILL follows.
+    probe_kills: Vec<Option<Instant>>,
 }
+
+/// What the kubelet records as Events after probing: (type, reason, message).
+pub type ProbeEvent = (&'static str, &'static str, String);
 
 impl PodRuntime {
     /// Pod `pod`, its network set up, its containers waiting to start; its processes kept in
@@ -50,6 +60,8 @@ impl PodRuntime {
             address,
             dir,
             app_env: vec![Vec::new(); containers.app.len()],
+            probes: (0..containers.app.len()).map(|_| None).collect(),
+            probe_kills: vec![None; containers.app.len()],
             containers,
             memory,
             oom_kills: 0,
@@ -101,6 +113,91 @@ impl PodRuntime {
             *seen = kills;
             new
         });
+    }
+
+    /// Keeps the probes of `pod`'s running app containers going: starts them for a new run,
+    /// stops them with it, and kills a container whose liveness or startup probe failed
+    /// (`terminationGracePeriodSeconds`, the probe's own if set, before SIGKILL). The Events to
+    /// record.
+    pub fn probe(&mut self, pod: &Json) -> Vec<ProbeEvent> {
+        let mut events = Vec::new();
+        let specs = pod["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for (i, c) in self.containers.app.iter().enumerate() {
+            let spec = specs.get(i).unwrap_or(&Json::Null);
+            if !c.running() {
+                self.probes[i] = None;
+                self.probe_kills[i] = None;
+                continue;
+            }
+            if let Some(at) = self.probe_kills[i] {
+                if Instant::now() >= at {
+                    c.signal("-KILL");
+                }
+                continue;
+            }
+            if self.probes[i]
+                .as_ref()
+                .is_none_or(|(run, _)| *run != c.runs)
+            {
+                let target = Target {
+                    address: self.address.into(),
+                    pid: c.pid(),
+                    env: self.app_env[i].clone(),
+                };
+                self.probes[i] = Some((c.runs, ContainerProbes::start(spec, &target)));
+            }
+            let Some((_, probes)) = &self.probes[i] else {
+                continue;
+            };
+            events.extend(
+                probes
+                    .take_unhealthy()
+                    .into_iter()
+                    .map(|m| ("Warning", "Unhealthy", m)),
+            );
+            if let Some(failed) = probes.take_failed() {
+                let field = match failed.kind {
+                    Kind::Startup => "startupProbe",
+                    _ => "livenessProbe",
+                };
+                let grace = spec[field]["terminationGracePeriodSeconds"]
+                    .as_u64()
+                    .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_u64())
+                    .unwrap_or(30);
+                events.push((
+                    "Normal",
+                    "Killing",
+                    format!(
+                        "Container {} failed {} probe, will be restarted",
+                        c.name,
+                        failed.kind.word().to_lowercase()
+                    ),
+                ));
+                c.signal("-TERM");
+                self.probe_kills[i] = Some(Instant::now() + Duration::from_secs(grace));
+            }
+        }
+        events
+    }
+
+    /// App container `i`'s `started` and `ready`, as its probes say.
+    pub fn started_and_ready(&self, i: usize) -> (bool, bool) {
+        let running = self.containers.app.get(i).is_some_and(|c| c.running());
+        match &self.probes.get(i).and_then(Option::as_ref) {
+            _ if !running => (false, false),
+            Some((_, probes)) => (probes.started(), probes.ready()),
+            // Not probed yet this run: what a container with no probes would be.
+            None => (true, true),
+        }
+    }
+
+    /// Whether the pod is ready: every app container running and ready.
+    pub fn ready(&self) -> bool {
+        self.containers.ready()
+            && (0..self.containers.app.len()).all(|i| self.started_and_ready(i).1)
     }
 
     /// Whether its graceful termination began.

@@ -10,6 +10,7 @@ mod kubectl;
 mod kubelet_env;
 mod kubelet_init;
 mod kubelet_plugins;
+mod kubelet_probes;
 mod kubelet_security;
 mod kubelet_sidecars;
 mod kubelet_termination;
