@@ -4,8 +4,10 @@
 //! strings; no Kubernetes types, so neither side depends on the other.
 //!
 //! Layout: [`strings`] (names, label keys and values, env var names, images, ports), then
-//! [`tolerations`] (`ValidateTolerations`) and the size limits of object metadata and data.
+//! [`tolerations`] (`ValidateTolerations`), [`quantity`] (resource quantities and the canonical
+//! form the server writes them back in) and the size limits of object metadata and data.
 
+pub mod quantity;
 pub mod strings;
 pub mod tolerations;
 

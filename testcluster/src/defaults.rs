@@ -6,7 +6,10 @@
 //! amounts, else `Burstable`). A PersistentVolumeClaim is bound at once, as a dynamic
 //! provisioner with `Immediate` binding would bind it: to volume `pvc-<uid>` with the capacity
 //! and access modes it asks for (the local kubelet backs it with a directory). Every write of a
-//! Namespace labels it `kubernetes.io/metadata.name=<name>`.
+//! Namespace labels it `kubernetes.io/metadata.name=<name>`, and every write of a pod spec (a
+//! Pod's, a workload's template) gets the v1 defaults of its probes (`SetDefaults_Probe`,
+//! `SetDefaults_HTTPGetAction`: `timeoutSeconds` 1, `periodSeconds` 10, `successThreshold` 1,
+//! `failureThreshold` 3, an `httpGet`'s `path` `/` and `scheme` `HTTP`).
 
 use serde_json::{json, Value as Json};
 
@@ -32,6 +35,9 @@ pub fn on_create(kind: &str, object: &mut Json) {
 /// the label `kubernetes.io/metadata.name` with its name (`pkg/registry/core/namespace/strategy.go`),
 /// which NetworkPolicies select namespaces by.
 pub fn on_write(kind: &str, object: &mut Json) {
+    if let Some(spec) = crate::kinds::pod_spec_mut(kind, object) {
+        default_probes(spec);
+    }
     if kind != "Namespace" {
         return;
     }
@@ -42,6 +48,36 @@ pub fn on_write(kind: &str, object: &mut Json) {
             *labels = json!({});
         }
         labels["kubernetes.io/metadata.name"] = name;
+    }
+}
+
+/// The v1 defaults of every probe of the pod spec's containers.
+fn default_probes(spec: &mut Json) {
+    for list in ["containers", "initContainers"] {
+        for container in spec
+            .get_mut(list)
+            .and_then(Json::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            for kind in ["startupProbe", "readinessProbe", "livenessProbe"] {
+                let Some(probe) = container.get_mut(kind).and_then(Json::as_object_mut) else {
+                    continue;
+                };
+                for (field, default) in [
+                    ("timeoutSeconds", 1),
+                    ("periodSeconds", 10),
+                    ("successThreshold", 1),
+                    ("failureThreshold", 3),
+                ] {
+                    probe.entry(field).or_insert_with(|| default.into());
+                }
+                if let Some(http) = probe.get_mut("httpGet").and_then(Json::as_object_mut) {
+                    http.entry("path").or_insert_with(|| "/".into());
+                    http.entry("scheme").or_insert_with(|| "HTTP".into());
+                }
+            }
+        }
     }
 }
 
@@ -106,6 +142,23 @@ fn qos_class(spec: &Json) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_get_their_v1_defaults() {
+        let mut deployment = json!({"spec": {"template": {"spec": {"containers": [{
+            "name": "c",
+            "readinessProbe": {"httpGet": {"port": 8080}},
+            "livenessProbe": {"tcpSocket": {"port": 1}, "periodSeconds": 3},
+        }]}}}});
+        on_write("Deployment", &mut deployment);
+        let c = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            c["readinessProbe"],
+            json!({"httpGet": {"port": 8080, "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1,
+                   "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
+        );
+        assert_eq!(c["livenessProbe"]["periodSeconds"], 3);
+    }
 
     #[test]
     fn pods_start_pending_with_their_qos_class() {

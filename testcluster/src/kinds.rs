@@ -122,3 +122,18 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
         .iter()
         .find(|k| k.group == group && k.version == version && k.plural == plural)
 }
+
+/// The pod spec inside an object of `kind` (a Pod's own, a workload's template), where it has
+/// one.
+pub fn pod_spec_mut<'a>(
+    kind: &str,
+    object: &'a mut serde_json::Value,
+) -> Option<&'a mut serde_json::Value> {
+    let pointer = match kind {
+        "Pod" => "/spec",
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => "/spec/template/spec",
+        "CronJob" => "/spec/jobTemplate/spec/template/spec",
+        _ => return None,
+    };
+    object.pointer_mut(pointer)
+}

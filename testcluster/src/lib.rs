@@ -11,7 +11,8 @@
 //! `tls` (CA, serving certificate, token, kubeconfig) -> `auth` (tokens, RBAC) -> `http` (routing,
 //! watch; bodies through `protobuf` when kubectl sends it; answers through `tables` when kubectl
 //! asks for a Table) -> `store` (objects, write semantics) -> `validation` (422) then
-//! `podsecurity` (admission), `defaults` (create-time fields), `fields` (managedFields,
+//! `podsecurity` (admission), `defaults` (create-time fields), `quantities` (quantities decoded
+//! and stored canonical), `fields` (managedFields,
 //! server-side apply) and `patch` (the other patch types); `events` (what controllers
 //! record), `kinds` (the served kinds), `selectors`, `status`, `discovery`; `kubelet`
 //! (the local pod runner, with the Deployment, ReplicaSet and endpoints controllers).
@@ -32,6 +33,7 @@ pub mod podsecurity;
 pub mod portforward;
 pub mod portforward_spdy;
 pub mod protobuf;
+pub mod quantities;
 pub mod selectors;
 pub mod spdy;
 pub mod status;

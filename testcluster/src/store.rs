@@ -336,6 +336,7 @@ impl Store {
         object: &Json,
         subresource: Option<&str>,
     ) -> Result<Vec<String>, ApiError> {
+        crate::quantities::check(kind.kind, object).map_err(ApiError::bad_request)?;
         let errors = crate::validation::validate(kind.kind, object);
         if !errors.is_empty() {
             return Err(ApiError::invalid_fields(
@@ -413,6 +414,7 @@ impl Store {
             crate::defaults::on_create(kind.kind, &mut object);
         }
         crate::defaults::on_write(kind.kind, &mut object);
+        crate::quantities::canonicalize(kind.kind, &mut object);
         if matches!(kind.kind, "Deployment" | "ReplicaSet") {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
             if object.pointer("/spec/replicas").is_none() {

@@ -587,3 +587,75 @@ fn network_policy_cidrs_and_the_blob_storage_namespace_are_checked_at_plan() {
     }
     assert_eq!(out.matches("Invalid CIDR").count(), 1, "{out}");
 }
+
+/// Quantities as a real API server stores them (it writes `2048Mi` back as `2Gi`): a memory that
+/// is a whole number of GiB, and a pod template's `0.5` cpu and `1024Mi` request, read back as
+/// applied, so the plan after apply and after import is empty; and a template value that is no
+/// quantity is a plan error on its path.
+#[test]
+fn quantities_read_back_as_the_api_server_stores_them() {
+    let cluster = Cluster::start("quantities");
+    let ns = cluster.namespace.clone();
+    let body = |request: &str| {
+        format!(
+            r#"{provider}
+resource "flink_deployment" "sized" {{
+  name          = "sized"
+  namespace     = "{ns}"
+  flink_version = "2.3"
+  wait_for_job  = false
+  artifact      = {{ jar_uri = "https://artifacts.example.com/job.jar" }}
+  resources = {{
+    jobmanager  = {{ memory = "2048m", cpu = 1 }}
+    taskmanager = {{ memory = "4 gb", cpu = 2 }}
+  }}
+  taskmanager_pod_template = {{
+    spec = {{
+      containers = [{{
+        name      = "flink-main-container"
+        resources = {{ requests = {{ cpu = 0.5, memory = "{request}" }} }}
+      }}]
+    }}
+  }}
+}}
+"#,
+            provider = cluster.provider_block(),
+        )
+    };
+    let ws = Workspace::new();
+    ws.config(&body("1 gb"));
+    let error = ws.plan_error();
+    assert!(
+        error.contains("Invalid quantity \"1 gb\"")
+            && error.contains("quantities must match the regular expression"),
+        "{error}"
+    );
+    ws.config(&body("1024Mi"));
+    ws.apply();
+    let limits = |deployment: &str| {
+        cluster.kubectl(&[
+            "get",
+            "deployment",
+            deployment,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].resources}",
+        ])
+    };
+    let jobmanager: serde_json::Value =
+        serde_json::from_str(&limits("flink-sized-jobmanager")).unwrap();
+    assert_eq!(jobmanager["limits"]["memory"], "2Gi", "{jobmanager}");
+    let taskmanager: serde_json::Value =
+        serde_json::from_str(&limits("flink-sized-taskmanager")).unwrap();
+    assert_eq!(
+        taskmanager["requests"],
+        serde_json::json!({"cpu": "500m", "memory": "1Gi"}),
+        "{taskmanager}"
+    );
+    assert_eq!(taskmanager["limits"]["memory"], "4Gi", "{taskmanager}");
+
+    let importer = Workspace::new();
+    importer.config(&body("1024Mi"));
+    importer.import("flink_deployment.sized", &format!("{ns}/sized"));
+    importer.assert_no_changes();
+    ws.destroy();
+}

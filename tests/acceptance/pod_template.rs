@@ -140,12 +140,18 @@ fn a_pod_template_adds_a_sidecar_volumes_and_an_init_container_and_its_drift_sho
         );
         assert!(logs.contains(says), "{logs}");
     }
-    let statuses = &pod(&cluster, "taskmanager", &id)["status"]["containerStatuses"];
-    assert!(
-        statuses
-            .as_array()
-            .is_some_and(|s| s.len() == 2 && s.iter().all(|c| c["ready"] == true)),
-        "{statuses}"
+    // Ready follows the containers' readiness probes, which may answer a moment after the job
+    // runs (as on a cluster).
+    wait_for(
+        "both TaskManager containers ready",
+        Duration::from_secs(60),
+        || {
+            let statuses = pod(&cluster, "taskmanager", &id)["status"]["containerStatuses"].clone();
+            statuses
+                .as_array()
+                .is_some_and(|s| s.len() == 2 && s.iter().all(|c| c["ready"] == true))
+                .then_some(())
+        },
     );
 
     // A sidecar changed by hand: the plan names the field, the apply puts it back.

@@ -56,7 +56,7 @@ fn process(name: &'static str, memory: &str, cpu: i64) -> Attribute {
                     doc: "A memory size with its unit, e.g. `1600m` or `2 gb` (Flink's units: `m` is a mebibyte).",
                     check: memory_check,
                 })
-                .description("Total process memory (`*.memory.process.size`, and the container limit), e.g. `1600m`, `2 gb`."),
+                .description("Total process memory (`*.memory.process.size`, and the container limit), e.g. `1600m`, `2 gb`. The container's limit is written as the API server stores quantities (`2048m` as `2Gi`, `1600m` as `1600Mi`), so a refresh reads back what was applied."),
         ],
     )
     .optional()
@@ -615,8 +615,9 @@ const POD_TEMPLATE_DESCRIPTION: &str =
      (one handler per probe, as Kubernetes takes it). The template is checked at plan against the Kubernetes schema (unknown \
      fields and wrong types, on their paths) and the API server's rules for names, labels, env \
      names, ports and tolerations; a template computed from another resource is checked once \
-     known. Numbers for quantities (`cpu: 0.5`) are taken and written as Kubernetes writes them \
-     (`500m`). A template change rolls the pods like any change of them, through \
+     known. Quantities are taken as numbers too (`cpu: 0.5`) and written as the API server \
+     stores them (`500m`; `1024Mi` as `1Gi`), and one that is not a quantity is a plan error on \
+     its path. A template change rolls the pods like any change of them, through \
      `upgrade_strategy`, and the template's fields are read back on refresh, so a hand edit \
      (a sidecar's image changed with kubectl) shows in the plan and apply restores it.";
 

@@ -47,6 +47,15 @@ pub fn owned_keys(d: &Resolved) -> BTreeMap<String, String> {
     if d.in_place_rescaling {
         keys.insert("jobmanager.scheduler".into(), "adaptive".into());
     }
+    // With high availability on, the JobManager takes its RPC port from this key (random by
+    // default), not from `jobmanager.rpc.port`: fixed, so its pod's `rpc` port and liveness
+    // probe are where it listens.
+    if d.high_availability.is_some() {
+        keys.insert(
+            "high-availability.jobmanager.port".into(),
+            RPC_PORT.to_string(),
+        );
+    }
     if d.tls.is_some() {
         keys.extend(crate::flink::tls::ssl_configuration(
             d.version,

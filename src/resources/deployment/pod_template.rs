@@ -75,21 +75,23 @@ pub fn content_hash(text: &str) -> String {
 
 /// A Flink memory size as a Kubernetes quantity (Flink's `m` is a mebibyte).
 fn quantity(memory: &str) -> String {
-    match crate::flink::values::memory_bytes(memory) {
+    let written = match crate::flink::values::memory_bytes(memory) {
         Some(bytes) if bytes % (1 << 20) == 0 => format!("{}Mi", bytes >> 20),
         Some(bytes) => bytes.to_string(),
         None => memory.to_string(),
-    }
+    };
+    canonical(written)
 }
 
 /// Cpu cores as the API server writes them back (`1`, `500m`), so refresh sees no false drift.
 fn cpu_quantity(cpu: f64) -> String {
-    let millis = (cpu * 1000.0).round() as i64;
-    if millis % 1000 == 0 {
-        (millis / 1000).to_string()
-    } else {
-        format!("{millis}m")
-    }
+    canonical(format!("{}m", (cpu * 1000.0).round() as i64))
+}
+
+/// A quantity as the API server stores it (`1024Mi` is kept as `1Gi`): what the provider sends
+/// must be what it reads back, or every refresh would see drift.
+fn canonical(written: String) -> String {
+    kube_rules::quantity::canonical(&written).unwrap_or(written)
 }
 
 /// The labels of every object (`component` set on pods and what selects them).
@@ -453,7 +455,8 @@ mod tests {
     #[test]
     fn memory_quantities() {
         assert_eq!(quantity("1600m"), "1600Mi");
-        assert_eq!(quantity("2 gb"), "2048Mi");
+        assert_eq!(quantity("2 gb"), "2Gi");
+        assert_eq!(quantity("1024m"), "1Gi");
         assert_eq!(cpu_quantity(1.0), "1");
         assert_eq!(cpu_quantity(0.5), "500m");
     }

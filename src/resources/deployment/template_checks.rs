@@ -55,8 +55,9 @@ fn finding(path: Path, summary: impl Into<String>, detail: impl Into<String>) ->
     }
 }
 
-/// Quantities as the API server reads them from JSON: a number is taken too (`cpu: 2`,
-/// `memory: 1073741824`), so the template's numbers become the strings k8s-openapi reads.
+/// Quantities as the API server stores them: a number is taken too (`cpu: 2`,
+/// `memory: 1073741824`), and every quantity is written back in canonical form (`1024Mi` as
+/// `1Gi`, `0.5` as `500m`), so the template's values become what refresh will read.
 pub fn normalize_quantities(template: &mut Json) {
     for c in super::template_merge::containers_mut(template) {
         for part in ["requests", "limits"] {
@@ -65,8 +66,10 @@ pub fn normalize_quantities(template: &mut Json) {
                 .and_then(|r| r.get_mut(part))
                 .and_then(Json::as_object_mut)
             {
-                for (name, v) in map.iter_mut() {
-                    if let Some(text) = quantity_text(name, v) {
+                for v in map.values_mut() {
+                    if let Some(text) =
+                        quantity_text(v).and_then(|t| kube_rules::quantity::canonical(&t))
+                    {
                         *v = text.into();
                     }
                 }
@@ -75,26 +78,13 @@ pub fn normalize_quantities(template: &mut Json) {
     }
 }
 
-/// A quantity written as a number, or a cpu as a decimal, in the form the API server writes
-/// back (`500m`, `2`), so refresh sees no false drift.
-fn quantity_text(resource: &str, value: &Json) -> Option<String> {
-    let number = match value {
-        Json::Number(n) => n.as_f64()?,
-        Json::String(s) if resource == "cpu" && s.contains('.') => s.parse::<f64>().ok()?,
-        _ => return None,
-    };
-    if resource == "cpu" {
-        let millis = (number * 1000.0).round() as i64;
-        return Some(if millis % 1000 == 0 {
-            (millis / 1000).to_string()
-        } else {
-            format!("{millis}m")
-        });
+/// A quantity's text, written as a string or a number.
+fn quantity_text(value: &Json) -> Option<String> {
+    match value {
+        Json::Number(n) => Some(n.to_string()),
+        Json::String(s) => Some(s.trim().to_string()),
+        _ => None,
     }
-    Some(match value {
-        Json::Number(n) => n.to_string(),
-        _ => return None,
-    })
 }
 
 fn path_of(p: &serde_path_to_error::Path) -> Path {
@@ -263,6 +253,20 @@ fn rules(t: &Json, out: &mut Vec<Finding>) {
                     kube_rules::image(image),
                 );
             }
+            for part in ["requests", "limits"] {
+                for (resource, v) in c["resources"][part].as_object().into_iter().flatten() {
+                    if quantity_text(v).is_none_or(|t| !kube_rules::quantity::is_valid(&t)) {
+                        out.push(finding(
+                            at(&base, &[key("resources"), key(part), key(resource)]),
+                            format!("Invalid quantity {v}"),
+                            format!(
+                                "Kubernetes would refuse it: {}, e.g. \"512Mi\", \"2Gi\", \"500m\" or \"2\".",
+                                kube_rules::quantity::INVALID
+                            ),
+                        ));
+                    }
+                }
+            }
             for (j, e) in c["env"].as_array().into_iter().flatten().enumerate() {
                 if let Some(name) = e["name"].as_str() {
                     refuse(
@@ -371,11 +375,11 @@ mod tests {
     #[test]
     fn numbers_become_quantities_as_the_api_server_writes_them() {
         let mut t = json!({"spec": {"containers": [{"name": "c", "resources": {
-            "requests": {"cpu": 0.5, "memory": 1024}, "limits": {"cpu": "1.5"}}}]}});
+            "requests": {"cpu": 0.5, "memory": 1024}, "limits": {"cpu": "1.5", "memory": "2048Mi"}}}]}});
         normalize_quantities(&mut t);
         let r = &t["spec"]["containers"][0]["resources"];
         assert_eq!(r["requests"], json!({"cpu": "500m", "memory": "1024"}));
-        assert_eq!(r["limits"]["cpu"], "1500m");
+        assert_eq!(r["limits"], json!({"cpu": "1500m", "memory": "2Gi"}));
     }
 
     #[test]
@@ -403,7 +407,8 @@ mod tests {
             "spec": {
                 "hostNetwork": true,
                 "restartPolicy": "Never",
-                "containers": [{"name": "Side", "image": " x", "env": [{"name": "A=B"}]},
+                "containers": [{"name": "Side", "image": " x", "env": [{"name": "A=B"}],
+                                "resources": {"limits": {"memory": "1 gb", "cpu": "2"}}},
                                {"name": "dup"}],
                 "initContainers": [{"name": "dup"}],
                 "volumes": [{"name": "Bad_Volume", "emptyDir": {}}],
@@ -418,6 +423,7 @@ mod tests {
                 "spec.restartPolicy",
                 "spec.containers[0].name",
                 "spec.containers[0].image",
+                "spec.containers[0].resources.limits.memory",
                 "spec.containers[0].env[0].name",
                 "spec.containers[1].name",
                 "spec.volumes[0].name",
