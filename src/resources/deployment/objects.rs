@@ -132,6 +132,21 @@ fn service(d: &Resolved, name: &str, component: &str, ports: Json) -> DesiredObj
     )
 }
 
+/// The JobManager's RPC and blob Service, which its TaskManagers dial: it routes to the
+/// JobManager as soon as its pod has an address, not once its readiness probe (the REST port)
+/// passes. A TaskManager that finds no endpoint waits `cluster.registration.error-delay` (10 s)
+/// before it tries again, so waiting for readiness here cost every start that much (measured).
+fn rpc_service(d: &Resolved, name: &str) -> DesiredObject {
+    let mut service = service(
+        d,
+        name,
+        "jobmanager",
+        json!([{"name": "rpc", "port": RPC_PORT}, {"name": "blob", "port": BLOB_PORT}]),
+    );
+    service.manifest["spec"]["publishNotReadyAddresses"] = true.into();
+    service
+}
+
 /// The ConfigMap key of the log4j file, the name the official image's scripts give log4j.
 pub const LOG4J_FILE: &str = "log4j-console.properties";
 
@@ -220,12 +235,7 @@ pub fn desired(
             tm_args,
             config_hash,
         ),
-        service(
-            d,
-            &names.jobmanager,
-            "jobmanager",
-            json!([{"name": "rpc", "port": RPC_PORT}, {"name": "blob", "port": BLOB_PORT}]),
-        ),
+        rpc_service(d, &names.jobmanager),
         service(
             d,
             &names.rest,

@@ -116,8 +116,9 @@ pub fn write_pod_status(store: &Store, pod: &Json, status: Json) {
     let _ = store.update(pod_kind, &ns, &name, updated, &write(Some("status")));
 }
 
-/// Endpoints for every Service with a selector, from the ready pods' addresses; returns each
-/// Service's name forms mapped to the first ready pod's address, for hosts files.
+/// Endpoints for every Service with a selector, from its pods' addresses (the unready ones under
+/// `notReadyAddresses` unless it publishes them); returns each Service's name forms mapped to
+/// the first address it routes to, for hosts files.
 pub fn reconcile_endpoints(store: &Store) -> BTreeMap<String, std::net::Ipv4Addr> {
     let mut names = BTreeMap::new();
     let Some(endpoints_kind) = kind("endpoints") else {
@@ -129,19 +130,31 @@ pub fn reconcile_endpoints(store: &Store) -> BTreeMap<String, std::net::Ipv4Addr
         let Some(selector) = service["spec"]["selector"].as_object() else {
             continue;
         };
-        // A terminating pod leaves the endpoints at once.
-        let ready: Vec<&Json> = pods
+        // A terminating pod leaves the endpoints at once. An unready one is listed under
+        // `notReadyAddresses`, unless the Service publishes not-ready addresses
+        // (`publishNotReadyAddresses`, for peers that must find each other before they are ready).
+        let publish_unready = service["spec"]["publishNotReadyAddresses"] == true;
+        let selected: Vec<&Json> = pods
             .iter()
             .filter(|p| !terminating(p))
             .filter(|p| key(p).0 == ns && matches_selector(selector, &p["metadata"]["labels"]))
-            .filter(|p| {
-                p["status"]["conditions"].as_array().is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-            })
+            .filter(|p| p["status"]["podIP"].is_string())
             .collect();
+        let is_ready = |p: &Json| {
+            p["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+        };
+        let (ready, unready): (Vec<&Json>, Vec<&Json>) = selected
+            .into_iter()
+            .partition(|p| publish_unready || is_ready(p));
         let addresses: Vec<Json> = ready
+            .iter()
+            .filter_map(|p| p["status"]["podIP"].as_str())
+            .map(|ip| json!({"ip": ip}))
+            .collect();
+        let not_ready: Vec<Json> = unready
             .iter()
             .filter_map(|p| p["status"]["podIP"].as_str())
             .map(|ip| json!({"ip": ip}))
@@ -157,10 +170,13 @@ pub fn reconcile_endpoints(store: &Store) -> BTreeMap<String, std::net::Ipv4Addr
                     .collect()
             })
             .unwrap_or_default();
-        let subsets = if addresses.is_empty() {
-            json!([])
-        } else {
-            json!([{"addresses": addresses, "ports": ports}])
+        let subsets = match (addresses.is_empty(), not_ready.is_empty()) {
+            (true, true) => json!([]),
+            (false, true) => json!([{"addresses": addresses, "ports": ports}]),
+            (true, false) => json!([{"notReadyAddresses": not_ready, "ports": ports}]),
+            (false, false) => {
+                json!([{"addresses": addresses, "notReadyAddresses": not_ready, "ports": ports}])
+            }
         };
         if let Some(ip) = ready
             .first()

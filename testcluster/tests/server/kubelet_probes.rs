@@ -1,7 +1,8 @@
 //! Probes on the local kubelet, seen through the real kubectl as on a cluster
 //! (`test/e2e/common/node/container_probe.go`): a container is not `started` until its startup
 //! probe succeeds and not Ready until its readiness probe does, its pod's Ready condition and
-//! `kubectl get pod`'s READY follow, each failed probe is an `Unhealthy` Event in the kubelet's
+//! `kubectl get pod`'s READY follow, and so do its Services' endpoints (`notReadyAddresses` until
+//! Ready, unless a Service publishes not-ready addresses), each failed probe is an `Unhealthy` Event in the kubelet's
 //! words, and a failed liveness probe has the container killed and restarted. Needs root.
 
 use super::kubelet_init::{node, Node};
@@ -49,7 +50,7 @@ fn pod(name: &str, delay: u32, probes: serde_json::Value) -> String {
     }
     serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": {"app": name}},
         "spec": {
             "terminationGracePeriodSeconds": 5,
             "containers": [container],
@@ -72,9 +73,41 @@ async fn ready_only_once_started_and_its_readiness_probe_succeeds() {
                 "readinessProbe": {"httpGet": {"port": 8080, "path": "/"}, "periodSeconds": 1},
             }),
         ));
+        for (service, publish) in [("web", false), ("peers", true)] {
+            node.apply(
+                &serde_json::json!({
+                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": service},
+                    "spec": {"selector": {"app": "probed"}, "ports": [{"port": 8080}],
+                             "publishNotReadyAddresses": publish},
+                })
+                .to_string(),
+            );
+        }
         let starting = node.wait_for("probed", Duration::from_secs(30), |p| {
             (p["status"]["containerStatuses"][0]["state"]["running"].is_object()).then(|| p.clone())
         });
+        // Unready: a Service lists it under notReadyAddresses, one that publishes not-ready
+        // addresses routes to it already.
+        let ip = starting["status"]["podIP"].as_str().unwrap().to_string();
+        let subsets = |service: &str| -> serde_json::Value {
+            serde_json::from_str::<serde_json::Value>(&node.kubectl(&[
+                "get",
+                "endpoints",
+                service,
+                "-o",
+                "json",
+            ]))
+            .unwrap()["subsets"]
+                .clone()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while subsets("peers")[0]["addresses"][0]["ip"] != ip.as_str() {
+            assert!(std::time::Instant::now() < deadline, "{}", subsets("peers"));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let web = subsets("web");
+        assert_eq!(web[0]["notReadyAddresses"][0]["ip"], ip.as_str(), "{web}");
+        assert!(web[0]["addresses"].is_null(), "{web}");
         let status = &starting["status"]["containerStatuses"][0];
         assert_eq!(status["started"], false, "{status:#}");
         assert_eq!(status["ready"], false, "{status:#}");
@@ -96,7 +129,11 @@ async fn ready_only_once_started_and_its_readiness_probe_succeeds() {
         assert_eq!(status["restartCount"], 0);
         let row = node.kubectl(&["get", "pod", "probed", "--no-headers"]);
         assert_eq!(row.split_whitespace().nth(1), Some("1/1"), "{row}");
-        let ip = ready["status"]["podIP"].as_str().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while subsets("web")[0]["addresses"][0]["ip"] != ip.as_str() {
+            assert!(std::time::Instant::now() < deadline, "{}", subsets("web"));
+            std::thread::sleep(Duration::from_millis(200));
+        }
         let unhealthy = events(&node, "probed", "Unhealthy");
         assert!(
             unhealthy.iter().any(|m| m
