@@ -257,6 +257,19 @@ impl ContainerProcess {
     }
 }
 
+/// `command` as it runs inside the namespaces of the container whose process is `pid` (a hook's
+/// or an exec probe's, as the runtime's exec), with the container's environment `env`.
+pub fn exec_in(pid: u32, command: &[String], env: &[(String, String)]) -> Command {
+    let mut exec = Command::new("nsenter");
+    exec.args(["-t", &pid.to_string(), "-m", "-u", "-n", "--"])
+        .args(command)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null());
+    exec
+}
+
 /// Sends `signal` to the process group `group` (`-<pgid>`), quietly: a group gone already is fine.
 pub fn signal(signal: &str, group: &str) {
     let _ = Command::new("kill")

@@ -18,7 +18,7 @@
 use serde_json::Value as Json;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -482,13 +482,7 @@ fn exec(command: &[String], target: &Target, timeout: Duration) -> Result<(), St
     let Some(pid) = target.pid else {
         return Err("container not running".into());
     };
-    let mut child = Command::new("nsenter")
-        .args(["-t", &pid.to_string(), "-m", "-u", "-n", "--"])
-        .args(command)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(target.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
+    let mut child = super::container_process::exec_in(pid, command, &target.env)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -7,7 +7,7 @@
 //! serves the other pods in between.
 
 use super::pod_containers::{PodContainers, Which};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// An app container's `lifecycle.preStop.exec.command` and the environment it runs with (the
@@ -38,13 +38,7 @@ impl Termination {
                     return None;
                 };
                 let hook = pre_stop.get(i).filter(|h| !h.command.is_empty())?;
-                Command::new("nsenter")
-                    .args(["-t", &c.pid()?.to_string(), "-m", "-u", "-n", "--"])
-                    .args(&hook.command)
-                    .env_clear()
-                    .env("PATH", std::env::var("PATH").unwrap_or_default())
-                    .envs(hook.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .stdin(Stdio::null())
+                super::container_process::exec_in(c.pid()?, &hook.command, hook.env)
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
@@ -103,6 +97,7 @@ mod tests {
     use super::*;
     use crate::kubelet::container_process::State;
     use serde_json::json;
+    use std::process::Command;
 
     fn start(containers: &mut PodContainers, i: usize, script: &str, dir: &std::path::Path) {
         let mut command = Command::new("sh");

@@ -89,16 +89,10 @@ async fn ready_only_once_started_and_its_readiness_probe_succeeds() {
         // Unready: a Service lists it under notReadyAddresses, one that publishes not-ready
         // addresses routes to it already.
         let ip = starting["status"]["podIP"].as_str().unwrap().to_string();
+        // Null until the endpoints controller wrote the Endpoints.
         let subsets = |service: &str| -> serde_json::Value {
-            serde_json::from_str::<serde_json::Value>(&node.kubectl(&[
-                "get",
-                "endpoints",
-                service,
-                "-o",
-                "json",
-            ]))
-            .unwrap()["subsets"]
-                .clone()
+            let (_, out) = node.kubectl_try(&["get", "endpoints", service, "-o", "json"], None);
+            serde_json::from_str::<serde_json::Value>(&out).unwrap_or_default()["subsets"].clone()
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while subsets("peers")[0]["addresses"][0]["ip"] != ip.as_str() {
