@@ -331,23 +331,20 @@ fn in_place_downtime(address: &str, job: &str, parallelism: u32) -> Option<(Dura
     ))
 }
 
-/// When the adaptive scheduler entered `Restarting` in the newest rescale of `job` that has it
-/// (the history lists the rescales; each one's details give its scheduler states).
+/// When the adaptive scheduler entered `Restarting` in the newest rescale of `job` (the history
+/// lists the rescales; only the newest one's details, which hold its scheduler states, are
+/// asked for).
 fn restarting_entered(address: &str, job: &str) -> Option<u64> {
     let history = get_json(address, &format!("/jobs/{job}/rescales/history"))?;
-    history
+    let newest = history
         .as_array()?
         .iter()
-        .filter_map(|rescale| {
-            let id = rescale["rescaleUuid"].as_str()?;
-            get_json(address, &format!("/jobs/{job}/rescales/details/{id}"))
-        })
-        .flat_map(|details| {
-            details["schedulerStates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+        .max_by_key(|rescale| rescale["startTimestampInMillis"].as_u64().unwrap_or(0))?;
+    let id = newest["rescaleUuid"].as_str()?;
+    let details = get_json(address, &format!("/jobs/{job}/rescales/details/{id}"))?;
+    details["schedulerStates"]
+        .as_array()?
+        .iter()
         .filter(|span| span["state"] == "Restarting")
         .filter_map(|span| span["enterTimestampInMillis"].as_u64())
         .max()

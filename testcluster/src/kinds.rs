@@ -123,17 +123,22 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
         .find(|k| k.group == group && k.version == version && k.plural == plural)
 }
 
-/// The pod spec inside an object of `kind` (a Pod's own, a workload's template), where it has
-/// one.
+/// Where an object of `kind` holds a pod spec (a Pod's own, a workload's template), if it does.
+pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some("/spec"),
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => {
+            Some("/spec/template/spec")
+        }
+        "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    }
+}
+
+/// The pod spec inside an object of `kind`, where it has one.
 pub fn pod_spec_mut<'a>(
     kind: &str,
     object: &'a mut serde_json::Value,
 ) -> Option<&'a mut serde_json::Value> {
-    let pointer = match kind {
-        "Pod" => "/spec",
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => "/spec/template/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        _ => return None,
-    };
-    object.pointer_mut(pointer)
+    object.pointer_mut(pod_spec_pointer(kind)?)
 }

@@ -132,7 +132,8 @@ pub fn reconcile_endpoints(store: &Store) -> BTreeMap<String, std::net::Ipv4Addr
         };
         // A terminating pod leaves the endpoints at once. An unready one is listed under
         // `notReadyAddresses`, unless the Service publishes not-ready addresses
-        // (`publishNotReadyAddresses`, for peers that must find each other before they are ready).
+        // (`publishNotReadyAddresses`, for peers that must find each other before they are ready),
+        // as the endpoints controller's `tolerateUnreadyEndpoints` (`endpoints_controller.go`).
         let publish_unready = service["spec"]["publishNotReadyAddresses"] == true;
         let selected: Vec<&Json> = pods
             .iter()

@@ -34,7 +34,8 @@ pub enum Kind {
 impl Kind {
     const ALL: [Kind; 3] = [Kind::Startup, Kind::Readiness, Kind::Liveness];
 
-    fn field(self) -> &'static str {
+    /// Its field in a container spec.
+    pub fn field(self) -> &'static str {
         match self {
             Kind::Startup => "startupProbe",
             Kind::Readiness => "readinessProbe",
@@ -176,18 +177,13 @@ pub struct Target {
     pub env: Vec<(String, String)>,
 }
 
-/// A container's probes are due to make the kubelet kill it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failed {
-    pub kind: Kind,
-}
-
 /// What the workers of one container run report.
 #[derive(Default)]
 struct Results {
     started: AtomicBool,
     ready: AtomicBool,
-    failed: Mutex<Option<Failed>>,
+    /// The liveness or startup probe that failed its threshold, which has the container killed.
+    failed: Mutex<Option<Kind>>,
     unhealthy: Mutex<Vec<String>>,
     stop: AtomicBool,
 }
@@ -228,7 +224,7 @@ impl ContainerProbes {
     }
 
     /// A liveness or startup probe that failed `failureThreshold` times, once.
-    pub fn take_failed(&self) -> Option<Failed> {
+    pub fn take_failed(&self) -> Option<Kind> {
         self.results.failed.lock().ok()?.take()
     }
 
@@ -299,7 +295,7 @@ fn work(spec: &Spec, target: &Target, results: &Results) {
                             Kind::Readiness => results.ready.store(false, Ordering::Relaxed),
                             kind => {
                                 if let Ok(mut f) = results.failed.lock() {
-                                    *f = Some(Failed { kind });
+                                    *f = Some(kind);
                                 }
                                 // The container is killed; this run's worker is done.
                                 return;
@@ -632,14 +628,9 @@ mod tests {
                 .lock()
                 .unwrap()
                 .as_ref()
-                .is_some_and(|f| f.kind == Kind::Liveness)
+                .is_some_and(|kind| *kind == Kind::Liveness)
         });
-        assert_eq!(
-            probes.take_failed(),
-            Some(Failed {
-                kind: Kind::Liveness
-            })
-        );
+        assert_eq!(probes.take_failed(), Some(Kind::Liveness));
         let unhealthy = probes.take_unhealthy();
         assert!(
             unhealthy

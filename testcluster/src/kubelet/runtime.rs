@@ -8,7 +8,7 @@
 use super::memory::PodMemory;
 use super::network;
 use super::pod_containers::{PodContainers, Which};
-use super::probes::{ContainerProbes, Kind, Target};
+use super::probes::{ContainerProbes, Target};
 use super::termination::{PreStop, Termination};
 use serde_json::Value as Json;
 use std::net::Ipv4Addr;
@@ -159,11 +159,7 @@ impl PodRuntime {
                     .map(|m| ("Warning", "Unhealthy", m)),
             );
             if let Some(failed) = probes.take_failed() {
-                let field = match failed.kind {
-                    Kind::Startup => "startupProbe",
-                    _ => "livenessProbe",
-                };
-                let grace = spec[field]["terminationGracePeriodSeconds"]
+                let grace = spec[failed.field()]["terminationGracePeriodSeconds"]
                     .as_u64()
                     .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_u64())
                     .unwrap_or(30);
@@ -173,7 +169,7 @@ impl PodRuntime {
                     format!(
                         "Container {} failed {} probe, will be restarted",
                         c.name,
-                        failed.kind.word().to_lowercase()
+                        failed.word().to_lowercase()
                     ),
                 ));
                 c.signal("-TERM");
