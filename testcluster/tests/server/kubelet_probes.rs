@@ -149,8 +149,12 @@ async fn a_failed_liveness_probe_kills_and_restarts_the_container() {
             "alive",
             0,
             serde_json::json!({
+                // As on a cluster, a probe may run before the container's first command (the
+                // restarted run's `rm`), and an exec probe past `timeoutSeconds` fails: the delay
+                // and timeout leave a loaded machine room for both.
                 "livenessProbe": {"exec": {"command": ["sh", "-c", "echo checking; test ! -e /shared/dead"]},
-                                  "periodSeconds": 1, "failureThreshold": 2},
+                                  "periodSeconds": 1, "failureThreshold": 2,
+                                  "initialDelaySeconds": 1, "timeoutSeconds": 5},
             }),
         ));
         node.wait_for("alive", Duration::from_secs(30), |p| {
