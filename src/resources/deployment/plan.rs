@@ -154,6 +154,25 @@ pub fn update(prior: &Model, model: &mut Model, diags: &mut Diagnostics) {
         model.tls_certificates = tls::planned_certificates(prior, &pending::running_spec(model));
     }
     computed::fill(model, None, None);
+    if applies_something(prior, model) {
+        model.status = Attr::Unknown;
+    }
+}
+
+/// Whether Terraform will call apply for this plan: it does when the planned state differs from
+/// the prior in anything. Apply always reads the job's status afresh, so a status kept from the
+/// prior (the generic plan keeps computed values when no input changed, as when only drift is
+/// put back) would be an inconsistent result the moment the job's status moves, say from
+/// `RESTARTING` to `RUNNING` after the rollout.
+fn applies_something(prior: &Model, planned: &Model) -> bool {
+    let without_status = |model: &Model| {
+        let mut fields = serde_json::to_value(model).unwrap_or_default();
+        if let Some(fields) = fields.as_object_mut() {
+            fields.remove("status");
+        }
+        fields
+    };
+    without_status(prior) != without_status(planned)
 }
 
 #[cfg(test)]
@@ -167,6 +186,31 @@ mod tests {
         let before = RENDERS.with(|n| n.get());
         plan();
         RENDERS.with(|n| n.get()) - before
+    }
+
+    #[test]
+    fn the_status_is_known_after_apply_whenever_the_plan_applies_something() {
+        let mut created = golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+        }));
+        create(&mut created, &mut Diagnostics::default());
+        created.status = Attr::Known("RUNNING".into());
+        let mut unchanged = created.clone();
+        update(&created, &mut unchanged, &mut Diagnostics::default());
+        assert_eq!(unchanged.status.known().map(String::as_str), Some("RUNNING"));
+
+        // A TaskManager Deployment changed by hand restarts the job; the plan puts it back.
+        let mut drifted = created.clone();
+        drifted.status = Attr::Known("RESTARTING".into());
+        let objects = drifted.kubernetes_objects.known().cloned().unwrap_or_default();
+        let (first, _) = objects.iter().next().expect("objects rendered");
+        let mut objects = objects.clone();
+        objects.insert(first.clone(), "changed outside Terraform: spec.replicas".into());
+        drifted.kubernetes_objects = Attr::Known(objects);
+        let mut planned = drifted.clone();
+        update(&drifted, &mut planned, &mut Diagnostics::default());
+        assert!(planned.status.is_unknown(), "{:?}", planned.status);
     }
 
     #[test]
