@@ -15,7 +15,9 @@
 //! scheduler entered `Restarting` (its rescale history, Flink 2.3) to every subtask RUNNING at the
 //! new parallelism,
 //! and the by-hand side asks Flink the same (`PUT /jobs/<id>/resource-requirements`). Then the
-//! ratios.
+//! ratios. Last, by hand only, the floor of a warm-standby upgrade (a session cluster started
+//! beside the running job, the job run on it from the stop's savepoint; see [`by_hand_standby`]),
+//! against the cold STATEFUL upgrade by hand.
 //!
 //! Run with `cargo bench --bench upgrade` (as root: the local kubelet needs it). `UPGRADE_RUNS`
 //! repeats the whole sequence (default 1).
@@ -171,6 +173,53 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
+}
+
+/// A job stopped with a savepoint by hand: Flink's trigger time, the savepoint's location, and
+/// when Flink saw its last acknowledgement (the savepoint's own duration ends there), if the
+/// statistics showed it before the JobManager went.
+struct Stopped {
+    trigger: u64,
+    location: String,
+    acknowledged: Option<u64>,
+}
+
+/// `POST /jobs/<id>/stop` with a savepoint under `storage`, waiting for its location.
+fn stop_with_savepoint(rest: &str, job: &str, storage: &Path) -> Stopped {
+    let body = format!(
+        "{{\"targetDirectory\":\"file://{}/savepoints\",\"drain\":false}}",
+        storage.display()
+    );
+    let (_, answer) = http(rest, "POST", &format!("/jobs/{job}/stop"), &body).unwrap();
+    let request: Json = serde_json::from_str(&answer).unwrap();
+    let request = request["request-id"].as_str().unwrap().to_string();
+    let mut trigger = None;
+    let location = wait_for("the savepoint", Duration::from_secs(120), || {
+        trigger = trigger.or_else(|| savepoint_trigger(rest, job));
+        let status = get_json(rest, &format!("/jobs/{job}/savepoints/{request}"))?;
+        status["operation"]["location"].as_str().map(String::from)
+    });
+    // Flink's statistics may show the completion a moment after the location (they are cached
+    // for `web.refresh-interval`), and the application's JobManager soon goes.
+    let acknowledged = (0..20).find_map(|_| {
+        let acknowledged = get_json(rest, &format!("/jobs/{job}/checkpoints")).and_then(|c| {
+            c["history"]
+                .as_array()?
+                .iter()
+                .find(|c| c["is_savepoint"] == true && c["status"] == "COMPLETED")?
+                ["latest_ack_timestamp"]
+                .as_u64()
+        });
+        if acknowledged.is_none() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        acknowledged
+    });
+    Stopped {
+        trigger: trigger.or_else(|| savepoint_trigger(rest, job)).unwrap(),
+        location,
+        acknowledged,
+    }
 }
 
 /// When the last subtask of `job` turned RUNNING (Flink's epoch milliseconds), once every
@@ -356,6 +405,8 @@ fn restarting_entered(address: &str, job: &str) -> Option<u64> {
 struct Figures {
     flink: Vec<Option<Duration>>,
     wall: Vec<Duration>,
+    /// The warm-standby upgrade, measured by hand only: the provider does not offer it yet.
+    standby: Option<Standby>,
 }
 
 /// The deployment at `step`. It sets `web.refresh-interval` (how long Flink's REST API caches job
@@ -715,6 +766,14 @@ fn local_config(
     text
 }
 
+/// How a by-hand JobManager runs: the job's own (application mode, the job on the classpath and
+/// started with the cluster) or a session cluster that waits for jobs through its REST API.
+#[derive(Clone, Copy)]
+enum Entry {
+    Application,
+    Session,
+}
+
 /// Starts the JobManager and `task_managers` TaskManagers at once, each as the official image's
 /// entrypoint would: `BashJavaUtils` computes its memory options, then Java runs the entry class.
 fn start_by_hand(
@@ -722,7 +781,7 @@ fn start_by_hand(
     jar_dir: &Path,
     conf: &Path,
     log_dir: &Path,
-    jobmanager: bool,
+    jobmanager: Option<Entry>,
     task_managers: std::ops::Range<u32>,
 ) -> Vec<Child> {
     let home = home.display();
@@ -769,11 +828,21 @@ fn start_by_hand(
             .unwrap()
     };
     let mut processes = Vec::new();
-    if jobmanager {
+    if let Some(entry) = jobmanager {
+        let (class, args) = match entry {
+            Entry::Application => (
+                "org.apache.flink.container.entrypoint.StandaloneApplicationClusterEntryPoint",
+                "--job-classname Counter",
+            ),
+            Entry::Session => (
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                "",
+            ),
+        };
         processes.push(launch(
             "GET_JM_RESOURCE_PARAMS",
-            "org.apache.flink.container.entrypoint.StandaloneApplicationClusterEntryPoint",
-            "--job-classname Counter",
+            class,
+            args,
             format!("{}/jobmanager.log", log_dir.display()),
         ));
     }
@@ -818,7 +887,7 @@ fn by_hand(home: &Path, jar: &Path, configs: &[Rendered]) -> Figures {
                     &jar_dir,
                     &cluster.conf,
                     &logs,
-                    false,
+                    None,
                     before.task_managers..step.task_managers,
                 );
                 cluster.processes.extend(more);
@@ -843,26 +912,9 @@ fn by_hand(home: &Path, jar: &Path, configs: &[Rendered]) -> Figures {
             None => (now_ms(), None),
             Some((old, old_job)) => {
                 // Stop with a savepoint, then stop the processes, as a script would.
-                let body = format!(
-                    "{{\"targetDirectory\":\"file://{}/savepoints\",\"drain\":false}}",
-                    storage.display()
-                );
-                let (_, answer) =
-                    http(&old.rest, "POST", &format!("/jobs/{old_job}/stop"), &body).unwrap();
-                let request: Json = serde_json::from_str(&answer).unwrap();
-                let request = request["request-id"].as_str().unwrap().to_string();
-                let mut trigger = None;
-                let location = wait_for("the savepoint", Duration::from_secs(120), || {
-                    trigger = trigger.or_else(|| savepoint_trigger(&old.rest, &old_job));
-                    let status =
-                        get_json(&old.rest, &format!("/jobs/{old_job}/savepoints/{request}"))?;
-                    status["operation"]["location"].as_str().map(String::from)
-                });
-                let trigger = trigger
-                    .or_else(|| savepoint_trigger(&old.rest, &old_job))
-                    .unwrap();
+                let stopped = stop_with_savepoint(&old.rest, &old_job, &storage);
                 drop(old);
-                (trigger, Some(location))
+                (stopped.trigger, Some(stopped.location))
             }
         };
         let ports = free_ports();
@@ -874,7 +926,14 @@ fn by_hand(home: &Path, jar: &Path, configs: &[Rendered]) -> Figures {
             ports,
         );
         std::fs::write(conf.join("config.yaml"), text).unwrap();
-        let processes = start_by_hand(home, &jar_dir, &conf, &logs, true, 0..step.task_managers);
+        let processes = start_by_hand(
+            home,
+            &jar_dir,
+            &conf,
+            &logs,
+            Some(Entry::Application),
+            0..step.task_managers,
+        );
         let rest = format!("127.0.0.1:{}", ports.1);
         // Stopped whatever happens next.
         let cluster = HandCluster {
@@ -908,6 +967,13 @@ fn by_hand(home: &Path, jar: &Path, configs: &[Rendered]) -> Figures {
         by_hand_in_place(home, &jar_dir, &storage, work.path(), &configs[STEPS.len()]);
     figures.flink.push(Some(took));
     figures.wall.push(wall);
+    figures.standby = Some(by_hand_standby(
+        home,
+        jar,
+        &storage,
+        work.path(),
+        &configs[0],
+    ));
     figures
 }
 
@@ -934,7 +1000,7 @@ fn by_hand_in_place(
     let _cluster = HandCluster {
         rest: rest.clone(),
         conf: conf.clone(),
-        processes: start_by_hand(home, jar_dir, &conf, &logs, true, 0..1),
+        processes: start_by_hand(home, jar_dir, &conf, &logs, Some(Entry::Application), 0..1),
     };
     wait_for("every task RUNNING", Duration::from_secs(120), || {
         all_tasks_running(&rest, &job).filter(|(_, p)| *p == 1)
@@ -962,6 +1028,124 @@ fn by_hand_in_place(
         seconds(wall)
     );
     (took, wall)
+}
+
+/// The by-hand floor of a warm-standby upgrade, the design issue 24 evaluates: while the job
+/// runs on its application cluster, a session cluster on the same configuration starts beside it
+/// with its TaskManagers registered and the job's jar already in its `web.upload.dir` (where an
+/// init container would put it), and builds the job's plan once to warm up; then the old job stops with a savepoint and, once the savepoint
+/// is complete (so no two runs ever process at once), the jar is run on the standby
+/// (`POST /jars/<jar>/run`) from that savepoint under the next job id. Returns the savepoint's
+/// own duration (trigger to last acknowledgement), the downtime from Flink's timestamps (trigger
+/// to every subtask of the restored job RUNNING) and how long the run request took.
+fn by_hand_standby(
+    home: &Path,
+    jar: &Path,
+    storage: &Path,
+    work: &Path,
+    rendered: &Rendered,
+) -> Standby {
+    let start = |name: &str, job: &str, entry: Entry, jar_dir: &Path| {
+        let conf = work.join(format!("conf-{name}"));
+        let logs = work.join(format!("log-{name}"));
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::write(conf.join("log4j-console.properties"), &rendered.log4j).unwrap();
+        let ports = free_ports();
+        let mut text = local_config(&rendered.config_yaml, storage, job, None, ports);
+        if let Entry::Session = entry {
+            // A session cluster takes each job's id from its run request.
+            text = text
+                .lines()
+                .filter(|l| !l.contains("$internal."))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            text.push_str(&format!("\"web.upload.dir\": {:?}\n", work.join("upload")));
+        }
+        std::fs::write(conf.join("config.yaml"), text).unwrap();
+        HandCluster {
+            rest: format!("127.0.0.1:{}", ports.1),
+            processes: start_by_hand(home, jar_dir, &conf, &logs, Some(entry), 0..1),
+            conf,
+        }
+    };
+    let old_job = format!("{:032x}", 0x57a0_0000_u64 + (now_ms() << 20));
+    let new_job = format!("{:032x}", 0x57a1_0000_u64 + (now_ms() << 20));
+    let usrlib = work.join("usrlib");
+    let old = start("standby-old", &old_job, Entry::Application, &usrlib);
+    let uploads = work.join("upload/flink-web-upload");
+    std::fs::create_dir_all(&uploads).unwrap();
+    std::fs::copy(jar, uploads.join("counter.jar")).unwrap();
+    let no_jars = work.join("no-jars");
+    std::fs::create_dir_all(&no_jars).unwrap();
+    let standby = start("standby-new", &new_job, Entry::Session, &no_jars);
+    wait_for("the old job RUNNING", Duration::from_secs(120), || {
+        all_tasks_running(&old.rest, &old_job)
+    });
+    wait_for(
+        "the standby's TaskManager",
+        Duration::from_secs(120),
+        || {
+            let overview = get_json(&standby.rest, "/overview")?;
+            (overview["slots-available"].as_u64()? >= u64::from(STEPS[0].parallelism)).then_some(())
+        },
+    );
+    // Warm: the standby builds the job's plan once (its classes loaded, the code compiled), which
+    // took the run request from 0.8-1.4 s to 0.5 s in two paired runs.
+    let plan = json_body(&[("entryClass", "Counter")]);
+    let (code, answer) = http(&standby.rest, "POST", "/jars/counter.jar/plan", &plan).unwrap();
+    assert!(code < 300, "POST /jars/counter.jar/plan: {code} {answer}");
+    let stopped = stop_with_savepoint(&old.rest, &old_job, storage);
+    let asked = Instant::now();
+    let body = json_body(&[
+        ("entryClass", "Counter"),
+        ("jobId", &new_job),
+        ("savepointPath", &stopped.location),
+    ]);
+    let (code, answer) = http(&standby.rest, "POST", "/jars/counter.jar/run", &body).unwrap();
+    assert!(code < 300, "POST /jars/counter.jar/run: {code} {answer}");
+    let submit = asked.elapsed();
+    drop(old);
+    let (at, _) = wait_for("the restored job RUNNING", Duration::from_secs(120), || {
+        all_tasks_running(&standby.rest, &new_job)
+    });
+    assert_eq!(
+        restored_from(&standby.rest, &new_job).as_deref(),
+        Some(stopped.location.as_str()),
+        "the standby restored from the stop's savepoint"
+    );
+    let figures = Standby {
+        savepoint: stopped
+            .acknowledged
+            .map(|acked| Duration::from_millis(acked - stopped.trigger)),
+        downtime: Duration::from_millis(at - stopped.trigger),
+        submit,
+    };
+    println!(
+        "by hand, warm standby: savepoint {}, downtime {} from Flink's timestamps, the run \
+         request {}",
+        optional_seconds(figures.savepoint),
+        seconds(figures.downtime),
+        seconds(figures.submit)
+    );
+    figures
+}
+
+/// The figures of a warm-standby upgrade (see [`by_hand_standby`]).
+#[derive(Clone, Copy)]
+struct Standby {
+    savepoint: Option<Duration>,
+    downtime: Duration,
+    submit: Duration,
+}
+
+/// A JSON object of string fields.
+fn json_body(fields: &[(&str, &str)]) -> String {
+    let map: serde_json::Map<String, Json> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), Json::from(*v)))
+        .collect();
+    Json::Object(map).to_string()
 }
 
 fn seconds(d: Duration) -> String {
@@ -1018,6 +1202,25 @@ fn main() {
                 seconds(provided.wall[i]),
                 optional_seconds(floor.flink[i]),
                 seconds(floor.wall[i]),
+            );
+        }
+        if let Some(standby) = floor.standby {
+            // The floor a warm standby would reach, against the cold STATEFUL upgrade's.
+            let cold = floor.flink[1].map_or("-".into(), |cold| {
+                format!(
+                    "{:.2}x",
+                    standby.downtime.as_secs_f64() / cold.as_secs_f64()
+                )
+            });
+            let beyond = standby
+                .savepoint
+                .map_or("-".into(), |s| seconds(standby.downtime.saturating_sub(s)));
+            println!(
+                "warm standby by hand: downtime {} (savepoint {}, {beyond} beyond it, the run \
+                 request {}); {cold} of the cold STATEFUL upgrade by hand",
+                seconds(standby.downtime),
+                optional_seconds(standby.savepoint),
+                seconds(standby.submit),
             );
         }
     }

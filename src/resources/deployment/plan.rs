@@ -198,15 +198,25 @@ mod tests {
         created.status = Attr::Known("RUNNING".into());
         let mut unchanged = created.clone();
         update(&created, &mut unchanged, &mut Diagnostics::default());
-        assert_eq!(unchanged.status.known().map(String::as_str), Some("RUNNING"));
+        assert_eq!(
+            unchanged.status.known().map(String::as_str),
+            Some("RUNNING")
+        );
 
         // A TaskManager Deployment changed by hand restarts the job; the plan puts it back.
         let mut drifted = created.clone();
         drifted.status = Attr::Known("RESTARTING".into());
-        let objects = drifted.kubernetes_objects.known().cloned().unwrap_or_default();
+        let objects = drifted
+            .kubernetes_objects
+            .known()
+            .cloned()
+            .unwrap_or_default();
         let (first, _) = objects.iter().next().expect("objects rendered");
         let mut objects = objects.clone();
-        objects.insert(first.clone(), "changed outside Terraform: spec.replicas".into());
+        objects.insert(
+            first.clone(),
+            "changed outside Terraform: spec.replicas".into(),
+        );
         drifted.kubernetes_objects = Attr::Known(objects);
         let mut planned = drifted.clone();
         update(&drifted, &mut planned, &mut Diagnostics::default());
