@@ -10,9 +10,9 @@
 //! # Layout
 //! `tls` (CA, serving certificate, token, kubeconfig) -> `auth` (tokens, RBAC) -> `http` (routing,
 //! watch; bodies through `protobuf` when kubectl sends it; answers through `tables` when kubectl
-//! asks for a Table) -> `store` (objects, write semantics) -> `validation` (422) then
-//! `podsecurity` (admission), `defaults` (create-time fields), `quantities` (quantities decoded
-//! and stored canonical), `fields` (managedFields,
+//! asks for a Table) -> `store` (objects, write semantics) -> `defaults` (the v1 defaults, a
+//! Service's cluster IP, create-time fields) then `validation` (422) then `podsecurity`
+//! (admission), `quantities` (quantities decoded and stored canonical), `fields` (managedFields,
 //! server-side apply) and `patch` (the other patch types); `events` (what controllers
 //! record), `kinds` (the served kinds), `selectors`, `status`, `discovery`; `kubelet`
 //! (the local pod runner, with the Deployment, ReplicaSet and endpoints controllers).

@@ -10,7 +10,8 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use base64::Engine;
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::Ipv4Addr;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
@@ -371,6 +372,28 @@ impl Store {
         crate::podsecurity::admission::admit(&request, &pods_in)
     }
 
+    /// The v1 defaults of `object`, written over `old`, and a new Service's cluster IP (one no
+    /// other Service holds). Every write runs them before its ownership is recorded, and before
+    /// admission, as a real server defaults a request while decoding it.
+    fn default(
+        inner: &Inner,
+        (kind, namespace): (&ResourceKind, &str),
+        old: Option<&Json>,
+        object: &mut Json,
+    ) {
+        crate::defaults::on_write(kind.kind, object, old);
+        if kind.kind == "Service" {
+            let own = Self::key(kind, namespace, name_of(object));
+            let taken: BTreeSet<Ipv4Addr> = inner
+                .objects
+                .iter()
+                .filter(|(key, _)| key.0 == kind.plural && **key != own)
+                .flat_map(|(_, o)| crate::defaults::service::cluster_ips(o))
+                .collect();
+            crate::defaults::service::allocate_cluster_ip(object, &taken);
+        }
+    }
+
     /// Sets the fields the server owns, then stores (unless dry run) and announces.
     fn commit(
         &self,
@@ -413,15 +436,9 @@ impl Store {
         if old.is_none() {
             crate::defaults::on_create(kind.kind, &mut object);
         }
-        crate::defaults::on_write(kind.kind, &mut object);
         crate::quantities::canonicalize(kind.kind, &mut object);
         if matches!(kind.kind, "Deployment" | "ReplicaSet") {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
-            if object.pointer("/spec/replicas").is_none() {
-                if let Some(spec) = object.get_mut("spec").and_then(Json::as_object_mut) {
-                    spec.insert("replicas".into(), 1.into());
-                }
-            }
             let generation = old
                 .and_then(|o| o.pointer("/metadata/generation"))
                 .and_then(Json::as_i64)
@@ -484,6 +501,7 @@ impl Store {
             meta.remove("resourceVersion");
             meta.remove("managedFields");
         }
+        Self::default(&inner, (kind, namespace), None, &mut object);
         let warnings = Self::admit(&inner, (kind, namespace), None, &object, None)?;
         let entries = fields::record_update(&Json::Null, &object, write.manager, None);
         let object = self.commit(
@@ -607,6 +625,7 @@ impl Store {
                 old["metadata"]["managedFields"].clone(),
             );
         }
+        Self::default(&inner, (kind, namespace), Some(&old), &mut object);
         let warnings = Self::admit(
             &inner,
             (kind, namespace),
@@ -673,10 +692,11 @@ impl Store {
             let mut config = body.clone();
             Self::validate(kind, namespace, &mut config, &inner)?;
             let current = old.clone().unwrap_or(Json::Null);
-            let (object, entries) = fields::apply(&current, &config, write.manager, force)
+            let (mut object, entries) = fields::apply(&current, &config, write.manager, force)
                 .map_err(|conflicts| {
                     ApiError::apply_conflict(kind.plural, kind.group, name, &conflicts)
                 })?;
+            Self::default(&inner, (kind, namespace), old.as_ref(), &mut object);
             let warnings = Self::admit(
                 &inner,
                 (kind, namespace),
@@ -718,6 +738,7 @@ impl Store {
         }
         object = self.subresource_merge(&old, object, write.subresource);
         Self::validate(kind, namespace, &mut object, &inner)?;
+        Self::default(&inner, (kind, namespace), Some(&old), &mut object);
         let warnings = Self::admit(
             &inner,
             (kind, namespace),
@@ -936,5 +957,74 @@ mod tests {
         assert_eq!(merged["metadata"]["labels"]["team"], "x");
         let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"team": "not valid"}}});
         assert_eq!(apply(&bad, "two").unwrap_err().code, 422);
+    }
+
+    #[test]
+    fn defaults_are_an_updates_own_and_never_an_applys() {
+        let store = Store::new();
+        let kind = crate::kinds::find("", "v1", "services").unwrap();
+        let service = |name: &str| {
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                   "spec": {"selector": {"app": "x"}, "ports": [{"port": 8081}]}})
+        };
+        let owned = |object: &Json, manager: &str| {
+            fields::managed(object)
+                .into_iter()
+                .find(|e| e.manager == manager)
+                .map(|e| e.fields.iter().map(|p| p.join(".")).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let w = |manager| Write {
+            manager,
+            dry_run: false,
+            subresource: None,
+        };
+        let created = store
+            .create(kind, "default", service("a"), &w("kubectl-create"))
+            .unwrap();
+        assert_eq!(created["spec"]["clusterIP"], "10.96.0.2");
+        assert!(owned(&created, "kubectl-create").contains(&"spec.sessionAffinity".to_string()));
+
+        let applied = store
+            .patch(
+                kind,
+                "default",
+                "b",
+                PatchType::Apply { force: false },
+                &service("b"),
+                &w("tf"),
+            )
+            .unwrap();
+        assert_eq!(applied["spec"]["clusterIP"], "10.96.0.3", "a free address");
+        assert_eq!(applied["spec"]["type"], "ClusterIP");
+        let fields = owned(&applied, "tf");
+        assert!(
+            !fields
+                .iter()
+                .any(|f| f.contains("sessionAffinity") || f.contains("clusterIP")),
+            "{fields:?}"
+        );
+
+        // A PUT without the address keeps it; a re-apply changes nothing.
+        let mut replaced = service("a");
+        replaced["spec"]["selector"] = json!({"app": "y"});
+        let replaced = store
+            .update(kind, "default", "a", replaced, &w("kubectl-replace"))
+            .unwrap();
+        assert_eq!(replaced["spec"]["clusterIPs"], json!(["10.96.0.2"]));
+        let again = store
+            .patch(
+                kind,
+                "default",
+                "b",
+                PatchType::Apply { force: false },
+                &service("b"),
+                &w("tf"),
+            )
+            .unwrap();
+        assert_eq!(
+            again["metadata"]["resourceVersion"],
+            applied["metadata"]["resourceVersion"]
+        );
     }
 }

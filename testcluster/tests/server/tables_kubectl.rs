@@ -95,7 +95,7 @@ async fn kubectl_get_prints_the_real_columns() {
         assert_eq!(k(&["get", "secret", "creds"]), ["NAME TYPE DATA AGE", "creds Opaque 1 AGE"]);
         assert_eq!(
             k(&["get", "service", "rest", "-o", "wide"]),
-            ["NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR", "rest ClusterIP <none> <none> 8081/TCP AGE app=web"]
+            ["NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR", "rest ClusterIP 10.96.0.2 <none> 8081/TCP AGE app=web"]
         );
         assert_eq!(k(&["get", "sa", "flink"]), ["NAME SECRETS AGE", "flink 0 AGE"]);
         assert_eq!(
@@ -118,7 +118,7 @@ async fn kubectl_get_prints_the_real_columns() {
         // `all` is the category discovery names: pods, services, deployments.
         let all = k(&["get", "all"]);
         assert!(all.contains(&"pod/crashing 0/1 CrashLoopBackOff 4 AGE".to_string()), "{all:?}");
-        assert!(all.contains(&"service/rest ClusterIP <none> <none> 8081/TCP AGE".to_string()), "{all:?}");
+        assert!(all.contains(&"service/rest ClusterIP 10.96.0.2 <none> 8081/TCP AGE".to_string()), "{all:?}");
         assert!(all.contains(&"deployment.apps/web 0/2 0 0 AGE".to_string()), "{all:?}");
         // Across namespaces kubectl adds NAMESPACE from each row's metadata; labels too.
         assert_eq!(
