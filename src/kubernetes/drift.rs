@@ -30,6 +30,9 @@ fn compare(desired: &Json, observed: &Json, path: String, out: &mut Vec<String>)
                 match have.get(key) {
                     Some(v) => compare(value, v, child(key), out),
                     None if value.is_null() => {}
+                    // The API server stores an empty list as absent (the Go types' `omitempty`):
+                    // a rendered `env: []` comes back without `env`.
+                    None if value.as_array().is_some_and(Vec::is_empty) => {}
                     None => out.push(child(key)),
                 }
             }
@@ -84,6 +87,19 @@ pub fn foreign_managers(observed: &Json, ours: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_empty_list_the_server_left_out_is_no_drift() {
+        let desired =
+            json!({"spec": {"containers": [{"name": "c", "env": [], "ports": [{"port": 1}]}]}});
+        let stored = json!({"spec": {"containers": [{"name": "c", "ports": [{"port": 1}]}]}});
+        assert!(differences(&desired, &stored).is_empty());
+        let emptied = json!({"spec": {"containers": [{"name": "c"}]}});
+        assert_eq!(
+            differences(&desired, &emptied),
+            ["spec.containers[0].ports"]
+        );
+    }
 
     #[test]
     fn only_desired_fields_are_compared() {
