@@ -985,16 +985,19 @@ mod tests {
         assert_eq!(created["spec"]["clusterIP"], "10.96.0.2");
         assert!(owned(&created, "kubectl-create").contains(&"spec.sessionAffinity".to_string()));
 
-        let applied = store
-            .patch(
-                kind,
-                "default",
-                "b",
-                PatchType::Apply { force: false },
-                &service("b"),
-                &w("tf"),
-            )
-            .unwrap();
+        let apply_b = || {
+            store
+                .patch(
+                    kind,
+                    "default",
+                    "b",
+                    PatchType::Apply { force: false },
+                    &service("b"),
+                    &w("tf"),
+                )
+                .unwrap()
+        };
+        let applied = apply_b();
         assert_eq!(applied["spec"]["clusterIP"], "10.96.0.3", "a free address");
         assert_eq!(applied["spec"]["type"], "ClusterIP");
         let fields = owned(&applied, "tf");
@@ -1012,16 +1015,7 @@ mod tests {
             .update(kind, "default", "a", replaced, &w("kubectl-replace"))
             .unwrap();
         assert_eq!(replaced["spec"]["clusterIPs"], json!(["10.96.0.2"]));
-        let again = store
-            .patch(
-                kind,
-                "default",
-                "b",
-                PatchType::Apply { force: false },
-                &service("b"),
-                &w("tf"),
-            )
-            .unwrap();
+        let again = apply_b();
         assert_eq!(
             again["metadata"]["resourceVersion"],
             applied["metadata"]["resourceVersion"]
