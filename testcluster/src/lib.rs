@@ -12,7 +12,8 @@
 //! watch; bodies through `protobuf` when kubectl sends it; answers through `tables` when kubectl
 //! asks for a Table) -> `store` (objects, write semantics) -> `defaults` (the v1 defaults, a
 //! Service's cluster IP, create-time fields) then `validation` (422) then `podsecurity`
-//! (admission), `quantities` (quantities decoded and stored canonical), `fields` (managedFields,
+//! (admission), `quantities` (quantities decoded and stored canonical), `empty_fields` (empty lists
+//! and maps gone, as the storage round trip drops them), `fields` (managedFields,
 //! server-side apply) and `patch` (the other patch types); `events` (what controllers
 //! record), `kinds` (the served kinds), `selectors`, `status`, `discovery`; `kubelet`
 //! (the local pod runner, with the Deployment, ReplicaSet and endpoints controllers).
@@ -20,6 +21,7 @@
 pub mod auth;
 pub mod defaults;
 pub mod discovery;
+pub mod empty_fields;
 pub mod events;
 pub mod faults;
 pub mod fields;

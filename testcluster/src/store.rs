@@ -437,6 +437,7 @@ impl Store {
             crate::defaults::on_create(kind.kind, &mut object);
         }
         crate::quantities::canonicalize(kind.kind, &mut object);
+        crate::empty_fields::as_stored(kind.kind, &mut object);
         if matches!(kind.kind, "Deployment" | "ReplicaSet") {
             let old_spec = old.and_then(|o| o.get("spec")).cloned();
             let generation = old
