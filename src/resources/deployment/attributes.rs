@@ -595,7 +595,7 @@ const POD_TEMPLATE_DESCRIPTION: &str =
      context (set `pod.run_as_user`), a container security field of Flink's container (set \
      `pod.read_only_root_filesystem`), the labels the provider selects its pods by, and a \
      volume, mount, env variable or port named like one of the provider's (`flink-config`, \
-     `usrlib`, `tmp`, `flink-log`, `flink-plugins`, the TLS volume), or a mount at one of its \
+     `usrlib`, `tmp`, `flink-log`, `flink-plugin-<n>`, the TLS volume), or a mount at one of its \
      paths. `hostNetwork`, `hostPID`, `hostIPC` and a `restartPolicy` other than `Always` are \
      plan errors too. The main container's `resources.requests` may be set below the limits \
      (a Burstable pod, scheduled on what it requests): the limits stay `resources.<role>`, \

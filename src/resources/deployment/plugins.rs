@@ -2,7 +2,9 @@
 //! its state lives under (the blob storage's base, the HA storage directory, the savepoint it
 //! restores from, and any `flink_configuration` value that is such a URI), as the jar names of
 //! the Flink release its image runs. Rendered as `ENABLE_BUILT_IN_PLUGINS`, with an emptyDir at
-//! `plugins/` when the root filesystem is read-only, where the entrypoint links them.
+//! each `plugins/<jar name without .jar>/` the entrypoint links one into when the root filesystem
+//! is read-only. Not one at `plugins/` itself: the official image ships its metrics reporters
+//! there (`plugins/metrics-prometheus/`, `metrics-datadog/`, ...), which a volume would hide.
 
 use super::resolve::Resolved;
 use crate::flink::filesystems::{release_of_image, Plugin};
@@ -38,6 +40,27 @@ pub fn needed(d: &Resolved) -> Vec<Plugin> {
 pub fn jars(d: &Resolved, plugins: &[Plugin]) -> Vec<String> {
     let release = release_of_image(&d.image).unwrap_or_else(|| d.release.clone());
     plugins.iter().map(|p| p.jar(&release)).collect()
+}
+
+/// The emptyDirs (volume name, mount path) a read-only root needs for the entrypoint to link the
+/// jars `enabled` names (`ENABLE_BUILT_IN_PLUGINS`, `;`-separated): one at each directory it
+/// makes, `plugins/<jar name without .jar>`. A name that is not a plain jar file name gets none:
+/// the entrypoint finds no such jar in `opt/` and stops the container saying so.
+pub fn volumes(enabled: &str) -> Vec<(String, String)> {
+    enabled
+        .split(';')
+        .map(str::trim)
+        .filter_map(|jar| jar.strip_suffix(".jar"))
+        .filter(|stem| {
+            !stem.is_empty()
+                && !stem.starts_with('.')
+                && stem
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        })
+        .enumerate()
+        .map(|(i, stem)| (format!("flink-plugin-{i}"), format!("{PLUGINS_DIR}/{stem}")))
+        .collect()
 }
 
 /// The S3 plugin the deployment uses, if any (the keys for its region differ).
@@ -91,19 +114,73 @@ mod tests {
             .map(|e| e["value"].as_str().unwrap_or_default().to_string())
     }
 
+    /// The mount paths of the plugin volumes, each declared as an emptyDir; never `plugins/`
+    /// itself, which holds the image's metrics reporters.
+    fn plugin_mounts(container: &Json, volumes: &Json) -> Vec<String> {
+        let mounts: Vec<(String, String)> = container["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["mountPath"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(super::PLUGINS_DIR)
+            })
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap().into(),
+                    m["mountPath"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        for (name, path) in &mounts {
+            assert_ne!(
+                path,
+                super::PLUGINS_DIR,
+                "it would hide the image's reporters"
+            );
+            let volume = volumes
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| &v["name"] == name);
+            assert_eq!(volume.map(|v| &v["emptyDir"]), Some(&json!({})), "{name}");
+        }
+        mounts.into_iter().map(|(_, path)| path).collect()
+    }
+
     fn has_plugins_volume(container: &Json, volumes: &Json) -> bool {
-        let mounted = container["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["mountPath"] == super::PLUGINS_DIR);
-        let declared = volumes
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|v| v["name"] == "flink-plugins");
-        assert_eq!(mounted, declared);
-        mounted
+        !plugin_mounts(container, volumes).is_empty()
+    }
+
+    #[test]
+    fn a_read_only_root_gets_a_volume_at_each_linked_plugin_and_none_over_the_reporters() {
+        let (c, v) = jobmanager(deployment(json!({
+            "blob_storage": blob("s3://state/flink", None, None),
+            "initial_savepoint_path": "gs://old/savepoint-1",
+        })));
+        assert_eq!(
+            plugin_mounts(&c, &v),
+            [
+                "/opt/flink/plugins/flink-s3-fs-presto-2.3.0",
+                "/opt/flink/plugins/flink-gs-fs-hadoop-2.3.0",
+            ]
+        );
+        assert_eq!(
+            super::volumes(" a.jar;;../x.jar;b;flink-azure-fs-hadoop-2.3.0.jar "),
+            [
+                (
+                    "flink-plugin-0".to_string(),
+                    "/opt/flink/plugins/a".to_string()
+                ),
+                (
+                    "flink-plugin-1".to_string(),
+                    "/opt/flink/plugins/flink-azure-fs-hadoop-2.3.0".to_string()
+                ),
+            ],
+            "only plain jar names"
+        );
     }
 
     #[test]

@@ -396,9 +396,14 @@ fn own(d: &Resolved, component: &str, args: Vec<String>) -> Json {
         mounts.push(json!({"name": "usrlib", "mountPath": USRLIB_DIR}));
         volumes.push(json!({"name": "usrlib", "emptyDir": {}}));
     }
-    let plugins_dir = (plugins.is_some() && d.pod.read_only_root_filesystem)
-        .then_some(("flink-plugins", super::plugins::PLUGINS_DIR));
-    for (volume, path) in WRITABLE_DIRS.iter().copied().chain(plugins_dir) {
+    let plugin_dirs = match (&plugins, d.pod.read_only_root_filesystem) {
+        (Some(enabled), true) => super::plugins::volumes(enabled),
+        _ => Vec::new(),
+    };
+    let writable = WRITABLE_DIRS
+        .iter()
+        .map(|(volume, path)| (volume.to_string(), path.to_string()));
+    for (volume, path) in writable.chain(plugin_dirs) {
         mounts.push(json!({"name": volume, "mountPath": path}));
         volumes.push(json!({"name": volume, "emptyDir": {}}));
     }

@@ -139,7 +139,13 @@ pub struct Launch<'a> {
     pub log_file: &'a Path,
     /// The jars the image has in `opt/` ([`super::image::opt_jars`]).
     pub opt_jars: &'a [String],
+    /// The plugins the image ships in `plugins/`, as (directory, jar) ([`super::image::plugins`]).
+    pub plugins: &'a [(String, String)],
 }
+
+/// An empty zip archive (its end-of-central-directory record alone), as `printf` writes it: a jar
+/// with nothing in it, standing for a plugin jar this machine does not have.
+const EMPTY_JAR: &str = "PK\\005\\006\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000";
 
 /// The start of every container's script: `set -e`, the pod's hostname, a private `/opt` (with
 /// the Flink distribution at `/opt/flink/{lib,bin,opt}` for a Flink image), a private tmpfs under
@@ -147,11 +153,13 @@ pub struct Launch<'a> {
 /// paths (read-only ones remounted so).
 fn namespace_setup(
     hostname: &str,
-    distribution: Option<&Path>,
+    image: Option<(&Path, &[(String, String)])>,
     overlay: Option<&Path>,
     mounts: &[Mount],
     read_only_root: bool,
 ) -> String {
+    let distribution = image.map(|(d, _)| d);
+    let plugins = image.map_or(&[][..], |(_, p)| p);
     let mut s = format!(
         "set -e\nhostname {}\nmount -t tmpfs tmpfs /opt\n",
         quote(hostname)
@@ -183,6 +191,17 @@ fn namespace_setup(
             "mkdir -p {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n\
              chown 9999:9999 {FLINK_HOME} {FLINK_HOME}/log {FLINK_HOME}/usrlib {CONF_DIR}\n"
         ));
+        // The image's ready plugins, before the volumes: one mounted over `plugins/` hides them.
+        for (dir, jar) in plugins {
+            let dir = format!("{FLINK_HOME}/plugins/{}", quote(dir));
+            s.push_str(&format!(
+                "mkdir -p {dir}\nprintf '{EMPTY_JAR}' > {dir}/{}\n",
+                quote(jar)
+            ));
+        }
+        if !plugins.is_empty() {
+            s.push_str(&format!("chown -R 9999:9999 {FLINK_HOME}/plugins\n"));
+        }
     }
     // Only the pod sees what is mounted under it: the host keeps an empty directory at most.
     if mounts.iter().any(|m| m.path.starts_with(SECRETS_DIR)) {
@@ -275,6 +294,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         security,
         log_file,
         opt_jars,
+        plugins,
     } = launch;
     let first = args.first().map(String::as_str).unwrap_or_default();
     let entry = entry(first).ok_or_else(|| {
@@ -285,7 +305,7 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
     })?;
     let mut setup = namespace_setup(
         hostname,
-        Some(distribution),
+        Some((distribution, plugins)),
         *overlay,
         mounts,
         security.read_only_root,
@@ -579,6 +599,7 @@ mod tests {
                 security: &root(),
                 log_file: Path::new("/l"),
                 opt_jars: &[],
+                plugins: &[],
             })
             .ok()
             .unwrap()
@@ -668,6 +689,7 @@ mod tests {
             security: &root(),
             log_file: Path::new("/l"),
             opt_jars: &[],
+            plugins: &[],
         })
         .ok()
         .unwrap()
@@ -699,6 +721,7 @@ mod tests {
             security: &root(),
             log_file: Path::new("/l"),
             opt_jars: &[],
+            plugins: &[],
         })
         .err()
         .unwrap();

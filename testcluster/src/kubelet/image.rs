@@ -256,6 +256,34 @@ const OPT_FILESYSTEMS: &[&str] = &[
     "oss-fs-hadoop",
 ];
 
+/// The plugins the official image of `release` ships ready in `plugins/` (`flink-dist`'s
+/// `plugins` assembly: the metrics reporters and the GPU resource), as (directory, jar); the
+/// OpenTelemetry reporter from 2.0 on. PyPI's distribution has none of them, so their jars here
+/// are empty archives that load nothing: what they stand for is the layout, which a volume
+/// mounted over `plugins/` hides on a real cluster as it does here.
+pub fn plugins(release: &str) -> Vec<(String, String)> {
+    let major = release
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    let otel = major.is_some_and(|m| m >= 2);
+    [
+        ("metrics-jmx", "flink-metrics-jmx"),
+        ("metrics-graphite", "flink-metrics-graphite"),
+        ("metrics-influx", "flink-metrics-influxdb"),
+        ("metrics-prometheus", "flink-metrics-prometheus"),
+        ("metrics-statsd", "flink-metrics-statsd"),
+        ("metrics-datadog", "flink-metrics-datadog"),
+        ("metrics-slf4j", "flink-metrics-slf4j"),
+        ("metrics-otel", "flink-metrics-otel"),
+        ("external-resource-gpu", "flink-external-resource-gpu"),
+    ]
+    .into_iter()
+    .filter(|(dir, _)| otel || *dir != "metrics-otel")
+    .map(|(dir, jar)| (dir.to_string(), format!("{jar}-{release}.jar")))
+    .collect()
+}
+
 /// The jars in `opt/` of the official image of `release`: what the distribution here has, and
 /// the file systems' jars by name.
 pub fn opt_jars(release: &str, distribution: &Path) -> Vec<String> {
@@ -279,6 +307,19 @@ pub fn opt_jars(release: &str, distribution: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugins_has_the_reporters_of_the_release() {
+        let dirs =
+            |release| -> Vec<String> { plugins(release).into_iter().map(|(d, _)| d).collect() };
+        assert!(dirs("1.20.3").contains(&"metrics-prometheus".to_string()));
+        assert!(!dirs("1.20.3").contains(&"metrics-otel".to_string()));
+        assert!(dirs("2.3.0").contains(&"metrics-otel".to_string()));
+        assert!(plugins("2.3.0").contains(&(
+            "metrics-prometheus".to_string(),
+            "flink-metrics-prometheus-2.3.0.jar".to_string()
+        )));
+    }
 
     #[test]
     fn opt_has_the_distributions_jars_and_the_file_systems() {

@@ -416,6 +416,7 @@ fn flink_script(
         security,
         log_file: std::path::Path::new("/opt/flink/log/flink.log"),
         opt_jars: &image::opt_jars(&release, &distribution),
+        plugins: &image::plugins(&release),
     })
     .map_err(not_started("RunContainerError"))?;
     Ok(script.text)
