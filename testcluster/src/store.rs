@@ -338,7 +338,11 @@ impl Store {
         subresource: Option<&str>,
     ) -> Result<Vec<String>, ApiError> {
         crate::quantities::check(kind.kind, object).map_err(ApiError::bad_request)?;
-        let errors = crate::validation::validate(kind.kind, object);
+        let mut errors = crate::validation::validate(kind.kind, object);
+        // The status subresource writes status alone: its spec is the stored one.
+        if let Some(old) = old.filter(|_| subresource.is_none()) {
+            errors.extend(crate::validation::validate_update(kind.kind, old, object));
+        }
         if !errors.is_empty() {
             return Err(ApiError::invalid_fields(
                 kind.kind,
