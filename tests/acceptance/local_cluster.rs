@@ -301,6 +301,42 @@ resource "flink_deployment" "counter" {{
         (overview["taskmanagers"] == 1 && running().is_some()).then_some(())
     });
 
+    // Deleting the JobManager's pod gives Flink its SIGTERM: the pod is Terminating while Flink
+    // shuts down, and its log says it was asked to.
+    cluster.kubectl(&["delete", "pod", name, "--wait=false"]);
+    let ns = cluster.namespace.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    let shutdown = loop {
+        let (listed, row) = cluster.kubectl_try(&["-n", &ns, "get", "pod", name, "--no-headers"]);
+        let status = row.split_whitespace().nth(2).unwrap_or("gone").to_string();
+        let (_, log) = cluster.kubectl_try(&["-n", &ns, "logs", name]);
+        if listed && status == "Terminating" && log.contains("RECEIVED SIGNAL 15: SIGTERM") {
+            break log;
+        }
+        if seen.last() != Some(&status) {
+            seen.push(status);
+        }
+        assert!(
+            listed && Instant::now() < deadline,
+            "the JobManager pod never showed Terminating with Flink's SIGTERM in its log: \
+             statuses {seen:?}, log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        shutdown.contains("Shutting down as requested"),
+        "{shutdown}"
+    );
+    wait_for(
+        "the deleted JobManager pod to go",
+        Duration::from_secs(60),
+        || {
+            let (listed, _) = cluster.kubectl_try(&["-n", &ns, "get", "pod", name]);
+            (!listed).then_some(())
+        },
+    );
+
     ws.destroy();
     wait_for("the pods to go", Duration::from_secs(30), || {
         let left = cluster.kubectl(&["get", "pods", "-o", "name"]);
@@ -793,6 +829,19 @@ fn a_jar_that_cannot_be_downloaded_fails_the_apply_naming_the_init_container() {
     );
     assert_eq!(main["restartCount"], 0, "{status:#}");
     assert_eq!(status["phase"], "Pending", "{status:#}");
+    // What kubectl shows for it: the init container's failure, not the main container's.
+    let row = cluster.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        &format!("component=jobmanager,flink.flinkops.io/deployment-id={deployment_id}"),
+        "--no-headers",
+    ]);
+    let shown = row.split_whitespace().nth(2).unwrap_or_default();
+    assert!(
+        ["Init:Error", "Init:CrashLoopBackOff"].contains(&shown),
+        "STATUS {shown:?} in {row}"
+    );
     ws.destroy();
 }
 

@@ -143,6 +143,9 @@ pub struct Launch<'a> {
     pub plugins: &'a [(String, String)],
 }
 
+/// The official image's user `flink` (`USER`-less, it is what the entrypoint steps down to).
+const FLINK_UID: u32 = 9999;
+
 /// An empty zip archive (its end-of-central-directory record alone), as `printf` writes it: a jar
 /// with nothing in it, standing for a plugin jar this machine does not have.
 const EMPTY_JAR: &str = "PK\\005\\006\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000";
@@ -358,21 +361,26 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
             jvm_options.push(v);
         }
     }
+    // From here on the entrypoint runs Flink's scripts through `drop_privs_cmd`: started as root,
+    // it steps down to the image's user `flink` with `gosu flink` (uid and gid 9999, its groups
+    // from /etc/group, so a pod's fsGroup is no longer among them). Without CAP_SETUID (root with
+    // every capability dropped) that step fails, as gosu does.
+    let mut flink = String::new();
     let dynamic: Vec<String> = args[1..]
         .iter()
         .filter(|a| a.starts_with("-D"))
         .map(|a| quote(a))
         .collect();
     let program: Vec<String> = args[1..].iter().map(|a| quote(a)).collect();
-    s.push_str(&format!(
+    flink.push_str(&format!(
         "utils=$(java -cp \"{FLINK_HOME}/bin/bash-java-utils.jar:{FLINK_HOME}/lib/*\" \
          org.apache.flink.runtime.util.bash.BashJavaUtils {} --configDir {CONF_DIR} {} \
          | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://')\n",
         entry.resources,
         dynamic.join(" ")
     ));
-    s.push_str("memory_jvm=$(echo \"$utils\" | sed -n 1p)\nmemory_dynamic=$(echo \"$utils\" | sed -n 2p)\n");
-    s.push_str(&format!(
+    flink.push_str("memory_jvm=$(echo \"$utils\" | sed -n 1p)\nmemory_dynamic=$(echo \"$utils\" | sed -n 2p)\n");
+    flink.push_str(&format!(
         "exec java $memory_jvm {} -Dlog.file={} -Dlog4j.configurationFile=file:{CONF_DIR}/log4j-console.properties \
          -Djdk.net.hosts.file={} -cp \"{FLINK_HOME}/lib/*:{FLINK_HOME}/usrlib/*\" {} --configDir {CONF_DIR} {} $memory_dynamic\n",
         jvm_options.join(" "),
@@ -381,6 +389,14 @@ pub fn script(launch: &Launch) -> Result<Script, String> {
         entry.class,
         program.join(" ")
     ));
+    if security.uid == 0 {
+        s.push_str(&format!(
+            "exec setpriv --reuid {FLINK_UID} --regid {FLINK_UID} --groups {FLINK_UID} -- sh -c {}\n",
+            quote(&flink)
+        ));
+    } else {
+        s.push_str(&flink);
+    }
     let setpriv: Vec<String> = security.setpriv().iter().map(|w| quote(w)).collect();
     setup.push_str(&format!("exec {} sh -c {}\n", setpriv.join(" "), quote(&s)));
     Ok(Script { text: setup })

@@ -605,8 +605,13 @@ mod tests {
 
     #[test]
     fn readiness_waits_for_startup_and_liveness_fails_after_its_threshold() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        // A free port, closed again: nothing listens until the container "opens" it below, so
+        // the probes cannot pass before the first assertion, however fast they run.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let container = json!({
             "startupProbe": {"tcpSocket": {"port": port}, "periodSeconds": 1},
             "readinessProbe": {"tcpSocket": {"port": port}, "periodSeconds": 1},
@@ -618,6 +623,8 @@ mod tests {
             !probes.ready(),
             "not ready before a readiness probe succeeded"
         );
+        assert!(!probes.started(), "not started before its port opened");
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         wait_until("started", || probes.started());
         wait_until("ready", || probes.ready());
         drop(listener);

@@ -36,10 +36,9 @@ fn pod(node: &Node, name: &str, plugins: &str, plugins_volume: Option<&str>) {
     );
 }
 
-/// What Flink's process in pod `name` sees in `plugins/`: read through `/proc/<pid>/root`, which
-/// resolves in the process's own mount namespace; the process is the TaskManager whose UTS
-/// namespace has the pod's hostname.
-fn plugins_seen(name: &str) -> Vec<String> {
+/// `/proc/<pid>` of the TaskManager of pod `name`: the TaskManager process whose UTS namespace
+/// has the pod's hostname.
+pub fn taskmanager_process(name: &str) -> std::path::PathBuf {
     let started = std::time::Instant::now();
     loop {
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -53,17 +52,9 @@ fn plugins_seen(name: &str) -> Vec<String> {
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
                 .unwrap_or_default();
-            if hostname != name {
-                continue;
+            if hostname == name {
+                return entry.path();
             }
-            let dir = entry.path().join("root/opt/flink/plugins");
-            let mut seen: Vec<String> = std::fs::read_dir(dir)
-                .unwrap()
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            seen.sort();
-            return seen;
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -71,6 +62,19 @@ fn plugins_seen(name: &str) -> Vec<String> {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// What Flink's process in pod `name` sees in `plugins/`: read through `/proc/<pid>/root`, which
+/// resolves in the process's own mount namespace.
+fn plugins_seen(name: &str) -> Vec<String> {
+    let dir = taskmanager_process(name).join("root/opt/flink/plugins");
+    let mut seen: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    seen.sort();
+    seen
 }
 
 /// The container's log once it says `line`.

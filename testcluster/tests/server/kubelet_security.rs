@@ -3,9 +3,11 @@
 //! supplementary group that owns the volumes, `allowPrivilegeEscalation: false` sets
 //! no_new_privs, `capabilities.drop` empties the bounding set, `readOnlyRootFilesystem` leaves
 //! only the volumes writable, and `runAsNonRoot` refuses user 0 with the kubelet's message.
-//! Init containers show it at no cost. Needs root.
+//! Init containers show it at no cost. The official Flink image's entrypoint, started as root,
+//! runs Flink as its user `flink` (9999), as `gosu flink` does. Needs root.
 
 use super::kubelet_init::node;
+use super::kubelet_plugins::taskmanager_process;
 use std::time::Duration;
 
 const PROBE: &str = "echo uid=$(id -u) gid=$(id -g) groups=$(id -G); \
@@ -94,6 +96,61 @@ async fn run_as_non_root_refuses_root_with_the_kubelets_message() {
             "{message}"
         );
         assert!(message.ends_with("container: probe)"), "{message}");
+    })
+    .await
+    .unwrap();
+}
+
+/// The `Uid:` and `Groups:` lines of a process's status.
+fn ids_of(process: &std::path::Path) -> (String, String) {
+    let status = std::fs::read_to_string(process.join("status")).unwrap();
+    let line = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .map(|l| {
+                l[key.len()..]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    (line("Uid:"), line("Groups:"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flink_runs_as_the_images_user_unless_the_pod_names_one() {
+    let node = node().await;
+    tokio::task::spawn_blocking(move || {
+        let flink = |name: &str, pod_security: serde_json::Value| {
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": pod_security,
+                    "containers": [{"name": "flink-main-container", "image": "flink:2.3.0",
+                                    "args": ["taskmanager"]}],
+                },
+            })
+            .to_string()
+        };
+        // No user: started as root, the entrypoint steps down to flink, leaving fsGroup behind.
+        node.apply(&flink("as-image", serde_json::json!({"fsGroup": 2000})));
+        let (uid, groups) = ids_of(&taskmanager_process("as-image"));
+        assert_eq!(uid, "9999 9999 9999 9999");
+        assert_eq!(groups, "9999");
+        // A user of the pod's: Flink runs as it, with the fsGroup.
+        node.apply(&flink(
+            "as-pod",
+            serde_json::json!({"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000}),
+        ));
+        let (uid, groups) = ids_of(&taskmanager_process("as-pod"));
+        assert_eq!(uid, "1000 1000 1000 1000");
+        assert_eq!(groups, "2000");
+        for name in ["as-image", "as-pod"] {
+            node.kubectl(&["delete", "pod", name, "--grace-period=0", "--wait=false"]);
+        }
     })
     .await
     .unwrap();
