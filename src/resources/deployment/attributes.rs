@@ -336,7 +336,7 @@ pub fn schema() -> Schema {
                     Attribute::number("run_as_user")
                         .optional()
                         .validate(Validator::IntAtLeast(0))
-                        .description("The uid (and gid, and the volumes' `fsGroup`) every container of the pods runs as. Defaults to 9999, the `flink` user of the official Flink image; set it for an image that runs Flink as another user. `0` (root) drops `runAsNonRoot` and gives up Pod Security `restricted`."),
+                        .description("The uid (and gid, and the volumes' `fsGroup`) every container of the pods runs as. Defaults to 9999, the `flink` user of the official Flink image; set it for an image that runs Flink as another user. `0` (root) drops `runAsNonRoot` and gives up Pod Security `restricted`; the official image's entrypoint cannot start Flink as root under the dropped capabilities (it switches to `flink` with `gosu`), so plan warns of it."),
                     Attribute::bool("read_only_root_filesystem")
                         .optional()
                         .description("Whether the containers' root filesystem is read-only (`true` by default): Flink writes only to its volumes, emptyDirs at `/tmp` and `/opt/flink/log` among them. Set `false` for an image that writes elsewhere; that gives up the read-only-root hardening check, not Pod Security `restricted`."),

@@ -489,7 +489,31 @@ pub fn logging(model: &Model, diags: &mut Diagnostics) {
 pub fn kubernetes(model: &Model, diags: &mut Diagnostics) {
     tolerations(model, diags);
     service_account_annotations(model, diags);
+    root_user(model, diags);
     super::template_checks::report(model, diags);
+}
+
+/// `pod.run_as_user = 0` with the official image: its entrypoint, started as root, steps down
+/// to `flink` with `gosu`, which needs the CAP_SETUID and CAP_SETGID that the provider's
+/// containers drop, so Flink's container would exit at once. Only a warning: an image of one's
+/// own may run Flink as root without stepping down.
+fn root_user(model: &Model, diags: &mut Diagnostics) {
+    let root = model
+        .pod
+        .known()
+        .and_then(|p| p.run_as_user.known())
+        .is_some_and(|uid| *uid == 0);
+    if root {
+        diags.attribute_warning(
+            AttributePath::root("pod").attr("run_as_user"),
+            "Root with the official image's entrypoint",
+            "The official Flink image's entrypoint, started as root, switches to its user flink \
+             (gosu flink), and that needs the SETUID and SETGID capabilities, which the \
+             provider drops from every container: Flink's container would exit with \
+             \"operation not permitted\". Leave run_as_user unset to run as flink (9999), or \
+             use an image whose entrypoint runs Flink as root.",
+        );
+    }
 }
 
 /// `pod.service_account_annotations` go on the provider's ServiceAccounts, which a user-given
@@ -590,6 +614,30 @@ mod tests {
     }
 
     use serde_json::json;
+
+    #[test]
+    fn root_warns_that_the_images_entrypoint_cannot_step_down() {
+        let warnings = |pod: serde_json::Value| {
+            let model = super::super::golden_tests::model(json!({
+                "name": "orders", "namespace": "ns", "flink_version": "2.3",
+                "artifact": {"jar_uri": "https://repo.example.com/job.jar"}, "pod": pod,
+            }));
+            let mut diags = Diagnostics::default();
+            root_user(&model, &mut diags);
+            diags.0
+        };
+        let found = warnings(json!({"run_as_user": 0}));
+        let [warning] = found.as_slice() else {
+            panic!("{found:?}");
+        };
+        assert_eq!(
+            warning.path,
+            Some(AttributePath::root("pod").attr("run_as_user"))
+        );
+        assert!(warning.detail.contains("gosu flink"), "{}", warning.detail);
+        assert!(warnings(json!({"run_as_user": 1000})).is_empty());
+        assert!(warnings(json!({})).is_empty());
+    }
 
     fn errors(artifact: serde_json::Value) -> Vec<(String, String)> {
         let model = super::super::golden_tests::model(json!({

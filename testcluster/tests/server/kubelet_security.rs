@@ -148,7 +148,21 @@ async fn flink_runs_as_the_images_user_unless_the_pod_names_one() {
         let (uid, groups) = ids_of(&taskmanager_process("as-pod"));
         assert_eq!(uid, "1000 1000 1000 1000");
         assert_eq!(groups, "2000");
-        for name in ["as-image", "as-pod"] {
+        // Root without capabilities cannot step down: the container fails, as gosu fails.
+        let mut stuck: serde_json::Value =
+            serde_json::from_str(&flink("as-root", serde_json::json!({}))).unwrap();
+        stuck["spec"]["containers"][0]["securityContext"] =
+            serde_json::json!({"capabilities": {"drop": ["ALL"]}});
+        node.apply(&stuck.to_string());
+        let terminated = node.wait_for("as-root", Duration::from_secs(30), |p| {
+            p["status"]["containerStatuses"][0]["state"]["terminated"]
+                .as_object()
+                .cloned()
+        });
+        assert_ne!(terminated["exitCode"], 0, "{terminated:?}");
+        let log = node.kubectl(&["logs", "as-root"]);
+        assert!(log.contains("Operation not permitted"), "{log}");
+        for name in ["as-image", "as-pod", "as-root"] {
             node.kubectl(&["delete", "pod", name, "--grace-period=0", "--wait=false"]);
         }
     })
