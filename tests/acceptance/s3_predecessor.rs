@@ -3,7 +3,8 @@
 //! blob-storage directories an earlier deployment of its namespace and name left is planned to
 //! start from the newest completed snapshot there, found through the signed listing with the
 //! keys of the blob storage's Secret; a snapshot directory without `_metadata` is passed over;
-//! and the apply checks the `_metadata` of the planned snapshot again before it writes anything.
+//! and the apply checks the `_metadata` of the snapshot it restores from before it writes
+//! anything.
 
 use crate::cluster::Cluster;
 use crate::harness::{unwrapped, Workspace};
@@ -242,4 +243,32 @@ fn a_create_in_a_predecessors_s3_directories_starts_from_its_newest_complete_sna
     );
     ws.destroy();
     assert!(cluster.managed_objects().is_empty());
+}
+
+#[test]
+fn savepoints_at_the_root_of_a_bucket_are_found() {
+    let s3 = s3_server_at("127.0.0.1", "flink-state", "state-secret", BUCKET);
+    let cluster = Cluster::start("s3-predecessor-root");
+    let ws = Workspace::new();
+    ws.config(&config(&cluster, &s3.endpoint, None));
+    ws.apply();
+    // A savepoint directory that is a whole bucket: Flink writes `s3://savepoints/savepoint-…`.
+    // (s3s-fs also lists keys under the prefix "/", which AWS S3 does not: that the listing
+    // asks for none is the unit test `a_whole_bucket_is_listed_without_a_prefix`'s.)
+    let savepoint = "savepoint-0a1b2c-333333333333";
+    complete(&s3, &format!("../savepoints/{savepoint}"), 1);
+    let root =
+        r#"flink_configuration = { "execution.checkpointing.savepoint-dir" = "s3://savepoints" }"#;
+    ws.config(&config(&cluster, &s3.endpoint, Some(root)));
+    let (_, plan) = ws.plan();
+    let text = unwrapped(&plan);
+    assert!(
+        !text.contains("Cannot look for the state of an earlier deployment"),
+        "{text}"
+    );
+    assert_eq!(
+        planned_last_savepoint(&plan),
+        Some(format!("s3://savepoints/{savepoint}")),
+        "{plan}"
+    );
 }
