@@ -141,6 +141,10 @@ fn a_create_in_a_predecessors_s3_directories_starts_from_its_newest_complete_sna
         )),
         "{text}"
     );
+    assert!(
+        text.contains("it stops the apply before anything changes"),
+        "what a store changed by apply means: {text}"
+    );
     assert_eq!(
         planned_last_savepoint(&plan),
         Some(uri(newest)),
