@@ -168,7 +168,7 @@ async fn s3_snapshots(dir: &str, access: &S3Access<'_>) -> Result<Vec<Snapshot>,
         ..*access
     };
     let mut found = Vec::new();
-    let mut pending = vec![(format!("{prefix}/"), 0usize)];
+    let mut pending = vec![(listing_prefix(prefix), 0usize)];
     let mut listings = 0;
     while let Some((key_prefix, depth)) = pending.pop() {
         let mut token: Option<String> = None;
@@ -227,6 +227,15 @@ async fn s3_snapshots(dir: &str, access: &S3Access<'_>) -> Result<Vec<Snapshot>,
     Ok(found)
 }
 
+/// The key prefix that lists what is under the directory at `prefix` (trimmed of `/`): none for
+/// a whole bucket, whose keys do not start with `/`.
+fn listing_prefix(prefix: &str) -> String {
+    match prefix {
+        "" => String::new(),
+        prefix => format!("{prefix}/"),
+    }
+}
+
 /// The bodies of every `<name>` element of a listing.
 fn entries<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
     let open = format!("<{name}>");
@@ -264,6 +273,17 @@ mod tests {
             .map(|c| tag(c, "Prefix"))
             .collect();
         assert_eq!(prefixes, ["a/chk-1/", "a/shared/"]);
+    }
+
+    #[test]
+    fn a_whole_bucket_is_listed_without_a_prefix() {
+        // S3 keys never start with `/`: a prefix of "/" lists nothing in AWS S3 or MinIO (s3s-fs
+        // is lenient there, so the acceptance tests against it cannot tell).
+        let prefix = |dir: &str| listing_prefix(bucket_and_prefix(dir).unwrap().1);
+        assert_eq!(prefix("s3://savepoints"), "");
+        assert_eq!(prefix("s3://savepoints/"), "");
+        assert_eq!(prefix("s3://state/flink/savepoints"), "flink/savepoints/");
+        assert_eq!(prefix("s3a://state/flink/savepoints/"), "flink/savepoints/");
     }
 
     #[test]

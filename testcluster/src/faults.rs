@@ -1,6 +1,7 @@
 //! Faults on demand: the next N API requests that match a verb, a kind, a namespace and a name
-//! (each optional) fail with a status as a real API server answers it, wait before being served,
-//! or lose their connection halfway through the answer. Tests arm them through
+//! (each optional) fail with a status as a real API server answers it, wait before being served
+//! (a while, or until the test disarms the faults), or lose their connection halfway through the
+//! answer. Tests arm them through
 //! `POST /testserver/faults` (served only when the server was started with faults enabled:
 //! `--faults` on the command line, [`crate::Options::faults`] in process), or `--fault SPEC` at
 //! start for manual runs.
@@ -35,6 +36,9 @@ pub enum Action {
         /// Milliseconds.
         millis: u64,
     },
+    /// Wait until the faults are disarmed, then serve the request: a request held in flight for
+    /// as long as the test needs, whatever the machine's speed.
+    Hold,
     /// Serve the request, then close the connection after half of the answer's body.
     Reset,
 }
@@ -89,7 +93,7 @@ impl Fault {
 
     /// Parses the command line's `--fault` form: comma-separated `key=value` pairs with the keys
     /// `verb`, `kind`, `namespace`, `name`, `count` (default 1) and one of `status=CODE` (with
-    /// `retry-after=SECONDS`), `delay-ms=MILLIS` or `reset`; e.g.
+    /// `retry-after=SECONDS`), `delay-ms=MILLIS`, `hold` or `reset`; e.g.
     /// `verb=patch,kind=configmaps,count=3,status=503`.
     pub fn parse(spec: &str) -> Result<Fault, String> {
         let mut fault = Fault {
@@ -128,6 +132,7 @@ impl Fault {
                     })
                 }
                 "reset" => action = Some(Action::Reset),
+                "hold" => action = Some(Action::Hold),
                 other => return Err(format!("unknown fault key {other:?}")),
             }
         }
@@ -136,7 +141,7 @@ impl Fault {
             Some(other) => other,
             None => {
                 return Err(format!(
-                    "{spec:?}: say status=CODE, delay-ms=MILLIS or reset"
+                    "{spec:?}: say status=CODE, delay-ms=MILLIS, hold or reset"
                 ))
             }
         };
@@ -148,6 +153,7 @@ impl Fault {
 #[derive(Debug, Default)]
 pub struct Faults {
     armed: Mutex<Vec<Fault>>,
+    disarmed: tokio::sync::Notify,
 }
 
 impl Faults {
@@ -163,11 +169,18 @@ impl Faults {
         self.armed.lock().map(|a| a.clone()).unwrap_or_default()
     }
 
-    /// Disarms every fault.
+    /// Disarms every fault, and releases the requests held.
     pub fn clear(&self) {
         if let Ok(mut armed) = self.armed.lock() {
             armed.clear();
         }
+        self.disarmed.notify_waiters();
+    }
+
+    /// Ends when the faults are next disarmed. Taken before [`Faults::take`], so a request that
+    /// a hold takes is released by any disarm after it was taken.
+    pub fn until_disarmed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.disarmed.notified()
     }
 
     /// The action of the first armed fault `request` matches, counting it once.
@@ -307,6 +320,35 @@ mod tests {
         assert!(Fault::parse("verb=get").is_err());
         assert!(Fault::parse("status=abc").is_err());
         assert!(Fault::parse("colour=red,reset").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_held_request_waits_until_the_faults_are_disarmed() {
+        let faults = Faults::default();
+        faults.arm(Fault::parse("verb=patch,hold").unwrap());
+        let released = faults.until_disarmed();
+        assert_eq!(
+            faults.take(&request("patch", Some("a"))),
+            Some(Action::Hold)
+        );
+        let mut released = std::pin::pin!(released);
+        assert!(
+            poll_once(released.as_mut()).is_pending(),
+            "held while armed faults are not cleared"
+        );
+        faults.clear();
+        assert!(poll_once(released.as_mut()).is_ready());
+        let fault: Fault =
+            serde_json::from_str(r#"{"verb": "patch", "count": 1, "action": "hold"}"#).unwrap();
+        assert_eq!(fault.action, Action::Hold);
+    }
+
+    /// One poll of `future`, without waiting.
+    fn poll_once<F: std::future::Future>(
+        future: std::pin::Pin<&mut F>,
+    ) -> std::task::Poll<F::Output> {
+        let waker = std::task::Waker::noop();
+        future.poll(&mut std::task::Context::from_waker(waker))
     }
 
     #[test]

@@ -360,6 +360,7 @@ async fn resource(
         namespace: target.namespace.as_deref(),
         name: target.name.as_deref(),
     };
+    let released = shared.faults.as_ref().map(|f| f.until_disarmed());
     let action = shared.faults.as_ref().and_then(|f| f.take(&faulted));
     match action {
         Some(crate::faults::Action::Status { code, retry_after }) => {
@@ -374,6 +375,11 @@ async fn resource(
         }
         Some(crate::faults::Action::Delay { millis }) => {
             tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        }
+        Some(crate::faults::Action::Hold) => {
+            if let Some(released) = released {
+                released.await;
+            }
         }
         Some(crate::faults::Action::Reset) if !watching => {
             let response = dispatch(shared, req, &target, verb, &q)

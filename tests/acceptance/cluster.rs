@@ -328,12 +328,13 @@ impl Cluster {
     }
 
     /// Waits until the one fault armed with `count` took a request (for a stalled fault: one is
-    /// in flight now).
+    /// in flight now). A fault that took its last request is no longer listed.
     pub fn until_fault_taken(&self, count: u64) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {
             let armed = self.armed_faults();
-            if armed[0]["count"].as_u64().is_some_and(|left| left < count) {
+            let spent = armed.as_array().is_some_and(Vec::is_empty);
+            if spent || armed[0]["count"].as_u64().is_some_and(|left| left < count) {
                 return;
             }
             assert!(

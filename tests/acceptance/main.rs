@@ -44,6 +44,7 @@ mod refresh;
 mod release;
 mod rescale;
 mod s3_artifacts;
+mod s3_predecessor;
 mod verify;
 #[path = "../realflink_ha/zookeeper_server.rs"]
 mod zookeeper_server;

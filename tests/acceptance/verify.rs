@@ -5,6 +5,7 @@
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
 use std::process::{Child, Command, Stdio};
+use std::time::SystemTime;
 
 /// A real S3-protocol server over a temporary directory, one bucket per directory in it.
 pub(crate) struct S3Server {
@@ -19,6 +20,22 @@ impl S3Server {
         let path = self.root.path().join(bucket).join(key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Puts `bytes` as object `key` of `bucket`, last modified at `modified` (its file's mtime,
+    /// which s3s-fs answers as `LastModified`).
+    pub(crate) fn put_at(&self, bucket: &str, key: &str, bytes: &[u8], modified: SystemTime) {
+        self.put(bucket, key, bytes);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(self.root.path().join(bucket).join(key))
+            .unwrap();
+        file.set_modified(modified).unwrap();
+    }
+
+    /// Deletes object `key` of `bucket`.
+    pub(crate) fn remove(&self, bucket: &str, key: &str) {
+        std::fs::remove_file(self.root.path().join(bucket).join(key)).unwrap();
     }
 }
 

@@ -398,3 +398,138 @@ async fn wait_for_job(
     }
     model
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::golden_tests;
+    use super::*;
+    use crate::schema::AttributePath;
+    use serde_json::json;
+
+    const RUNNING_CHECKPOINTS: &str =
+        include_str!("../../../tests/recorded/flink-2.3.0/running-checkpoints.json");
+
+    /// Flink's recorded checkpoint statistics, naming `location` as the latest completed
+    /// checkpoint.
+    fn statistics_naming(location: &str) -> serde_json::Value {
+        let mut stats: serde_json::Value = serde_json::from_str(RUNNING_CHECKPOINTS).unwrap();
+        stats["latest"]["completed"]["external_path"] = json!(location);
+        stats["latest"]["completed"]["id"] = json!(14);
+        stats
+    }
+
+    /// The deployment as state records it after its job failed outside Terraform.
+    fn failed_job(checkpoints: &str) -> Model {
+        let mut model = golden_tests::model(json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+            "flink_configuration": {"execution.checkpointing.dir": checkpoints},
+        }));
+        super::super::plan::create(&mut model, &mut Diagnostics::default());
+        model.status = Attr::Known("FAILED".into());
+        model
+    }
+
+    /// The race seen in CI: Flink's statistics named `chk-14` after its files were gone. The
+    /// apply refuses to start the job from it, with the error on `last_savepoint`, and starts it
+    /// once the checkpoint is complete.
+    #[tokio::test]
+    async fn a_retained_checkpoint_without_metadata_is_not_restored_from() {
+        let root = std::env::temp_dir().join(format!("gone-checkpoint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let checkpoint = root.join("00000000000000000000000000000abc/chk-14");
+        std::fs::create_dir_all(&checkpoint).unwrap();
+        std::fs::write(checkpoint.join("operator-state"), b"x").unwrap();
+        let checkpoints = format!("file:{}", root.display());
+        // Flink spells its paths `file:/...`.
+        let location = format!("file:{}", checkpoint.display());
+
+        let stats = statistics_naming(&location);
+        let retained = crate::jobmanager::answers::newest_retained(&stats, true).unwrap();
+        assert_eq!(retained.location, location);
+        let taken = Taken {
+            location: retained.location,
+            reason: states::Reason::RetainedCheckpoint,
+            time: Some("2026-12-02T10:00:00Z".into()),
+        };
+        let prior = failed_job(&checkpoints);
+        assert!(
+            restores_unchecked(Some(&prior), Some(&taken)),
+            "a checkpoint Flink's statistics name is checked"
+        );
+        let mut planned = prior.clone();
+        savepoint_history::record_savepoint(&mut planned, &prior, Some(taken));
+        assert_eq!(planned.last_savepoint.known(), Some(&location));
+
+        let ctx = Context::default();
+        let mut diags = Diagnostics::default();
+        assert!(!restorable(&ctx, &planned, &mut diags).await);
+        let [error] = diags.0.as_slice() else {
+            panic!("one error expected: {:?}", diags.0);
+        };
+        assert_eq!(error.path, Some(AttributePath::root("last_savepoint")));
+        assert_eq!(error.summary, "The state to restore from is gone");
+        assert!(error.detail.contains(&location), "{}", error.detail);
+
+        std::fs::write(checkpoint.join("_metadata"), b"x").unwrap();
+        let mut diags = Diagnostics::default();
+        assert!(restorable(&ctx, &planned, &mut diags).await);
+        assert!(diags.0.is_empty(), "{:?}", diags.0);
+
+        // Gone altogether, directory and all.
+        std::fs::remove_dir_all(&root).unwrap();
+        let mut diags = Diagnostics::default();
+        assert!(!restorable(&ctx, &planned, &mut diags).await);
+        assert!(diags.has_errors());
+    }
+
+    #[tokio::test]
+    async fn an_initial_savepoint_without_metadata_is_refused_on_its_own_attribute() {
+        let root = std::env::temp_dir().join(format!("gone-savepoint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let location = format!("file://{}", root.display());
+        let mut created = failed_job("file:///checkpoints");
+        created.status = Attr::Null;
+        created.initial_savepoint_path = Attr::Known(location.clone());
+        assert!(restores_unchecked(None, None), "a create is checked");
+        let mut diags = Diagnostics::default();
+        assert!(!restorable(&Context::default(), &created, &mut diags).await);
+        assert_eq!(
+            diags.0.first().and_then(|d| d.path.clone()),
+            Some(AttributePath::root("initial_savepoint_path"))
+        );
+
+        // A job that is not to run restores from nothing, so there is nothing to check.
+        created.state = Attr::Known("SUSPENDED".into());
+        let mut diags = Diagnostics::default();
+        assert!(restorable(&Context::default(), &created, &mut diags).await);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn only_state_this_apply_saw_flink_complete_goes_unchecked() {
+        let running = failed_job("file:///checkpoints");
+        let taken = |reason| Taken {
+            location: "file:/sp/savepoint-1".into(),
+            reason,
+            time: None,
+        };
+        for fresh in [states::Reason::Upgrade, states::Reason::Suspend] {
+            assert!(!restores_unchecked(Some(&running), Some(&taken(fresh))));
+        }
+        for found in [
+            states::Reason::RetainedCheckpoint,
+            states::Reason::FoundSavepoint,
+        ] {
+            assert!(restores_unchecked(Some(&running), Some(&taken(found))));
+        }
+        assert!(
+            !restores_unchecked(Some(&running), None),
+            "a running job's rollout restores from nothing new"
+        );
+        let mut suspended = running.clone();
+        suspended.state = Attr::Known("SUSPENDED".into());
+        assert!(restores_unchecked(Some(&suspended), None), "a resume");
+    }
+}

@@ -59,7 +59,10 @@ pub fn start_from_predecessor(
                      earlier deployment of the same namespace and name (destroyed, or replaced) \
                      in the directories this one shares, or by the deployment this one replaces. \
                      To start without state, set restore_strategy = \"NONE\"; to start from \
-                     another savepoint, set initial_savepoint_path.",
+                     another savepoint, set initial_savepoint_path. Terraform plans again at \
+                     apply, and should the snapshots there have changed by then (a saved plan \
+                     applied later), it stops the apply before anything changes, calling the plan \
+                     inconsistent: plan again.",
                     snapshot.location
                 ),
             );
@@ -296,9 +299,11 @@ mod tests {
             );
             assert_ne!(model.job_id, fresh.job_id, "a run of its own");
             assert!(!diags.has_errors());
+            let warned = format!("{:?}", diags.0);
+            assert!(warned.contains(location), "the warning names it");
             assert!(
-                format!("{:?}", diags.0).contains(location),
-                "the warning names it"
+                warned.contains("plan again"),
+                "and what a changed store at apply means"
             );
         }
 

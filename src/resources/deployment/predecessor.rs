@@ -324,6 +324,139 @@ mod tests {
         assert!(!replaced.final_savepoint);
     }
 
+    /// A `_metadata` under `root` at `relative`, written `minutes` after a fixed instant.
+    fn write_metadata(root: &std::path::Path, relative: &str, minutes: u64) {
+        let dir = root.join(relative);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join("_metadata")).unwrap();
+        let instant = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_000_000);
+        file.set_modified(instant + std::time::Duration::from_secs(60 * minutes))
+            .unwrap();
+    }
+
+    /// Directories a destroyed predecessor left: a savepoint, a complete checkpoint after it, and
+    /// the newest checkpoint without `_metadata` (Flink deleted it, or never finished it).
+    fn left_behind(test: &str) -> (std::path::PathBuf, String) {
+        let root = std::env::temp_dir().join(format!("predecessor-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        write_metadata(&root, "sp/savepoint-0a1b2c-3d4e5f6a7b8c", 1);
+        write_metadata(&root, "cp/0a1b/chk-13", 2);
+        std::fs::create_dir_all(root.join("cp/0a1b/chk-14")).unwrap();
+        std::fs::write(root.join("cp/0a1b/chk-14/operator-state"), b"x").unwrap();
+        let dir = format!("file://{}", root.display());
+        (root, dir)
+    }
+
+    /// A create of `ns/orders` in the directories `left_behind` gives, planned as the provider
+    /// plans it: rendered, then started from what `find` gives.
+    async fn planned_create(dir: &str, inputs: serde_json::Value) -> (Model, Diagnostics) {
+        let mut inputs_with_directories = json!({
+            "name": "orders", "namespace": "ns", "flink_version": "2.3",
+            "artifact": {"jar_uri": "file:///opt/flink/usrlib/job.jar"},
+            "flink_configuration": {
+                "execution.checkpointing.savepoint-dir": format!("{dir}/sp"),
+                "execution.checkpointing.dir": format!("{dir}/cp"),
+            },
+        });
+        for (key, value) in inputs.as_object().unwrap() {
+            inputs_with_directories[key] = value.clone();
+        }
+        let mut model = super::super::golden_tests::model(inputs_with_directories);
+        let mut diags = Diagnostics::default();
+        super::super::plan::create(&mut model, &mut diags);
+        let lookup = find(&Context::default(), &model, &[]).await;
+        super::super::plan::start_from_predecessor(&mut model, lookup, &mut diags);
+        (model, diags)
+    }
+
+    #[tokio::test]
+    async fn the_newest_complete_snapshot_is_where_a_new_job_starts() {
+        let (root, dir) = left_behind("newest");
+        let (model, diags) = planned_create(&dir, json!({})).await;
+        let chk_13 = format!("{dir}/cp/0a1b/chk-13");
+        assert_eq!(
+            super::super::resolve::restore_from(&model).as_ref(),
+            Some(&chk_13),
+            "the newest complete one; chk-14 has no _metadata"
+        );
+        assert!(format!("{:?}", diags.0).contains(&chk_13));
+
+        let (model, _) =
+            planned_create(&dir, json!({"restore_strategy": "LATEST_SAVEPOINT"})).await;
+        assert_eq!(
+            super::super::resolve::restore_from(&model),
+            Some(format!("{dir}/sp/savepoint-0a1b2c-3d4e5f6a7b8c")),
+            "no retained checkpoint under LATEST_SAVEPOINT"
+        );
+
+        // Without the savepoint and the complete checkpoint, nothing is left to start from.
+        std::fs::remove_dir_all(root.join("sp")).unwrap();
+        std::fs::remove_dir_all(root.join("cp/0a1b/chk-13")).unwrap();
+        let (model, diags) = planned_create(&dir, json!({})).await;
+        assert_eq!(super::super::resolve::restore_from(&model), None);
+        assert_eq!(model.last_savepoint, Attr::Null);
+        assert!(diags.0.is_empty(), "{:?}", diags.0);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn initial_savepoint_path_wins_over_what_a_predecessor_left() {
+        let (root, dir) = left_behind("initial");
+        let chosen = "file:///elsewhere/savepoint-chosen";
+        let (model, diags) = planned_create(&dir, json!({"initial_savepoint_path": chosen})).await;
+        assert_eq!(
+            super::super::resolve::restore_from(&model).as_deref(),
+            Some(chosen)
+        );
+        assert_eq!(model.last_savepoint, Attr::Null);
+        assert!(
+            !format!("{:?}", diags.0).contains(&dir),
+            "no warning names the predecessor's state: {:?}",
+            diags.0
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn restore_strategy_none_starts_from_nothing_though_snapshots_are_there() {
+        let (root, dir) = left_behind("none");
+        let (model, diags) = planned_create(&dir, json!({"restore_strategy": "NONE"})).await;
+        assert!(matches!(
+            find(&Context::default(), &model, &[]).await,
+            Lookup::Nothing
+        ));
+        assert_eq!(super::super::resolve::restore_from(&model), None);
+        assert_eq!(model.last_savepoint, Attr::Null);
+        assert_eq!(model.savepoints, Attr::Known(Vec::new()));
+        assert!(!format!("{:?}", diags.0).contains(&dir), "{:?}", diags.0);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_replacement_looks_in_the_directories_of_the_deployment_it_replaces() {
+        let (root, dir) = left_behind("replaced");
+        let (mut model, _) = planned_create(
+            "file:///nothing-here",
+            json!({"name": "orders-v2", "restore_strategy": "LATEST_SAVEPOINT"}),
+        )
+        .await;
+        assert_eq!(super::super::resolve::restore_from(&model), None);
+        let more = [format!("{dir}/sp"), format!("{dir}/cp")];
+        let Lookup::Found(found) = find(&Context::default(), &model, &more).await else {
+            panic!("the predecessor's savepoint is found");
+        };
+        assert_eq!(
+            found.location,
+            format!("{dir}/sp/savepoint-0a1b2c-3d4e5f6a7b8c")
+        );
+        model.initial_savepoint_path = Attr::Known("file:///elsewhere/savepoint-chosen".into());
+        assert!(matches!(
+            find(&Context::default(), &model, &more).await,
+            Lookup::Nothing
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn the_checkpoint_directory_is_read_under_either_name() {
         let mut c = std::collections::BTreeMap::new();
