@@ -118,13 +118,19 @@ resource "flink_savepoint" "snap" {
 
 /// Asserts the job runs, restored from `location` (Flink's `latest.restored.external_path`).
 pub(crate) fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, location: &str) {
+    let restored = restored_from(ws, cluster);
+    assert!(same_path(&restored, location), "{restored} vs {location}");
+}
+
+/// Where the running job restored from, as Flink reports it (`latest.restored.external_path`).
+pub(crate) fn restored_from(ws: &Workspace, cluster: &Cluster) -> String {
     let values = ws.resource_values("flink_deployment.counter");
     assert_eq!(values["status"], "RUNNING");
     let (id, job_id) = (
         values["id"].as_str().unwrap(),
         values["job_id"].as_str().unwrap(),
     );
-    let restored = wait_for(
+    wait_for(
         "the job to report its restore",
         Duration::from_secs(120),
         || {
@@ -137,8 +143,7 @@ pub(crate) fn assert_runs_restored_from(ws: &Workspace, cluster: &Cluster, locat
                 .as_str()
                 .map(String::from)
         },
-    );
-    assert!(same_path(&restored, location), "{restored} vs {location}");
+    )
 }
 
 /// `POST path` with a JSON body to a Flink REST address; the answer's body.
@@ -166,7 +171,7 @@ fn checkpoint_number(location: &str) -> u64 {
 }
 
 /// Flink writes `file:/x` where the provider was given `file:///x`.
-fn same_path(a: &str, b: &str) -> bool {
+pub(crate) fn same_path(a: &str, b: &str) -> bool {
     let strip = |p: &str| {
         p.trim_start_matches("file:")
             .trim_start_matches('/')

@@ -30,6 +30,7 @@ mod https_server;
 mod ingress;
 mod install;
 mod interrupt;
+mod jobmanager_sampler;
 mod kill_matrix;
 mod kubernetes_ha;
 mod lifecycle;

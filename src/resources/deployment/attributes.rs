@@ -104,7 +104,10 @@ pub fn schema() -> Schema {
          apply runs it again per `restore_strategy`: the plan warns what it restores from, apply \
          asks Flink for the newest savepoint or retained checkpoint it kept (once Flink's REST \
          cache of checkpoint statistics, `rest.cache.checkpoint-statistics.timeout`, has passed \
-         since the job ended), and fails without changing anything when Flink cannot be asked.\n\n\
+         since the job ended), and fails without changing anything when Flink cannot be asked. \
+         A job that ended between the plan and the apply (an apply killed while Flink took its \
+         savepoint, then its saved plan applied again) restores from the savepoint that stop \
+         left.\n\n\
          Destroy never depends on what the cluster looks like: it succeeds from every state and \
          leaves none of the deployment's objects. A RUNNING job with a savepoint directory is \
          stopped with a final savepoint (its location shows as a warning); without a savepoint \
@@ -115,7 +118,8 @@ pub fn schema() -> Schema {
          savepoint, nor one whose REST API does not answer (refused connections, the authority \
          gone), where the warning says that a job still running there loses its current state; \
          the destroy says so and removes the objects, and Flink's Kubernetes HA ConfigMaps with \
-         them. The one \
+         them. A job that ended with a savepoint no state records (a destroy or apply killed \
+         while Flink took it) has that savepoint named as its final one. The one \
          exception: a final savepoint that fails fails the destroy and the job keeps running; \
          `FLINK_SKIP_FINAL_SAVEPOINT=true terraform destroy` then destroys without it in one \
          step. The deployment stays in state while any object it owns is left (found by its \

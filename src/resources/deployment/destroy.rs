@@ -9,7 +9,7 @@ use super::layout;
 use super::lifecycle;
 use super::model::Model;
 use super::reach;
-use super::rollout::{application_end, deployment_name, savepoint_limit};
+use super::rollout::{self, application_end, deployment_name, savepoint_limit, Taken};
 use super::states;
 use super::TYPE;
 use crate::jobmanager::Error;
@@ -76,7 +76,7 @@ fn skip_final_savepoint() -> bool {
 /// went. A running job without a savepoint directory is cancelled, and the destroy says its state
 /// is not kept. An error in `diags` means the destroy must not go on (the job keeps running);
 /// nothing that depends on the cluster (no JobManager, a job not running) is an error.
-async fn final_savepoint(
+pub(super) async fn final_savepoint(
     cluster: &Cluster,
     model: &Model,
     directory: Option<&str>,
@@ -89,15 +89,25 @@ async fn final_savepoint(
         // cancelled on purpose needs no word.
         let ended = model.desired_state();
         if wanted && matches!(ended, states::State::Failed | states::State::Finished) {
-            diags.warning(
-                "No final savepoint",
-                format!(
-                    "The job of {} ended as {}, so no final savepoint was taken; {}.",
-                    deployment_name(model),
-                    ended.as_str(),
-                    newest_kept(model)
+            let found = match reach::of(cluster, model).await {
+                Ok(jm) => kept_by_an_earlier_stop(&jm, model).await,
+                Err(_) => None,
+            };
+            match found {
+                Some(found) => {
+                    let how = format!("Flink reports it {}", ended.as_str());
+                    ended_with_state(model, &how, &found, diags)
+                }
+                None => diags.warning(
+                    "No final savepoint",
+                    format!(
+                        "The job of {} ended as {}, so no final savepoint was taken; {}.",
+                        deployment_name(model),
+                        ended.as_str(),
+                        newest_kept(model)
+                    ),
                 ),
-            );
+            }
         }
         return;
     }
@@ -110,8 +120,13 @@ async fn final_savepoint(
     .await;
     let jm = match running {
         Ok((jm, state)) if state == states::JOB_RUNNING => jm,
-        Ok((_, state)) => {
-            if wanted {
+        Ok((jm, state)) => {
+            if !wanted {
+                return;
+            }
+            if let Some(found) = kept_by_an_earlier_stop(&jm, model).await {
+                ended_with_state(model, &format!("Flink reports it {state}"), &found, diags);
+            } else {
                 diags.warning(
                     "No final savepoint",
                     format!(
@@ -193,9 +208,16 @@ async fn final_savepoint(
                 ),
             );
         }
-        Err(e) => diags.error(
-            "The final savepoint failed",
-            format!(
+        // Another stop ended the job meanwhile (a destroy killed while Flink took its final
+        // savepoint, refreshed before Flink finished it): what it left is the final state.
+        Err(e) => match rollout::ended_meanwhile(&jm, model, model).await {
+            Some(found) => {
+                let how = "it ended while this destroy asked for a final savepoint";
+                ended_with_state(model, how, &found, diags)
+            }
+            None => diags.error(
+                "The final savepoint failed",
+                format!(
                 "{e}\n\n{} was not destroyed and its job keeps running. Fix the cause and destroy \
                  again, or destroy without the savepoint in one step: \
                  {SKIP_FINAL_SAVEPOINT}=true terraform destroy (the job is then cancelled and \
@@ -203,8 +225,36 @@ async fn final_savepoint(
                 deployment_name(model),
                 newest_kept(model)
             ),
-        ),
+            ),
+        },
     }
+}
+
+/// The newest state Flink kept of the deployment's job, which ended before this destroy could
+/// stop it, when it is newer than what state records: the savepoint of a stop no state records
+/// (a destroy or apply killed while Flink took it finished on its own, or `flink stop` by hand).
+async fn kept_by_an_earlier_stop(jm: &reach::JobManager<'_>, model: &Model) -> Option<Taken> {
+    rollout::read_newer_state(jm, model, model).await.ok()?
+}
+
+/// Says where the state of a job that ended before the destroy went: the destroy's own final
+/// savepoint is not needed, and `found` is what a new deployment starts from.
+fn ended_with_state(model: &Model, how: &str, found: &Taken, diags: &mut Diagnostics) {
+    let what = match found.reason {
+        states::Reason::RetainedCheckpoint => "a retained checkpoint",
+        _ => "a savepoint",
+    };
+    diags.warning(
+        "Final savepoint taken",
+        format!(
+            "The job of {} had already stopped ({how}), with a savepoint that no state \
+             recorded (an apply or destroy stopped while Flink took it, or a stop by hand). Its \
+             newest state is {what} at\n\n{}\n\nA new deployment can start from it with \
+             initial_savepoint_path.",
+            deployment_name(model),
+            found.location
+        ),
+    );
 }
 
 /// Deletes Flink's Kubernetes HA ConfigMaps of the deployment (they go by their labels).

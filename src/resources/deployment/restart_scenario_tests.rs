@@ -4,14 +4,22 @@
 //! FINISHED while the checkpoint statistics, cached a moment before the stop's savepoint
 //! completed, do not list it yet. That interleaving restarted the job from an older checkpoint (a
 //! CI failure of the lifecycle suite); the apply must find the savepoint once Flink's statistics
-//! have caught up.
+//! have caught up. The same JobManager stands for a stop that finished between an upgrade's plan
+//! and its apply (an apply killed while Flink took the savepoint, applied again from the saved
+//! plan): the upgrade keeps the savepoint that stop left instead of restoring older state; and
+//! for a destroy after one killed while Flink took its final savepoint, which names that
+//! savepoint, not the older one state records.
 
+use super::destroy;
+use super::lifecycle::Before;
 use super::model::{Model, Savepoint};
+use super::phases::Phases;
 use super::rollout;
 use super::states::Reason;
 use crate::jobmanager::stopped_by_hand::{serve as stopped_by_hand, JOB_ID, STOP_SAVEPOINT};
 use crate::kubernetes::Cluster;
 use crate::kubernetes::ClusterAccess;
+use crate::resources::timeouts::{Deadline, Operation};
 use crate::schema::Diagnostics;
 use crate::value::Attr;
 use std::time::{Duration, Instant};
@@ -100,4 +108,79 @@ async fn an_ended_job_whose_jobmanager_cannot_be_asked_fails_the_apply() {
             && text.contains("restore_strategy = \\\"NONE\\\""),
         "{text}"
     );
+}
+
+/// What an upgrade's stop finds when the job it was planned against (RUNNING) has ended since,
+/// stopped with a savepoint: the savepoint it keeps, if any, and the diagnostics.
+async fn upgrade_after_the_stop(
+    restore_strategy: Option<&str>,
+) -> (Option<rollout::Taken>, Diagnostics) {
+    let address = stopped_by_hand(Duration::from_millis(700)).await;
+    let mut prior = finished_outside(&address, "700 ms");
+    prior.status = Attr::Known("RUNNING".into());
+    let mut planned = prior.clone();
+    if let Some(strategy) = restore_strategy {
+        planned.restore_strategy = Attr::Known(strategy.into());
+    }
+    let deadline = Deadline::start(&Attr::Null, Operation::Update);
+    let stop = rollout::Stop {
+        step: Before::Savepoint(Reason::Upgrade),
+        savepoint_directory: Some("file:///sp"),
+        deadline: &deadline,
+    };
+    let mut diags = Diagnostics::default();
+    let taken = rollout::before_rollout(
+        &cluster().await,
+        stop,
+        &prior,
+        &planned,
+        &mut Phases::start("counter"),
+        &mut diags,
+    )
+    .await;
+    (taken, diags)
+}
+
+#[tokio::test]
+async fn an_upgrade_whose_job_was_stopped_since_its_plan_keeps_the_savepoint_of_that_stop() {
+    let (taken, diags) = upgrade_after_the_stop(None).await;
+    let taken = taken.unwrap_or_else(|| panic!("the stop's savepoint was dropped: {diags:?}"));
+    assert_eq!(taken.location, STOP_SAVEPOINT);
+    assert_eq!(taken.reason, Reason::FoundSavepoint);
+    assert!(diags.0.is_empty(), "{diags:?}");
+
+    // Told to start without state, it looks for none, and says no savepoint was taken.
+    let (taken, diags) = upgrade_after_the_stop(Some("NONE")).await;
+    assert!(taken.is_none());
+    assert!(
+        diags.0.iter().any(|d| d.summary == "No savepoint taken"),
+        "{diags:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_destroy_after_a_stop_no_state_recorded_names_the_savepoint_that_stop_left() {
+    // As the refresh recorded it (the job FINISHED: drift), and as a plan saw it before the
+    // stop finished (RUNNING).
+    for (state, status) in [("FINISHED", "FINISHED"), ("RUNNING", "RUNNING")] {
+        let address = stopped_by_hand(Duration::from_millis(700)).await;
+        let mut model = finished_outside(&address, "700 ms");
+        model.state = Attr::Known(state.into());
+        model.status = Attr::Known(status.into());
+        let deadline = Deadline::start(&Attr::Null, Operation::Delete);
+        let mut diags = Diagnostics::default();
+        let cluster = cluster().await;
+        destroy::final_savepoint(&cluster, &model, Some("file:///sp"), &deadline, &mut diags).await;
+        assert!(!diags.has_errors(), "{diags:?}");
+        let said = diags
+            .0
+            .iter()
+            .find(|d| d.summary == "Final savepoint taken")
+            .unwrap_or_else(|| panic!("{state}: {diags:?}"));
+        assert!(
+            said.detail.contains(STOP_SAVEPOINT) && !said.detail.contains("savepoint-older"),
+            "{state}: {}",
+            said.detail
+        );
+    }
 }

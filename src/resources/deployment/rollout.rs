@@ -83,7 +83,14 @@ pub async fn before_rollout(
         });
     let (jm, state) = match running {
         Ok((jm, state)) if !jobmanager::is_terminal(&state) => (jm, state),
-        Ok((_, state)) => {
+        Ok((jm, state)) => {
+            if let Some(found) = ended_since_plan(&jm, step, prior, planned).await {
+                phases.reached(Phase::Savepoint);
+                jm.wait_for_application_end_of(has_ha(prior), application_end(deadline))
+                    .await;
+                phases.reached(Phase::ApplicationEnded);
+                return Some(found);
+            }
             not_running(step, &state, &restores, diags);
             return None;
         }
@@ -169,11 +176,37 @@ pub async fn before_rollout(
     }
 }
 
+/// The state a job that ended after the plan saw it running left, when this apply comes to stop
+/// it: a stop-with-savepoint from an apply that was killed while Flink took the savepoint (then
+/// applied again from the same saved plan), or `flink stop` by hand, finished meanwhile. Without
+/// it the new job would restore from the older savepoint state records, losing what the stop
+/// kept. Nothing when the planned job keeps no state (`restore_strategy = "NONE"`, or a cancel
+/// that reads no checkpoint).
+async fn ended_since_plan(
+    jm: &JobManager<'_>,
+    step: Before,
+    prior: &Model,
+    planned: &Model,
+) -> Option<Taken> {
+    let keeps_state =
+        matches!(step, Before::Savepoint(_)) || lifecycle::reads_checkpoint(prior, planned, step);
+    if !keeps_state || planned.restore() == Some(RestoreStrategy::Nothing) {
+        return None;
+    }
+    let found = read_newer_state(jm, prior, planned).await.ok()??;
+    tracing::info!(location = %found.location, "the job ended since the plan, with a savepoint");
+    Some(found)
+}
+
 /// The savepoint a stop that was not this apply's left, when the job has ended since this apply
 /// saw it running and Flink reports a savepoint newer than state's: a stop-with-savepoint still
 /// in flight from an apply that was killed finishes on its own, and this apply's own trigger then
 /// finds no running job.
-async fn ended_meanwhile(jm: &JobManager<'_>, prior: &Model, planned: &Model) -> Option<Taken> {
+pub(super) async fn ended_meanwhile(
+    jm: &JobManager<'_>,
+    prior: &Model,
+    planned: &Model,
+) -> Option<Taken> {
     // Flink answers the failed trigger before its REST API reports the job ended: give the
     // other stop the time a stop-with-savepoint takes to finish.
     let deadline = tokio::time::Instant::now() + ENDED_MEANWHILE;
@@ -242,7 +275,7 @@ async fn newer_state(
 }
 
 /// What [`newer_state`] finds, or why Flink could not be asked.
-async fn read_newer_state(
+pub(super) async fn read_newer_state(
     jm: &JobManager<'_>,
     prior: &Model,
     planned: &Model,
