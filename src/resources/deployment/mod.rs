@@ -60,6 +60,7 @@ mod template_checks;
 mod template_merge;
 mod tls;
 mod tls_material;
+mod toleration_checks;
 
 use super::typed::{Observed, TypedResource};
 use super::{owned, Context};

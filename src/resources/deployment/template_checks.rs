@@ -326,7 +326,7 @@ fn tolerations(spec: &Json, out: &mut Vec<Finding>) {
             effect: text("effect"),
             has_seconds: !t["tolerationSeconds"].is_null(),
         };
-        for (field, summary, detail) in super::checks::toleration_findings(&fields) {
+        for (field, summary, detail) in super::toleration_checks::toleration_findings(&fields) {
             let path = vec![key("spec"), key("tolerations"), Step::Index(i), key(field)];
             out.push(finding(path, summary, detail));
         }
