@@ -749,6 +749,42 @@ fn a_rollout_that_cannot_run_fails_the_apply_with_its_reason_and_logs() {
     );
     assert!(run.text.contains("NoSuchJob"), "{}", run.text);
 
+    // The JobManager fine, its TaskManagers never starting (an init container of theirs fails):
+    // the job would wait for slots until wait_timeout; the apply names the TaskManager at once.
+    let taskmanagers_fail = failing(&cluster, port, None, "Counter").replace(
+        "  wait_timeout = \"4 min\"",
+        r#"  wait_timeout = "4 min"
+  taskmanager_pod_template = {
+    spec = {
+      initContainers = [{
+        name    = "check-disk"
+        image   = "busybox:1.36"
+        command = ["sh", "-c", "echo no scratch disk for this TaskManager; exit 3"]
+      }]
+    }
+  }"#,
+    );
+    ws.config(&taskmanagers_fail);
+    let run = ws.terraform(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(run.code, 0, "{}", run.text);
+    let text = run.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("the deployment cannot run: Init:")
+            && text.contains("in the TaskManager pod flink-broken-taskmanager-"),
+        "{}",
+        run.text
+    );
+    assert!(
+        text.contains("the init container check-disk failed with exit code 3"),
+        "{}",
+        run.text
+    );
+    assert!(
+        text.contains("no scratch disk for this TaskManager"),
+        "{}",
+        run.text
+    );
+
     // Fixed: the next apply converges to a running job.
     ws.config(&failing(&cluster, port, None, "Counter"));
     ws.apply();

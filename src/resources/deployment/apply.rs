@@ -370,20 +370,19 @@ async fn wait_for_job(
         }
     }
     let names = Names::of(name);
-    let rollout = layout::rollout_of(objects, &names.jobmanager);
-    let rollouts = [&names.jobmanager, &names.taskmanager]
-        .iter()
-        .filter_map(|n| layout::rollout_of(objects, n))
+    let jobmanager_rollout = layout::rollout_of(objects, &names.jobmanager);
+    let taskmanager_rollout = layout::rollout_of(objects, &names.taskmanager);
+    let rollouts = [&jobmanager_rollout, &taskmanager_rollout]
+        .into_iter()
+        .flatten()
+        .cloned()
         .collect();
     phases.expect(rollouts, layout::replicas_of(objects, &names.taskmanager));
-    let settling = status::settle(
-        &cluster,
-        &model,
-        rollout.as_deref(),
-        deadline,
-        phases,
-        diags,
-    );
+    let rollouts = status::Rollouts {
+        jobmanager: jobmanager_rollout.as_deref(),
+        taskmanager: taskmanager_rollout.as_deref(),
+    };
+    let settling = status::settle(&cluster, &model, rollouts, deadline, phases, diags);
     let settled = ctx.interrupt.guard(settling).await;
     let Ok(settled) = settled else {
         // The status stays PENDING: the next refresh reads the job as it is by then.

@@ -1,6 +1,6 @@
 //! Which JobManager pods a deployment has: its live ones (not terminating) from the shared pod
 //! list, oldest first, optionally of one rollout. Both its `status` and the way to its REST API
-//! start from here.
+//! start from here; `status` looks at its TaskManager pods the same way.
 
 use super::layout::{DEPLOYMENT_ID_LABEL, ROLLOUT_ANNOTATION};
 use super::model::Model;
@@ -25,6 +25,17 @@ pub(super) async fn jobmanagers(
     model: &Model,
     rollout: Option<&str>,
 ) -> Result<Vec<Pod>, KubeError> {
+    live_pods(cluster, model, "jobmanager", rollout).await
+}
+
+/// The deployment's live pods of `component` (`jobmanager`, `taskmanager`), of rollout `rollout`
+/// when given, oldest first.
+pub(super) async fn live_pods(
+    cluster: &Cluster,
+    model: &Model,
+    component: &str,
+    rollout: Option<&str>,
+) -> Result<Vec<Pod>, KubeError> {
     let (Some(namespace), Some(id)) = (model.namespace.known(), model.id.known()) else {
         return Ok(Vec::new());
     };
@@ -34,7 +45,7 @@ pub(super) async fn jobmanagers(
     let mut mine: Vec<Pod> = pods
         .into_iter()
         .filter(|p| {
-            label(p, "component") == Some("jobmanager")
+            label(p, "component") == Some(component)
                 && p.metadata.deletion_timestamp.is_none()
                 && rollout.is_none_or(|r| annotation(p, ROLLOUT_ANNOTATION) == Some(r))
         })

@@ -89,17 +89,49 @@ fn pod_verdict(pod: &Pod) -> Option<String> {
     (!ready).then(|| "STARTING".to_string())
 }
 
-/// Why the JobManager's Deployment creates no pods, if its controller says so (reason, message).
-async fn replica_failure(cluster: &Cluster, model: &Model) -> Option<(String, String)> {
+/// Why the Deployment `deployment` creates no pods, if its controller says so (reason, message).
+async fn replica_failure(
+    cluster: &Cluster,
+    model: &Model,
+    deployment: impl Fn(&Names) -> &String,
+) -> Option<(String, String)> {
     let (namespace, name) = (model.namespace.known()?, model.name.known()?);
-    let jobmanager = Names::of(name).jobmanager;
-    match cluster.replica_failure(namespace, &jobmanager).await {
+    let names = Names::of(name);
+    let deployment = deployment(&names);
+    match cluster.replica_failure(namespace, deployment).await {
         Ok(failure) => failure,
         Err(e) => {
-            tracing::debug!(error = %e, "cannot read the JobManager's Deployment");
+            tracing::debug!(error = %e, deployment = %deployment, "cannot read the Deployment");
             None
         }
     }
+}
+
+/// What stops the TaskManagers of a job that is not running yet, when waiting cannot end well:
+/// a TaskManager pod's hopeless verdict (an image that cannot be pulled, a container that cannot
+/// be configured or keeps crashing, a failed init container) with the pod, or the refusal of
+/// their Deployment's pods (reason, message). The job waits for their slots until
+/// `wait_timeout` otherwise, and the JobManager alone shows nothing wrong.
+async fn hopeless_taskmanagers(
+    cluster: &Cluster,
+    model: &Model,
+    rollout: Option<&str>,
+) -> Option<(String, Option<Pod>, Option<String>)> {
+    // Of this rollout only: the pods of a replaced Deployment may linger until the garbage
+    // collector deletes them, and a crash of theirs is not the new pods' fault.
+    let pods = super::jobmanager_pods::live_pods(cluster, model, "taskmanager", rollout)
+        .await
+        .ok()?;
+    if pods.is_empty() {
+        let (reason, message) = replica_failure(cluster, model, |n| &n.taskmanager).await?;
+        return Some((reason, None, Some(message)));
+    }
+    pods.into_iter().find_map(|pod| {
+        let verdict = pod_verdict(&pod)?;
+        HOPELESS
+            .contains(&verdict.as_str())
+            .then_some((verdict, Some(pod), None))
+    })
 }
 
 /// The status of the deployment `model` describes (its namespace, id and job id known).
@@ -155,15 +187,19 @@ fn last_termination(pod: &Pod) -> Option<String> {
     let container = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
     let ended = container.last_state.as_ref()?.terminated.as_ref()?;
     let restarts = container.restart_count;
+    let (who, memory) = match super::jobmanager_pods::label(pod, "component") {
+        Some("taskmanager") => ("TaskManager", "taskmanager.memory"),
+        _ => ("JobManager", "jobmanager.memory"),
+    };
     match ended.reason.as_deref() {
         Some("OOMKilled") => Some(format!(
-            "the JobManager container was OOMKilled (exit code {}, {restarts} restarts): it needs \
-             more memory than its limit; raise jobmanager.memory",
+            "the {who} container was OOMKilled (exit code {}, {restarts} restarts): it needs \
+             more memory than its limit; raise {memory}",
             ended.exit_code
         )),
         Some("Completed") | None => None,
         Some(reason) => Some(format!(
-            "the JobManager container last ended with {reason} (exit code {}, {restarts} restarts)",
+            "the {who} container last ended with {reason} (exit code {}, {restarts} restarts)",
             ended.exit_code
         )),
     }
@@ -222,7 +258,7 @@ pub async fn wait_until_stopped(cluster: &Cluster, model: &Model, timeout: Durat
 pub async fn settle(
     cluster: &Cluster,
     model: &Model,
-    rollout: Option<&str>,
+    rollouts: Rollouts<'_>,
     deadline: &Deadline,
     phases: &mut Phases,
     diags: &mut Diagnostics,
@@ -236,7 +272,7 @@ pub async fn settle(
     if !runs {
         return wait_until_stopped(cluster, model, limit.duration).await;
     }
-    match wait_until_running(cluster, model, rollout, &limit, phases).await {
+    match wait_until_running(cluster, model, rollouts, &limit, phases).await {
         Ok(status) => status,
         Err((status, detail)) => {
             diags.error(
@@ -267,13 +303,22 @@ const HOPELESS: &[&str] = &[
     "Init:Error",
 ];
 
-/// Waits until Flink runs the job (or finished it) in a JobManager pod of rollout `rollout`:
-/// `Ok(status)`, or `Err` with the last status, why waiting stopped and the JobManager's last log
-/// lines. What the pods and Flink show on the way is marked in `phases`.
+/// The rollout hashes of the pods an apply waits for, when known (pods of earlier rollouts may
+/// still be there).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rollouts<'a> {
+    pub jobmanager: Option<&'a str>,
+    pub taskmanager: Option<&'a str>,
+}
+
+/// Waits until Flink runs the job (or finished it) in a JobManager pod of its rollout:
+/// `Ok(status)`, or `Err` with the last status, why waiting stopped and the last log lines of the
+/// pod that says why (the JobManager, or a TaskManager that cannot start). What the pods and
+/// Flink show on the way is marked in `phases`.
 pub async fn wait_until_running(
     cluster: &Cluster,
     model: &Model,
-    rollout: Option<&str>,
+    rollouts: Rollouts<'_>,
     limit: &Limit,
     phases: &mut Phases,
 ) -> Result<String, (String, String)> {
@@ -283,11 +328,13 @@ pub async fn wait_until_running(
     let mut last = String::new();
     loop {
         cluster.forget_pods();
-        let (mut status, jobmanager) = observe_with_pod(cluster, model, rollout).await;
+        let (mut status, jobmanager) = observe_with_pod(cluster, model, rollouts.jobmanager).await;
         // No pod yet: its Deployment's controller may say why none comes (admission, a quota).
         let mut refused = None;
         if jobmanager.is_none() && status == PENDING {
-            if let Some((reason, message)) = replica_failure(cluster, model).await {
+            if let Some((reason, message)) =
+                replica_failure(cluster, model, |n| &n.jobmanager).await
+            {
                 status = reason;
                 refused = Some(message);
             }
@@ -301,16 +348,38 @@ pub async fn wait_until_running(
         if status == "RUNNING" || status == "FINISHED" {
             return Ok(status);
         }
-        let hopeless = HOPELESS.contains(&status.as_str());
+        let mut hopeless = HOPELESS.contains(&status.as_str());
+        // The pod whose state says why waiting ends: the JobManager's, or a TaskManager's.
+        let mut culprit = jobmanager.clone();
+        let mut component = "JobManager";
+        if !hopeless {
+            if let Some((verdict, taskmanager, message)) =
+                hopeless_taskmanagers(cluster, model, rollouts.taskmanager).await
+            {
+                status = verdict;
+                culprit = taskmanager;
+                component = "TaskManager";
+                refused = message;
+                hopeless = true;
+            }
+        }
         if hopeless || started.elapsed() >= limit.duration {
-            let why = if hopeless {
-                format!("the deployment cannot run: {status}")
-            } else {
-                format!(
-                    "still {status} after {}s ({})",
-                    limit.duration.as_secs(),
-                    limit.name
-                )
+            let why = match (hopeless, component, &culprit) {
+                (true, "TaskManager", Some(pod)) => format!(
+                    "the deployment cannot run: {status} in the TaskManager pod {}",
+                    pod.metadata.name.as_deref().unwrap_or_default()
+                ),
+                (true, "TaskManager", None) => {
+                    format!("the deployment cannot run: {status} of its TaskManagers")
+                }
+                (true, ..) => format!("the deployment cannot run: {status}"),
+                (false, ..) => {
+                    format!(
+                        "still {status} after {}s ({})",
+                        limit.duration.as_secs(),
+                        limit.name
+                    )
+                }
             };
             let flink = match (&pod, status.as_str()) {
                 (Some(pod), "FAILED") => match reach::at(cluster, model, pod).await {
@@ -323,16 +392,16 @@ pub async fn wait_until_running(
                 Some(cause) => format!("{why} ({cause})"),
                 None => why,
             };
-            let why = match jobmanager.as_ref().and_then(waiting_message) {
+            let why = match culprit.as_ref().and_then(waiting_message) {
                 Some(message) => format!("{why} ({message})"),
                 None => why,
             };
-            let why = match jobmanager.as_ref().and_then(last_termination) {
+            let why = match culprit.as_ref().and_then(last_termination) {
                 Some(ended) => format!("{why}; {ended}"),
                 None => why,
             };
             // A failed init container is the cause, and its log the one that says why.
-            let init = jobmanager.as_ref().and_then(failed_init_container);
+            let init = culprit.as_ref().and_then(failed_init_container);
             let why = match &init {
                 Some((container, code, _, restarts)) => format!(
                     "{why}; the init container {container} failed with exit code {code} \
@@ -345,7 +414,8 @@ pub async fn wait_until_running(
                 None => why,
             };
             let container = init.as_ref().map(|(name, ..)| name.as_str());
-            let logs = match &pod {
+            let culprit_name = culprit.as_ref().and_then(|p| p.metadata.name.clone());
+            let logs = match &culprit_name {
                 Some(pod) => cluster
                     .pod_log_tail(&namespace, pod, container, 20)
                     .await
@@ -507,6 +577,14 @@ mod tests {
             "{oom}"
         );
         assert!(oom.contains("raise jobmanager.memory"), "{oom}");
+        let mut taskmanager = pod(json!({"exitCode": 137, "reason": "OOMKilled"}));
+        taskmanager.metadata.labels = Some([("component".into(), "taskmanager".into())].into());
+        let oom = last_termination(&taskmanager).unwrap();
+        assert!(
+            oom.starts_with("the TaskManager container was OOMKilled")
+                && oom.contains("raise taskmanager.memory"),
+            "{oom}"
+        );
         let error = last_termination(&pod(json!({"exitCode": 1, "reason": "Error"}))).unwrap();
         assert!(error.contains("ended with Error (exit code 1"), "{error}");
         assert_eq!(
