@@ -79,11 +79,9 @@ fn strip(kind: &str, fields: &mut Map<String, Json>, top: bool) {
             Json::Object(map) if map.is_empty() && MAP_FIELDS.contains(&key.as_str()) => {
                 gone.push(key.clone());
             }
-            Json::Object(map) => {
-                // The values of a map are strings or quantities: nothing to strip inside.
-                if !MAP_FIELDS.contains(&key.as_str()) {
-                    strip(kind, map, false);
-                }
+            // The values of a map are strings or quantities: nothing to strip inside.
+            Json::Object(map) if !MAP_FIELDS.contains(&key.as_str()) => {
+                strip(kind, map, false);
             }
             _ => {}
         }
@@ -152,7 +150,10 @@ mod tests {
         // A LabelSelector is a struct: `{}` selects every pod and is kept.
         let mut policy = json!({"spec": {"podSelector": {}, "ingress": [{"from": []}]}});
         as_stored("NetworkPolicy", &mut policy);
-        assert_eq!(policy, json!({"spec": {"podSelector": {}, "ingress": [{}]}}));
+        assert_eq!(
+            policy,
+            json!({"spec": {"podSelector": {}, "ingress": [{}]}})
+        );
         let mut budget = json!({"spec": {"selector": {}}});
         as_stored("PodDisruptionBudget", &mut budget);
         assert_eq!(budget, json!({"spec": {"selector": {}}}));
