@@ -49,7 +49,7 @@ impl Cluster {
     async fn list_pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>, KubeError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let params = ListParams::default().labels(selector);
-        retry(&self.interrupt, || api.list(&params))
+        retry(&self.interrupt, &self.deadline, || api.list(&params))
             .await
             .map(|list| list.items)
             .map_err(|e| pod_list_error(namespace, self.explain_failed(&e)))
@@ -72,7 +72,7 @@ impl Cluster {
     ) -> Result<Option<(String, String)>, KubeError> {
         let api: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(self.client.clone(), namespace);
-        let deployment = retry(&self.interrupt, || api.get_opt(name))
+        let deployment = retry(&self.interrupt, &self.deadline, || api.get_opt(name))
             .await
             .map_err(|e| KubeError::Object {
                 verb: "read",
