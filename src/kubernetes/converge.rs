@@ -140,6 +140,11 @@ impl Cluster {
         }
     }
 
+    /// The end of the operation this handle serves.
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
+    }
+
     /// The API server's URL.
     pub fn server(&self) -> &str {
         &self.server
@@ -434,8 +439,31 @@ impl Cluster {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A test server with the fault `spec` armed (`--fault`'s form), and this provider's
+    /// connection to it.
+    pub(in crate::kubernetes) async fn faulty(
+        spec: &str,
+    ) -> (kube_test_server::RunningServer, Cluster) {
+        let options = kube_test_server::Options {
+            armed: vec![kube_test_server::faults::Fault::parse(spec).unwrap()],
+            ..Default::default()
+        };
+        let server = kube_test_server::start_with("127.0.0.1:0", options)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, &server.kubeconfig).unwrap();
+        let access = super::super::ClusterAccess::Kubeconfig {
+            path: path.to_string_lossy().into_owned(),
+            context: None,
+        };
+        let cluster = Cluster::connect(&access).await.unwrap();
+        (server, cluster)
+    }
 
     #[test]
     fn a_listing_keeps_each_object_as_sent_with_its_labels() {
@@ -458,29 +486,13 @@ mod tests {
     /// object, the last answer and the timeout that ended the retries.
     #[tokio::test]
     async fn the_operations_timeout_ends_the_retries_of_an_apply_and_says_so() {
-        let options = kube_test_server::Options {
-            armed: vec![kube_test_server::faults::Fault::parse(
-                "verb=patch,kind=configmaps,count=1000,status=503",
-            )
-            .unwrap()],
-            ..Default::default()
-        };
-        let server = kube_test_server::start_with("127.0.0.1:0", options)
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        std::fs::write(&path, &server.kubeconfig).unwrap();
-        let access = super::super::ClusterAccess::Kubeconfig {
-            path: path.to_string_lossy().into_owned(),
-            context: None,
-        };
+        let (_server, cluster) = faulty("verb=patch,kind=configmaps,count=1000,status=503").await;
         let timeout = std::time::Duration::from_secs(1);
         let deadline = Deadline::at(
             std::time::Instant::now() + timeout,
             "timeouts.create = \"1s\"".into(),
         );
-        let cluster = Cluster::connect(&access).await.unwrap().within(deadline);
+        let cluster = cluster.within(deadline);
         let owner = Owner::new("deployment", "default", "counter");
         let desired = [DesiredObject::new(
             Kind::ConfigMap,
