@@ -9,8 +9,10 @@
 //! rendered, computed) -> `flink` and `tls` (pure rendering, no IO)
 //! -> `kubernetes` (the only Kubernetes API client) and `jobmanager` (the only code that talks to
 //! Flink's REST API; the deployment hands it how its JobManager is reached). `interrupt` carries
-//! Terraform's StopProvider (Ctrl-C) down that flow as a plain signal.
+//! Terraform's StopProvider (Ctrl-C) down that flow as a plain signal, and `deadline` the end that
+//! a resource's `timeouts` set for its operation.
 
+pub mod deadline;
 pub mod docs;
 pub mod flink;
 #[cfg(test)]

@@ -7,11 +7,18 @@ use super::answers::{
     checkpoints_kept, flink_error, is_terminal, job_failure, job_status, newest_retained, Retained,
 };
 use super::{Call, Error};
+use crate::deadline::Deadline;
 use serde_json::Value as Json;
 use std::time::{Duration, Instant};
 
 /// How long one REST request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a request whose connection could not be made is tried in all (a port-forward
+/// that dropped between two requests, a JobManager address that refused for a moment).
+const CONNECT_TRIES: u32 = 4;
+/// The wait before the second try of such a request; each further one waits twice as long
+/// (0.25 s, 0.5 s, 1 s).
+const FIRST_RECONNECT: Duration = Duration::from_millis(250);
 /// Pause between two questions about a running operation: a savepoint of a small job completes in
 /// well under a second, and each pause is downtime of the job being stopped. A question that
 /// failed waits [`FAILED_POLLS`] times as long, so a JobManager still counts as lost after about
@@ -30,7 +37,9 @@ const STATISTICS_SLACK: Duration = Duration::from_millis(250);
 /// deployment's credentials): the one piece the caller hands in.
 #[async_trait::async_trait]
 pub trait Reach: Send + Sync {
-    /// Sends `call`: the status code and the JSON body (null when it is not JSON).
+    /// Sends `call`: the status code and the JSON body (null when it is not JSON). A connection
+    /// that could not be made, so that the request never went out, is [`Error::NotConnected`]
+    /// (the client sends it again); any later failure is [`Error::Unreachable`].
     async fn send(&self, call: Call<'_>) -> Result<(u16, Json), Error>;
 }
 
@@ -69,6 +78,10 @@ pub struct JobManager<R> {
     pub(super) poll: Duration,
     /// Pause before asking again for a savepoint Flink refused as too early.
     pub(super) retry: Duration,
+    /// The wait before a request whose connection could not be made is tried again.
+    reconnect: Duration,
+    /// The end of the operation: no request is tried again past it.
+    deadline: Deadline,
 }
 
 impl<R: Reach> JobManager<R> {
@@ -80,7 +93,16 @@ impl<R: Reach> JobManager<R> {
             ended_seen: std::sync::Mutex::default(),
             poll: POLL,
             retry: SAVEPOINT_RETRY,
+            reconnect: FIRST_RECONNECT,
+            deadline: Deadline::none(),
         }
+    }
+
+    /// The same client for an operation that ends by `deadline`: a request whose connection
+    /// could not be made is not tried again past it.
+    pub fn within(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// The same client asking every `poll` and retrying after `retry` (tests replay Flink's
@@ -89,10 +111,46 @@ impl<R: Reach> JobManager<R> {
     pub fn paced(mut self, poll: Duration, retry: Duration) -> Self {
         self.poll = poll;
         self.retry = retry;
+        self.reconnect = poll;
         self
     }
 
+    /// Sends `call`, again when its connection could not be made (the request never went out,
+    /// so a POST too): up to [`CONNECT_TRIES`] times, never waiting past the operation's
+    /// deadline. A connection that failed once the request may have gone out is not retried
+    /// here: a second stop-with-savepoint must never be sent for one that reached Flink.
     pub(super) async fn call(&self, call: Call<'_>) -> Result<(u16, Json), Error> {
+        let mut wait = self.reconnect;
+        let mut tries = 1;
+        loop {
+            let message = match self.call_once(call).await {
+                Err(Error::NotConnected(message)) => message,
+                answered => return answered,
+            };
+            let gave_up = |why: String| {
+                Error::NotConnected(format!(
+                    "{} {}: {message}; the last of {tries} tries{why}",
+                    call.method, call.path
+                ))
+            };
+            if tries >= CONNECT_TRIES {
+                return Err(gave_up(String::new()));
+            }
+            if self.deadline.ends_within(wait) {
+                let setting = self.deadline.setting().unwrap_or_default();
+                return Err(gave_up(format!(
+                    "; the operation's timeout ({setting}) ended the retries: the next try \
+                     would come after it"
+                )));
+            }
+            tracing::debug!(job = %self.job_id, method = call.method, path = call.path, %message, wait_ms = wait.as_millis() as u64, "connecting to the JobManager again");
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+            tries += 1;
+        }
+    }
+
+    async fn call_once(&self, call: Call<'_>) -> Result<(u16, Json), Error> {
         tokio::time::timeout(REQUEST_TIMEOUT, self.reach.send(call))
             .await
             .map_err(|_| {

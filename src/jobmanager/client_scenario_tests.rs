@@ -1,6 +1,8 @@
 //! Scenarios of the client against Flink's recorded answers (`tests/recorded/`), replayed by a
 //! fake [`Reach`]: each path answers from a script, its last answer repeated; a scripted `None`
-//! is a connection that fails. Paced in milliseconds, where Flink takes seconds.
+//! is a connection that fails once the request went out (its answer lost), and a refusal one that
+//! could not be made (the request never went out). Paced in milliseconds, where Flink takes
+//! seconds.
 
 use super::*;
 use std::collections::HashMap;
@@ -20,6 +22,9 @@ type Answer = Option<(u16, &'static str)>;
 #[derive(Default)]
 struct Replay {
     scripts: Mutex<HashMap<String, Vec<Answer>>>,
+    /// Per `METHOD path`, how many of its next connections cannot be made.
+    refusals: Mutex<HashMap<String, u32>>,
+    /// The requests that went out (a connection that could not be made sends none).
     sent: Mutex<Vec<String>>,
 }
 
@@ -29,6 +34,16 @@ impl Replay {
             .lock()
             .unwrap()
             .insert(request.to_string(), answers.to_vec());
+        self
+    }
+
+    /// The next `count` connections for `request` cannot be made, as a port-forward that
+    /// dropped: refused before anything is sent.
+    fn refusing(self, request: &str, count: u32) -> Self {
+        self.refusals
+            .lock()
+            .unwrap()
+            .insert(request.to_string(), count);
         self
     }
 
@@ -46,6 +61,12 @@ impl Replay {
 impl Reach for &Replay {
     async fn send(&self, call: Call<'_>) -> Result<(u16, Json), Error> {
         let request = format!("{} {}", call.method, call.path);
+        if let Some(left @ 1..) = self.refusals.lock().unwrap().get_mut(&request) {
+            *left -= 1;
+            return Err(Error::NotConnected(
+                "port-forward Pod ns/jm: connection refused".into(),
+            ));
+        }
         self.sent.lock().unwrap().push(request.clone());
         let answer = {
             let mut scripts = self.scripts.lock().unwrap();
@@ -215,4 +236,92 @@ async fn a_cancel_waits_until_flink_reports_the_job_ended() {
     let jm = client(&replay);
     jm.cancel(&limit()).await.unwrap();
     assert_eq!(replay.sent(&format!("GET /jobs/{JOB}")), 2);
+}
+
+/// A port-forward that drops between the requests of a savepoint (before the trigger, and before
+/// a question about it): each request whose connection could not be made is sent once it can
+/// be, and the savepoint completes, triggered once.
+#[tokio::test]
+async fn a_port_forward_that_drops_between_the_requests_of_a_savepoint_does_not_fail_it() {
+    let stop = format!("POST /jobs/{JOB}/stop");
+    let replay = Replay::default()
+        .on(&stop, &[Some((202, TRIGGER))])
+        .refusing(&stop, 1)
+        .on(
+            &stop_status(),
+            &[Some((200, IN_PROGRESS)), Some((200, COMPLETED))],
+        )
+        .refusing(&stop_status(), 2);
+    let location = client(&replay)
+        .stop_with_savepoint(Some("file:///tmp/exp/sp3"), &limit())
+        .await
+        .unwrap();
+    assert_eq!(location, "file:/tmp/exp/sp3/savepoint-000000-42aa1911c1c6");
+    assert_eq!(replay.sent(&stop), 1, "the stop reached Flink once");
+    assert_eq!(replay.sent(&stop_status()), 2);
+}
+
+/// A trigger whose answer was lost may have reached Flink: it is not sent again (a second
+/// stop-with-savepoint would be wrong), and the error says why.
+#[tokio::test]
+async fn a_savepoint_trigger_whose_answer_was_lost_is_not_sent_again() {
+    for path in [
+        format!("POST /jobs/{JOB}/stop"),
+        format!("POST /jobs/{JOB}/savepoints"),
+    ] {
+        let replay = Replay::default().on(&path, &[None, Some((202, TRIGGER))]);
+        let jm = client(&replay);
+        let error = match path.ends_with("/stop") {
+            true => jm.stop_with_savepoint(None, &limit()).await,
+            false => jm.trigger_savepoint(None, "CANONICAL", &limit()).await,
+        }
+        .unwrap_err();
+        assert_eq!(replay.sent(&path), 1, "{path} sent once");
+        assert_eq!(
+            error.to_string(),
+            "connection refused; the request may have reached Flink, so it is not sent again"
+        );
+    }
+}
+
+/// A JobManager that cannot be connected to at all: a bounded number of tries, or fewer when
+/// the operation's deadline comes first, and an error that says which.
+#[tokio::test]
+async fn connecting_again_is_bounded_by_its_tries_and_the_operations_deadline() {
+    let stop = format!("POST /jobs/{JOB}/stop");
+    let replay = Replay::default()
+        .on(&stop, &[Some((202, TRIGGER))])
+        .refusing(&stop, 100);
+    let error = client(&replay)
+        .stop_with_savepoint(None, &limit())
+        .await
+        .unwrap_err();
+    assert_eq!(replay.sent(&stop), 0);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "POST /jobs/{JOB}/stop: port-forward Pod ns/jm: connection refused; the last of 4 \
+             tries"
+        )
+    );
+    assert_eq!(replay.refusals.lock().unwrap()[&stop], 96);
+
+    // Waits of 0.25 s, then 0.5 s: a deadline 0.5 s away ends the retries after two tries.
+    let deadline = crate::deadline::Deadline::at(
+        Instant::now() + Duration::from_millis(500),
+        "timeouts.update = \"500ms\"".into(),
+    );
+    let jm = JobManager::new(&replay, JOB).within(deadline);
+    let started = Instant::now();
+    let error = jm.stop_with_savepoint(None, &limit()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "POST /jobs/{JOB}/stop: port-forward Pod ns/jm: connection refused; the last of 2 \
+             tries; the operation's timeout (timeouts.update = \"500ms\") ended the retries: \
+             the next try would come after it"
+        )
+    );
+    assert_eq!(replay.refusals.lock().unwrap()[&stop], 94);
 }

@@ -7,9 +7,15 @@ pub enum Error {
     /// There is nothing to talk to: no JobManager pod, or the deployment's ids are unknown.
     #[error("{0}")]
     NoJobManager(String),
-    /// The connection failed: port-forward, TCP, TLS handshake or HTTP.
+    /// The connection failed: port-forward, TCP, TLS handshake or HTTP, perhaps after the
+    /// request went out (Flink may have acted on it).
     #[error("{0}")]
     Unreachable(String),
+    /// The connection could not be made (the port-forward or TCP connection was lost or refused,
+    /// or it dropped during the TLS handshake): the request never went out, so sending it again
+    /// is safe, a POST too.
+    #[error("{0}")]
+    NotConnected(String),
     /// The client's own certificates, key or trusted roots cannot be used.
     #[error("{0}")]
     Credentials(String),

@@ -1,7 +1,9 @@
 //! Savepoints through the JobManager's asynchronous operations: stop the job with a savepoint,
 //! take one while it runs, dispose of one; each started with a `POST`, then asked after until
 //! Flink completes it, with a savepoint refused as too early (not all tasks running) asked for
-//! again within its limit, and a JobManager that stops answering counted as lost.
+//! again within its limit, and a JobManager that stops answering counted as lost. A `POST` whose
+//! connection could not be made is sent again (the client's own retry); one whose answer was lost
+//! is not, since Flink may have started the operation.
 
 use super::answers::{failure_cause, flink_error, tasks_not_running};
 use super::client::{refused, JobManager, Reach};
@@ -117,7 +119,15 @@ impl<R: Reach> JobManager<R> {
             path,
             body: Some(body),
         };
-        match self.call(call).await? {
+        let answered = self.call(call).await.map_err(|e| match e {
+            // The POST may have reached Flink: sent again, it could start a second operation (a
+            // second stop-with-savepoint). The caller finds out from the job what it did.
+            Error::Unreachable(cause) => Error::Unreachable(format!(
+                "{cause}; the request may have reached Flink, so it is not sent again"
+            )),
+            other => other,
+        })?;
+        match answered {
             (200..=299, answer) => {
                 answer["request-id"]
                     .as_str()

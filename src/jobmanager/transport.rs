@@ -248,10 +248,11 @@ async fn send_plain<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // HTTP/1's handshake sends nothing: a failure of it leaves the request unsent.
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .map_err(|e| Error::Unreachable(format!("HTTP handshake: {e}")))?;
+            .map_err(|e| Error::NotConnected(format!("HTTP handshake: {e}")))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -283,8 +284,19 @@ where
     Ok((status, json))
 }
 
+/// A failed TLS handshake: the request was not sent. A connection that dropped during it can be
+/// made again ([`Error::NotConnected`]); a certificate or protocol the two sides refused
+/// (rustls reports those as invalid data) would be refused again ([`Error::Unreachable`]).
+fn handshake_failed(server_name: &str, error: &std::io::Error) -> Error {
+    let message = format!("TLS handshake with {server_name}: {error}");
+    match error.kind() {
+        std::io::ErrorKind::InvalidData => Error::Unreachable(message),
+        _ => Error::NotConnected(message),
+    }
+}
+
 /// `call` on the JobManager behind `stream`: the status code and the JSON body (null when the
-/// body is not JSON).
+/// body is not JSON). A failure before the request went out is [`Error::NotConnected`].
 pub async fn send<S>(
     stream: S,
     call: Call<'_>,
@@ -306,7 +318,7 @@ where
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
-        .map_err(|e| Error::Unreachable(format!("TLS handshake with {}: {e}", peer.server_name)))?;
+        .map_err(|e| handshake_failed(peer.server_name, &e))?;
     send_plain(stream, call, peer.authority).await
 }
 
@@ -339,5 +351,80 @@ mod tests {
         );
         assert!(RestUrl::parse("https://user:pw@x/").is_err());
         assert!(RestUrl::parse("https://x/?a=b").is_err());
+    }
+
+    fn mutual() -> RestTls {
+        let authority = crate::tls::AuthorityMaterial::generate(
+            crate::tls::KeyAlgorithm::EcdsaP256,
+            time::Duration::hours(1),
+            "ns/ca",
+        )
+        .unwrap();
+        RestTls {
+            ca_pem: authority.ca.certificate_pem.clone(),
+            client_certificate_pem: authority.client.certificate_pem.clone(),
+            client_key_pem: authority.client.private_key_pem().to_string(),
+        }
+    }
+
+    const STOP: Call<'static> = Call {
+        method: "POST",
+        path: "/jobs/x/stop",
+        body: None,
+    };
+
+    /// What the far end of a stream does before it goes: reads the request (or the TLS
+    /// handshake's first message), then answers `answer` and closes.
+    async fn far_end(answer: &'static [u8]) -> tokio::io::DuplexStream {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (near, mut far) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            let mut buffer = [0u8; 4096];
+            let _ = far.read(&mut buffer).await;
+            let _ = far.write_all(answer).await;
+        });
+        near
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_before_the_request_went_out_says_so_and_after_it_does_not() {
+        let tls = mutual();
+        let peer = |security| Peer {
+            authority: "localhost",
+            server_name: "localhost",
+            security,
+        };
+        let security = Security::Mutual {
+            credentials: &tls,
+            verify_as: "flink-x-rest.ns.svc",
+        };
+        // Dropped during the TLS handshake: the request never went out.
+        let error = send(far_end(b"").await, STOP, peer(security))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::NotConnected(_)), "{error:?}");
+        // Something that does not speak TLS: a handshake tried again would fail again.
+        let error = send(
+            far_end(b"HTTP/1.1 400 Bad Request\r\n\r\n").await,
+            STOP,
+            peer(security),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, Error::Unreachable(_)), "{error:?}");
+        // Read, then dropped without an answer: Flink may have acted on the request.
+        let error = send(far_end(b"").await, STOP, peer(Security::Plain))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::Unreachable(_)), "{error:?}");
+        // The answer, for contrast.
+        let answered = send(
+            far_end(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}").await,
+            STOP,
+            peer(Security::Plain),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answered, (202, serde_json::json!({})));
     }
 }

@@ -15,6 +15,7 @@ use super::owner::{Claim, Owner};
 use super::retry::{retry, Failed, Last};
 use super::ClusterAccess;
 use super::{KubeError, FIELD_MANAGER};
+use crate::deadline::Deadline;
 use crate::interrupt::Interrupt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::Client;
@@ -102,6 +103,8 @@ pub struct Cluster {
     wrote: Arc<AtomicBool>,
     /// The stop of the RPC this handle serves: it ends requests in flight and their back-offs.
     pub(super) interrupt: Interrupt,
+    /// The end of the operation this handle serves: no retry waits past it.
+    pub(super) deadline: Deadline,
 }
 
 impl Cluster {
@@ -115,6 +118,7 @@ impl Cluster {
             pod_listings: Arc::default(),
             wrote: Arc::default(),
             interrupt: Interrupt::never(),
+            deadline: Deadline::none(),
         })
     }
 
@@ -125,6 +129,20 @@ impl Cluster {
             interrupt,
             ..self.clone()
         }
+    }
+
+    /// This cluster for the work of an operation that must end by `deadline`: no retry of its
+    /// requests waits past it.
+    pub fn within(&self, deadline: Deadline) -> Cluster {
+        Cluster {
+            deadline,
+            ..self.clone()
+        }
+    }
+
+    /// The end of the operation this handle serves.
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
     }
 
     /// The API server's URL.
@@ -162,12 +180,14 @@ impl Cluster {
             let api = self.api(object.kind, &owner.namespace);
             let manifest = object.labelled(owner);
             let patch = Patch::Apply(&manifest);
-            let stored = retry(&self.interrupt, || api.patch(&object.name, &params, &patch))
-                .await
-                .map_err(|e| {
-                    let error = self.object_error("apply", object.kind, owner, &object.name, e);
-                    (applied.len(), error)
-                })?;
+            let stored = retry(&self.interrupt, &self.deadline, || {
+                api.patch(&object.name, &params, &patch)
+            })
+            .await
+            .map_err(|e| {
+                let error = self.object_error("apply", object.kind, owner, &object.name, e);
+                (applied.len(), error)
+            })?;
             tracing::debug!(kind = object.kind.name(), name = %object.name, "applied");
             applied.push(stored);
         }
@@ -258,7 +278,7 @@ impl Cluster {
             namespace: namespace.to_string(),
             message,
         };
-        let text = retry(&self.interrupt, || async {
+        let text = retry(&self.interrupt, &self.deadline, || async {
             let request = kube::core::Request::new(api.resource_url())
                 .list(&params)
                 .map_err(kube::Error::BuildRequest)?;
@@ -322,7 +342,7 @@ impl Cluster {
         self.forget_listings();
         let api = self.api(kind, namespace);
         let params = ListParams::default().labels(selector);
-        let list = retry(&self.interrupt, || api.list(&params))
+        let list = retry(&self.interrupt, &self.deadline, || api.list(&params))
             .await
             .map_err(|e| KubeError::List {
                 kind: kind.name().into(),
@@ -332,7 +352,11 @@ impl Cluster {
         let delete = DeleteParams::background();
         for object in &list.items {
             let name = object.metadata.name.clone().unwrap_or_default();
-            match retry(&self.interrupt, || api.delete(&name, &delete)).await {
+            match retry(&self.interrupt, &self.deadline, || {
+                api.delete(&name, &delete)
+            })
+            .await
+            {
                 Ok(_) => tracing::debug!(kind = kind.name(), name, "deleted"),
                 Err(failed) if failed.is(404) => {}
                 Err(e) => {
@@ -354,7 +378,11 @@ impl Cluster {
         self.forget_listings();
         let api = self.api(kind, &owner.namespace);
         let params = DeleteParams::background();
-        match retry(&self.interrupt, || api.delete(name, &params)).await {
+        match retry(&self.interrupt, &self.deadline, || {
+            api.delete(name, &params)
+        })
+        .await
+        {
             Ok(_) => {
                 tracing::debug!(kind = kind.name(), name, "deleted");
                 Ok(())
@@ -372,19 +400,13 @@ impl Cluster {
     }
 
     /// The message of a request that failed for good: its last answer, and when it was asked
-    /// more than once, how often and for how long.
+    /// more than once, how often and for how long (see [`Failed::said`]).
     pub(super) fn explain_failed(&self, failed: &Failed) -> String {
         let last = match &failed.error {
             Last::Answer(error) => self.explain(error),
             Last::Interrupted => crate::interrupt::Interrupted.to_string(),
         };
-        match failed.attempts {
-            1 => last,
-            n => format!(
-                "{last}; the last of {n} tries over {:.1} s",
-                failed.elapsed.as_secs_f64()
-            ),
-        }
+        failed.said(&last)
     }
 
     fn object_error(
@@ -417,8 +439,31 @@ impl Cluster {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A test server with the fault `spec` armed (`--fault`'s form), and this provider's
+    /// connection to it.
+    pub(in crate::kubernetes) async fn faulty(
+        spec: &str,
+    ) -> (kube_test_server::RunningServer, Cluster) {
+        let options = kube_test_server::Options {
+            armed: vec![kube_test_server::faults::Fault::parse(spec).unwrap()],
+            ..Default::default()
+        };
+        let server = kube_test_server::start_with("127.0.0.1:0", options)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, &server.kubeconfig).unwrap();
+        let access = super::super::ClusterAccess::Kubeconfig {
+            path: path.to_string_lossy().into_owned(),
+            context: None,
+        };
+        let cluster = Cluster::connect(&access).await.unwrap();
+        (server, cluster)
+    }
 
     #[test]
     fn a_listing_keeps_each_object_as_sent_with_its_labels() {
@@ -434,5 +479,45 @@ mod tests {
         assert_eq!(object.metadata.name.as_deref(), Some("a"));
         assert_eq!(object.data["data"]["k"], "v");
         assert!(listed(r#"{"items": [{"no metadata": 1}]}"#).is_err());
+    }
+
+    /// An apply against an API server that keeps answering 503, within an operation whose
+    /// timeout is a second: the retries stop before it passes, and the error names the verb, the
+    /// object, the last answer and the timeout that ended the retries.
+    #[tokio::test]
+    async fn the_operations_timeout_ends_the_retries_of_an_apply_and_says_so() {
+        let (_server, cluster) = faulty("verb=patch,kind=configmaps,count=1000,status=503").await;
+        let timeout = std::time::Duration::from_secs(1);
+        let deadline = Deadline::at(
+            std::time::Instant::now() + timeout,
+            "timeouts.create = \"1s\"".into(),
+        );
+        let cluster = cluster.within(deadline);
+        let owner = Owner::new("deployment", "default", "counter");
+        let desired = [DesiredObject::new(
+            Kind::ConfigMap,
+            "default",
+            "flink-counter-config",
+            serde_json::json!({"data": {"k": "v"}}),
+        )];
+        let started = std::time::Instant::now();
+        let (applied, error) = cluster.apply(&owner, &desired).await.unwrap_err();
+        assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+        assert_eq!(applied, 0);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("apply ConfigMap default/flink-counter-config: "),
+            "{message}"
+        );
+        assert!(
+            message.contains("(503)") || message.contains("503"),
+            "{message}"
+        );
+        assert!(message.contains("the last of 3 tries"), "{message}");
+        assert!(
+            message
+                .contains("the operation's timeout (timeouts.create = \"1s\") ended the retries"),
+            "{message}"
+        );
     }
 }

@@ -24,6 +24,7 @@ pub use client::{check, connect, Setting};
 pub use converge::{Cluster, Foreign};
 pub use objects::{DesiredObject, Kind};
 pub use owner::{marker_of, new_instance_id, Claim, Owner, INSTANCE_KEY};
+pub use pods::Unopened;
 
 /// The field manager under which every object is applied.
 pub const FIELD_MANAGER: &str = "terraform-provider-flink";

@@ -4,7 +4,7 @@
 //! server's `pods/portforward` (kube-rs, WebSocket), which is how the provider reaches a
 //! JobManager's REST API on any cluster without exposing it.
 
-use super::retry::retry;
+use super::retry::{retry, retryable};
 use super::{Cluster, KubeError};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -49,7 +49,7 @@ impl Cluster {
     async fn list_pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>, KubeError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let params = ListParams::default().labels(selector);
-        retry(&self.interrupt, || api.list(&params))
+        retry(&self.interrupt, &self.deadline, || api.list(&params))
             .await
             .map(|list| list.items)
             .map_err(|e| pod_list_error(namespace, self.explain_failed(&e)))
@@ -72,7 +72,7 @@ impl Cluster {
     ) -> Result<Option<(String, String)>, KubeError> {
         let api: Api<k8s_openapi::api::apps::v1::Deployment> =
             Api::namespaced(self.client.clone(), namespace);
-        let deployment = retry(&self.interrupt, || api.get_opt(name))
+        let deployment = retry(&self.interrupt, &self.deadline, || api.get_opt(name))
             .await
             .map_err(|e| KubeError::Object {
                 verb: "read",
@@ -124,30 +124,34 @@ impl Cluster {
         }
     }
 
-    /// A connection to `port` of pod `name`, forwarded by the API server.
+    /// A connection to `port` of pod `name`, forwarded by the API server. Opened once: the
+    /// failure says whether opening it again may succeed, for the caller's own retry.
     pub async fn port_forward(
         &self,
         namespace: &str,
         name: &str,
         port: u16,
-    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + 'static, KubeError> {
-        let object_error = |message: String| KubeError::Object {
-            verb: "port-forward",
-            kind: "Pod".into(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            message,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + 'static, Unopened> {
+        let unopened = |message: String, transient: bool| Unopened {
+            error: KubeError::Object {
+                verb: "port-forward",
+                kind: "Pod".into(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                message,
+            },
+            transient,
         };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let mut forwarder = self
             .interrupt
             .guard(api.portforward(name, &[port]))
             .await
-            .map_err(|interrupted| object_error(interrupted.to_string()))?
-            .map_err(|e| object_error(self.explain(&e)))?;
+            .map_err(|interrupted| unopened(interrupted.to_string(), false))?
+            .map_err(|e| unopened(self.explain(&e), retryable(&e)))?;
         let stream = forwarder
             .take_stream(port)
-            .ok_or_else(|| object_error(format!("no stream for port {port}")))?;
+            .ok_or_else(|| unopened(format!("no stream for port {port}"), false))?;
         // The forwarder ends when its task is dropped: keep it running with the stream.
         tokio::spawn(async move {
             let _ = forwarder.join().await;
@@ -156,10 +160,56 @@ impl Cluster {
     }
 }
 
+/// A port-forward that did not open: nothing was sent through it.
+#[derive(Debug)]
+pub struct Unopened {
+    /// What failed, naming the pod.
+    pub error: KubeError,
+    /// Whether opening it again may succeed: the connection to the API server was lost or
+    /// refused, or the server answered what asking again can change (429, 5xx); not when the pod
+    /// is gone or forwarding to it is forbidden.
+    pub transient: bool,
+}
+
 fn pod_list_error(namespace: &str, message: String) -> KubeError {
     KubeError::List {
         kind: "Pod".into(),
         namespace: namespace.to_string(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::converge::tests::faulty;
+
+    /// A port-forward the API server could not open now (503) may open when asked again; one to
+    /// a pod that does not exist would not.
+    #[tokio::test]
+    async fn a_port_forward_that_did_not_open_says_whether_it_may_next_time() {
+        let (_server, cluster) = faulty("verb=get,kind=pods,name=jm,count=1,status=503").await;
+        let unopened = cluster
+            .port_forward("default", "jm", 8081)
+            .await
+            .err()
+            .unwrap();
+        assert!(unopened.transient, "{:?}", unopened.error);
+        let message = unopened.error.to_string();
+        assert!(
+            message.starts_with("port-forward Pod default/jm: "),
+            "{message}"
+        );
+        // The fault is spent: now the pod's absence answers.
+        let unopened = cluster
+            .port_forward("default", "jm", 8081)
+            .await
+            .err()
+            .unwrap();
+        assert!(!unopened.transient, "{:?}", unopened.error);
+        assert!(
+            unopened.error.to_string().contains("(404)"),
+            "{}",
+            unopened.error
+        );
     }
 }

@@ -9,10 +9,13 @@
 //! retried: any other 4xx (400, 401, 403, 404, 405, 410, 415, 422: the same request gets the same
 //! answer) and a wait that timed out (asking again would wait as long again).
 //!
-//! Bounded: at most [`POLICY`]'s tries and its wait budget per request, inside the operation's own
-//! timeout (`timeouts` on the resource), which bounds the whole. Interruptible: a stop from
-//! Terraform (Ctrl-C) ends a request in flight or a back-off at once, as a failure that says so.
+//! Bounded: at most [`POLICY`]'s tries and its wait budget per request, and never past the
+//! operation's own deadline (`timeouts` on the resource): a wait that would end after it is not
+//! waited, and the failure says that the operation's timeout ended the retries. Interruptible: a
+//! stop from Terraform (Ctrl-C) ends a request in flight or a back-off at once, as a failure that
+//! says so.
 
+use crate::deadline::Deadline;
 use crate::interrupt::Interrupt;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -49,6 +52,9 @@ pub(super) struct Failed {
     pub attempts: u32,
     /// From the first try to the last answer.
     pub elapsed: Duration,
+    /// The operation's timeout setting, when its deadline ended the retries (the answer was
+    /// retryable, and tries and wait budget were left).
+    pub timed_out: Option<String>,
 }
 
 /// How a request ended for good.
@@ -64,6 +70,26 @@ impl Failed {
     /// Whether the last answer was this status code.
     pub fn is(&self, code: u16) -> bool {
         matches!(&self.error, Last::Answer(kube::Error::Api(status)) if status.code == code)
+    }
+
+    /// What to say of the request, given what its `last` answer says: when it was asked more
+    /// than once, how often and for how long, and when the operation's timeout ended the
+    /// retries, that it did.
+    pub fn said(&self, last: &str) -> String {
+        let tries = match self.attempts {
+            1 => last.to_string(),
+            n => format!(
+                "{last}; the last of {n} tries over {:.1} s",
+                self.elapsed.as_secs_f64()
+            ),
+        };
+        match &self.timed_out {
+            None => tries,
+            Some(setting) => format!(
+                "{tries}; the operation's timeout ({setting}) ended the retries: the next try \
+                 would come after it"
+            ),
+        }
     }
 }
 
@@ -92,19 +118,24 @@ fn wait_before_next(policy: &Policy, error: &kube::Error, attempt: u32) -> Durat
 }
 
 /// Runs `call` until it succeeds, fails with what asking again cannot change, the tries or the
-/// wait budget run out, or `interrupt` fires.
-pub(super) async fn retry<T, F, Fut>(interrupt: &Interrupt, call: F) -> Result<T, Failed>
+/// wait budget run out, the next try would come after `deadline`, or `interrupt` fires.
+pub(super) async fn retry<T, F, Fut>(
+    interrupt: &Interrupt,
+    deadline: &Deadline,
+    call: F,
+) -> Result<T, Failed>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    retry_with(&POLICY, interrupt, call).await
+    retry_with(&POLICY, interrupt, deadline, call).await
 }
 
 /// [`retry`] under `policy`.
 async fn retry_with<T, F, Fut>(
     policy: &Policy,
     interrupt: &Interrupt,
+    deadline: &Deadline,
     mut call: F,
 ) -> Result<T, Failed>
 where
@@ -118,6 +149,7 @@ where
         error: Last::Interrupted,
         attempts,
         elapsed: started.elapsed(),
+        timed_out: None,
     };
     loop {
         attempt += 1;
@@ -127,11 +159,18 @@ where
             Err(_) => return Err(interrupted(attempt)),
         };
         let wait = wait_before_next(policy, &error, attempt);
-        if !retryable(&error) || attempt >= policy.attempts || waited + wait > policy.wait_budget {
+        let ended =
+            !retryable(&error) || attempt >= policy.attempts || waited + wait > policy.wait_budget;
+        // The operation's deadline ends the retries only when nothing else did.
+        let timed_out = (!ended && deadline.ends_within(wait))
+            .then(|| deadline.setting().map(String::from))
+            .flatten();
+        if ended || timed_out.is_some() {
             return Err(Failed {
                 error: Last::Answer(error),
                 attempts: attempt,
                 elapsed: started.elapsed(),
+                timed_out,
             });
         }
         tracing::debug!(error = %error, attempt, wait_ms = wait.as_millis() as u64, "retrying Kubernetes request");
@@ -169,7 +208,7 @@ mod tests {
     async fn replay(answers: Vec<kube::Error>) -> (Result<&'static str, Failed>, u32) {
         let calls = AtomicU32::new(0);
         let answers = std::sync::Mutex::new(answers.into_iter());
-        let result = retry_with(&FAST, &Interrupt::never(), || {
+        let result = retry_with(&FAST, &Interrupt::never(), &Deadline::none(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             let next = answers.lock().unwrap().next();
             async move {
@@ -250,10 +289,11 @@ mod tests {
         let interrupts = crate::interrupt::Interrupts::default();
         let interrupt = interrupts.signal();
         let started = std::time::Instant::now();
-        let backing_off = retry_with(&POLICY, &interrupt, || async {
+        let none = Deadline::none();
+        let backing_off = retry_with(&POLICY, &interrupt, &none, || async {
             Err::<(), _>(answer(429, 10))
         });
-        let stalled = retry_with(&POLICY, &interrupt, || {
+        let stalled = retry_with(&POLICY, &interrupt, &none, || {
             std::future::pending::<Result<(), kube::Error>>()
         });
         let stop = async {
@@ -266,5 +306,66 @@ mod tests {
             assert_eq!(failed.attempts, 1);
         }
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn the_operations_deadline_ends_the_retries_before_a_wait_would_pass_it() {
+        // The real policy's back-off (0.2 s, 0.4 s, 0.8 s, ...) against a deadline 1 s away:
+        // tries at 0, 0.2 and 0.6 s; the next wait would end at 1.4 s, so it is not waited.
+        let timeout = Duration::from_secs(1);
+        let deadline = Deadline::at(Instant::now() + timeout, "timeouts.update = \"1s\"".into());
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let result = retry_with(&POLICY, &Interrupt::never(), &deadline, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err::<(), _>(answer(503, 0)) }
+        })
+        .await;
+        assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+        let failed = result.unwrap_err();
+        assert!(failed.is(503));
+        assert_eq!((calls.load(Ordering::SeqCst), failed.attempts), (3, 3));
+        assert_eq!(
+            failed.timed_out.as_deref(),
+            Some("timeouts.update = \"1s\"")
+        );
+        let said = failed.said("ServiceUnavailable (503)");
+        assert!(
+            said.starts_with("ServiceUnavailable (503); the last of 3 tries over 0.6 s"),
+            "{said}"
+        );
+        assert!(
+            said.ends_with(
+                "; the operation's timeout (timeouts.update = \"1s\") ended the retries: \
+                 the next try would come after it"
+            ),
+            "{said}"
+        );
+
+        // A server asking for more time than is left: one try, and no wait at all.
+        let deadline = Deadline::at(Instant::now() + timeout, "timeouts.create = \"1s\"".into());
+        let started = Instant::now();
+        let result = retry_with(&POLICY, &Interrupt::never(), &deadline, || async {
+            Err::<(), _>(answer(429, 5))
+        })
+        .await;
+        assert!(started.elapsed() < Duration::from_millis(500));
+        let failed = result.unwrap_err();
+        assert_eq!(failed.attempts, 1);
+        assert!(failed.timed_out.is_some());
+
+        // What asking again cannot change, and tries that ran out, are not the deadline's doing.
+        let far = Deadline::at(Instant::now() + Duration::from_secs(3600), "far".into());
+        let result = retry_with(&FAST, &Interrupt::never(), &far, || async {
+            Err::<(), _>(answer(422, 0))
+        })
+        .await;
+        assert_eq!(result.unwrap_err().timed_out, None);
+        let result = retry_with(&FAST, &Interrupt::never(), &far, || async {
+            Err::<(), _>(answer(503, 0))
+        })
+        .await;
+        let failed = result.unwrap_err();
+        assert_eq!((failed.attempts, failed.timed_out), (POLICY.attempts, None));
     }
 }

@@ -154,6 +154,7 @@ impl Provider {
             interrupt: self.interrupts.signal(),
             seen: self.seen.clone(),
             private: crate::resources::Private::default(),
+            deadline: crate::deadline::Deadline::none(),
         }
     }
 

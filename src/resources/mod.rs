@@ -44,6 +44,9 @@ pub struct Context {
     pub seen: std::sync::Arc<SeenInState>,
     /// Terraform's private data of the resource instance in this operation.
     pub private: Private,
+    /// The end its `timeouts` set for this operation (none until the resource starts it, see
+    /// [`Context::within`]): the cluster from [`Context::cluster`] retries no request past it.
+    pub deadline: crate::deadline::Deadline,
 }
 
 /// The bytes Terraform keeps for a resource instance beside its values, never shown: what a plan
@@ -85,8 +88,17 @@ impl Private {
 }
 
 impl Context {
-    /// The cluster, for this operation (its requests end when [`Context::interrupt`] fires), or
-    /// an error diagnostic saying why there is none.
+    /// This context for an operation that must end by `deadline`.
+    pub fn within(&self, deadline: &crate::deadline::Deadline) -> Context {
+        Context {
+            deadline: deadline.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// The cluster, for this operation (its requests end when [`Context::interrupt`] fires, and
+    /// are not retried past [`Context::deadline`]), or an error diagnostic saying why there is
+    /// none.
     pub async fn cluster(&self, diags: &mut Diagnostics) -> Option<Cluster> {
         let Some(provider) = &self.provider else {
             diags.error(
@@ -97,7 +109,11 @@ impl Context {
             return None;
         };
         match provider.cluster().await {
-            Ok(cluster) => Some(cluster.interrupted_by(self.interrupt.clone())),
+            Ok(cluster) => Some(
+                cluster
+                    .interrupted_by(self.interrupt.clone())
+                    .within(self.deadline.clone()),
+            ),
             Err(e) => {
                 diags.error("Cannot reach the Kubernetes cluster", e.to_string());
                 None

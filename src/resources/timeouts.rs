@@ -111,11 +111,8 @@ fn duration_check(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
-/// The end of an operation, if its timeout is set.
-#[derive(Debug, Clone)]
-pub struct Deadline {
-    end: Option<(Instant, String)>,
-}
+/// The end of an operation: set here from `timeouts`, carried down by the work of the operation.
+pub use crate::deadline::Deadline;
 
 impl Deadline {
     /// The deadline of `operation` under `timeouts`, counted from now.
@@ -127,27 +124,19 @@ impl Deadline {
         });
         let end = text.and_then(|text| {
             let duration = go_duration(text)?;
-            Some((
+            Some(Deadline::at(
                 Instant::now() + duration,
                 format!("timeouts.{} = {text:?}", operation.name()),
             ))
         });
-        Deadline { end }
-    }
-
-    /// `step`, or what is left when that is less.
-    pub fn cap(&self, step: Duration) -> Duration {
-        match &self.end {
-            Some((end, _)) => step.min(end.saturating_duration_since(Instant::now())),
-            None => step,
-        }
+        end.unwrap_or_default()
     }
 
     /// A wait bounded by its own setting (`step`, named `step_name`) and by what is left.
     pub fn limit(&self, step: Duration, step_name: &str) -> Limit {
         let duration = self.cap(step);
-        let name = match &self.end {
-            Some((_, name)) if duration < step => name.clone(),
+        let name = match self.setting() {
+            Some(setting) if duration < step => setting.to_string(),
             _ => step_name.to_string(),
         };
         Limit { duration, name }

@@ -1,7 +1,9 @@
 //! Faults on demand: the next N API requests that match a verb, a kind, a namespace and a name
 //! (each optional) fail with a status as a real API server answers it, wait before being served
 //! (a while, or until the test disarms the faults), or lose their connection halfway through the
-//! answer. Tests arm them through
+//! answer; a watch can be paused (its events held, then sent in order, as over a stalled
+//! connection) or ended early (as the API server ends one at its timeout, upon which the client
+//! watches again from the last resourceVersion it saw). Tests arm them through
 //! `POST /testserver/faults` (served only when the server was started with faults enabled:
 //! `--faults` on the command line, [`crate::Options::faults`] in process), or `--fault SPEC` at
 //! start for manual runs.
@@ -41,6 +43,23 @@ pub enum Action {
     Hold,
     /// Serve the request, then close the connection after half of the answer's body.
     Reset,
+    /// A watch, open or opened later, sends nothing for this long: the events that happen
+    /// meanwhile are held, then sent in order, as a stalled connection delivers them.
+    PauseWatch {
+        /// Milliseconds.
+        millis: u64,
+    },
+    /// A watch, open or opened later, ends its stream now (cleanly, as the API server ends a
+    /// watch at its timeout); events it had not sent yet are not sent.
+    EndWatch,
+}
+
+impl Action {
+    /// Whether the action is done to a watch's stream (taken by the watch, open or opening, not
+    /// by a request as it comes in).
+    pub fn on_watch_stream(&self) -> bool {
+        matches!(self, Action::PauseWatch { .. } | Action::EndWatch)
+    }
 }
 
 /// One armed fault.
@@ -56,7 +75,8 @@ pub struct Fault {
     /// The namespace; any when absent.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// The object's name; any when absent (a list has none, so a named fault skips lists).
+    /// The object's name; any when absent (a list has none, so a named fault skips lists; a
+    /// watch has the one its `metadata.name=` field selector names).
     #[serde(default)]
     pub name: Option<String>,
     /// How many matching requests it still takes.
@@ -93,8 +113,9 @@ impl Fault {
 
     /// Parses the command line's `--fault` form: comma-separated `key=value` pairs with the keys
     /// `verb`, `kind`, `namespace`, `name`, `count` (default 1) and one of `status=CODE` (with
-    /// `retry-after=SECONDS`), `delay-ms=MILLIS`, `hold` or `reset`; e.g.
-    /// `verb=patch,kind=configmaps,count=3,status=503`.
+    /// `retry-after=SECONDS`), `delay-ms=MILLIS`, `hold`, `reset`, `pause-watch-ms=MILLIS` or
+    /// `end-watch`; e.g. `verb=patch,kind=configmaps,count=3,status=503` or
+    /// `kind=pods,pause-watch-ms=5000`.
     pub fn parse(spec: &str) -> Result<Fault, String> {
         let mut fault = Fault {
             verb: None,
@@ -133,6 +154,12 @@ impl Fault {
                 }
                 "reset" => action = Some(Action::Reset),
                 "hold" => action = Some(Action::Hold),
+                "pause-watch-ms" => {
+                    action = Some(Action::PauseWatch {
+                        millis: number("pause-watch-ms")?,
+                    })
+                }
+                "end-watch" => action = Some(Action::EndWatch),
                 other => return Err(format!("unknown fault key {other:?}")),
             }
         }
@@ -141,7 +168,7 @@ impl Fault {
             Some(other) => other,
             None => {
                 return Err(format!(
-                    "{spec:?}: say status=CODE, delay-ms=MILLIS, hold or reset"
+                    "{spec:?}: say status=CODE, delay-ms=MILLIS, hold, reset, pause-watch-ms=MILLIS or end-watch"
                 ))
             }
         };
@@ -154,6 +181,8 @@ impl Fault {
 pub struct Faults {
     armed: Mutex<Vec<Fault>>,
     disarmed: tokio::sync::Notify,
+    /// Counts the faults armed, so that open watches look for one done to their stream.
+    armings: tokio::sync::watch::Sender<u64>,
 }
 
 impl Faults {
@@ -162,6 +191,14 @@ impl Faults {
         if let Ok(mut armed) = self.armed.lock() {
             armed.push(fault);
         }
+        self.armings.send_modify(|n| *n += 1);
+    }
+
+    /// Changes each time a fault is armed: an open watch waits on it, then takes what is done to
+    /// its stream with [`Faults::take_for_watch_stream`]. Subscribe before the first take, so
+    /// that no fault armed in between is missed.
+    pub fn armings(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.armings.subscribe()
     }
 
     /// The faults still armed (a spent one is dropped).
@@ -183,10 +220,23 @@ impl Faults {
         self.disarmed.notified()
     }
 
-    /// The action of the first armed fault `request` matches, counting it once.
+    /// The action of the first armed fault `request` matches as it comes in, counting it once
+    /// (those done to a watch's stream are left to the watch).
     pub fn take(&self, request: &Request) -> Option<Action> {
+        self.take_where(request, |a| !a.on_watch_stream())
+    }
+
+    /// What the first armed fault does to the stream of the watch `request` describes
+    /// ([`Action::PauseWatch`], [`Action::EndWatch`]), counting it once.
+    pub fn take_for_watch_stream(&self, request: &Request) -> Option<Action> {
+        self.take_where(request, Action::on_watch_stream)
+    }
+
+    fn take_where(&self, request: &Request, wanted: impl Fn(&Action) -> bool) -> Option<Action> {
         let mut armed = self.armed.lock().ok()?;
-        let index = armed.iter().position(|f| f.matches(request))?;
+        let index = armed
+            .iter()
+            .position(|f| wanted(&f.action) && f.matches(request))?;
         let fault = &mut armed[index];
         fault.count -= 1;
         let action = fault.action.clone();
@@ -317,6 +367,14 @@ mod tests {
             Action::Delay { millis: 300 }
         );
         assert_eq!(Fault::parse("reset,count=4").unwrap().count, 4);
+        assert_eq!(
+            Fault::parse("kind=pods,pause-watch-ms=5000")
+                .unwrap()
+                .action,
+            Action::PauseWatch { millis: 5000 }
+        );
+        assert_eq!(Fault::parse("end-watch").unwrap().action, Action::EndWatch);
+        assert!(Fault::parse("pause-watch-ms=soon").is_err());
         assert!(Fault::parse("verb=get").is_err());
         assert!(Fault::parse("status=abc").is_err());
         assert!(Fault::parse("colour=red,reset").is_err());
@@ -349,6 +407,40 @@ mod tests {
     ) -> std::task::Poll<F::Output> {
         let waker = std::task::Waker::noop();
         future.poll(&mut std::task::Context::from_waker(waker))
+    }
+
+    #[test]
+    fn a_fault_on_watch_streams_is_taken_by_watches_only_and_wakes_open_ones() {
+        let faults = Faults::default();
+        let mut armings = faults.armings();
+        faults.arm(Fault::parse("kind=configmaps,count=2,pause-watch-ms=100").unwrap());
+        faults.arm(Fault::parse("kind=configmaps,status=500").unwrap());
+        // An open watch is told that something was armed.
+        assert!(armings.has_changed().unwrap());
+        armings.mark_unchanged();
+        // A request coming in takes the status fault, not the pause before it.
+        assert_eq!(
+            faults.take(&request("watch", None)),
+            Some(Action::Status {
+                code: 500,
+                retry_after: None
+            })
+        );
+        assert_eq!(faults.take(&request("get", Some("a"))), None);
+        // A watch's stream takes the pause, once per count; no other fault.
+        faults.arm(Fault::parse("kind=configmaps,status=503").unwrap());
+        let pause = Some(Action::PauseWatch { millis: 100 });
+        assert_eq!(faults.take_for_watch_stream(&request("watch", None)), pause);
+        assert_eq!(faults.take_for_watch_stream(&request("watch", None)), pause);
+        assert_eq!(faults.take_for_watch_stream(&request("watch", None)), None);
+        assert_eq!(faults.armed().len(), 1);
+        // A named one takes only the watch that selects that name.
+        faults.arm(Fault::parse("name=a,end-watch").unwrap());
+        assert_eq!(faults.take_for_watch_stream(&request("watch", None)), None);
+        assert_eq!(
+            faults.take_for_watch_stream(&request("watch", Some("a"))),
+            Some(Action::EndWatch)
+        );
     }
 
     #[test]

@@ -683,7 +683,8 @@ fn scale_of(deployment: &Json) -> Json {
 }
 
 /// A watch: the current objects as ADDED (unless a resourceVersion to start after is given), then
-/// every change, as newline-delimited JSON, until `timeoutSeconds` or the client goes away.
+/// every change, as newline-delimited JSON, until `timeoutSeconds` or the client goes away; a
+/// fault may pause it or end it early (see [`crate::faults::Action::PauseWatch`]).
 fn watch(
     shared: &Arc<Shared>,
     (kind, table): (&'static ResourceKind, Option<&'static str>),
@@ -721,8 +722,29 @@ fn watch(
         Err(too_old) => return watch_expired(&too_old),
     };
     let crate::store::Subscription { missed, mut events } = subscription;
+    // What faults see of this watch: a pause or an end armed for it, before it opened or while
+    // it is open, is taken by the watch itself.
+    let faulted_name = q.get("fieldSelector").and_then(|f| {
+        f.split(',')
+            .find_map(|term| term.strip_prefix("metadata.name="))
+            .map(String::from)
+    });
+    let shared = shared.clone();
     let q = q.clone();
     tokio::spawn(async move {
+        let faults = shared.faults.as_ref();
+        // Subscribed before the first look, so that nothing armed in between is missed.
+        let mut armings = faults.map(crate::faults::Faults::armings);
+        let stream_fault = || {
+            faults.and_then(|f| {
+                f.take_for_watch_stream(&crate::faults::Request {
+                    verb: "watch",
+                    kind,
+                    namespace: namespace.as_deref(),
+                    name: faulted_name.as_deref(),
+                })
+            })
+        };
         // With a Table asked for, each event carries a one-row Table; only the first has the
         // column definitions, as the real server sends them.
         let mut first = true;
@@ -751,11 +773,6 @@ fn watch(
                 json!({"type": event, "object": object})
             ))))
         };
-        for object in &initial {
-            if tx.send(line("ADDED", object)).await.is_err() {
-                return;
-            }
-        }
         let wanted = |rev: u64, event: &crate::store::Event| {
             let in_namespace = namespace.as_deref().is_none_or(|ns| {
                 event
@@ -770,21 +787,68 @@ fn watch(
                 && labels.matches(&event.object)
                 && fields.matches(&event.object)
         };
+        // What is still to be sent, in order: held here while the watch is paused.
+        let mut unsent = std::collections::VecDeque::new();
+        for object in &initial {
+            unsent.push_back(line("ADDED", object));
+        }
         for (rev, event) in &missed {
-            if wanted(*rev, event) && tx.send(line(event.kind, &event.object)).await.is_err() {
-                return;
+            if wanted(*rev, event) {
+                unsent.push_back(line(event.kind, &event.object));
             }
         }
         let deadline = tokio::time::sleep(std::time::Duration::from_secs(timeout));
         tokio::pin!(deadline);
+        // Until when a pause holds what is to be sent.
+        let mut paused_until: Option<tokio::time::Instant> = None;
+        // Whether a fault may have been armed for this watch: at its start, and after each arming.
+        let mut look = true;
         loop {
+            if std::mem::take(&mut look) {
+                match stream_fault() {
+                    Some(crate::faults::Action::EndWatch) => return,
+                    // A second pause while paused lasts until the later end.
+                    Some(crate::faults::Action::PauseWatch { millis }) => {
+                        let until =
+                            tokio::time::Instant::now() + std::time::Duration::from_millis(millis);
+                        paused_until = Some(paused_until.map_or(until, |p| p.max(until)));
+                    }
+                    _ => {}
+                }
+            }
+            if paused_until.is_none() {
+                while let Some(frame) = unsent.pop_front() {
+                    if tx.send(frame).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            let pause_ends = async {
+                match paused_until {
+                    Some(until) => tokio::time::sleep_until(until).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let armed = async {
+                let changed = match armings.as_mut() {
+                    Some(armings) => armings.changed().await.is_ok(),
+                    None => false,
+                };
+                if !changed {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
+                // A fault armed before a change happened is looked at before the change is sent.
+                biased;
+                () = armed => look = true,
                 () = &mut deadline => return,
                 () = tx.closed() => return,
+                () = pause_ends => paused_until = None,
                 event = events.recv() => match event {
                     Ok((rev, event)) => {
-                        if wanted(rev, &event) && tx.send(line(event.kind, &event.object)).await.is_err() {
-                            return;
+                        if wanted(rev, &event) {
+                            unsent.push_back(line(event.kind, &event.object));
                         }
                     }
                     // A watcher that fell behind is ended, as the real server ends it: its client

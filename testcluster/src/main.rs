@@ -2,9 +2,9 @@
 //! the Kubernetes API test server, writes a kubeconfig for it, prints the address, and serves until
 //! SIGINT or SIGTERM. With `--run-pods` a local kubelet runs the pods of Deployments as real Flink
 //! processes (needs root); stopping the server stops them. `--faults` serves
-//! `/testserver/faults`, through which requests fail on demand, and each `--fault SPEC` arms one
-//! fault from the start (`verb=patch,kind=configmaps,count=3,status=503`; see `faults.rs`). Each
-//! `--image NAME=BASE+DIR` makes a custom image known to the local kubelet: the official image
+//! `/testserver/faults`, through which requests fail on demand and watches pause or end, and each
+//! `--fault SPEC` arms one fault from the start (`verb=patch,kind=configmaps,count=3,status=503`,
+//! `kind=pods,pause-watch-ms=5000`; see `faults.rs`). Each `--image NAME=BASE+DIR` makes a custom image known to the local kubelet: the official image
 //! BASE with DIR's files added at their paths (`DIR/opt/flink/usrlib/job.jar`).
 
 use std::process::ExitCode;

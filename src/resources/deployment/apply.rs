@@ -49,6 +49,9 @@ pub async fn apply(
         Some(_) => timeouts::Operation::Update,
         None => timeouts::Operation::Create,
     };
+    // The operation's timeout bounds all of it: its waits, and the retries of every request.
+    let deadline = Deadline::start(&model.timeouts, operation);
+    let ctx = &ctx.within(&deadline);
     // Before anything changes (a savepoint of the running job included): the objects it would
     // write must be this instance's. A refused create leaves no state.
     model.instance_id = Attr::Known(cluster_objects::instance_for(
@@ -67,7 +70,6 @@ pub async fn apply(
     {
         return None;
     }
-    let deadline = Deadline::start(&model.timeouts, operation);
     let mut phases = Phases::start(model.name.known().map_or("", String::as_str));
     let Ready { taken, rescaled } = match prior_model {
         Some(prior_model) => {

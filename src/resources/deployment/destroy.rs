@@ -25,6 +25,10 @@ pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
     let Some(owner) = layout::owner_of(model) else {
         return;
     };
+    // The operation's timeout bounds all of it: the final savepoint, and the retries of every
+    // request.
+    let deadline = Deadline::start(&model.timeouts, timeouts::Operation::Delete);
+    let ctx = &ctx.within(&deadline);
     if let Some(cluster) = ctx.cluster(diags).await {
         if let Some(instance) = taken_over(&cluster, &owner).await {
             diags.warning(
@@ -41,7 +45,6 @@ pub async fn destroy(ctx: &Context, model: &Model, diags: &mut Diagnostics) {
         let directory = computed::fill(&mut probe, None, None).and_then(|r| {
             lifecycle::savepoint_directory(&r.configuration.configuration).map(String::from)
         });
-        let deadline = Deadline::start(&model.timeouts, timeouts::Operation::Delete);
         final_savepoint(&cluster, model, directory.as_deref(), &deadline, diags).await;
         if diags.has_errors() {
             return;

@@ -1,7 +1,8 @@
 //! How the provider reaches a deployment's JobManager, the piece it hands to [`jobmanager`]: a
 //! port-forward to the newest JobManager pod, or the deployment's `rest_url`; mutual TLS with the
 //! authority's client certificate when the deployment has TLS, the JobManager's certificate
-//! checked as its REST Service's.
+//! checked as its REST Service's. A port-forward or TCP connection that could not be opened is
+//! [`Error::NotConnected`], which the client tries again within the operation's deadline.
 
 use super::jobmanager_pods;
 use super::layout::{Names, REST_PORT};
@@ -85,7 +86,7 @@ async fn reached<'a>(
         tls: rest_tls(cluster, &super::pending::running_spec(model)).await?,
         service_name: format!("{}.{namespace}.svc", Names::of(name).rest),
     };
-    Ok(jobmanager::JobManager::new(access, job_id))
+    Ok(jobmanager::JobManager::new(access, job_id).within(cluster.deadline().clone()))
 }
 
 impl Access<'_> {
@@ -110,7 +111,10 @@ impl Reach for Access<'_> {
                     .cluster
                     .port_forward(namespace, pod, REST_PORT)
                     .await
-                    .map_err(|e| Error::Unreachable(e.to_string()))?;
+                    .map_err(|unopened| match unopened.transient {
+                        true => Error::NotConnected(unopened.error.to_string()),
+                        false => Error::Unreachable(unopened.error.to_string()),
+                    })?;
                 let peer = Peer {
                     authority: "localhost",
                     server_name: "localhost",
@@ -122,7 +126,8 @@ impl Reach for Access<'_> {
                 let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
                     .await
                     .map_err(|e| {
-                        Error::Unreachable(format!("rest_url {}:{}: {e}", url.host, url.port))
+                        // Nothing was sent: the client may try again.
+                        Error::NotConnected(format!("rest_url {}:{}: {e}", url.host, url.port))
                     })?;
                 let path = format!("{}{}", url.prefix, call.path);
                 let authority = url.authority();

@@ -23,6 +23,7 @@ mod protobuf_kubectl;
 mod rbac;
 mod rollouts_kubectl;
 mod tables_kubectl;
+mod watch_faults;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
