@@ -2,11 +2,14 @@
 //! labelled `pod-security.kubernetes.io/enforce=restricted`, a deployment with no pod options
 //! runs a real job whose Flink processes run as the image's `flink` user (9999) on a read-only
 //! root filesystem, and a deployment that asks for root is refused by admission, the apply
-//! failing with the admission's own message instead of waiting out `wait_timeout`.
+//! failing with the admission's own message instead of waiting out `wait_timeout`. A STATEFUL
+//! upgrade there keeps its state on a PersistentVolumeClaim mounted through `pod_template` (as
+//! production keeps it on a volume or S3): the savepoint is written under the read-only root,
+//! and the upgraded job restores from it.
 
 use crate::cluster::Cluster;
 use crate::harness::Workspace;
-use crate::lifecycle::counter;
+use crate::lifecycle::{assert_runs_restored_from, counter, savepoints};
 use crate::local_cluster::{job_jar, jvm_of, pod, serve};
 use std::process::Command;
 
@@ -104,5 +107,65 @@ fn under_pod_security_restricted_the_job_runs_as_flink_and_a_root_pod_is_refused
         "{}",
         run.text
     );
+    ws.destroy();
+}
+
+/// Savepoints on a claim every pod of the deployment mounts, through its pod template.
+const STATE_ON_A_CLAIM: &str = r#"upgrade_strategy = "STATEFUL"
+  flink_configuration = {
+    "execution.checkpointing.savepoint-dir" = "file:///flink-state/savepoints"
+  }
+  pod_template = {
+    spec = {
+      volumes = [{ name = "state", persistentVolumeClaim = { claimName = "flink-state" } }]
+      containers = [{
+        name         = "flink-main-container"
+        volumeMounts = [{ name = "state", mountPath = "/flink-state" }]
+      }]
+    }
+  }"#;
+
+#[test]
+fn under_pod_security_restricted_a_stateful_upgrade_keeps_its_state_on_a_claim() {
+    let cluster = Cluster::start_with_pods("local-restricted-upgrade");
+    assert!(cluster.local_pods(), "this test needs the local kubelet");
+    cluster.kubectl(&[
+        "label",
+        "namespace",
+        &cluster.namespace,
+        "pod-security.kubernetes.io/enforce=restricted",
+    ]);
+    let claim = serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "flink-state", "namespace": cluster.namespace},
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}},
+    });
+    let manifest = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(manifest.path(), claim.to_string()).unwrap();
+    cluster.kubectl(&["apply", "-f", &manifest.path().display().to_string()]);
+    let work = tempfile::tempdir().unwrap();
+    let port = serve(std::fs::read(job_jar(work.path())).unwrap());
+    let ws = Workspace::new();
+    let config = |parallelism: u32| {
+        cluster.provider_block()
+            + &counter(&cluster, port, "RUNNING", parallelism, STATE_ON_A_CLAIM)
+    };
+    ws.config(&config(1));
+    ws.apply();
+    assert!(savepoints(&ws).is_empty());
+
+    // The upgrade's savepoint goes onto the claim, and the new pods restore from it.
+    ws.config(&config(2));
+    ws.apply();
+    let taken = savepoints(&ws);
+    let [(location, reason)] = taken.as_slice() else {
+        panic!("one savepoint, the upgrade's: {taken:?}");
+    };
+    assert_eq!(reason, "UPGRADE");
+    assert!(
+        location.contains("/flink-state/savepoints/savepoint-"),
+        "{location}"
+    );
+    assert_runs_restored_from(&ws, &cluster, location);
     ws.destroy();
 }

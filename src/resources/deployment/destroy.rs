@@ -92,9 +92,9 @@ pub(super) async fn final_savepoint(
         // cancelled on purpose needs no word.
         let ended = model.desired_state();
         if wanted && matches!(ended, states::State::Failed | states::State::Finished) {
-            let found = match reach::of(cluster, model).await {
-                Ok(jm) => kept_by_an_earlier_stop(&jm, model).await,
-                Err(_) => None,
+            let found = match (ended, reach::of(cluster, model).await) {
+                (states::State::Finished, Ok(jm)) => kept_by_an_earlier_stop(&jm, model).await,
+                _ => None,
             };
             match found {
                 Some(found) => {
@@ -127,7 +127,11 @@ pub(super) async fn final_savepoint(
             if !wanted {
                 return;
             }
-            if let Some(found) = kept_by_an_earlier_stop(&jm, model).await {
+            let found = match state.as_str() {
+                states::JOB_FINISHED => kept_by_an_earlier_stop(&jm, model).await,
+                _ => None,
+            };
+            if let Some(found) = found {
                 ended_with_state(model, &format!("Flink reports it {state}"), &found, diags);
             } else {
                 diags.warning(
@@ -233,9 +237,12 @@ pub(super) async fn final_savepoint(
     }
 }
 
-/// The newest state Flink kept of the deployment's job, which ended before this destroy could
-/// stop it, when it is newer than what state records: the savepoint of a stop no state records
-/// (a destroy or apply killed while Flink took it finished on its own, or `flink stop` by hand).
+/// The newest state Flink kept of the deployment's job, which ended FINISHED before this destroy
+/// could stop it, when it is newer than what state records: the savepoint of a stop no state
+/// records (a destroy or apply killed while Flink took it finished on its own, or `flink stop` by
+/// hand). Only a stop with a savepoint finishes a streaming job; a job that failed or was
+/// cancelled left no such stop, and the savepoints Flink still lists of it may be ones a
+/// `flink_savepoint` took and this destroy has just disposed of.
 async fn kept_by_an_earlier_stop(jm: &reach::JobManager<'_>, model: &Model) -> Option<Taken> {
     rollout::read_newer_state(jm, model, model).await.ok()?
 }

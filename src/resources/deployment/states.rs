@@ -151,6 +151,8 @@ impl Reason {
 
 /// Flink's status of a running job, as `status` reports it.
 pub const JOB_RUNNING: &str = "RUNNING";
+/// Flink's status of a job that ended on its own or by a stop with a savepoint.
+pub const JOB_FINISHED: &str = "FINISHED";
 /// The `status` of a deployment with no JobManager pod to ask yet.
 pub const PENDING: &str = "PENDING";
 
